@@ -1,0 +1,28 @@
+//! The store's one error enum. The cause chain is kept (`source`), never flattened.
+
+use std::{path::PathBuf, sync::Arc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL {url:?} {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("{0} is not supported by this build yet; use a sqlite:// database URL")]
+    Unsupported(&'static str),
+    #[error("could not open the database file {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the database schema is at version {found}, newer than this ivrhook knows ({known}); run a newer ivrhook")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A failed write batch: every request in it gets the same cause.
+    #[error("database write failed")]
+    Write(#[source] Arc<rusqlite::Error>),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("a store task failed: {0}")]
+    Task(String),
+}
