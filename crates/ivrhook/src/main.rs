@@ -1,1 +1,131 @@
-fn main() {}
+//! The `ivrhook` binary: parses arguments, loads configuration, binds, and hands over to the
+//! library. Nothing here decides how reports are handled.
+#![forbid(unsafe_code)]
+
+use clap::{Args, Parser, Subcommand};
+use ivrhook_server::{
+    config::{Config, Overrides, DEFAULT_TOML},
+    Server,
+};
+use std::{
+    error::Error,
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    process::ExitCode,
+};
+use tokio_util::sync::CancellationToken;
+
+/// A callback gateway for voice/IVR platforms: receives multrpt reports, keeps them durably,
+/// and answers the contract's codes.
+#[derive(Debug, Parser)]
+#[command(name = "ivrhook", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway: the multrpt receiver on the callback path and the /v1 API.
+    ///
+    /// With no configuration it listens on 127.0.0.1:8080, keeps its data in ./ivrhook.db,
+    /// and accepts reports for any appId.
+    ///
+    /// Example: ivrhook serve --config /etc/ivrhook.toml --listen 0.0.0.0:8080
+    Serve(ServeArgs),
+    /// Print the default configuration file, every key documented.
+    ///
+    /// Example: ivrhook config > ivrhook.toml
+    Config,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// TOML configuration file (see `ivrhook config`).
+    #[arg(long, short, env = "IVRHOOK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080; overrides `listen` in the file.
+    #[arg(long, env = "IVRHOOK_LISTEN")]
+    listen: Option<String>,
+    /// Database URL, e.g. sqlite://ivrhook.db; overrides `database` in the file.
+    #[arg(long, env = "IVRHOOK_DATABASE")]
+    database: Option<String>,
+}
+
+/// Prints an error with its whole cause chain, one `: `-separated line.
+fn report(e: &dyn Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        line.push_str(": ");
+        line.push_str(&s.to_string());
+        source = s.source();
+    }
+    line
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match Cli::parse().command {
+        Command::Config => {
+            print!("{DEFAULT_TOML}");
+            ExitCode::SUCCESS
+        }
+        Command::Serve(args) => match serve(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ivrhook: {}", report(e.as_ref()));
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
+    let overrides = Overrides {
+        listen: args.listen,
+        database: args.database,
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let listen = config.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("could not listen on {listen}: {e}"))?;
+    let server = Server::bind(config, listener).await?;
+    println!("{}", server.startup_line());
+    std::io::stdout().flush()?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    server.run(shutdown).await?;
+    tracing::info!("stopped: every accepted report is committed");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, answer and commit what is in flight, then exit 0.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still works");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: answering requests in flight");
+    shutdown.cancel();
+}

@@ -1,1 +1,117 @@
-//! placeholder
+//! ivrhook's HTTP side: the `multrpt` receiver, the `/v1` API, health and metrics, and the
+//! configuration that shapes them.
+//!
+//! [`Server::bind`] opens the store and prepares the router on a listener the caller bound
+//! (tests bind `127.0.0.1:0`); [`Server::run`] serves until the cancellation token fires, then
+//! answers what is in flight and closes the store.
+//!
+//! - [`config`]: layered, validated configuration.
+//! - `inbound`: the callback path (`POST /callback`).
+//! - `api`: `/v1` (call registration, timelines, paging).
+//! - `ops`: `/healthz`, `/metrics`, fallbacks.
+//! - [`error`]: the error enums and their one mapping to HTTP.
+//! - [`metrics`]: Prometheus metrics.
+//! - `state`: what handlers share; the bounded write path.
+#![forbid(unsafe_code)]
+
+mod api;
+pub mod config;
+pub mod error;
+mod inbound;
+pub mod metrics;
+mod ops;
+mod state;
+
+use axum::{routing::{get, post}, Router};
+use config::{Config, ConfigError};
+use ivrhook_store::StoreError;
+use metrics::Metrics;
+use state::AppState;
+use std::{net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not open the store")]
+    Store(#[from] StoreError),
+    #[error("the HTTP server failed")]
+    Io(#[from] std::io::Error),
+}
+
+/// A server ready to run: store open and migrated, router built, listener bound.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    pub async fn bind(config: Config, listener: TcpListener) -> Result<Server, ServerError> {
+        config.check_servable()?;
+        let metrics = Arc::new(Metrics::new());
+        let hook_metrics = Arc::clone(&metrics);
+        let hook: ivrhook_store::BatchHook = Arc::new(move |n| hook_metrics.batch(n));
+        let store = ivrhook_store::open(&config.database, Some(hook)).await?;
+        let apps = config.apps.iter().map(|a| (a.id.clone(), a.require_known_calls)).collect();
+        let state = Arc::new(AppState {
+            accept_any_app: config.accepts_any_app(),
+            config,
+            store,
+            metrics,
+            apps,
+        });
+        Ok(Server { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// One line for the operator: where reports go, where data lives, which apps are served.
+    pub fn startup_line(&self) -> String {
+        let addr = self.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
+        let st = &self.state;
+        let apps = if st.accept_any_app {
+            "no [[apps]] configured: accepting any appId (loopback only)".to_owned()
+        } else {
+            format!("{} app(s) configured", st.apps.len())
+        };
+        format!(
+            "ivrhook listening on http://{addr} (reports: POST {}); data in {}; {apps}",
+            st.config.inbound.path,
+            st.store.location()
+        )
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
+        let state = Arc::clone(&self.state);
+        let app = router(Arc::clone(&state));
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await;
+        // Every request still in flight has been answered; finish what the writer holds.
+        state.store.close().await;
+        served.map_err(ServerError::Io)
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    let callback = state.config.inbound.path.clone();
+    Router::new()
+        .route(&callback, post(inbound::receive))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .merge(api::router(Arc::clone(&state)))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(CatchPanicLayer::custom(ops::panic_answer))
+        .with_state(state)
+}

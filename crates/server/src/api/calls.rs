@@ -1,0 +1,49 @@
+//! Registering calls (for `require_known_calls`) and reading a call's timeline.
+
+use super::report_json;
+use crate::{error::ApiError, state::AppState};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use ivrhook_protocol::{AppId, CallId};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// `POST /v1/apps/{appId}/calls` with `{"callId": "..."}`: 201 when new, 200 when known.
+pub async fn register(
+    State(st): State<Arc<AppState>>,
+    Path(app_id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let app = AppId::try_from(app_id).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
+    if !st.apps.contains_key(&app) && !st.accept_any_app {
+        return Err(ApiError::NotFound(format!("appId: {app} is not a configured app")));
+    }
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("body", format!("is not valid JSON: {e}")))?;
+    let call = match body.get("callId") {
+        Some(Value::String(s)) => CallId::try_from(s.as_str()).map_err(|e| ApiError::invalid("callId", e.to_string()))?,
+        Some(_) => return Err(ApiError::invalid("callId", "must be a string")),
+        None => return Err(ApiError::invalid("callId", "required field is missing")),
+    };
+    let new = st.store.register_call(&app, &call).await?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({"appId": app, "callId": call, "new": new}))))
+}
+
+/// `GET /v1/calls/{callId}`: every report received for the call, oldest first.
+pub async fn timeline(
+    State(st): State<Arc<AppState>>,
+    Path(call_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
+    let reports = st.store.reports_for_call(&call).await?;
+    if reports.is_empty() {
+        return Err(ApiError::NotFound(format!("callId: no report has been received for {call}")));
+    }
+    let reports: Vec<Value> = reports.iter().map(report_json).collect();
+    Ok(Json(json!({"callId": call, "reports": reports})))
+}

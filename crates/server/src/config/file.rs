@@ -1,0 +1,214 @@
+//! The config file's shape as serde reads it, and its validation into [`Config`].
+
+use super::{invalid, parse_offset, App, Config, ConfigError, Inbound, Secret};
+use ivrhook_protocol::{AppId, DecodeOptions};
+use serde::Deserialize;
+use std::collections::HashSet;
+
+/// The default configuration, every key documented. `ivrhook config` prints it.
+pub const DEFAULT_TOML: &str = r#"# ivrhook configuration. Every key is optional; these are the defaults.
+
+# Where the HTTP server listens. A non-loopback address needs at least one [[apps]] entry.
+listen = "127.0.0.1:8080"
+
+# sqlite://relative/path.db (relative to the working directory) or sqlite:///abs/path.db.
+database = "sqlite://ivrhook.db"
+
+# When set, every /v1 API request needs "Authorization: Bearer <admin_token>".
+# admin_token = "change-me"
+
+[inbound]
+# The path the voice platform POSTs multrpt reports to.
+path = "/callback"
+# Larger bodies are answered 108100.
+max_body_bytes = 1048576
+# Reports accepted but not yet stored; past this the receiver answers 108102 (queue full).
+queue_capacity = 100000
+# The platform's UTC offset, used to read its 17-digit local times.
+utc_offset = "+08:00"
+# Refuse (108100) what the lenient default accepts with a warning: bare entries in the
+# results array, undecodable hang-up text, status as a string, events other than multrpt.
+strict = false
+
+# One entry per app the receiver accepts reports for. With none, a loopback receiver
+# accepts any appId; a non-loopback one refuses to start.
+# [[apps]]
+# id = "247e35ff320a4142a105024055c367cf"
+# Answer 108105 to reports whose callId was not registered with
+# POST /v1/apps/{appId}/calls.
+# require_known_calls = false
+"#;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct FileConfig {
+    pub listen: String,
+    pub database: String,
+    pub admin_token: Option<String>,
+    pub inbound: FileInbound,
+    pub apps: Vec<FileApp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct FileInbound {
+    pub path: String,
+    pub max_body_bytes: usize,
+    pub queue_capacity: usize,
+    pub utc_offset: String,
+    pub strict: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileApp {
+    pub id: String,
+    #[serde(default)]
+    pub require_known_calls: bool,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        FileConfig {
+            listen: "127.0.0.1:8080".into(),
+            database: "sqlite://ivrhook.db".into(),
+            admin_token: None,
+            inbound: FileInbound::default(),
+            apps: Vec::new(),
+        }
+    }
+}
+
+impl Default for FileInbound {
+    fn default() -> Self {
+        FileInbound {
+            path: "/callback".into(),
+            max_body_bytes: 1024 * 1024,
+            queue_capacity: 100_000,
+            utc_offset: "+08:00".into(),
+            strict: false,
+        }
+    }
+}
+
+pub(super) fn parse(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: name.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// Paths the receiver's callback path must not shadow.
+const RESERVED: [&str; 3] = ["/v1", "/healthz", "/metrics"];
+
+impl FileConfig {
+    pub(super) fn validate(self) -> Result<Config, ConfigError> {
+        let listen = self.listen.parse().map_err(|_| {
+            invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen))
+        })?;
+        let database = self
+            .database
+            .parse()
+            .map_err(|e: ivrhook_store::StoreError| invalid("database", e.to_string()))?;
+        let admin_token = match self.admin_token {
+            Some(t) if t.trim().is_empty() => {
+                return Err(invalid("admin_token", "is empty; remove the key or set a token"))
+            }
+            t => t.map(Secret),
+        };
+        let inbound = self.inbound.validate()?;
+        let mut seen = HashSet::new();
+        let mut apps = Vec::with_capacity(self.apps.len());
+        for (i, app) in self.apps.into_iter().enumerate() {
+            let key = format!("apps[{i}].id");
+            let id = AppId::try_from(app.id).map_err(|e| invalid(&key, e.to_string()))?;
+            if !seen.insert(id.clone()) {
+                return Err(invalid(key, format!("{id} is configured twice")));
+            }
+            apps.push(App {
+                id,
+                require_known_calls: app.require_known_calls,
+            });
+        }
+        Ok(Config {
+            listen,
+            database,
+            admin_token,
+            inbound,
+            apps,
+        })
+    }
+}
+
+impl FileInbound {
+    fn validate(self) -> Result<Inbound, ConfigError> {
+        let path = self.path;
+        if !path.starts_with('/') || path.contains(['?', '#', ' ', '{', '}']) {
+            return Err(invalid("inbound.path", format!("{path:?} must be a plain path starting with /")));
+        }
+        if let Some(r) = RESERVED.iter().find(|r| path == **r || path.starts_with(&format!("{r}/"))) {
+            return Err(invalid("inbound.path", format!("{path:?} would shadow ivrhook's own {r}")));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(invalid("inbound.max_body_bytes", "must be greater than 0"));
+        }
+        if self.queue_capacity == 0 {
+            return Err(invalid("inbound.queue_capacity", "must be greater than 0"));
+        }
+        let offset = parse_offset(&self.utc_offset)?;
+        Ok(Inbound {
+            path,
+            max_body_bytes: self.max_body_bytes,
+            queue_capacity: self.queue_capacity,
+            decode: DecodeOptions {
+                offset,
+                strict: self.strict,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        Config::from_toml(text, "test.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_documented_defaults_are_the_defaults() {
+        let printed = Config::from_toml(DEFAULT_TOML, "default").unwrap();
+        let empty = Config::default();
+        assert_eq!(format!("{printed:?}"), format!("{empty:?}"));
+        assert_eq!(empty.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(empty.inbound.max_body_bytes, 1_048_576);
+        assert!(empty.accepts_any_app());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(error("lisen = \"x\"").contains("unknown field `lisen`"));
+        assert!(error("listen = \"nowhere\"").starts_with("listen: "));
+        assert!(error("database = \"mysql://x\"").starts_with("database: "));
+        assert!(error("[inbound]\nutc_offset = \"+8\"").starts_with("inbound.utc_offset: "));
+        assert!(error("[inbound]\npath = \"/v1/x\"").starts_with("inbound.path: "));
+        assert!(error("[inbound]\nqueue_capacity = 0").starts_with("inbound.queue_capacity: "));
+        assert!(error("[[apps]]\nid = \"a\"\n[[apps]]\nid = \"a\"").starts_with("apps[1].id: a is configured twice"));
+        assert!(error("[[apps]]\nid = \"\"").starts_with("apps[0].id: must not be empty"));
+        assert!(error("[inbound]\nmax_body_bytes = \"big\"").contains("max_body_bytes"));
+    }
+
+    #[test]
+    fn the_admin_token_never_shows_in_debug() {
+        let c = Config::from_toml("admin_token = \"hunter2\"", "t").unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_public_address_needs_apps() {
+        let c = Config::from_toml("listen = \"0.0.0.0:8080\"", "t").unwrap();
+        assert!(!c.accepts_any_app());
+        assert!(c.check_servable().unwrap_err().to_string().starts_with("apps: no [[apps]]"));
+    }
+}

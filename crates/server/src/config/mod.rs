@@ -1,0 +1,147 @@
+//! Configuration: embedded defaults, then the TOML file, then flags (which clap also reads from
+//! `IVRHOOK_*` variables), then one validation pass that turns text into typed values and names
+//! the key when something is wrong.
+//!
+//! - `file`: the file's shape, as serde reads it; unknown keys are refused.
+//! - `DEFAULT_TOML`: the documented default file, printed by `ivrhook config`.
+
+mod file;
+
+use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
+use ivrhook_store::DatabaseUrl;
+use std::{fmt, net::SocketAddr, path::Path};
+
+pub use file::DEFAULT_TOML;
+
+/// A configuration problem, naming the key (or file) it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("could not read config file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A secret: never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: DatabaseUrl,
+    /// When set, `/v1` requires `Authorization: Bearer <token>`.
+    pub admin_token: Option<Secret>,
+    pub inbound: Inbound,
+    pub apps: Vec<App>,
+}
+
+/// `[inbound]`: how the receiver takes reports.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub path: String,
+    pub max_body_bytes: usize,
+    pub queue_capacity: usize,
+    pub decode: DecodeOptions,
+}
+
+/// One `[[apps]]` entry.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: AppId,
+    /// Answer `108105` to reports for calls not registered through the API.
+    pub require_known_calls: bool,
+}
+
+/// Values given on the command line (or in `IVRHOOK_*` variables); they win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_toml("", "<defaults>").expect("the embedded defaults are valid")
+    }
+}
+
+impl Config {
+    /// Reads a config file (or the defaults when `path` is `None`) and applies overrides.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (text, name) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                (text, p.display().to_string())
+            }
+            None => (String::new(), "<defaults>".to_owned()),
+        };
+        let mut raw = file::parse(&text, &name)?;
+        if let Some(listen) = &overrides.listen {
+            raw.listen = listen.clone();
+        }
+        if let Some(database) = &overrides.database {
+            raw.database = database.clone();
+        }
+        raw.validate()
+    }
+
+    pub fn from_toml(text: &str, name: &str) -> Result<Config, ConfigError> {
+        file::parse(text, name)?.validate()
+    }
+
+    /// With no app configured, a loopback receiver takes any appId (a developer trying it out);
+    /// a receiver reachable from the network never does.
+    pub fn accepts_any_app(&self) -> bool {
+        self.apps.is_empty() && self.listen.ip().is_loopback()
+    }
+
+    /// Refuses a configuration that would be unsafe to serve.
+    pub fn check_servable(&self) -> Result<(), ConfigError> {
+        if self.apps.is_empty() && !self.listen.ip().is_loopback() {
+            return Err(invalid(
+                "apps",
+                format!(
+                    "no [[apps]] are configured and listen = \"{}\" is not a loopback address, so \
+                     ivrhook would accept reports for any appId from the network; add an [[apps]] \
+                     entry for each app, or listen on 127.0.0.1",
+                    self.listen
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn parse_offset(text: &str) -> Result<UtcOffset, ConfigError> {
+    text.parse().map_err(|e: String| invalid("inbound.utc_offset", e))
+}

@@ -1,0 +1,93 @@
+//! The server's error enums, each mapped to an HTTP answer here and nowhere else.
+//!
+//! - [`Refusal`]: why the callback path did not answer `000000`; always HTTP 200 with the
+//!   contract's JSON body, because the platform reads its verdict from the body.
+//! - [`ApiError`]: the `/v1` API's errors, as HTTP statuses with a JSON body.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use ivrhook_protocol::{Answer, ResponseCode};
+use ivrhook_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    UnknownApp(String),
+    #[error("{0}")]
+    UnknownCall(String),
+    #[error("queue full: {0} reports are waiting to be stored; retry later")]
+    QueueFull(usize),
+    #[error("internal error: the report was not stored; retry later")]
+    Store(#[source] StoreError),
+}
+
+impl Refusal {
+    pub fn code(&self) -> ResponseCode {
+        match self {
+            Refusal::BadInput(_) => ResponseCode::BadInput,
+            Refusal::UnknownApp(_) => ResponseCode::UnknownApp,
+            Refusal::UnknownCall(_) => ResponseCode::UnknownCall,
+            Refusal::QueueFull(_) => ResponseCode::QueueFull,
+            Refusal::Store(_) => ResponseCode::OtherError,
+        }
+    }
+}
+
+/// The contract's answer: always HTTP 200 and JSON.
+pub fn answer(code: ResponseCode, msg: impl Into<String>) -> Response {
+    (StatusCode::OK, Json(Answer::new(code, msg))).into_response()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or wrong bearer token: send Authorization: Bearer <admin_token>")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{method} is not allowed here")]
+    MethodNotAllowed { method: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("the store is unavailable")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind) = match &self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Store(e) => {
+                tracing::error!(error = ?e, "API request failed in the store");
+                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
+        };
+        let field = match &self {
+            ApiError::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        let body = json!({"error": {"kind": kind, "field": field, "message": self.to_string()}});
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}

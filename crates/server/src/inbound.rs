@@ -1,0 +1,128 @@
+//! The callback path: what the voice platform POSTs `multrpt` reports to.
+//!
+//! Decode → app check → known-call check → admission → durable insert, in the order the spec
+//! settles (bad input first, then `108101`, then `108105`), and `000000` only after the commit.
+
+use crate::{
+    error::{answer, Refusal},
+    state::AppState,
+};
+use axum::{
+    body::{to_bytes, Body},
+    extract::{ConnectInfo, State},
+    http::{header::CONTENT_LENGTH, HeaderMap},
+    response::Response,
+};
+use ivrhook_protocol::{decode, Decoded, ResponseCode};
+use ivrhook_store::{Inserted, NewReport};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+pub async fn receive(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let (code, msg) = match handle(&st, peer, &headers, body).await {
+        Ok(msg) => (ResponseCode::Success, msg.to_owned()),
+        Err(refusal) => {
+            match &refusal {
+                Refusal::Store(e) => tracing::error!(error = ?e, %peer, "report not stored"),
+                other => tracing::debug!(%peer, code = %other.code(), reason = %other, "report refused"),
+            }
+            (refusal.code(), refusal.to_string())
+        }
+    };
+    st.metrics.answered(code, started.elapsed());
+    answer(code, msg)
+}
+
+async fn handle(
+    st: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<&'static str, Refusal> {
+    let limit = st.config.inbound.max_body_bytes;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let raw = to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
+    let decoded = decode(&raw, &st.config.inbound.decode)
+        .map_err(|e| Refusal::BadInput(e.to_string()))?;
+    let report = &decoded.report;
+
+    let require_known = match st.apps.get(&report.app_id) {
+        Some(require) => *require,
+        None if st.accept_any_app => false,
+        None => {
+            return Err(Refusal::UnknownApp(format!(
+                "appId: {} is not an app this receiver is configured for",
+                report.app_id
+            )))
+        }
+    };
+    if require_known {
+        let known = st
+            .store
+            .is_call_known(&report.app_id, &report.call_id)
+            .await
+            .map_err(Refusal::Store)?;
+        if !known {
+            return Err(Refusal::UnknownCall(format!(
+                "callId: {} is not a registered call of app {}",
+                report.call_id, report.app_id
+            )));
+        }
+    }
+
+    let _slot = st.admit().ok_or_else(|| {
+        Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
+    })?;
+    let new = new_report(decoded, raw.to_vec(), peer);
+    match st.store.insert_report(new).await.map_err(Refusal::Store)? {
+        Inserted::New { .. } => Ok("accepted"),
+        Inserted::Duplicate { .. } => {
+            st.metrics.duplicate();
+            Ok("accepted before: duplicate of a stored report")
+        }
+    }
+}
+
+fn too_large(limit: usize) -> Refusal {
+    Refusal::BadInput(format!(
+        "body: larger than inbound.max_body_bytes ({limit} bytes), or cut off"
+    ))
+}
+
+/// The row to store: decoded form and warnings serialised here, off the writer thread.
+fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr) -> NewReport {
+    let Decoded {
+        report,
+        warnings,
+        forms,
+        canonical,
+    } = decoded;
+    let mut view = report.view();
+    if let Value::Object(m) = &mut view {
+        m.insert("forms".into(), forms.into_iter().collect::<Vec<_>>().into());
+    }
+    NewReport {
+        content_hash: Sha256::digest(&canonical).into(),
+        event: report.event,
+        status: report.status.map(|s| s.as_int()),
+        received_at: chrono::Utc::now(),
+        peer: Some(peer.to_string()),
+        raw,
+        decoded: view.to_string(),
+        warnings: serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into()),
+        app_id: report.app_id,
+        call_id: report.call_id,
+    }
+}

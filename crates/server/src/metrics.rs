@@ -1,0 +1,99 @@
+//! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
+
+use ivrhook_protocol::ResponseCode;
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+use std::time::Duration;
+
+type CodeLabels = Vec<(&'static str, &'static str)>;
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// One counter per response code, looked up once so a request never allocates a label.
+    answered: Vec<(ResponseCode, Counter)>,
+    duplicates: Counter,
+    latency: Histogram,
+    batch_sizes: Histogram,
+    /// Reports accepted into the write path and not yet committed. Also the admission counter.
+    pub backlog: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ivrhook");
+        let by_code = Family::<CodeLabels, Counter>::default();
+        let answered = ResponseCode::ALL
+            .iter()
+            .map(|c| (*c, by_code.get_or_create(&vec![("code", c.as_str())]).clone()))
+            .collect();
+        registry.register(
+            "inbound_reports",
+            "Reports received on the callback path, by the code answered",
+            by_code,
+        );
+        let duplicates = Counter::default();
+        registry.register(
+            "inbound_duplicates",
+            "Reports answered 000000 that were already stored (platform retries)",
+            duplicates.clone(),
+        );
+        let latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 16));
+        registry.register(
+            "inbound_request_duration_seconds",
+            "Time from request to answer on the callback path",
+            latency.clone(),
+        );
+        let batch_sizes = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 11));
+        registry.register(
+            "store_write_batch_size",
+            "Operations committed per store transaction (group commit)",
+            batch_sizes.clone(),
+        );
+        let backlog = Gauge::default();
+        registry.register(
+            "inbound_backlog",
+            "Reports accepted into the write path and not yet committed",
+            backlog.clone(),
+        );
+        Metrics {
+            registry,
+            answered,
+            duplicates,
+            latency,
+            batch_sizes,
+            backlog,
+        }
+    }
+
+    pub fn answered(&self, code: ResponseCode, took: Duration) {
+        if let Some((_, c)) = self.answered.iter().find(|(c, _)| *c == code) {
+            c.inc();
+        }
+        self.latency.observe(took.as_secs_f64());
+    }
+
+    pub fn duplicate(&self) {
+        self.duplicates.inc();
+    }
+
+    pub fn batch(&self, size: usize) {
+        self.batch_sizes.observe(size as f64);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

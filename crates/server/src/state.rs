@@ -1,0 +1,35 @@
+//! What every handler shares.
+
+use crate::{config::Config, metrics::Metrics};
+use ivrhook_protocol::AppId;
+use ivrhook_store::Store;
+use std::{collections::HashMap, sync::Arc};
+
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    /// `require_known_calls` by configured app.
+    pub apps: HashMap<AppId, bool>,
+    pub accept_any_app: bool,
+}
+
+/// A place in the bounded write path; dropping it gives the place back.
+#[derive(Debug)]
+pub struct Slot<'a>(&'a Metrics);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.backlog.dec();
+    }
+}
+
+impl AppState {
+    /// Takes a place in the write path, or `None` when `inbound.queue_capacity` are taken.
+    pub fn admit(&self) -> Option<Slot<'_>> {
+        let before = self.metrics.backlog.inc();
+        let slot = Slot(&self.metrics);
+        (usize::try_from(before).unwrap_or(0) < self.config.inbound.queue_capacity).then_some(slot)
+    }
+}
