@@ -92,9 +92,10 @@ impl Timestamp {
         self.at
     }
 
-    /// RFC 3339 with milliseconds and the offset, e.g. `2018-01-12T17:23:22.010+08:00`.
+    /// RFC 3339 with milliseconds and the numeric offset (never `Z`), e.g.
+    /// `2018-01-12T17:23:22.010+08:00`.
     pub fn rfc3339(&self) -> String {
-        self.at.to_rfc3339_opts(SecondsFormat::Millis, true)
+        self.at.to_rfc3339_opts(SecondsFormat::Millis, false)
     }
 }
 

@@ -1,0 +1,135 @@
+//! `spawn_app()` and a typed client for the tests.
+
+use ivrhook_protocol::Answer;
+use ivrhook_server::{config::Config, Server, ServerError};
+use serde_json::Value;
+use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
+use tempfile::TempDir;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub const APP: &str = "247e35ff320a4142a105024055c367cf";
+
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: TempDir,
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<(), ServerError>>,
+}
+
+/// A server with the default configuration (any appId accepted, loopback).
+pub async fn spawn_app() -> TestApp {
+    spawn_with("").await
+}
+
+/// A server configured by `toml` (top-level keys first, then tables), on a fresh SQLite file.
+pub async fn spawn_with(toml: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("ivrhook.db");
+    let text = format!("database = \"sqlite://{}\"\n{toml}", db_path.display());
+    let config = Config::from_toml(&text, "test").expect("test config is valid");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let server = Server::bind(config, listener).await.expect("server starts");
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(server.run(shutdown.clone()));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db_path,
+        _dir: dir,
+        shutdown,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a body to the callback path; checks the answer is JSON and returns it.
+    pub async fn post_callback(&self, body: impl Into<reqwest::Body>) -> Answer {
+        self.post_to("/callback", body).await
+    }
+
+    pub async fn post_to(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+        post_answer(&self.client, self.url(path), body.into()).await
+    }
+
+    /// Posts to the callback path from a task of its own, for concurrent senders.
+    pub fn spawn_post(&self, body: String) -> JoinHandle<Answer> {
+        let (client, url) = (self.client.clone(), self.url("/callback"));
+        tokio::spawn(async move { post_answer(&client, url, body.into()).await })
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.client.get(self.url(path)).send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+
+    /// The call's timeline; panics unless it answers 200.
+    pub async fn timeline(&self, call_id: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/v1/calls/{call_id}")).await;
+        assert_eq!(status, 200, "timeline of {call_id}: {body}");
+        body["reports"].as_array().expect("reports array").clone()
+    }
+
+    /// The value of a metric line (`name{labels}` exactly as rendered).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self.client.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("metric {series} not found in:\n{text}"))
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle.await.expect("server task").expect("server stops cleanly");
+    }
+}
+
+async fn post_answer(client: &reqwest::Client, url: String, body: reqwest::Body) -> Answer {
+    let resp = client.post(url).body(body).send().await.expect("request sent");
+    assert_eq!(resp.status(), 200, "the callback path always answers HTTP 200");
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct, "application/json");
+    resp.json().await.expect("answer is JSON")
+}
+
+/// A report in the documented form for `call_id`.
+pub fn report(call_id: &str) -> Value {
+    serde_json::json!({
+        "appId": APP,
+        "callId": call_id,
+        "event": "multrpt",
+        "data": "订单 42",
+        "result": [
+            {"event": "playoverrpt", "Code": "0", "start": "20180112172322010", "end": "20180112172325010"},
+            {"event": "ivrreportdtmf", "Code": "0", "start": "20180112172325010", "end": "20180112172327510", "dtmCode": "1#"}
+        ],
+        "status": 0
+    })
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// Waits for `check` to hold, polling, for at most ten seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -1,0 +1,170 @@
+//! Every row of protocol.md's "examples disagree with the tables" table, over real HTTP:
+//! each form is answered `000000` and shows up decoded (and recorded) in the timeline.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+/// Posts `body` (expecting `000000`) and returns its timeline entry.
+async fn accepted(app: &TestApp, body: &Value) -> Value {
+    let a = app.post_callback(body.to_string()).await;
+    assert_eq!(a.code, "000000", "{body}: {}", a.msg);
+    let call = body["callId"].as_str().unwrap();
+    app.timeline(call).await.pop().expect("stored")
+}
+
+fn has_form(r: &Value, form: &str) -> bool {
+    r["forms"].as_array().unwrap().iter().any(|f| f == form)
+}
+
+#[tokio::test]
+async fn results_array_as_result_as_is_non_profit_and_both() {
+    let app = spawn_app().await;
+    let documented = report("v-result");
+    let r = accepted(&app, &documented).await;
+    assert!(has_form(&r, "results-key:result"));
+    assert_eq!(r["commands"][1]["dtmf"], "1#");
+
+    let mut observed = report("v-inp");
+    let entries = observed.as_object_mut().unwrap().remove("result").unwrap();
+    observed["isNonProfit"] = entries.clone();
+    let r = accepted(&app, &observed).await;
+    assert!(has_form(&r, "results-key:isNonProfit"));
+    assert_eq!(r["commands"].as_array().unwrap().len(), 2);
+
+    let mut both = report("v-both");
+    both["isNonProfit"] = json!([]);
+    let r = accepted(&app, &both).await;
+    assert_eq!(r["commands"].as_array().unwrap().len(), 2, "result wins");
+    assert_eq!(r["extra"]["isNonProfit"], json!([]), "the other is kept");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn code_as_code_or_capital_code_string_or_integer() {
+    let app = spawn_app().await;
+    for (i, (key, value, form)) in [
+        ("Code", json!("0"), "code-type:string"),
+        ("Code", json!(17), "code-type:number"),
+        ("code", json!(0), "code-type:number"),
+        ("code", json!("108"), "code-type:string"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = report(&format!("v-code-{i}"));
+        let entry = body["result"][0].as_object_mut().unwrap();
+        entry.remove("Code");
+        entry.insert(key.into(), value.clone());
+        let r = accepted(&app, &body).await;
+        let expected = match &value { Value::String(s) => s.clone(), v => v.to_string() };
+        assert_eq!(r["commands"][0]["code"], expected.as_str(), "stored as a string");
+        assert!(has_form(&r, form) && has_form(&r, &format!("code-key:{key}")), "{r}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn start_and_end_as_text_or_number_at_the_configured_offset() {
+    let app = spawn_with("[inbound]\nutc_offset = \"+00:00\"").await;
+    let mut body = report("v-time");
+    body["result"][0]["start"] = json!(20180112172322010u64);
+    let r = accepted(&app, &body).await;
+    let c = &r["commands"][0];
+    assert_eq!(c["start"], "2018-01-12T17:23:22.010+00:00");
+    assert_eq!(c["startText"], "20180112172322010");
+    assert_eq!(c["end"], "2018-01-12T17:23:25.010+00:00");
+    assert_eq!(c["durationMs"], 3000);
+    assert!(has_form(&r, "time-type:number") && has_form(&r, "time-type:string"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn dtmf_keys_as_dtmf_code_or_dtm_code_and_entry_event_optional() {
+    let app = spawn_app().await;
+    let mut body = report("v-dtmf");
+    let last = body["result"][1].as_object_mut().unwrap();
+    last.remove("dtmCode");
+    last.remove("event");
+    last.insert("dtmfCode".into(), json!("5"));
+    let r = accepted(&app, &body).await;
+    assert_eq!(r["commands"][1]["dtmf"], "5");
+    assert_eq!(r["commands"][1]["event"], Value::Null);
+    assert_eq!(r["commands"][0]["event"], "playoverrpt");
+    assert!(has_form(&r, "dtmf-key:dtmfCode") && has_form(&r, "entry-event:absent") && has_form(&r, "entry-event:present"));
+    let r = accepted(&app, &report("v-dtm")).await;
+    assert!(has_form(&r, "dtmf-key:dtmCode"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn entries_that_are_not_objects_are_kept_with_a_warning_or_refused_when_strict() {
+    let app = spawn_app().await;
+    let mut body = report("v-bare");
+    body["result"].as_array_mut().unwrap().push(json!("value"));
+    let r = accepted(&app, &body).await;
+    assert_eq!(r["commands"][2], json!({"recognised": false, "value": "value"}));
+    assert_eq!(r["warnings"][0]["field"], "result[2]");
+    app.stop().await;
+
+    let strict = spawn_with("[inbound]\nstrict = true").await;
+    let a = strict.post_callback(body.to_string()).await;
+    assert_eq!(a.code, "108100");
+    assert!(a.msg.starts_with("result[2]: is a string, not an object"), "{}", a.msg);
+    assert_eq!(strict.post_callback(report("v-strict-ok").to_string()).await.code, "000000");
+    strict.stop().await;
+}
+
+#[tokio::test]
+async fn hungup_as_text_as_object_as_empty_and_undecodable() {
+    let app = spawn_app().await;
+    let notice = json!({"event": "", "callId": "v-h", "appId": APP, "dir": 1,
+        "fileName": "https://rec.example/a.wav", "reason": 0, "timeStamp": "20180118204444584"});
+    let cases = [
+        ("v-h-text", json!(notice.to_string()), "hungup:text"),
+        ("v-h-object", notice.clone(), "hungup:object"),
+        ("v-h-empty", json!(""), "hungup:empty"),
+    ];
+    for (call, hungup, form) in cases {
+        let mut body = report(call);
+        body["status"] = json!(1);
+        body["hungup"] = hungup;
+        let r = accepted(&app, &body).await;
+        assert!(has_form(&r, form), "{call}: {r}");
+        assert_eq!(r["status"], 1);
+        if form == "hungup:empty" {
+            assert_eq!(r["hangup"], Value::Null);
+        } else {
+            assert_eq!(r["hangup"]["recordingUrl"], "https://rec.example/a.wav");
+            assert_eq!(r["hangup"]["time"], "2018-01-18T20:44:44.584+08:00");
+        }
+    }
+    let mut body = report("v-h-garbage");
+    body["hungup"] = json!("{\"callId\": ");
+    let r = accepted(&app, &body).await;
+    assert_eq!(r["hangup"], json!({"decoded": false, "raw": "{\"callId\": "}));
+    assert_eq!(r["warnings"][0]["field"], "hungup");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_as_integer_or_lenient_string() {
+    let app = spawn_app().await;
+    let mut body = report("v-status");
+    body["status"] = json!("1");
+    let r = accepted(&app, &body).await;
+    assert_eq!(r["status"], 1);
+    assert_eq!(r["warnings"][0]["field"], "status");
+    assert!(has_form(&r, "status-type:string"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn other_events_are_kept_raw_and_decoded_as_far_as_they_go() {
+    let app = spawn_app().await;
+    let body = json!({"appId": APP, "callId": "v-other", "event": "calldisconnectrpt", "duration": 31});
+    let r = accepted(&app, &body).await;
+    assert_eq!(r["event"], "calldisconnectrpt");
+    assert_eq!(r["extra"]["duration"], 31);
+    assert_eq!(r["warnings"][0]["field"], "event");
+    app.stop().await;
+}
