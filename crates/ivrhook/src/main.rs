@@ -68,8 +68,7 @@ fn report(e: &dyn Error) -> String {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -95,6 +94,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
         database: args.database,
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
+    config.check_servable()?;
     let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -76,6 +76,10 @@ fn notice_json(n: &HangupNotice) -> Value {
     put(&mut m, "dir", n.direction.as_deref().map(code_value));
     put(&mut m, "fileName", text(&n.recording_url));
     put(&mut m, "reason", n.reason.as_deref().map(code_value));
-    put(&mut m, "timeStamp", n.time.as_ref().map(|t| t.text().into()));
+    put(
+        &mut m,
+        "timeStamp",
+        n.time.as_ref().map(|t| t.text().into()),
+    );
     Value::Object(m)
 }

@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn ids_refuse_empty_long_and_control_text() {
         assert_eq!(AppId::try_from(""), Err(IdError::Empty));
-        assert_eq!(CallId::try_from("a".repeat(257)), Err(IdError::TooLong(257)));
+        assert_eq!(
+            CallId::try_from("a".repeat(257)),
+            Err(IdError::TooLong(257))
+        );
         assert_eq!(CallId::try_from("ab\ncd"), Err(IdError::Control(2)));
         let id = CallId::try_from("88-2018031000182918181271218-108bc381ca0f42d8-out").unwrap();
         assert_eq!(id.as_str().len(), 49);

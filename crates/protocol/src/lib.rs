@@ -3,12 +3,12 @@
 //! Everything that crosses the wire is parsed here, once, into domain types; the rest of
 //! ivrhook only ever sees values that are already valid.
 //!
-//! - [`codes`]: the six response codes and the JSON answer the receiver sends.
-//! - [`ids`]: `AppId` and `CallId`, validated identifiers.
-//! - [`time`]: 17-digit `yyyyMMddHHmmssSSS` timestamps and the platform's UTC offset.
-//! - [`report`]: the decoded report, its commands and hang-up notice.
-//! - [`decode`]: tolerant (and optionally strict) decoding of request bodies, with warnings.
-//! - [`encode`]: the report back to JSON, for the sender side.
+//! - `codes`: the six response codes and the JSON answer the receiver sends.
+//! - `ids`: `AppId` and `CallId`, validated identifiers.
+//! - `time`: 17-digit `yyyyMMddHHmmssSSS` timestamps and the platform's UTC offset.
+//! - `report`: the decoded report, its commands and hang-up notice.
+//! - `decode`: tolerant (and optionally strict) decoding of request bodies, with warnings.
+//! - `encode`: the report back to JSON, for the sender side.
 #![forbid(unsafe_code)]
 
 pub mod codes;

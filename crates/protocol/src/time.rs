@@ -64,13 +64,12 @@ impl Timestamp {
     /// words, for a warning or a refusal that names the field.
     pub fn parse(text: &str, offset: UtcOffset) -> Result<Self, String> {
         if text.len() != 17 || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "{text:?} is not a 17-digit yyyyMMddHHmmssSSS time"
-            ));
+            return Err(format!("{text:?} is not a 17-digit yyyyMMddHHmmssSSS time"));
         }
         let n = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap_or(u32::MAX);
         let date = NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8));
-        let naive = date.and_then(|d| d.and_hms_milli_opt(n(8..10), n(10..12), n(12..14), n(14..17)));
+        let naive =
+            date.and_then(|d| d.and_hms_milli_opt(n(8..10), n(10..12), n(12..14), n(14..17)));
         let naive = naive.ok_or_else(|| format!("{text:?} is not a real date and time"))?;
         let at = offset
             .fixed()
@@ -116,14 +115,21 @@ mod tests {
         let offset: UtcOffset = "-05:30".parse().unwrap();
         let t = Timestamp::parse("20180112172322010", offset).unwrap();
         assert_eq!(t.rfc3339(), "2018-01-12T17:23:22.010-05:30");
-        assert_eq!("Z".parse::<UtcOffset>().unwrap().fixed().local_minus_utc(), 0);
+        assert_eq!(
+            "Z".parse::<UtcOffset>().unwrap().fixed().local_minus_utc(),
+            0
+        );
     }
 
     #[test]
     fn refuses_wrong_lengths_and_impossible_dates() {
         let o = UtcOffset::default();
-        assert!(Timestamp::parse("2018011217232201", o).unwrap_err().contains("17-digit"));
-        assert!(Timestamp::parse("20181312172322010", o).unwrap_err().contains("real date"));
+        assert!(Timestamp::parse("2018011217232201", o)
+            .unwrap_err()
+            .contains("17-digit"));
+        assert!(Timestamp::parse("20181312172322010", o)
+            .unwrap_err()
+            .contains("real date"));
         assert!(Timestamp::parse("2018011217232201x", o).is_err());
         for bad in ["+8", "08:00", "+25:00", "+08:60", "+0800"] {
             assert!(bad.parse::<UtcOffset>().is_err(), "{bad} should be refused");

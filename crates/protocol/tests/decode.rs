@@ -1,4 +1,5 @@
 //! The decoder against the spec's examples and every row of protocol.md's table.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 use ivrhook_protocol::{decode, CallStatus, DecodeOptions, Entry, Hangup};
 use serde_json::{json, Value};
@@ -13,7 +14,9 @@ fn lenient(body: &Value) -> ivrhook_protocol::Decoded {
 }
 
 fn refusal(body: &[u8]) -> String {
-    decode(body, &DecodeOptions::default()).expect_err("refused").to_string()
+    decode(body, &DecodeOptions::default())
+        .expect_err("refused")
+        .to_string()
 }
 
 fn base() -> Value {
@@ -29,33 +32,66 @@ fn base() -> Value {
 
 #[test]
 fn the_all_succeeded_example_decodes_with_one_warning_for_the_bare_value() {
-    let d = decode(&fixture("seed-example-all-succeeded.json"), &DecodeOptions::default()).unwrap();
+    let d = decode(
+        &fixture("seed-example-all-succeeded.json"),
+        &DecodeOptions::default(),
+    )
+    .unwrap();
     assert_eq!(d.report.status, Some(CallStatus::Completed));
     assert_eq!(d.report.entries.len(), 4);
-    let Entry::Command(first) = &d.report.entries[0] else { panic!("first is a command") };
+    let Entry::Command(first) = &d.report.entries[0] else {
+        panic!("first is a command")
+    };
     assert_eq!(first.code.as_deref(), Some("0"));
     assert_eq!(first.data.as_deref(), Some("userdata 1"));
-    assert_eq!(first.start.as_ref().unwrap().rfc3339(), "2018-01-12T17:23:22.010+08:00");
+    assert_eq!(
+        first.start.as_ref().unwrap().rfc3339(),
+        "2018-01-12T17:23:22.010+08:00"
+    );
     assert_eq!(first.dtmf, None, "an empty dtmfCode means no keys");
     assert_eq!(d.report.entries[3], Entry::Unrecognised(json!("value")));
     assert_eq!(d.warnings.len(), 1);
     assert_eq!(d.warnings[0].field, "isNonProfit[3]");
     assert_eq!(d.report.hangup, None);
-    for form in ["results-key:isNonProfit", "code-type:number", "time-type:number", "dtmf-key:dtmfCode"] {
+    for form in [
+        "results-key:isNonProfit",
+        "code-type:number",
+        "time-type:number",
+        "dtmf-key:dtmfCode",
+    ] {
         assert!(d.forms.contains(form), "{form} recorded in {:?}", d.forms);
     }
-    let strict = decode(&fixture("seed-example-all-succeeded.json"), &DecodeOptions { strict: true, ..Default::default() });
+    let strict = decode(
+        &fixture("seed-example-all-succeeded.json"),
+        &DecodeOptions {
+            strict: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(strict.unwrap_err().field, "isNonProfit[3]");
 }
 
 #[test]
 fn the_partly_executed_example_decodes_its_hang_up_notice() {
-    let d = decode(&fixture("seed-example-partly-not-executed.json"), &DecodeOptions::default()).unwrap();
-    let Some(Hangup::Notice(n)) = &d.report.hangup else { panic!("hang-up decoded") };
-    assert!(n.recording_url.as_deref().unwrap().ends_with("20180118204421-18898739887-76988499681.wav"));
+    let d = decode(
+        &fixture("seed-example-partly-not-executed.json"),
+        &DecodeOptions::default(),
+    )
+    .unwrap();
+    let Some(Hangup::Notice(n)) = &d.report.hangup else {
+        panic!("hang-up decoded")
+    };
+    assert!(n
+        .recording_url
+        .as_deref()
+        .unwrap()
+        .ends_with("20180118204421-18898739887-76988499681.wav"));
     assert_eq!(n.reason.as_deref(), Some("0"));
     assert_eq!(n.direction.as_deref(), Some("1"));
-    assert_eq!(n.time.as_ref().unwrap().rfc3339(), "2018-01-18T20:44:44.584+08:00");
+    assert_eq!(
+        n.time.as_ref().unwrap().rfc3339(),
+        "2018-01-18T20:44:44.584+08:00"
+    );
     assert!(d.forms.contains("hungup:text"));
 }
 
@@ -63,11 +99,20 @@ fn the_partly_executed_example_decodes_its_hang_up_notice() {
 fn the_documented_form_decodes_without_warnings() {
     let d = lenient(&base());
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
-    let Entry::Command(c) = &d.report.entries[0] else { panic!() };
+    let Entry::Command(c) = &d.report.entries[0] else {
+        panic!()
+    };
     assert_eq!(c.event.as_deref(), Some("ivrreportdtmf"));
     assert_eq!(c.dtmf.as_deref(), Some("123#"));
     assert_eq!(c.duration_ms(), Some(3500));
-    for form in ["results-key:result", "code-key:Code", "code-type:string", "time-type:string", "dtmf-key:dtmCode", "entry-event:present"] {
+    for form in [
+        "results-key:result",
+        "code-key:Code",
+        "code-type:string",
+        "time-type:string",
+        "dtmf-key:dtmCode",
+        "entry-event:present",
+    ] {
         assert!(d.forms.contains(form), "{form} recorded in {:?}", d.forms);
     }
 }
@@ -87,14 +132,22 @@ fn hungup_as_object_as_empty_and_as_garbage() {
     body["status"] = json!(1);
     body["hungup"] = json!({"fileName": "https://r/x.wav", "reason": 3, "dir": "2", "timeStamp": 20180118204444584u64});
     let d = lenient(&body);
-    let Some(Hangup::Notice(n)) = &d.report.hangup else { panic!() };
-    assert_eq!((n.reason.as_deref(), n.direction.as_deref()), (Some("3"), Some("2")));
+    let Some(Hangup::Notice(n)) = &d.report.hangup else {
+        panic!()
+    };
+    assert_eq!(
+        (n.reason.as_deref(), n.direction.as_deref()),
+        (Some("3"), Some("2"))
+    );
     assert_eq!(d.report.status, Some(CallStatus::HungUp));
     body["hungup"] = json!("");
     assert_eq!(lenient(&body).report.hangup, None);
     body["hungup"] = json!("{not json");
     let d = lenient(&body);
-    assert_eq!(d.report.hangup, Some(Hangup::Undecodable("{not json".into())));
+    assert_eq!(
+        d.report.hangup,
+        Some(Hangup::Undecodable("{not json".into()))
+    );
     assert_eq!(d.warnings[0].field, "hungup");
 }
 
@@ -105,13 +158,20 @@ fn status_as_a_string_is_accepted_with_a_warning_and_refused_in_strict_mode() {
     let d = lenient(&body);
     assert_eq!(d.report.status, Some(CallStatus::HungUp));
     assert_eq!(d.warnings[0].field, "status");
-    let strict = decode(body.to_string().as_bytes(), &DecodeOptions { strict: true, ..Default::default() });
+    let strict = decode(
+        body.to_string().as_bytes(),
+        &DecodeOptions {
+            strict: true,
+            ..Default::default()
+        },
+    );
     assert!(strict.unwrap_err().to_string().starts_with("status: "));
 }
 
 #[test]
 fn other_events_are_kept_with_a_warning() {
-    let d = lenient(&json!({"appId": "a", "callId": "c", "event": "calldisconnectrpt", "reason": 3}));
+    let d =
+        lenient(&json!({"appId": "a", "callId": "c", "event": "calldisconnectrpt", "reason": 3}));
     assert_eq!(d.report.event, "calldisconnectrpt");
     assert_eq!(d.report.extra.get("reason"), Some(&json!(3)));
     assert_eq!(d.warnings[0].field, "event");
@@ -127,12 +187,36 @@ fn refusals_name_the_field_in_the_spec_order() {
         ("appId", json!(7), "appId: must be a string, got a number"),
         ("appId", json!(""), "appId: must not be empty"),
         ("callId", Value::Null, "callId: must be a string, got null"),
-        ("event", json!(["multrpt"]), "event: must be a string, got an array"),
-        ("result", json!({}), "result: must be an array, got an object"),
-        ("status", json!(2), "status: must be 0 (completed) or 1 (hung up early), got 2"),
-        ("status", json!("x"), "status: must be 0 (completed) or 1 (hung up early), got the string \"x\""),
-        ("status", json!(true), "status: must be 0 (completed) or 1 (hung up early), got a boolean"),
-        ("status", json!(0.5), "status: must be 0 (completed) or 1 (hung up early), got 0.5"),
+        (
+            "event",
+            json!(["multrpt"]),
+            "event: must be a string, got an array",
+        ),
+        (
+            "result",
+            json!({}),
+            "result: must be an array, got an object",
+        ),
+        (
+            "status",
+            json!(2),
+            "status: must be 0 (completed) or 1 (hung up early), got 2",
+        ),
+        (
+            "status",
+            json!("x"),
+            "status: must be 0 (completed) or 1 (hung up early), got the string \"x\"",
+        ),
+        (
+            "status",
+            json!(true),
+            "status: must be 0 (completed) or 1 (hung up early), got a boolean",
+        ),
+        (
+            "status",
+            json!(0.5),
+            "status: must be 0 (completed) or 1 (hung up early), got 0.5",
+        ),
     ];
     for (field, value, expected) in cases {
         let mut body = base();
@@ -142,7 +226,8 @@ fn refusals_name_the_field_in_the_spec_order() {
     for field in ["callId", "event", "result", "status"] {
         let mut body = base();
         body.as_object_mut().unwrap().remove(field);
-        assert!(refusal(body.to_string().as_bytes()).starts_with(&format!("{field}: required field is missing")));
+        assert!(refusal(body.to_string().as_bytes())
+            .starts_with(&format!("{field}: required field is missing")));
     }
 }
 

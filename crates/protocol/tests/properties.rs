@@ -1,19 +1,27 @@
 //! Property tests: the decoder never panics, and a valid report survives encode → decode.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 use ivrhook_protocol::{
-    decode, AppId, CallId, CallStatus, Command, DecodeOptions, Entry, Hangup, HangupNotice,
-    Report, Timestamp, UtcOffset,
+    decode, AppId, CallId, CallStatus, Command, DecodeOptions, Entry, Hangup, HangupNotice, Report,
+    Timestamp, UtcOffset,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 fn timestamp() -> impl Strategy<Value = Timestamp> {
-    (2000..2100u32, 1..=12u32, 1..=28u32, 0..24u32, 0..60u32, 0..60u32, 0..1000u32).prop_map(
-        |(y, mo, d, h, mi, s, ms)| {
+    (
+        2000..2100u32,
+        1..=12u32,
+        1..=28u32,
+        0..24u32,
+        0..60u32,
+        0..60u32,
+        0..1000u32,
+    )
+        .prop_map(|(y, mo, d, h, mi, s, ms)| {
             let text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}{ms:03}");
             Timestamp::parse(&text, UtcOffset::default()).expect("generated times are valid")
-        },
-    )
+        })
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -99,16 +107,22 @@ fn report() -> impl Strategy<Value = Report> {
         prop::option::of(hangup()),
         extra(),
     )
-        .prop_map(|(app, call, hung_up, data, entries, hangup, extra)| Report {
-            app_id: AppId::try_from(app).expect("generated app ids are valid"),
-            call_id: CallId::try_from(call).expect("generated call ids are valid"),
-            event: "multrpt".to_owned(),
-            status: Some(if hung_up { CallStatus::HungUp } else { CallStatus::Completed }),
-            data,
-            entries,
-            hangup,
-            extra,
-        })
+        .prop_map(
+            |(app, call, hung_up, data, entries, hangup, extra)| Report {
+                app_id: AppId::try_from(app).expect("generated app ids are valid"),
+                call_id: CallId::try_from(call).expect("generated call ids are valid"),
+                event: "multrpt".to_owned(),
+                status: Some(if hung_up {
+                    CallStatus::HungUp
+                } else {
+                    CallStatus::Completed
+                }),
+                data,
+                entries,
+                hangup,
+                extra,
+            },
+        )
 }
 
 fn json_value() -> impl Strategy<Value = Value> {

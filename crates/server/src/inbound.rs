@@ -31,7 +31,9 @@ pub async fn receive(
         Err(refusal) => {
             match &refusal {
                 Refusal::Store(e) => tracing::error!(error = ?e, %peer, "report not stored"),
-                other => tracing::debug!(%peer, code = %other.code(), reason = %other, "report refused"),
+                other => {
+                    tracing::debug!(%peer, code = %other.code(), reason = %other, "report refused")
+                }
             }
             (refusal.code(), refusal.to_string())
         }
@@ -54,8 +56,8 @@ async fn handle(
         return Err(too_large(limit));
     }
     let raw = to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
-    let decoded = decode(&raw, &st.config.inbound.decode)
-        .map_err(|e| Refusal::BadInput(e.to_string()))?;
+    let decoded =
+        decode(&raw, &st.config.inbound.decode).map_err(|e| Refusal::BadInput(e.to_string()))?;
     let report = &decoded.report;
 
     let require_known = match st.apps.get(&report.app_id) {

@@ -5,12 +5,12 @@
 //! (tests bind `127.0.0.1:0`); [`Server::run`] serves until the cancellation token fires, then
 //! answers what is in flight and closes the store.
 //!
-//! - [`config`]: layered, validated configuration.
+//! - `config`: layered, validated configuration.
 //! - `inbound`: the callback path (`POST /callback`).
 //! - `api`: `/v1` (call registration, timelines, paging).
 //! - `ops`: `/healthz`, `/metrics`, fallbacks.
-//! - [`error`]: the error enums and their one mapping to HTTP.
-//! - [`metrics`]: Prometheus metrics.
+//! - `error`: the error enums and their one mapping to HTTP.
+//! - `metrics`: Prometheus metrics.
 //! - `state`: what handlers share; the bounded write path.
 #![forbid(unsafe_code)]
 
@@ -22,7 +22,10 @@ pub mod metrics;
 mod ops;
 mod state;
 
-use axum::{routing::{get, post}, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
 use config::{Config, ConfigError};
 use ivrhook_store::StoreError;
 use metrics::Metrics;
@@ -57,7 +60,11 @@ impl Server {
         let hook_metrics = Arc::clone(&metrics);
         let hook: ivrhook_store::BatchHook = Arc::new(move |n| hook_metrics.batch(n));
         let store = ivrhook_store::open(&config.database, Some(hook)).await?;
-        let apps = config.apps.iter().map(|a| (a.id.clone(), a.require_known_calls)).collect();
+        let apps = config
+            .apps
+            .iter()
+            .map(|a| (a.id.clone(), a.require_known_calls))
+            .collect();
         let state = Arc::new(AppState {
             accept_any_app: config.accepts_any_app(),
             config,
@@ -74,7 +81,9 @@ impl Server {
 
     /// One line for the operator: where reports go, where data lives, which apps are served.
     pub fn startup_line(&self) -> String {
-        let addr = self.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
+        let addr = self
+            .local_addr()
+            .map_or_else(|_| "?".into(), |a| a.to_string());
         let st = &self.state;
         let apps = if st.accept_any_app {
             "no [[apps]] configured: accepting any appId (loopback only)".to_owned()

@@ -28,7 +28,12 @@ impl Metrics {
         let by_code = Family::<CodeLabels, Counter>::default();
         let answered = ResponseCode::ALL
             .iter()
-            .map(|c| (*c, by_code.get_or_create(&vec![("code", c.as_str())]).clone()))
+            .map(|c| {
+                (
+                    *c,
+                    by_code.get_or_create(&vec![("code", c.as_str())]).clone(),
+                )
+            })
             .collect();
         registry.register(
             "inbound_reports",
@@ -41,13 +46,17 @@ impl Metrics {
             "Reports answered 000000 that were already stored (platform retries)",
             duplicates.clone(),
         );
-        let latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 16));
+        let latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+            0.000_25, 2.0, 16,
+        ));
         registry.register(
             "inbound_request_duration_seconds",
             "Time from request to answer on the callback path",
             latency.clone(),
         );
-        let batch_sizes = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 11));
+        let batch_sizes = Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 11),
+        );
         registry.register(
             "store_write_batch_size",
             "Operations committed per store transaction (group commit)",

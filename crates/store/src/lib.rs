@@ -1,10 +1,10 @@
 //! ivrhook's durable store: every received report, byte for byte, and the calls a business
 //! registered. One trait, [`Store`], chosen once at start-up by the database URL's scheme.
 //!
-//! - [`model`]: what goes in and comes out (`NewReport`, `Inserted`, `StoredReport`).
-//! - [`url`]: `sqlite://` and `postgres://` database URLs.
-//! - [`sqlite`]: the embedded backend: one writer thread with group commit, a reader pool.
-//! - [`error`]: `StoreError`.
+//! - `model`: what goes in and comes out (`NewReport`, `Inserted`, `StoredReport`).
+//! - `url`: `sqlite://` and `postgres://` database URLs.
+//! - `sqlite`: the embedded backend: one writer thread with group commit, a reader pool.
+//! - `error`: `StoreError`.
 #![forbid(unsafe_code)]
 
 pub mod error;
@@ -52,7 +52,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 }
 
 /// Opens the store a URL names, applying its migrations.
-pub async fn open(url: &DatabaseUrl, hook: Option<BatchHook>) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open(
+    url: &DatabaseUrl,
+    hook: Option<BatchHook>,
+) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             let path = path.clone();

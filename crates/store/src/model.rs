@@ -27,9 +27,14 @@ pub struct NewReport {
 /// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
-    New { id: i64 },
+    New {
+        id: i64,
+    },
     /// The same report was stored before; `times` counts the duplicates seen so far.
-    Duplicate { id: i64, times: i64 },
+    Duplicate {
+        id: i64,
+        times: i64,
+    },
 }
 
 /// A report as stored.

@@ -19,7 +19,9 @@ impl FromStr for DatabaseUrl {
         };
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(bad("names no file: write sqlite://ivrhook.db or sqlite:///abs/path.db"));
+                return Err(bad(
+                    "names no file: write sqlite://ivrhook.db or sqlite:///abs/path.db",
+                ));
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
@@ -58,7 +60,10 @@ mod tests {
         assert_eq!(abs, DatabaseUrl::Sqlite("/var/lib/x.db".into()));
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
         let err = "mysql://x".parse::<DatabaseUrl>().unwrap_err().to_string();
-        assert!(err.contains("must start with sqlite:// or postgres://"), "{err}");
+        assert!(
+            err.contains("must start with sqlite:// or postgres://"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub(crate) fn decode_all(sink: &mut Sink, key: &str, items: Vec<Value>) -> Vec<E
                     sink.form("entry:non-object");
                     sink.warn(
                         &path,
-                        format!("is {}, not an object; kept as an unrecognised entry", kind(&other)),
+                        format!(
+                            "is {}, not an object; kept as an unrecognised entry",
+                            kind(&other)
+                        ),
                     );
                     Entry::Unrecognised(other)
                 }
@@ -49,12 +52,19 @@ fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command 
             Some(s)
         }
         Some(other) => {
-            sink.warn(field("event"), format!("must be a string, got {}", kind(&other)));
+            sink.warn(
+                field("event"),
+                format!("must be a string, got {}", kind(&other)),
+            );
             None
         }
     };
 
-    let code_key = spelling(&map, sink, [("code", "code-key:code"), ("Code", "code-key:Code")]);
+    let code_key = spelling(
+        &map,
+        sink,
+        [("code", "code-key:code"), ("Code", "code-key:Code")],
+    );
     let code = match code_key {
         None => {
             sink.warn(field("code"), "required field is missing");
@@ -78,7 +88,14 @@ fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command 
     let start = time(&mut map, "start", sink);
     let end = time(&mut map, "end", sink);
 
-    let dtmf_key = spelling(&map, sink, [("dtmfCode", "dtmf-key:dtmfCode"), ("dtmCode", "dtmf-key:dtmCode")]);
+    let dtmf_key = spelling(
+        &map,
+        sink,
+        [
+            ("dtmfCode", "dtmf-key:dtmfCode"),
+            ("dtmCode", "dtmf-key:dtmCode"),
+        ],
+    );
     let dtmf = dtmf_key
         .and_then(|key| take_text_lenient(&mut map, key, &field(key), sink))
         .filter(|keys| !keys.is_empty());

@@ -134,7 +134,13 @@ pub(crate) fn take_text_lenient(
         Value::Null => None,
         Value::String(s) => Some(s),
         other => {
-            sink.warn(path, format!("must be a string, got {}; kept as its JSON text", kind(&other)));
+            sink.warn(
+                path,
+                format!(
+                    "must be a string, got {}; kept as its JSON text",
+                    kind(&other)
+                ),
+            );
             Some(other.to_string())
         }
     }
@@ -153,7 +159,10 @@ pub(crate) fn take_code(
         Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         Value::Null => None,
         other => {
-            sink.warn(path, format!("must be a string or an integer, got {}", kind(&other)));
+            sink.warn(
+                path,
+                format!("must be a string or an integer, got {}", kind(&other)),
+            );
             None
         }
     }
@@ -176,7 +185,10 @@ pub(crate) fn take_time(
             n.to_string()
         }
         other => {
-            sink.warn(path, format!("must be a 17-digit time, got {}", kind(&other)));
+            sink.warn(
+                path,
+                format!("must be a 17-digit time, got {}", kind(&other)),
+            );
             return None;
         }
     };

@@ -32,7 +32,10 @@ pub(crate) fn decode(value: Value, sink: &mut Sink) -> Option<Hangup> {
         other => {
             sink.warn(
                 "hungup",
-                format!("must be JSON text or an object, got {}; kept undecoded", kind(&other)),
+                format!(
+                    "must be JSON text or an object, got {}; kept undecoded",
+                    kind(&other)
+                ),
             );
             Some(Hangup::Undecodable(other.to_string()))
         }

@@ -101,12 +101,17 @@ pub fn decode_value(value: Value, opts: &DecodeOptions) -> Result<Decoded, Decod
     } else {
         cx.sink.warn(
             "event",
-            format!("{event:?} is not multrpt: kept without checking it against the multrpt tables"),
+            format!(
+                "{event:?} is not multrpt: kept without checking it against the multrpt tables"
+            ),
         );
         (Vec::new(), take_status(&mut cx, false)?)
     };
     let data = take_text_lenient(&mut cx.obj, "data", "data", &mut cx.sink);
-    let hangup = cx.obj.remove("hungup").and_then(|v| hangup::decode(v, &mut cx.sink));
+    let hangup = cx
+        .obj
+        .remove("hungup")
+        .and_then(|v| hangup::decode(v, &mut cx.sink));
     let (extra, warnings, forms) = cx.finish();
     if opts.strict {
         if let Some(w) = warnings.first() {
@@ -170,7 +175,8 @@ fn take_status(cx: &mut Ctx, required: bool) -> Result<Option<CallStatus>, Decod
     cx.take("status");
     if from_text {
         cx.sink.form("status-type:string");
-        cx.sink.warn("status", "is a string; the table says integer 0 or 1");
+        cx.sink
+            .warn("status", "is a string; the table says integer 0 or 1");
     } else {
         cx.sink.form("status-type:integer");
     }

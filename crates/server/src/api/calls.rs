@@ -20,18 +20,29 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let app = AppId::try_from(app_id).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
     if !st.apps.contains_key(&app) && !st.accept_any_app {
-        return Err(ApiError::NotFound(format!("appId: {app} is not a configured app")));
+        return Err(ApiError::NotFound(format!(
+            "appId: {app} is not a configured app"
+        )));
     }
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("body", format!("is not valid JSON: {e}")))?;
     let call = match body.get("callId") {
-        Some(Value::String(s)) => CallId::try_from(s.as_str()).map_err(|e| ApiError::invalid("callId", e.to_string()))?,
+        Some(Value::String(s)) => {
+            CallId::try_from(s.as_str()).map_err(|e| ApiError::invalid("callId", e.to_string()))?
+        }
         Some(_) => return Err(ApiError::invalid("callId", "must be a string")),
         None => return Err(ApiError::invalid("callId", "required field is missing")),
     };
     let new = st.store.register_call(&app, &call).await?;
-    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({"appId": app, "callId": call, "new": new}))))
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({"appId": app, "callId": call, "new": new})),
+    ))
 }
 
 /// `GET /v1/calls/{callId}`: every report received for the call, oldest first.
@@ -42,7 +53,9 @@ pub async fn timeline(
     let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
     let reports = st.store.reports_for_call(&call).await?;
     if reports.is_empty() {
-        return Err(ApiError::NotFound(format!("callId: no report has been received for {call}")));
+        return Err(ApiError::NotFound(format!(
+            "callId: no report has been received for {call}"
+        )));
     }
     let reports: Vec<Value> = reports.iter().map(report_json).collect();
     Ok(Json(json!({"callId": call, "reports": reports})))

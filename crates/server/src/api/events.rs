@@ -21,16 +21,17 @@ struct PageQuery {
     limit: Option<String>,
 }
 
-pub async fn page(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn page(
+    State(st): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let q: PageQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid("query", e.to_string()))?;
     let after = match q.after.as_deref() {
         None | Some("") => 0,
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::invalid("after", format!("{s:?} is not a cursor returned as next")))?,
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::invalid("after", format!("{s:?} is not a cursor returned as next"))
+        })?,
     };
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
@@ -38,7 +39,12 @@ pub async fn page(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery) ->
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("{s:?} must be a whole number from 1 to {MAX_LIMIT}")))?,
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    format!("{s:?} must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
     };
     let reports = st.store.reports_after(after, limit).await?;
     // Always a cursor, so a client can poll for what arrives later from where it stopped.

@@ -28,7 +28,11 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
-async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Result<Response, ApiError> {
+async fn require_token(
+    State(st): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     if let Some(token) = &st.config.admin_token {
         let given = req
             .headers()
@@ -55,7 +59,9 @@ pub(crate) fn report_json(r: &StoredReport) -> Value {
         Value::Object(m) => m.clone(),
         _ => Default::default(),
     };
-    let received = r.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let received = r
+        .received_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for (k, v) in [
         ("id", json!(r.id)),
         ("appId", json!(r.app_id)),

@@ -104,7 +104,10 @@ const RESERVED: [&str; 3] = ["/v1", "/healthz", "/metrics"];
 impl FileConfig {
     pub(super) fn validate(self) -> Result<Config, ConfigError> {
         let listen = self.listen.parse().map_err(|_| {
-            invalid("listen", format!("{:?} is not an address like 127.0.0.1:8080", self.listen))
+            invalid(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            )
         })?;
         let database = self
             .database
@@ -112,7 +115,10 @@ impl FileConfig {
             .map_err(|e: ivrhook_store::StoreError| invalid("database", e.to_string()))?;
         let admin_token = match self.admin_token {
             Some(t) if t.trim().is_empty() => {
-                return Err(invalid("admin_token", "is empty; remove the key or set a token"))
+                return Err(invalid(
+                    "admin_token",
+                    "is empty; remove the key or set a token",
+                ))
             }
             t => t.map(Secret),
         };
@@ -144,10 +150,19 @@ impl FileInbound {
     fn validate(self) -> Result<Inbound, ConfigError> {
         let path = self.path;
         if !path.starts_with('/') || path.contains(['?', '#', ' ', '{', '}']) {
-            return Err(invalid("inbound.path", format!("{path:?} must be a plain path starting with /")));
+            return Err(invalid(
+                "inbound.path",
+                format!("{path:?} must be a plain path starting with /"),
+            ));
         }
-        if let Some(r) = RESERVED.iter().find(|r| path == **r || path.starts_with(&format!("{r}/"))) {
-            return Err(invalid("inbound.path", format!("{path:?} would shadow ivrhook's own {r}")));
+        if let Some(r) = RESERVED
+            .iter()
+            .find(|r| path == **r || path.starts_with(&format!("{r}/")))
+        {
+            return Err(invalid(
+                "inbound.path",
+                format!("{path:?} would shadow ivrhook's own {r}"),
+            ));
         }
         if self.max_body_bytes == 0 {
             return Err(invalid("inbound.max_body_bytes", "must be greater than 0"));
@@ -173,7 +188,9 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        Config::from_toml(text, "test.toml").unwrap_err().to_string()
+        Config::from_toml(text, "test.toml")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -194,7 +211,8 @@ mod tests {
         assert!(error("[inbound]\nutc_offset = \"+8\"").starts_with("inbound.utc_offset: "));
         assert!(error("[inbound]\npath = \"/v1/x\"").starts_with("inbound.path: "));
         assert!(error("[inbound]\nqueue_capacity = 0").starts_with("inbound.queue_capacity: "));
-        assert!(error("[[apps]]\nid = \"a\"\n[[apps]]\nid = \"a\"").starts_with("apps[1].id: a is configured twice"));
+        assert!(error("[[apps]]\nid = \"a\"\n[[apps]]\nid = \"a\"")
+            .starts_with("apps[1].id: a is configured twice"));
         assert!(error("[[apps]]\nid = \"\"").starts_with("apps[0].id: must not be empty"));
         assert!(error("[inbound]\nmax_body_bytes = \"big\"").contains("max_body_bytes"));
     }
@@ -209,6 +227,10 @@ mod tests {
     fn a_public_address_needs_apps() {
         let c = Config::from_toml("listen = \"0.0.0.0:8080\"", "t").unwrap();
         assert!(!c.accepts_any_app());
-        assert!(c.check_servable().unwrap_err().to_string().starts_with("apps: no [[apps]]"));
+        assert!(c
+            .check_servable()
+            .unwrap_err()
+            .to_string()
+            .starts_with("apps: no [[apps]]"));
     }
 }

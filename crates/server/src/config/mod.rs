@@ -143,5 +143,6 @@ impl Config {
 }
 
 pub(crate) fn parse_offset(text: &str) -> Result<UtcOffset, ConfigError> {
-    text.parse().map_err(|e: String| invalid("inbound.utc_offset", e))
+    text.parse()
+        .map_err(|e: String| invalid("inbound.utc_offset", e))
 }

@@ -6,13 +6,28 @@ use serde_json::Value;
 #[tokio::test]
 async fn the_admin_token_guards_v1_only() {
     let app = spawn_with("admin_token = \"s3cret\"").await;
-    assert_eq!(app.post_callback(report("t-1").to_string()).await.code, "000000");
+    assert_eq!(
+        app.post_callback(report("t-1").to_string()).await.code,
+        "000000"
+    );
     let (status, body) = app.get("/v1/calls/t-1").await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["kind"], "unauthorized");
-    let wrong = app.client.get(app.url("/v1/calls/t-1")).bearer_auth("s3creT").send().await.unwrap();
+    let wrong = app
+        .client
+        .get(app.url("/v1/calls/t-1"))
+        .bearer_auth("s3creT")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
-    let right = app.client.get(app.url("/v1/calls/t-1")).bearer_auth("s3cret").send().await.unwrap();
+    let right = app
+        .client
+        .get(app.url("/v1/calls/t-1"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), 200);
     assert_eq!(app.get("/healthz").await.0, 200);
     app.stop().await;
@@ -22,7 +37,12 @@ async fn the_admin_token_guards_v1_only() {
 async fn events_page_through_every_report_in_order() {
     let app = spawn_app().await;
     for i in 0..5 {
-        assert_eq!(app.post_callback(report(&format!("p-{i}")).to_string()).await.code, "000000");
+        assert_eq!(
+            app.post_callback(report(&format!("p-{i}")).to_string())
+                .await
+                .code,
+            "000000"
+        );
     }
     let mut seen = Vec::new();
     let mut cursor = String::new();
@@ -34,30 +54,60 @@ async fn events_page_through_every_report_in_order() {
             break;
         }
         assert!(events.len() <= 2);
-        seen.extend(events.iter().map(|e| e["callId"].as_str().unwrap().to_owned()));
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["callId"].as_str().unwrap().to_owned()),
+        );
         cursor = page["next"].as_str().unwrap().to_owned();
     }
     assert_eq!(seen, ["p-0", "p-1", "p-2", "p-3", "p-4"]);
     let (status, body) = app.get("/v1/events?limit=0").await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("limit")));
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("limit"))
+    );
     let (status, body) = app.get("/v1/events?after=abc").await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("after")));
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("after"))
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn health_metrics_and_json_errors_for_unknown_paths() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/healthz").await, (200, serde_json::json!({"status": "ok"})));
+    assert_eq!(
+        app.get("/healthz").await,
+        (200, serde_json::json!({"status": "ok"}))
+    );
     app.post_callback("{").await;
-    assert_eq!(app.metric("ivrhook_inbound_reports_total{code=\"108100\"}").await, 1.0);
-    assert_eq!(app.metric("ivrhook_inbound_request_duration_seconds_count").await, 1.0);
-    assert_eq!(app.post_callback(report("m-1").to_string()).await.code, "000000");
+    assert_eq!(
+        app.metric("ivrhook_inbound_reports_total{code=\"108100\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        app.metric("ivrhook_inbound_request_duration_seconds_count")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        app.post_callback(report("m-1").to_string()).await.code,
+        "000000"
+    );
     assert!(app.metric("ivrhook_store_write_batch_size_count").await >= 1.0);
     let (status, body) = app.get("/nope").await;
-    assert_eq!((status, body["error"]["kind"].clone()), (404, Value::from("not_found")));
+    assert_eq!(
+        (status, body["error"]["kind"].clone()),
+        (404, Value::from("not_found"))
+    );
     let (status, body) = app.get("/callback").await;
-    assert_eq!((status, body["error"]["kind"].clone()), (405, Value::from("method_not_allowed")));
+    assert_eq!(
+        (status, body["error"]["kind"].clone()),
+        (405, Value::from("method_not_allowed"))
+    );
     let (status, _) = app.get("/v1/calls/never-seen").await;
     assert_eq!(status, 404);
     app.stop().await;

@@ -5,17 +5,27 @@ use ivrhook_protocol::ResponseCode;
 use serde_json::{json, Value};
 
 fn code(a: &ivrhook_protocol::Answer) -> ResponseCode {
-    a.response_code().unwrap_or_else(|| panic!("unknown code in {a:?}"))
+    a.response_code()
+        .unwrap_or_else(|| panic!("unknown code in {a:?}"))
 }
 
 #[tokio::test]
 async fn both_fixtures_are_accepted_and_their_timeline_shows_commands_and_hang_up() {
     let app = spawn_app().await;
-    for name in ["seed-example-all-succeeded.json", "seed-example-partly-not-executed.json"] {
+    for name in [
+        "seed-example-all-succeeded.json",
+        "seed-example-partly-not-executed.json",
+    ] {
         let a = app.post_callback(fixture(name)).await;
-        assert_eq!((a.code.as_str(), a.msg.as_str()), ("000000", "accepted"), "{name}");
+        assert_eq!(
+            (a.code.as_str(), a.msg.as_str()),
+            ("000000", "accepted"),
+            "{name}"
+        );
     }
-    let reports = app.timeline("88-2018031000182918181271218-108bc381ca0f42d8-out").await;
+    let reports = app
+        .timeline("88-2018031000182918181271218-108bc381ca0f42d8-out")
+        .await;
     assert_eq!(reports.len(), 2, "two different reports for the same call");
     let first = &reports[0];
     assert_eq!(first["status"], 0);
@@ -26,16 +36,28 @@ async fn both_fixtures_are_accepted_and_their_timeline_shows_commands_and_hang_u
     assert_eq!(cmd["startText"], "20180112172322010");
     assert_eq!(cmd["durationMs"], 0);
     assert_eq!(cmd["data"], "userdata 1");
-    assert_eq!(first["commands"][3], json!({"recognised": false, "value": "value"}));
+    assert_eq!(
+        first["commands"][3],
+        json!({"recognised": false, "value": "value"})
+    );
     assert_eq!(first["warnings"][0]["field"], "isNonProfit[3]");
-    assert_eq!(first["raw"].as_str().unwrap().as_bytes(), fixture("seed-example-all-succeeded.json"));
+    assert_eq!(
+        first["raw"].as_str().unwrap().as_bytes(),
+        fixture("seed-example-all-succeeded.json")
+    );
     let hangup = &reports[1]["hangup"];
     assert_eq!(hangup["decoded"], true);
     assert_eq!(hangup["reason"], "0");
     assert_eq!(hangup["direction"], "1");
     assert_eq!(hangup["time"], "2018-01-18T20:44:44.584+08:00");
-    assert!(hangup["recordingUrl"].as_str().unwrap().ends_with("-76988499681.wav"));
-    assert!(reports[1]["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(hangup["recordingUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with("-76988499681.wav"));
+    assert!(reports[1]["peer"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
     app.stop().await;
 }
 
@@ -62,16 +84,32 @@ async fn bad_input_is_108100_naming_the_field() {
         (without("event"), "event: required field is missing"),
         (without("result"), "result: required field is missing"),
         (without("status"), "status: required field is missing"),
-        (with("appId", json!(12)), "appId: must be a string, got a number"),
+        (
+            with("appId", json!(12)),
+            "appId: must be a string, got a number",
+        ),
         (with("callId", json!("")), "callId: must not be empty"),
-        (with("result", json!("x")), "result: must be an array, got a string"),
-        (with("status", json!(3)), "status: must be 0 (completed) or 1 (hung up early), got 3"),
-        (with("data", json!("x".repeat(5000))), "body: larger than inbound.max_body_bytes (4096 bytes)"),
+        (
+            with("result", json!("x")),
+            "result: must be an array, got a string",
+        ),
+        (
+            with("status", json!(3)),
+            "status: must be 0 (completed) or 1 (hung up early), got 3",
+        ),
+        (
+            with("data", json!("x".repeat(5000))),
+            "body: larger than inbound.max_body_bytes (4096 bytes)",
+        ),
     ];
     for (body, expected) in cases {
         let a = app.post_callback(body).await;
         assert_eq!(code(&a), ResponseCode::BadInput, "{expected}");
-        assert!(a.msg.starts_with(expected), "{:?} should start with {expected:?}", a.msg);
+        assert!(
+            a.msg.starts_with(expected),
+            "{:?} should start with {expected:?}",
+            a.msg
+        );
     }
     let (status, _) = app.get("/v1/calls/c-bad").await;
     assert_eq!(status, 404, "nothing refused was stored");
@@ -84,9 +122,18 @@ async fn a_bom_and_a_non_json_content_type_are_fine() {
     let mut body = b"\xEF\xBB\xBF".to_vec();
     body.extend(report("c-bom").to_string().into_bytes());
     assert_eq!(code(&app.post_callback(body).await), ResponseCode::Success);
-    let resp = app.client.post(app.url("/callback")).header("content-type", "text/plain")
-        .body(report("c-text").to_string()).send().await.unwrap();
-    assert_eq!(resp.json::<ivrhook_protocol::Answer>().await.unwrap().code, "000000");
+    let resp = app
+        .client
+        .post(app.url("/callback"))
+        .header("content-type", "text/plain")
+        .body(report("c-text").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.json::<ivrhook_protocol::Answer>().await.unwrap().code,
+        "000000"
+    );
     app.stop().await;
 }
 
@@ -97,33 +144,71 @@ async fn an_unconfigured_app_is_108101_but_bad_input_is_checked_first() {
     other["appId"] = json!("0000000000000000000000000000ffff");
     let a = app.post_callback(other.to_string()).await;
     assert_eq!(code(&a), ResponseCode::UnknownApp);
-    assert!(a.msg.starts_with("appId: 0000000000000000000000000000ffff is not an app"), "{}", a.msg);
+    assert!(
+        a.msg
+            .starts_with("appId: 0000000000000000000000000000ffff is not an app"),
+        "{}",
+        a.msg
+    );
     other["status"] = json!(9);
-    assert_eq!(code(&app.post_callback(other.to_string()).await), ResponseCode::BadInput);
-    assert_eq!(code(&app.post_callback(report("c-1").to_string()).await), ResponseCode::Success);
+    assert_eq!(
+        code(&app.post_callback(other.to_string()).await),
+        ResponseCode::BadInput
+    );
+    assert_eq!(
+        code(&app.post_callback(report("c-1").to_string()).await),
+        ResponseCode::Success
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn an_unregistered_call_is_108105_until_the_business_registers_it() {
-    let app = spawn_with(&format!("[[apps]]\nid = \"{APP}\"\nrequire_known_calls = true")).await;
+    let app = spawn_with(&format!(
+        "[[apps]]\nid = \"{APP}\"\nrequire_known_calls = true"
+    ))
+    .await;
     let body = report("c-placed").to_string();
     let a = app.post_callback(body.clone()).await;
     assert_eq!(code(&a), ResponseCode::UnknownCall);
-    assert!(a.msg.starts_with("callId: c-placed is not a registered call"), "{}", a.msg);
+    assert!(
+        a.msg
+            .starts_with("callId: c-placed is not a registered call"),
+        "{}",
+        a.msg
+    );
     let mut bad = report("c-placed");
     bad["event"] = json!(1);
-    assert_eq!(code(&app.post_callback(bad.to_string()).await), ResponseCode::BadInput);
+    assert_eq!(
+        code(&app.post_callback(bad.to_string()).await),
+        ResponseCode::BadInput
+    );
 
     let register = |call: &str| {
-        app.client.post(app.url(&format!("/v1/apps/{APP}/calls"))).json(&json!({"callId": call})).send()
+        app.client
+            .post(app.url(&format!("/v1/apps/{APP}/calls")))
+            .json(&json!({"callId": call}))
+            .send()
     };
     assert_eq!(register("c-placed").await.unwrap().status(), 201);
-    assert_eq!(register("c-placed").await.unwrap().status(), 200, "registering twice is harmless");
+    assert_eq!(
+        register("c-placed").await.unwrap().status(),
+        200,
+        "registering twice is harmless"
+    );
     assert_eq!(code(&app.post_callback(body).await), ResponseCode::Success);
-    let resp = app.client.post(app.url(&format!("/v1/apps/{APP}/calls"))).json(&json!({"call": "x"})).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/apps/{APP}/calls")))
+        .json(&json!({"call": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 422);
-    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["field"], "callId");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["field"],
+        "callId"
+    );
     app.stop().await;
 }
 
@@ -145,7 +230,11 @@ async fn a_full_write_queue_is_108102_and_the_queued_report_still_lands() {
     assert_eq!(first.await.unwrap().code, "000000");
     assert_eq!(app.timeline("c-first").await.len(), 1);
     assert_eq!(app.get("/v1/calls/c-second").await.0, 404);
-    assert_eq!(app.metric("ivrhook_inbound_reports_total{code=\"108102\"}").await, 1.0);
+    assert_eq!(
+        app.metric("ivrhook_inbound_reports_total{code=\"108102\"}")
+            .await,
+        1.0
+    );
     app.stop().await;
 }
 
@@ -160,9 +249,15 @@ async fn a_store_failure_is_108104_and_the_store_recovers() {
     .unwrap();
     let a = app.post_callback(report("c-fail").to_string()).await;
     assert_eq!(code(&a), ResponseCode::OtherError);
-    assert_eq!(a.msg, "internal error: the report was not stored; retry later");
+    assert_eq!(
+        a.msg,
+        "internal error: the report was not stored; retry later"
+    );
     db.execute_batch("DROP TRIGGER fail_inserts").unwrap();
-    assert_eq!(code(&app.post_callback(report("c-fail").to_string()).await), ResponseCode::Success);
+    assert_eq!(
+        code(&app.post_callback(report("c-fail").to_string()).await),
+        ResponseCode::Success
+    );
     assert_eq!(app.timeline("c-fail").await.len(), 1);
     app.stop().await;
 }
@@ -177,7 +272,10 @@ async fn duplicates_are_accepted_stored_once_and_counted() {
     }
     // The same content with other whitespace is the same report.
     let pretty = serde_json::to_string_pretty(&body).unwrap();
-    assert_eq!(code(&app.post_callback(pretty).await), ResponseCode::Success);
+    assert_eq!(
+        code(&app.post_callback(pretty).await),
+        ResponseCode::Success
+    );
     let reports = app.timeline("c-dup").await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["duplicates"], 8);
@@ -185,6 +283,10 @@ async fn duplicates_are_accepted_stored_once_and_counted() {
     let mut changed = body.clone();
     changed["status"] = json!(1);
     assert_eq!(app.post_callback(changed.to_string()).await.msg, "accepted");
-    assert_eq!(app.timeline("c-dup").await.len(), 2, "other content for the call is a new report");
+    assert_eq!(
+        app.timeline("c-dup").await.len(),
+        2,
+        "other content for the call is a new report"
+    );
     app.stop().await;
 }

@@ -67,7 +67,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.client.get(self.url(path)).send().await.expect("request sent");
+        let resp = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
         let status = resp.status().as_u16();
         (status, resp.json().await.expect("JSON body"))
     }
@@ -81,7 +86,15 @@ impl TestApp {
 
     /// The value of a metric line (`name{labels}` exactly as rendered).
     pub async fn metric(&self, series: &str) -> f64 {
-        let text = self.client.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or_else(|| panic!("metric {series} not found in:\n{text}"))
@@ -89,13 +102,25 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.shutdown.cancel();
-        self.handle.await.expect("server task").expect("server stops cleanly");
+        self.handle
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
     }
 }
 
 async fn post_answer(client: &reqwest::Client, url: String, body: reqwest::Body) -> Answer {
-    let resp = client.post(url).body(body).send().await.expect("request sent");
-    assert_eq!(resp.status(), 200, "the callback path always answers HTTP 200");
+    let resp = client
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(
+        resp.status(),
+        200,
+        "the callback path always answers HTTP 200"
+    );
     let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(ct, "application/json");
     resp.json().await.expect("answer is JSON")
@@ -129,7 +154,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

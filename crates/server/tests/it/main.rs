@@ -1,4 +1,5 @@
 //! The server over real HTTP on real sockets, with a real SQLite file per test.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod api;
 mod codes;

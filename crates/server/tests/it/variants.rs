@@ -56,9 +56,19 @@ async fn code_as_code_or_capital_code_string_or_integer() {
         entry.remove("Code");
         entry.insert(key.into(), value.clone());
         let r = accepted(&app, &body).await;
-        let expected = match &value { Value::String(s) => s.clone(), v => v.to_string() };
-        assert_eq!(r["commands"][0]["code"], expected.as_str(), "stored as a string");
-        assert!(has_form(&r, form) && has_form(&r, &format!("code-key:{key}")), "{r}");
+        let expected = match &value {
+            Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        assert_eq!(
+            r["commands"][0]["code"],
+            expected.as_str(),
+            "stored as a string"
+        );
+        assert!(
+            has_form(&r, form) && has_form(&r, &format!("code-key:{key}")),
+            "{r}"
+        );
     }
     app.stop().await;
 }
@@ -90,7 +100,11 @@ async fn dtmf_keys_as_dtmf_code_or_dtm_code_and_entry_event_optional() {
     assert_eq!(r["commands"][1]["dtmf"], "5");
     assert_eq!(r["commands"][1]["event"], Value::Null);
     assert_eq!(r["commands"][0]["event"], "playoverrpt");
-    assert!(has_form(&r, "dtmf-key:dtmfCode") && has_form(&r, "entry-event:absent") && has_form(&r, "entry-event:present"));
+    assert!(
+        has_form(&r, "dtmf-key:dtmfCode")
+            && has_form(&r, "entry-event:absent")
+            && has_form(&r, "entry-event:present")
+    );
     let r = accepted(&app, &report("v-dtm")).await;
     assert!(has_form(&r, "dtmf-key:dtmCode"));
     app.stop().await;
@@ -102,15 +116,28 @@ async fn entries_that_are_not_objects_are_kept_with_a_warning_or_refused_when_st
     let mut body = report("v-bare");
     body["result"].as_array_mut().unwrap().push(json!("value"));
     let r = accepted(&app, &body).await;
-    assert_eq!(r["commands"][2], json!({"recognised": false, "value": "value"}));
+    assert_eq!(
+        r["commands"][2],
+        json!({"recognised": false, "value": "value"})
+    );
     assert_eq!(r["warnings"][0]["field"], "result[2]");
     app.stop().await;
 
     let strict = spawn_with("[inbound]\nstrict = true").await;
     let a = strict.post_callback(body.to_string()).await;
     assert_eq!(a.code, "108100");
-    assert!(a.msg.starts_with("result[2]: is a string, not an object"), "{}", a.msg);
-    assert_eq!(strict.post_callback(report("v-strict-ok").to_string()).await.code, "000000");
+    assert!(
+        a.msg.starts_with("result[2]: is a string, not an object"),
+        "{}",
+        a.msg
+    );
+    assert_eq!(
+        strict
+            .post_callback(report("v-strict-ok").to_string())
+            .await
+            .code,
+        "000000"
+    );
     strict.stop().await;
 }
 
@@ -141,7 +168,10 @@ async fn hungup_as_text_as_object_as_empty_and_undecodable() {
     let mut body = report("v-h-garbage");
     body["hungup"] = json!("{\"callId\": ");
     let r = accepted(&app, &body).await;
-    assert_eq!(r["hangup"], json!({"decoded": false, "raw": "{\"callId\": "}));
+    assert_eq!(
+        r["hangup"],
+        json!({"decoded": false, "raw": "{\"callId\": "})
+    );
     assert_eq!(r["warnings"][0]["field"], "hungup");
     app.stop().await;
 }
@@ -161,7 +191,8 @@ async fn status_as_integer_or_lenient_string() {
 #[tokio::test]
 async fn other_events_are_kept_raw_and_decoded_as_far_as_they_go() {
     let app = spawn_app().await;
-    let body = json!({"appId": APP, "callId": "v-other", "event": "calldisconnectrpt", "duration": 31});
+    let body =
+        json!({"appId": APP, "callId": "v-other", "event": "calldisconnectrpt", "duration": 31});
     let r = accepted(&app, &body).await;
     assert_eq!(r["event"], "calldisconnectrpt");
     assert_eq!(r["extra"]["duration"], 31);

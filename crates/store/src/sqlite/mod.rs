@@ -47,7 +47,10 @@ impl SqliteStore {
         })
     }
 
-    async fn write<T>(&self, op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op) -> Result<T, StoreError> {
+    async fn write<T>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         {
             let writes = self.writes.lock().map_err(|_| StoreError::Closed)?;
@@ -65,17 +68,26 @@ fn now_ms() -> i64 {
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
-        self.write(|reply| Op::Insert(Box::new(report), reply)).await
+        self.write(|reply| Op::Insert(Box::new(report), reply))
+            .await
     }
 
     async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
         let (app, call) = (app.to_string(), call.to_string());
-        self.write(|reply| Op::Register { app, call, at_ms: now_ms(), reply }).await
+        self.write(|reply| Op::Register {
+            app,
+            call,
+            at_ms: now_ms(),
+            reply,
+        })
+        .await
     }
 
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
         let (app, call) = (app.to_string(), call.to_string());
-        self.readers.run(move |c| read::call_known(c, &app, &call)).await
+        self.readers
+            .run(move |c| read::call_known(c, &app, &call))
+            .await
     }
 
     async fn reports_for_call(&self, call: &CallId) -> Result<Vec<StoredReport>, StoreError> {
@@ -84,11 +96,15 @@ impl Store for SqliteStore {
     }
 
     async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
-        self.readers.run(move |c| read::after(c, after, limit)).await
+        self.readers
+            .run(move |c| read::after(c, after, limit))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.readers.run(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.readers
+            .run(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .await
     }
 
     async fn close(&self) {

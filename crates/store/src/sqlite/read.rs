@@ -2,7 +2,10 @@
 
 use crate::{StoreError, StoredReport};
 use rusqlite::{Connection, Row};
-use std::{path::PathBuf, sync::{Arc, Mutex}};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
 const MAX_IDLE: usize = 8;
@@ -46,13 +49,15 @@ impl Readers {
     }
 }
 
-const COLUMNS: &str = "id, app_id, call_id, event, status, received_at_ms, peer, raw, decoded, warnings, duplicates";
+const COLUMNS: &str =
+    "id, app_id, call_id, event, status, received_at_ms, peer, raw, decoded, warnings, duplicates";
 
 fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
     let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
         let text: String = row.get(i)?;
-        serde_json::from_str(&text)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+        serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
     };
     let ms: i64 = row.get(5)?;
     Ok(StoredReport {
@@ -77,7 +82,11 @@ pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<St
     rows.collect()
 }
 
-pub(crate) fn after(conn: &Connection, after: i64, limit: u32) -> rusqlite::Result<Vec<StoredReport>> {
+pub(crate) fn after(
+    conn: &Connection,
+    after: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<StoredReport>> {
     let sql = format!("SELECT {COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map((after, limit), report)?;

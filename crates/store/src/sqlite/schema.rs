@@ -16,9 +16,12 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
         source,
     };
     let conn = Connection::open(path).map_err(open)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(open)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(open)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(open)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open)?;
     Ok(conn)
 }
 

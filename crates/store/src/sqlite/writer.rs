@@ -85,7 +85,12 @@ fn commit(conn: &mut Connection, ops: &mut Vec<Op>) {
                 // A failing statement is rolled back alone; the rest of the batch goes on.
                 done.push(match op {
                     Op::Insert(r, reply) => Done::Inserted(reply, insert_one(&mut insert, &r)),
-                    Op::Register { app, call, at_ms, reply } => Done::Registered(
+                    Op::Register {
+                        app,
+                        call,
+                        at_ms,
+                        reply,
+                    } => Done::Registered(
                         reply,
                         register.execute((&app, &call, at_ms)).map(|n| n == 1),
                     ),
@@ -100,7 +105,10 @@ fn commit(conn: &mut Connection, ops: &mut Vec<Op>) {
     }
     // Operations the transaction never reached (it failed to begin) share the batch's error.
     for op in ops.drain(..) {
-        let e = failed.clone().map(StoreError::Write).unwrap_or(StoreError::Closed);
+        let e = failed
+            .clone()
+            .map(StoreError::Write)
+            .unwrap_or(StoreError::Closed);
         match op {
             Op::Insert(_, reply) => drop(reply.send(Err(e))),
             Op::Register { reply, .. } => drop(reply.send(Err(e))),
@@ -119,7 +127,10 @@ fn commit(conn: &mut Connection, ops: &mut Vec<Op>) {
 }
 
 /// An operation's answer: its own error, or the batch's, or its result.
-fn settle<T>(r: Result<T, rusqlite::Error>, failed: &Option<Arc<rusqlite::Error>>) -> Result<T, StoreError> {
+fn settle<T>(
+    r: Result<T, rusqlite::Error>,
+    failed: &Option<Arc<rusqlite::Error>>,
+) -> Result<T, StoreError> {
     match (r, failed) {
         (Err(e), _) => Err(StoreError::Write(Arc::new(e))),
         (Ok(_), Some(e)) => Err(StoreError::Write(e.clone())),
@@ -127,7 +138,10 @@ fn settle<T>(r: Result<T, rusqlite::Error>, failed: &Option<Arc<rusqlite::Error>
     }
 }
 
-fn insert_one(stmt: &mut rusqlite::CachedStatement<'_>, r: &NewReport) -> Result<Inserted, rusqlite::Error> {
+fn insert_one(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    r: &NewReport,
+) -> Result<Inserted, rusqlite::Error> {
     let params = (
         r.app_id.as_str(),
         r.call_id.as_str(),

@@ -1,0 +1,66 @@
+//! Durability across an abrupt kill and a graceful stop: every report answered `000000` is
+//! found after a restart.
+
+use crate::proc::*;
+use std::{collections::HashSet, time::Duration};
+
+async fn check_every_ack_survives(dir: &std::path::Path, acked: &[String]) {
+    let again = serve(dir, &[]).await;
+    let stored: HashSet<String> = stored_call_ids(&again.base).await.into_iter().collect();
+    let lost: Vec<&String> = acked.iter().filter(|c| !stored.contains(*c)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged reports lost: {:?}",
+        lost.len(),
+        acked.len(),
+        &lost[..lost.len().min(5)]
+    );
+    // Stored but never answered is allowed (the answer was lost with the process).
+    eprintln!("{} acknowledged, {} stored", acked.len(), stored.len());
+    // One report's timeline, through the API a business would use.
+    let body: serde_json::Value = reqwest::get(format!("{}/v1/calls/{}", again.base, acked[0]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["reports"][0]["commands"][0]["dtmf"], "9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_clients_send_loses_no_acknowledged_report() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve(&dir, &[]).await;
+    let load = Load::start(&server.base, 16);
+    load.wait_for_acks(1000).await;
+    server.child.start_kill().expect("SIGKILL sent");
+    server.child.wait().await.expect("killed");
+    let acked = load.finish().await;
+    assert!(acked.len() >= 1000);
+    check_every_ack_survives(&dir, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_what_is_in_flight_and_exits_zero() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve(&dir, &[]).await;
+    let load = Load::start(&server.base, 16);
+    load.wait_for_acks(100).await;
+    let pid = server.child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("exits within 30 s of SIGTERM")
+        .unwrap();
+    assert!(
+        exit.success(),
+        "exit status {exit:?}; stderr: {}",
+        stderr(&dir)
+    );
+    let acked = load.finish().await;
+    check_every_ack_survives(&dir, &acked).await;
+}

@@ -1,0 +1,6 @@
+//! The `ivrhook` binary as an operator runs it: real processes, signals, restarts.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
+
+mod crash;
+mod proc;
+mod startup;

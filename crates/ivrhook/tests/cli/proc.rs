@@ -1,0 +1,187 @@
+//! Starting `ivrhook serve` as a child process and driving it with concurrent senders.
+
+use serde_json::{json, Value};
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    task::JoinHandle,
+};
+
+pub struct Running {
+    pub child: Child,
+    pub base: String,
+    pub line: String,
+}
+
+pub fn ivrhook(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ivrhook"));
+    cmd.current_dir(dir)
+        .env_remove("IVRHOOK_CONFIG")
+        .env_remove("IVRHOOK_LISTEN")
+        .env_remove("IVRHOOK_DATABASE")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Starts `ivrhook serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its start-up line.
+pub async fn serve(dir: &Path, args: &[&str]) -> Running {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .expect("log file");
+    let mut child = ivrhook(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("ivrhook starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("start-up line within 30 s")
+        .expect("stdout readable")
+        .unwrap_or_else(|| panic!("ivrhook exited: {}", stderr(dir)));
+    let base = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .map(|addr| format!("http://{addr}"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    Running { child, base, line }
+}
+
+pub fn stderr(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+}
+
+pub fn report(call_id: &str) -> Value {
+    json!({
+        "appId": "247e35ff320a4142a105024055c367cf",
+        "callId": call_id,
+        "event": "multrpt",
+        "isNonProfit": [{"code": 0, "start": 20180112172322010u64, "end": 20180112172325010u64, "dtmfCode": "9"}],
+        "status": 0,
+        "hungup": ""
+    })
+}
+
+/// Senders posting distinct reports until the server stops answering; every callId answered
+/// `000000` is recorded in `acked`.
+pub struct Load {
+    pub acked: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    pub fn start(base: &str, senders: usize) -> Load {
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let tasks = (0..senders)
+            .map(|task| {
+                let (acked, stop, client) = (acked.clone(), stop.clone(), client.clone());
+                let url = format!("{base}/callback");
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let call = format!("load-{task}-{n}");
+                        let Ok(resp) = client
+                            .post(&url)
+                            .body(report(&call).to_string())
+                            .send()
+                            .await
+                        else {
+                            break;
+                        };
+                        let Ok(answer) = resp.json::<Value>().await else {
+                            break;
+                        };
+                        if answer["code"] == "000000" {
+                            acked.lock().unwrap().push(call);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load { acked, stop, tasks }
+    }
+
+    pub fn acked_count(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    /// Waits until at least `n` reports were acknowledged (at most 60 s).
+    pub async fn wait_for_acks(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while self.acked_count() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} acks in 60 s",
+                self.acked_count()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the senders (they also stop by themselves when the server is gone).
+    pub async fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.expect("sender task");
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        acked
+    }
+}
+
+/// Every callId stored, read through the events API.
+pub async fn stored_call_ids(base: &str) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    let mut cursor = String::from("0");
+    loop {
+        let page: Value = client
+            .get(format!("{base}/v1/events?after={cursor}&limit=1000"))
+            .send()
+            .await
+            .expect("events API answers")
+            .json()
+            .await
+            .expect("JSON page");
+        let events = page["events"].as_array().expect("events array");
+        if events.is_empty() {
+            return ids;
+        }
+        ids.extend(
+            events
+                .iter()
+                .map(|e| e["callId"].as_str().unwrap().to_owned()),
+        );
+        cursor = page["next"].as_str().unwrap().to_owned();
+    }
+}
+
+pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_owned();
+    (dir, path)
+}

@@ -1,0 +1,91 @@
+//! What an operator sees when starting ivrhook, and how bad configuration is refused.
+
+use crate::proc::*;
+
+#[tokio::test]
+async fn serve_with_no_config_keeps_data_in_the_working_directory() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve(&dir, &[]).await;
+    let db = dir.join("ivrhook.db");
+    assert!(
+        server
+            .line
+            .starts_with("ivrhook listening on http://127.0.0.1:"),
+        "{}",
+        server.line
+    );
+    assert!(
+        server.line.contains(&format!("data in {}", db.display())),
+        "{}",
+        server.line
+    );
+    assert!(
+        server.line.contains("accepting any appId (loopback only)"),
+        "{}",
+        server.line
+    );
+    assert!(db.exists());
+    server.child.start_kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_config_file_stops_start_up_naming_the_key() {
+    let (_guard, dir) = temp_dir();
+    for (text, expected) in [
+        ("lisen = \"127.0.0.1:1\"\n", "unknown field `lisen`"),
+        (
+            "[inbound]\nutc_offset = \"8\"\n",
+            "inbound.utc_offset: \"8\" is not a UTC offset",
+        ),
+        (
+            "database = \"mysql://db\"\n",
+            "database: database URL \"mysql://db\" must start with",
+        ),
+    ] {
+        std::fs::write(dir.join("bad.toml"), text).unwrap();
+        let out = ivrhook(&dir)
+            .args(["serve", "--config", "bad.toml"])
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(expected),
+            "{err:?} should contain {expected:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_public_address_without_apps_is_refused_with_a_reason() {
+    let (_guard, dir) = temp_dir();
+    let out = ivrhook(&dir)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "apps: no [[apps]] are configured and listen = \"0.0.0.0:0\" is not a loopback address"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn config_prints_a_default_file_that_serve_accepts() {
+    let (_guard, dir) = temp_dir();
+    let out = ivrhook(&dir).arg("config").output().await.unwrap();
+    assert!(out.status.success());
+    std::fs::write(dir.join("ivrhook.toml"), &out.stdout).unwrap();
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    assert!(
+        server.line.contains("reports: POST /callback"),
+        "{}",
+        server.line
+    );
+    server.child.start_kill().unwrap();
+}
