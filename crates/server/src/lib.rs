@@ -35,6 +35,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 
+/// How long a shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -104,8 +107,18 @@ impl Server {
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await;
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // A client that never finishes its request must not hold the process forever: after
+        // the grace period the remaining requests are abandoned unanswered (never acknowledged).
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after shutdown began; closing");
+        };
+        let served = tokio::select! {
+            r = served => r,
+            () = grace => Ok(()),
+        };
         // Every request still in flight has been answered; finish what the writer holds.
         state.store.close().await;
         served.map_err(ServerError::Io)

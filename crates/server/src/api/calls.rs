@@ -4,7 +4,10 @@ use super::report_json;
 use crate::{error::ApiError, state::AppState};
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{
+        rejection::{BytesRejection, PathRejection},
+        Path, State,
+    },
     http::StatusCode,
     Json,
 };
@@ -15,9 +18,10 @@ use std::sync::Arc;
 /// `POST /v1/apps/{appId}/calls` with `{"callId": "..."}`: 201 when new, 200 when known.
 pub async fn register(
     State(st): State<Arc<AppState>>,
-    Path(app_id): Path<String>,
-    body: Bytes,
+    app_id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (Path(app_id), body) = (app_id?, body?);
     let app = AppId::try_from(app_id).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
     if !st.apps.contains_key(&app) && !st.accept_any_app {
         return Err(ApiError::NotFound(format!(
@@ -48,8 +52,9 @@ pub async fn register(
 /// `GET /v1/calls/{callId}`: every report received for the call, oldest first.
 pub async fn timeline(
     State(st): State<Arc<AppState>>,
-    Path(call_id): Path<String>,
+    call_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Path(call_id) = call_id?;
     let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
     let reports = st.store.reports_for_call(&call).await?;
     if reports.is_empty() {

@@ -110,5 +110,23 @@ async fn health_metrics_and_json_errors_for_unknown_paths() {
     );
     let (status, _) = app.get("/v1/calls/never-seen").await;
     assert_eq!(status, 404);
+    let (status, body) = app.get("/v1/calls/%FF%FE").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("path")),
+        "{body}"
+    );
+    let resp = app
+        .client
+        .post(app.url("/v1/apps/a/calls"))
+        .body("x".repeat(3 << 20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["field"],
+        "body"
+    );
     app.stop().await;
 }
