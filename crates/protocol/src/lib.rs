@@ -9,6 +9,7 @@
 //! - `report`: the decoded report, its commands and hang-up notice.
 //! - `decode`: tolerant (and optionally strict) decoding of request bodies, with warnings.
 //! - `encode`: the report back to JSON, for the sender side.
+//! - `signature`: Standard Webhooks signing secrets and signatures.
 #![forbid(unsafe_code)]
 
 pub mod codes;
@@ -16,10 +17,12 @@ pub mod decode;
 pub mod encode;
 pub mod ids;
 pub mod report;
+pub mod signature;
 pub mod time;
 
 pub use codes::{Answer, ResponseCode};
 pub use decode::{decode, DecodeError, DecodeOptions, Decoded, Warning};
 pub use ids::{AppId, CallId, IdError};
 pub use report::{CallStatus, Command, Entry, Hangup, HangupNotice, Report};
+pub use signature::SigningSecret;
 pub use time::{Timestamp, UtcOffset};

@@ -1,41 +1,63 @@
 //! The embedded SQLite backend.
 //!
-//! One writer thread owns the only write connection and commits many requests per transaction
-//! (group commit): each request is answered after the commit that holds it, so durability
-//! costs one fsync per batch, not per report. Reads go through a small pool of read-only
-//! connections on blocking threads; WAL mode lets them run beside the writer.
+//! One writer thread owns the only write connection and commits many operations per
+//! transaction (group commit): each caller is answered after the commit that holds its
+//! work, so durability costs one fsync per batch, not per request. Reads go through a small
+//! pool of read-only connections on blocking threads; WAL mode lets them run beside the writer.
+//! A lock file next to the database keeps a second process off it, which is what makes
+//! clearing leases at start-up safe.
 //!
 //! - `schema`: connection settings and versioned migrations.
-//! - `writer`: the group-commit writer thread.
-//! - `read`: the read pool and queries.
+//! - `writer`: the group-commit writer thread and its jobs.
+//! - `read`: the read pool.
+//! - `reports`, `outbox`, `outbox_read`: the SQL.
 
+mod outbox;
+mod outbox_read;
 mod read;
+mod reports;
 mod schema;
 mod writer;
 
-use crate::{BatchHook, Inserted, NewReport, Store, StoreError, StoredReport};
+use crate::{
+    outbox::{
+        AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
+        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
+    },
+    BatchHook, Inserted, NewReport, Store, StoreError, StoredReport,
+};
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
+use rusqlite::Connection;
 use std::{
+    fs::File,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     thread::JoinHandle,
 };
-use tokio::sync::{mpsc, oneshot};
-use writer::Op;
+use writer::Job;
 
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    writes: Mutex<Option<mpsc::UnboundedSender<Op>>>,
+    writes: Mutex<Option<writer::Jobs>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Arc<read::Readers>,
+    /// Held (locked) for the store's lifetime.
+    _lock: File,
+}
+
+impl std::fmt::Debug for dyn Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the file. Blocking: call off the runtime.
     pub fn open(path: &Path, hook: Option<BatchHook>) -> Result<Self, StoreError> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let lock = lock_file(&path)?;
         let conn = schema::connect(&path)?;
         schema::migrate(&conn)?;
         let (tx, handle) = writer::spawn(conn, hook)?;
@@ -44,21 +66,67 @@ impl SqliteStore {
             path,
             writes: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            _lock: lock,
         })
     }
 
-    async fn write<T>(
-        &self,
-        op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
-    ) -> Result<T, StoreError> {
-        let (reply, answer) = oneshot::channel();
+    /// Runs `work` on the writer thread, in the next batch; resolves after its commit.
+    async fn write<T, F>(&self, atomic: bool, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (job, answer) = writer::job(work, atomic);
         {
             let writes = self.writes.lock().map_err(|_| StoreError::Closed)?;
             let sender = writes.as_ref().ok_or(StoreError::Closed)?;
-            sender.send(op(reply)).map_err(|_| StoreError::Closed)?;
+            sender.send(job).map_err(|_| StoreError::Closed)?;
         }
-        answer.await.map_err(|_| StoreError::Closed)?
+        Self::wait(answer).await
     }
+
+    async fn wait<T: Send + 'static>(
+        answer: tokio::sync::oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        // Tests that pause tokio's clock: waiting on a blocking task keeps the clock from
+        // jumping ahead while the writer thread (invisible to tokio) commits.
+        #[cfg(feature = "paused-clock")]
+        let answer = tokio::task::spawn_blocking(move || answer.blocking_recv())
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        #[cfg(not(feature = "paused-clock"))]
+        let answer = answer.await;
+        answer.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T, F>(&self, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.readers.run(query).await
+    }
+}
+
+/// `<database>.lock`, locked exclusively: a second ivrhook on the same file stops at start.
+fn lock_file(db: &Path) -> Result<File, StoreError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Lock {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    file.try_lock().map_err(|_| StoreError::Lock {
+        path,
+        reason: "another ivrhook process is using this database".into(),
+    })?;
+    Ok(file)
 }
 
 fn now_ms() -> i64 {
@@ -68,43 +136,118 @@ fn now_ms() -> i64 {
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
-        self.write(|reply| Op::Insert(Box::new(report), reply))
+        self.write(false, move |c| reports::insert(c, &report))
             .await
     }
 
     async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
-        let (app, call) = (app.to_string(), call.to_string());
-        self.write(|reply| Op::Register {
-            app,
-            call,
-            at_ms: now_ms(),
-            reply,
-        })
-        .await
+        let (app, call, at) = (app.to_string(), call.to_string(), now_ms());
+        self.write(false, move |c| reports::register_call(c, &app, &call, at))
+            .await
     }
 
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
         let (app, call) = (app.to_string(), call.to_string());
-        self.readers
-            .run(move |c| read::call_known(c, &app, &call))
+        self.read(move |c| reports::call_known(c, &app, &call))
             .await
     }
 
     async fn reports_for_call(&self, call: &CallId) -> Result<Vec<StoredReport>, StoreError> {
         let call = call.to_string();
-        self.readers.run(move |c| read::for_call(c, &call)).await
+        self.read(move |c| reports::for_call(c, &call)).await
     }
 
     async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
-        self.readers
-            .run(move |c| read::after(c, after, limit))
+        self.read(move |c| reports::after(c, after, limit)).await
+    }
+
+    async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError> {
+        self.write(true, move |c| outbox::submit(c, &event)).await
+    }
+
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
+        self.write(false, move |c| outbox::claim(c, &request)).await
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError> {
+        self.write(true, move |c| outbox::record(c, &attempt)).await
+    }
+
+    async fn release_all_leases(&self) -> Result<u64, StoreError> {
+        self.write(false, outbox::release_all_leases).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        if !self
+            .write(false, move |c| outbox::retry_one(c, id, now_ms))
+            .await?
+        {
+            return Ok(None);
+        }
+        self.read(move |c| outbox_read::one(c, id)).await
+    }
+
+    async fn retry_range(
+        &self,
+        app: &AppId,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let app = app.to_string();
+        self.write(false, move |c| {
+            outbox::retry_range(c, &app, from_ms, to_ms, now_ms)
+        })
+        .await
+    }
+
+    async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.read(move |c| outbox_read::list(c, &filter)).await
+    }
+
+    async fn delivery(
+        &self,
+        id: i64,
+    ) -> Result<Option<(DeliveryRow, Vec<AttemptRow>)>, StoreError> {
+        self.read(move |c| {
+            let Some(row) = outbox_read::one(c, id)? else {
+                return Ok(None);
+            };
+            Ok(Some((row, outbox_read::attempts(c, id)?)))
+        })
+        .await
+    }
+
+    async fn outbound_for_call(&self, call: &CallId) -> Result<Vec<OutboundRow>, StoreError> {
+        let call = call.to_string();
+        self.read(move |c| outbox_read::for_call(c, &call)).await
+    }
+
+    async fn due_summary(&self) -> Result<Vec<DueSummary>, StoreError> {
+        self.read(outbox_read::due_summary).await
+    }
+
+    async fn next_due(
+        &self,
+        app: &str,
+        lane: Lane,
+        after_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let app = app.to_owned();
+        self.read(move |c| outbox_read::next_due(c, &app, lane, after_ms))
             .await
     }
 
+    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError> {
+        self.read(outbox_read::counts).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
-        self.readers
-            .run(|c| c.query_row("SELECT 1", [], |_| Ok(())))
-            .await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
     }
 
     async fn close(&self) {
@@ -119,5 +262,9 @@ impl Store for SqliteStore {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn single_process(&self) -> bool {
+        true
     }
 }

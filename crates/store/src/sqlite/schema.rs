@@ -5,7 +5,10 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_outbox.sql")),
+];
 
 /// Opens a connection with the settings durability depends on: WAL so readers never block
 /// the writer, and `synchronous = FULL` so a commit is on disk (not just in the OS cache)

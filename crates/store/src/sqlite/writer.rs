@@ -1,10 +1,12 @@
-//! The group-commit writer: one thread, one connection, many requests per transaction.
+//! The group-commit writer: one thread, one connection, many operations per transaction.
 //!
-//! It blocks for the first operation, then takes whatever else is already queued (up to
+//! It blocks for the first job, then takes whatever else is already queued (up to
 //! `MAX_BATCH`), runs them all in one `BEGIN IMMEDIATE … COMMIT`, and only then answers
-//! each. Under load batches grow by themselves; when idle a lone request commits at once.
+//! each. Under load batches grow by themselves; when idle a lone job commits at once.
+//! A job of several statements runs inside a savepoint, so it lands whole or not at all
+//! while the rest of its batch goes on.
 
-use crate::{BatchHook, Inserted, NewReport, StoreError};
+use crate::{BatchHook, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
 use std::{sync::Arc, thread::JoinHandle};
 use tokio::sync::{mpsc, oneshot};
@@ -12,41 +14,108 @@ use tokio::sync::{mpsc, oneshot};
 /// Bounds a transaction so one commit never holds thousands of requests waiting.
 const MAX_BATCH: usize = 512;
 
-const INSERT_REPORT: &str = "
-    INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
-                         raw, decoded, warnings)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-    ON CONFLICT (call_id, app_id, content_hash)
-    DO UPDATE SET duplicates = duplicates + 1, last_duplicate_at_ms = excluded.received_at_ms
-    RETURNING id, duplicates";
+/// A unit of work for the writer thread.
+pub(crate) trait Job: Send {
+    /// Runs inside the batch's transaction; returns what answers the caller after the commit.
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Answer>;
+    /// The batch failed before this job ran.
+    fn abort(self: Box<Self>, error: Arc<rusqlite::Error>);
+}
 
-const REGISTER_CALL: &str = "
-    INSERT INTO calls (app_id, call_id, registered_at_ms) VALUES (?1, ?2, ?3)
-    ON CONFLICT DO NOTHING";
+/// Answers a job's caller once the batch's fate is known.
+pub(crate) trait Answer: Send {
+    fn send(self: Box<Self>, batch_error: Option<&Arc<rusqlite::Error>>);
+}
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-#[derive(Debug)]
-pub(crate) enum Op {
-    Insert(Box<NewReport>, Reply<Inserted>),
-    Register {
-        app: String,
-        call: String,
-        at_ms: i64,
-        reply: Reply<bool>,
-    },
+/// Where callers hand jobs to the writer thread.
+pub(crate) type Jobs = mpsc::UnboundedSender<Box<dyn Job>>;
+
+struct Work<T, F> {
+    work: F,
+    reply: Reply<T>,
+    atomic: bool,
 }
 
-/// What one operation did inside the transaction, before the commit decides its fate.
-enum Done {
-    Inserted(Reply<Inserted>, Result<Inserted, rusqlite::Error>),
-    Registered(Reply<bool>, Result<bool, rusqlite::Error>),
+struct Outcome<T> {
+    result: rusqlite::Result<T>,
+    reply: Reply<T>,
+}
+
+impl<T, F> Job for Work<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Answer> {
+        let result = if self.atomic {
+            savepoint(conn, self.work)
+        } else {
+            // A single statement that fails is rolled back alone by SQLite.
+            (self.work)(conn)
+        };
+        Box::new(Outcome {
+            result,
+            reply: self.reply,
+        })
+    }
+
+    fn abort(self: Box<Self>, error: Arc<rusqlite::Error>) {
+        let _ = self.reply.send(Err(StoreError::Write(error)));
+    }
+}
+
+fn savepoint<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = work(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end)?;
+    result
+}
+
+impl<T: Send> Answer for Outcome<T> {
+    fn send(self: Box<Self>, batch_error: Option<&Arc<rusqlite::Error>>) {
+        let answer = match (self.result, batch_error) {
+            (Err(e), _) => Err(StoreError::Write(Arc::new(e))),
+            (Ok(_), Some(e)) => Err(StoreError::Write(Arc::clone(e))),
+            (Ok(v), None) => Ok(v),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Packs `work` as a job; `atomic` wraps it in a savepoint (for several statements).
+pub(crate) fn job<T, F>(
+    work: F,
+    atomic: bool,
+) -> (Box<dyn Job>, oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    (
+        Box::new(Work {
+            work,
+            reply,
+            atomic,
+        }),
+        answer,
+    )
 }
 
 pub(crate) fn spawn(
     conn: Connection,
     hook: Option<BatchHook>,
-) -> Result<(mpsc::UnboundedSender<Op>, JoinHandle<()>), StoreError> {
+) -> Result<(Jobs, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = std::thread::Builder::new()
         .name("ivrhook-sqlite-writer".into())
@@ -55,13 +124,17 @@ pub(crate) fn spawn(
     Ok((tx, handle))
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>, hook: Option<BatchHook>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Box<dyn Job>>,
+    hook: Option<BatchHook>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(op) => batch.push(op),
+                Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
@@ -74,93 +147,24 @@ fn run(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>, hook: Option<B
     tracing::debug!("store writer stopped: every queued write is committed");
 }
 
-fn commit(conn: &mut Connection, ops: &mut Vec<Op>) {
-    let mut done = Vec::with_capacity(ops.len());
+fn commit(conn: &mut Connection, jobs: &mut Vec<Box<dyn Job>>) {
+    let mut answers = Vec::with_capacity(jobs.len());
     let outcome = (|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut insert = tx.prepare_cached(INSERT_REPORT)?;
-            let mut register = tx.prepare_cached(REGISTER_CALL)?;
-            for op in ops.drain(..) {
-                // A failing statement is rolled back alone; the rest of the batch goes on.
-                done.push(match op {
-                    Op::Insert(r, reply) => Done::Inserted(reply, insert_one(&mut insert, &r)),
-                    Op::Register {
-                        app,
-                        call,
-                        at_ms,
-                        reply,
-                    } => Done::Registered(
-                        reply,
-                        register.execute((&app, &call, at_ms)).map(|n| n == 1),
-                    ),
-                });
-            }
+        for job in jobs.drain(..) {
+            answers.push(job.run(&tx));
         }
         tx.commit()
     })();
     let failed = outcome.err().map(Arc::new);
     if let Some(e) = &failed {
         tracing::error!(error = %e, "write batch failed; every request in it is answered with an error");
-    }
-    // Operations the transaction never reached (it failed to begin) share the batch's error.
-    for op in ops.drain(..) {
-        let e = failed
-            .clone()
-            .map(StoreError::Write)
-            .unwrap_or(StoreError::Closed);
-        match op {
-            Op::Insert(_, reply) => drop(reply.send(Err(e))),
-            Op::Register { reply, .. } => drop(reply.send(Err(e))),
+        // Jobs the transaction never reached (it failed to begin) share the batch's error.
+        for job in jobs.drain(..) {
+            job.abort(Arc::clone(e));
         }
     }
-    for d in done {
-        match d {
-            Done::Inserted(reply, r) => {
-                let _ = reply.send(settle(r, &failed));
-            }
-            Done::Registered(reply, r) => {
-                let _ = reply.send(settle(r, &failed));
-            }
-        }
+    for answer in answers {
+        answer.send(failed.as_ref());
     }
-}
-
-/// An operation's answer: its own error, or the batch's, or its result.
-fn settle<T>(
-    r: Result<T, rusqlite::Error>,
-    failed: &Option<Arc<rusqlite::Error>>,
-) -> Result<T, StoreError> {
-    match (r, failed) {
-        (Err(e), _) => Err(StoreError::Write(Arc::new(e))),
-        (Ok(_), Some(e)) => Err(StoreError::Write(e.clone())),
-        (Ok(v), None) => Ok(v),
-    }
-}
-
-fn insert_one(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    r: &NewReport,
-) -> Result<Inserted, rusqlite::Error> {
-    let params = (
-        r.app_id.as_str(),
-        r.call_id.as_str(),
-        &r.content_hash[..],
-        &r.event,
-        r.status,
-        r.received_at.timestamp_millis(),
-        &r.peer,
-        &r.raw,
-        &r.decoded,
-        &r.warnings,
-    );
-    stmt.query_row(params, |row| {
-        let id: i64 = row.get(0)?;
-        let times: i64 = row.get(1)?;
-        Ok(if times == 0 {
-            Inserted::New { id }
-        } else {
-            Inserted::Duplicate { id, times }
-        })
-    })
 }

@@ -1,0 +1,140 @@
+//! A circuit breaker per destination: after repeated failures it holds the destination's
+//! deliveries (they stay pending, their attempts unspent) and lets one probe through after a
+//! cool-down, instead of spending workers on a URL that is down. Pure: time is passed in.
+
+/// Consecutive failures that open the breaker.
+pub const FAILURES_TO_OPEN: u32 = 5;
+/// First cool-down; it doubles on each failed probe, up to [`MAX_COOLDOWN_MS`].
+pub const FIRST_COOLDOWN_MS: i64 = 5_000;
+pub const MAX_COOLDOWN_MS: i64 = 300_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// For the metrics gauge: 0 closed, 1 open, 2 half-open.
+    pub fn as_gauge(self) -> i64 {
+        match self {
+            BreakerState::Closed => 0,
+            BreakerState::Open => 1,
+            BreakerState::HalfOpen => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    failures: u32,
+    open_until_ms: Option<i64>,
+    cooldown_ms: i64,
+    probing: bool,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker {
+            failures: 0,
+            open_until_ms: None,
+            cooldown_ms: FIRST_COOLDOWN_MS,
+            probing: false,
+        }
+    }
+}
+
+impl Breaker {
+    pub fn state(&self, now_ms: i64) -> BreakerState {
+        match self.open_until_ms {
+            None => BreakerState::Closed,
+            Some(until) if now_ms < until => BreakerState::Open,
+            Some(_) => BreakerState::HalfOpen,
+        }
+    }
+
+    /// How many requests may start now (capped by the caller's free slots).
+    pub fn allowance(&self, now_ms: i64, free: u32) -> u32 {
+        match self.state(now_ms) {
+            BreakerState::Closed => free,
+            BreakerState::Open => 0,
+            BreakerState::HalfOpen if self.probing => 0,
+            BreakerState::HalfOpen => free.min(1),
+        }
+    }
+
+    /// When the next probe may go, if the breaker is holding deliveries.
+    pub fn reopens_at(&self) -> Option<i64> {
+        self.open_until_ms
+    }
+
+    pub fn on_start(&mut self, now_ms: i64) {
+        if self.state(now_ms) == BreakerState::HalfOpen {
+            self.probing = true;
+        }
+    }
+
+    pub fn on_success(&mut self) {
+        *self = Breaker::default();
+    }
+
+    pub fn on_failure(&mut self, now_ms: i64) {
+        if self.probing {
+            self.probing = false;
+            self.cooldown_ms = (self.cooldown_ms * 2).min(MAX_COOLDOWN_MS);
+            self.open_until_ms = Some(now_ms + self.cooldown_ms);
+            return;
+        }
+        self.failures += 1;
+        if self.failures >= FAILURES_TO_OPEN && self.open_until_ms.is_none() {
+            self.open_until_ms = Some(now_ms + self.cooldown_ms);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_repeated_failures_then_probes_once() {
+        let mut b = Breaker::default();
+        for _ in 0..FAILURES_TO_OPEN - 1 {
+            b.on_failure(0);
+        }
+        assert_eq!(b.allowance(0, 16), 16);
+        b.on_failure(0);
+        assert_eq!(b.state(0), BreakerState::Open);
+        assert_eq!(b.allowance(FIRST_COOLDOWN_MS - 1, 16), 0);
+        assert_eq!(b.allowance(FIRST_COOLDOWN_MS, 16), 1, "one probe");
+        b.on_start(FIRST_COOLDOWN_MS);
+        assert_eq!(
+            b.allowance(FIRST_COOLDOWN_MS, 16),
+            0,
+            "only one probe at a time"
+        );
+        b.on_failure(FIRST_COOLDOWN_MS);
+        assert_eq!(
+            b.state(FIRST_COOLDOWN_MS + 2 * FIRST_COOLDOWN_MS - 1),
+            BreakerState::Open,
+            "cool-down doubled"
+        );
+        let later = FIRST_COOLDOWN_MS * 3;
+        b.on_start(later);
+        b.on_success();
+        assert_eq!(b.state(later), BreakerState::Closed);
+        assert_eq!(b.allowance(later, 16), 16);
+    }
+
+    #[test]
+    fn a_success_resets_the_failure_count() {
+        let mut b = Breaker::default();
+        for _ in 0..FAILURES_TO_OPEN - 1 {
+            b.on_failure(0);
+        }
+        b.on_success();
+        b.on_failure(0);
+        assert_eq!(b.state(0), BreakerState::Closed);
+    }
+}

@@ -1,0 +1,181 @@
+//! The claim loop: for each destination with due work and free slots, claim (concurrently,
+//! so the claims share a commit), start the attempts, and sleep until the next due time, a
+//! wake-up, or the backstop.
+
+use crate::{attempt, destination::Destination, Inner, LEASE_MARGIN};
+use ivrhook_store::outbox::{ClaimRequest, Claimed, Lane};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How often due times are re-read from the store, catching work that no wake-up announced
+/// (another node's events, leases that expired). A backstop, not the normal path.
+pub const BACKSTOP_MS: i64 = 2_000;
+
+pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
+    if inner.store.single_process() {
+        match inner.store.release_all_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(leases = n, "released the leases of a previous run"),
+            Err(e) => {
+                tracing::error!(error = ?e, "could not release old leases; they expire on their own")
+            }
+        }
+    }
+    let mut attempts = JoinSet::new();
+    let mut refreshed_at = inner.clock.now_ms();
+    refresh(&inner).await;
+    while !shutdown.is_cancelled() {
+        let now = inner.clock.now_ms();
+        if now.saturating_sub(refreshed_at) >= BACKSTOP_MS {
+            refresh(&inner).await;
+            refreshed_at = now;
+        }
+        let started = claim_round(&inner, now, &mut attempts).await;
+        while attempts.try_join_next().is_some() {}
+        if started > 0 {
+            continue;
+        }
+        let wake_at = next_wake(&inner, now)
+            .unwrap_or(i64::MAX)
+            .min(refreshed_at + BACKSTOP_MS);
+        tokio::select! {
+            () = inner.wake.notified() => {}
+            () = inner.clock.sleep_until_ms(wake_at) => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+    // Requests in flight finish (bounded by their timeouts) and are recorded.
+    while attempts.join_next().await.is_some() {}
+}
+
+/// Re-reads every destination's earliest due time per lane from the store.
+async fn refresh(inner: &Inner) {
+    let generations: Vec<[u64; 2]> = inner
+        .destinations
+        .iter()
+        .map(|d| d.state.lock().unwrap_or_else(|p| p.into_inner()).generation)
+        .collect();
+    let summary = match inner.store.due_summary().await {
+        Ok(s) => s,
+        Err(e) => {
+            return tracing::warn!(error = ?e, "could not read due deliveries; will try again")
+        }
+    };
+    for (dest, seen) in inner.destinations.iter().zip(generations) {
+        let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (lane, seen) in [(Lane::First, seen[0]), (Lane::Retry, seen[1])] {
+            let due = summary
+                .iter()
+                .find(|s| s.lane == lane && s.app_id == dest.settings.app_id.as_str())
+                .map(|s| s.next_attempt_at_ms);
+            st.set_due(lane, due, seen);
+        }
+    }
+}
+
+fn next_wake(inner: &Inner, now: i64) -> Option<i64> {
+    inner
+        .destinations
+        .iter()
+        .filter_map(|d| {
+            d.state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .next_wake(now)
+        })
+        .min()
+}
+
+/// Claims for every destination and lane with due work, concurrently; starts the attempts.
+async fn claim_round(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -> usize {
+    let mut claims = JoinSet::new();
+    for dest in &inner.destinations {
+        let (plan, exclude, generation) = {
+            let st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+            let exclude: Vec<i64> = st.in_flight.iter().copied().collect();
+            (
+                st.plan(now, dest.settings.max_in_flight),
+                exclude,
+                st.generation,
+            )
+        };
+        for (lane, limit, seen) in [
+            (Lane::First, plan[0], generation[0]),
+            (Lane::Retry, plan[1], generation[1]),
+        ] {
+            if limit == 0 {
+                continue;
+            }
+            let request = ClaimRequest {
+                app_id: dest.settings.app_id.to_string(),
+                lane,
+                limit,
+                now_ms: now,
+                lease_until_ms: now + (dest.settings.timeout + LEASE_MARGIN).as_millis() as i64,
+                owner: inner.owner.clone(),
+                ordered: dest.settings.ordered,
+                exclude: exclude.clone(),
+            };
+            let (inner, dest) = (Arc::clone(inner), Arc::clone(dest));
+            claims.spawn(async move {
+                let result = inner.store.claim(request.clone()).await;
+                (dest, request, seen, result)
+            });
+        }
+    }
+    let mut started = 0;
+    while let Some(joined) = claims.join_next().await {
+        let Ok((dest, request, seen, result)) = joined else {
+            continue;
+        };
+        started += start(inner, &dest, &request, seen, result, attempts).await;
+    }
+    started
+}
+
+async fn start(
+    inner: &Arc<Inner>,
+    dest: &Arc<Destination>,
+    request: &ClaimRequest,
+    seen: u64,
+    result: Result<Vec<Claimed>, ivrhook_store::StoreError>,
+    attempts: &mut JoinSet<()>,
+) -> usize {
+    let claimed = match result {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = ?e, app = %request.app_id, "claiming deliveries failed; retrying in a second");
+            let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.set_due(request.lane, Some(request.now_ms + 1000), seen);
+            return 0;
+        }
+    };
+    if claimed.len() < request.limit as usize {
+        // Nothing more is due now (or it waits behind an earlier delivery for its call).
+        let next = inner
+            .store
+            .next_due(&request.app_id, request.lane, request.now_ms)
+            .await
+            .ok()
+            .flatten();
+        let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.set_due(request.lane, next, seen);
+    }
+    let n = claimed.len();
+    for c in claimed {
+        {
+            let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.active += 1;
+            st.in_flight.insert(c.delivery_id);
+            st.breaker.on_start(request.now_ms);
+        }
+        attempts.spawn(attempt::run(
+            Arc::clone(inner),
+            Arc::clone(dest),
+            c,
+            request.lease_until_ms,
+        ));
+    }
+    n
+}

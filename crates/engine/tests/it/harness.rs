@@ -1,0 +1,108 @@
+//! An engine over a fresh SQLite store, and helpers to submit events and wait for outcomes.
+
+use ivrhook_engine::{Clock, DestinationSettings, Engine, EngineMetrics};
+use ivrhook_protocol::{AppId, CallId};
+use ivrhook_store::{
+    outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, Lane, NewEvent, Submitted},
+    Store,
+};
+use serde_json::{json, Value};
+use std::{sync::Arc, time::Duration};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct Harness {
+    pub store: Arc<dyn Store>,
+    pub engine: Engine,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn settings(app: &str, url: &reqwest::Url) -> DestinationSettings {
+    DestinationSettings::new(AppId::try_from(app).unwrap(), url.clone())
+}
+
+pub fn schedule(delays: &[Duration]) -> ivrhook_engine::schedule::RetrySchedule {
+    ivrhook_engine::schedule::RetrySchedule::new(delays.to_vec(), 0.2).unwrap()
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub async fn harness(destinations: Vec<DestinationSettings>) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("engine.db").display())
+        .parse()
+        .unwrap();
+    let store = ivrhook_store::open(&url, None).await.unwrap();
+    let metrics = EngineMetrics::register(&mut prometheus_client::registry::Registry::default());
+    let engine = Engine::new(Arc::clone(&store), destinations, Clock::new(), metrics).unwrap();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    Harness {
+        store,
+        engine,
+        shutdown,
+        task,
+        _dir: dir,
+    }
+}
+
+/// A multrpt report for `call`, tagged with `tag` in its pass-through data.
+pub fn report(app: &str, call: &str, tag: &str) -> Value {
+    json!({"appId": app, "callId": call, "event": "multrpt", "data": tag,
+           "result": [{"code": "0", "start": "20180112172322010", "end": "20180112172325010"}],
+           "status": 0})
+}
+
+impl Harness {
+    pub async fn submit(&self, app: &str, call: &str, tag: &str) -> EventIds {
+        let now = self.engine.clock().now_ms();
+        let event = NewEvent {
+            app_id: AppId::try_from(app).unwrap(),
+            call_id: CallId::try_from(call).unwrap(),
+            idempotency_key: None,
+            body: report(app, call, tag).to_string().into_bytes(),
+            created_at_ms: now,
+            first_attempt_at_ms: self.engine.first_attempt_at(app, now),
+        };
+        let Submitted::New(ids) = self.store.submit_event(event).await.unwrap() else {
+            panic!("new event")
+        };
+        self.engine.notify(app, Lane::First, now);
+        ids
+    }
+
+    /// Waits (in logical time, up to a day) for a delivery to reach `state`.
+    pub async fn wait_for(
+        &self,
+        delivery: i64,
+        state: DeliveryState,
+    ) -> (DeliveryRow, Vec<AttemptRow>) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(86_400);
+        loop {
+            let found = self.store.delivery(delivery).await.unwrap().unwrap();
+            if found.0.state == state {
+                return found;
+            }
+            assert!(!self.task.is_finished(), "the engine stopped");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "delivery {delivery} still {:?}",
+                found.0
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+        self.store.close().await;
+    }
+}

@@ -1,0 +1,83 @@
+//! A slow or dead destination holds only its own deliveries.
+
+use crate::{fake::*, harness::*};
+use ivrhook_store::outbox::DeliveryState;
+use std::time::Duration;
+
+const HEALTHY: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const DEAD: &str = "dddddddddddddddddddddddddddddddd";
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_url_does_not_slow_another_apps_deliveries() {
+    let healthy = FakeReceiver::start().await;
+    let dead = FakeReceiver::start().await;
+    dead.always(Reply::code("000000").after(Duration::from_secs(3600)));
+    let mut d = settings(DEAD, &dead.url);
+    d.timeout = Duration::from_secs(5);
+    let h = harness(vec![settings(HEALTHY, &healthy.url), d]).await;
+    for i in 0..40 {
+        h.submit(DEAD, &format!("dead-{i}"), "x").await;
+    }
+    let mut healthy_ids = Vec::new();
+    let started = tokio::time::Instant::now();
+    for i in 0..40 {
+        healthy_ids.push((
+            h.submit(HEALTHY, &format!("ok-{i}"), "x").await,
+            tokio::time::Instant::now(),
+        ));
+    }
+    let mut worst = Duration::ZERO;
+    for (ids, submitted) in healthy_ids {
+        let (row, _) = h.wait_for(ids.delivery_id, DeliveryState::Delivered).await;
+        let lag = Duration::from_millis((row.finished_at_ms.unwrap() - row.created_at_ms) as u64);
+        worst = worst.max(lag);
+        assert!(submitted >= started);
+    }
+    // Waiting behind the dead URL would cost at least its 5 s timeout.
+    eprintln!("healthy app's worst delivery latency: {worst:?} (logical time)");
+    assert!(
+        worst < Duration::from_secs(1),
+        "healthy deliveries took up to {worst:?}"
+    );
+    assert_eq!(healthy.received().len(), 40);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_holds_a_failing_url_and_probes_it() {
+    // A port with nothing listening: every attempt fails fast.
+    let closed: reqwest::Url = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+            .parse()
+            .unwrap()
+    };
+    let mut s = settings(DEAD, &closed);
+    s.max_in_flight = 1;
+    s.schedule = schedule(&[Duration::ZERO; 20]);
+    let h = harness(vec![s]).await;
+    let ids = h.submit(DEAD, "call-1", "x").await;
+    let attempts = |h: &Harness| {
+        let store = h.store.clone();
+        async move {
+            store
+                .delivery(ids.delivery_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .1
+                .len()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while attempts(&h).await < 5 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Open: with a zero-delay schedule it would otherwise retry at once, again and again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(attempts(&h).await, 5, "held while the breaker is open");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(attempts(&h).await, 6, "one probe after the cool-down");
+    h.stop().await;
+}

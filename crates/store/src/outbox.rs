@@ -1,0 +1,179 @@
+//! The sender's outbox as the store sees it: events, their deliveries, and attempts.
+
+use ivrhook_protocol::{AppId, CallId};
+use std::fmt;
+
+/// An event handed to ivrhook for delivery to its app's callback URL.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub app_id: AppId,
+    pub call_id: CallId,
+    pub idempotency_key: Option<String>,
+    /// The bytes to POST, exactly.
+    pub body: Vec<u8>,
+    pub created_at_ms: i64,
+    /// When the first attempt is due (the retry schedule's first delay after creation).
+    pub first_attempt_at_ms: i64,
+}
+
+/// Ids of an event and its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventIds {
+    pub event_id: i64,
+    pub delivery_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    New(EventIds),
+    /// The idempotency key was used before: the first event's ids.
+    Existing(EventIds),
+}
+
+/// First attempts and retries are claimed separately, so neither starves the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    First,
+    Retry,
+}
+
+impl Lane {
+    pub fn as_int(self) -> i64 {
+        match self {
+            Lane::First => 0,
+            Lane::Retry => 1,
+        }
+    }
+}
+
+/// What a worker asks for: up to `limit` due deliveries of one app in one lane.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub app_id: String,
+    pub lane: Lane,
+    pub limit: u32,
+    pub now_ms: i64,
+    pub lease_until_ms: i64,
+    pub owner: String,
+    /// Skip a delivery while an earlier one for the same call is pending.
+    pub ordered: bool,
+    /// Deliveries this worker already has in flight (never claimed twice by one owner).
+    pub exclude: Vec<i64>,
+}
+
+/// A claimed delivery, with what is needed to send it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery_id: i64,
+    pub event_id: i64,
+    pub call_id: String,
+    /// Attempts made so far in this round.
+    pub attempts: u32,
+    pub unknown_call_answers: u32,
+    pub created_at_ms: i64,
+    pub body: Vec<u8>,
+}
+
+/// How an attempt leaves its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    Delivered,
+    Retry { at_ms: i64, unknown_call: bool },
+    Dead { reason: String },
+}
+
+/// One attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub owner: String,
+    pub started_at_ms: i64,
+    pub duration_ms: i64,
+    pub http_status: Option<u16>,
+    pub code: Option<String>,
+    pub body_excerpt: Option<String>,
+    pub error: Option<String>,
+    pub warning: Option<String>,
+    pub settle: Settle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 3] = [Self::Pending, Self::Delivered, Self::Dead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub event_id: i64,
+    pub app_id: String,
+    pub call_id: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub started_at_ms: i64,
+    pub duration_ms: i64,
+    pub http_status: Option<i64>,
+    pub code: Option<String>,
+    pub body_excerpt: Option<String>,
+    pub error: Option<String>,
+    pub warning: Option<String>,
+    pub outcome: String,
+}
+
+/// An outbound event with its delivery, for a call's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundRow {
+    pub body: Vec<u8>,
+    pub delivery: DeliveryRow,
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub app_id: Option<String>,
+    pub state: Option<DeliveryState>,
+    pub after: i64,
+    pub limit: u32,
+}
+
+/// The earliest due time of pending deliveries, by app and lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSummary {
+    pub app_id: String,
+    pub lane: Lane,
+    pub next_attempt_at_ms: i64,
+}

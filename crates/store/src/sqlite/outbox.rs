@@ -1,0 +1,208 @@
+//! The outbox's writes, run as jobs on the writer thread.
+
+use crate::outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Settle, Submitted};
+use rusqlite::{Connection, OptionalExtension};
+
+/// The event and its delivery, together (the caller runs this in a savepoint).
+pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submitted> {
+    let inserted: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            (
+                e.app_id.as_str(),
+                e.call_id.as_str(),
+                &e.idempotency_key,
+                &e.body,
+                e.created_at_ms,
+            ),
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(event_id) = inserted else {
+        let ids = conn
+            .prepare_cached(
+                "SELECT e.id, d.id FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
+                 WHERE e.app_id = ?1 AND e.idempotency_key = ?2",
+            )?
+            .query_row((e.app_id.as_str(), &e.idempotency_key), |r| {
+                Ok(EventIds {
+                    event_id: r.get(0)?,
+                    delivery_id: r.get(1)?,
+                })
+            })?;
+        return Ok(Submitted::Existing(ids));
+    };
+    let delivery_id = conn
+        .prepare_cached(
+            "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
+                                     updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+        )?
+        .query_row(
+            (
+                event_id,
+                e.app_id.as_str(),
+                e.call_id.as_str(),
+                e.first_attempt_at_ms,
+                e.created_at_ms,
+            ),
+            |r| r.get(0),
+        )?;
+    Ok(Submitted::New(EventIds {
+        event_id,
+        delivery_id,
+    }))
+}
+
+const CLAIM: &str = "
+    UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
+    WHERE id IN (
+        SELECT d.id FROM deliveries d
+        WHERE d.state = 'pending' AND d.app_id = ?4 AND d.lane = ?5
+          AND d.next_attempt_at_ms <= ?3 AND d.lease_expires_at_ms <= ?3
+          AND d.id NOT IN (SELECT value FROM json_each(?6))
+          AND (?7 = 0 OR NOT EXISTS (
+              SELECT 1 FROM deliveries p
+              WHERE p.state = 'pending' AND p.app_id = d.app_id AND p.call_id = d.call_id
+                AND p.id < d.id))
+        ORDER BY d.next_attempt_at_ms, d.id
+        LIMIT ?8)
+    RETURNING id, event_id, call_id, attempts, unknown_call_answers, created_at_ms";
+
+/// Leases due deliveries; the lease is part of the batch's commit.
+pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec<Claimed>> {
+    let exclude = serde_json::to_string(&c.exclude).unwrap_or_else(|_| "[]".into());
+    let params = (
+        &c.owner,
+        c.lease_until_ms,
+        c.now_ms,
+        &c.app_id,
+        c.lane.as_int(),
+        exclude,
+        c.ordered,
+        c.limit,
+    );
+    let mut claimed: Vec<Claimed> = conn
+        .prepare_cached(CLAIM)?
+        .query_map(params, |r| {
+            Ok(Claimed {
+                delivery_id: r.get(0)?,
+                event_id: r.get(1)?,
+                call_id: r.get(2)?,
+                attempts: r.get(3)?,
+                unknown_call_answers: r.get(4)?,
+                created_at_ms: r.get(5)?,
+                body: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // RETURNING order is unspecified; send in the order the deliveries were created.
+    claimed.sort_by_key(|c| c.delivery_id);
+    let mut body = conn.prepare_cached("SELECT body FROM outbound_events WHERE id = ?1")?;
+    for c in &mut claimed {
+        c.body = body.query_row([c.event_id], |r| r.get(0))?;
+    }
+    Ok(claimed)
+}
+
+/// Records the attempt, then moves the delivery if this owner still holds its lease.
+pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<()> {
+    let outcome = match a.settle {
+        Settle::Delivered => "delivered",
+        Settle::Retry { .. } => "retry",
+        Settle::Dead { .. } => "dead",
+    };
+    conn.prepare_cached(
+        "INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
+                               body_excerpt, error, warning, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute((
+        a.delivery_id,
+        &a.owner,
+        a.started_at_ms,
+        a.duration_ms,
+        a.http_status,
+        &a.code,
+        &a.body_excerpt,
+        &a.error,
+        &a.warning,
+        outcome,
+    ))?;
+    let now = a.started_at_ms + a.duration_ms;
+    let (state, next_at, unknown_call, finished, last_error) = match &a.settle {
+        Settle::Delivered => ("delivered", now, 0, Some(now), None),
+        Settle::Retry {
+            at_ms,
+            unknown_call,
+        } => (
+            "pending",
+            *at_ms,
+            i64::from(*unknown_call),
+            None,
+            a.error.clone().or_else(|| a.code.clone()),
+        ),
+        Settle::Dead { reason } => ("dead", now, 0, Some(now), Some(reason.clone())),
+    };
+    conn.prepare_cached(
+        "UPDATE deliveries
+         SET state = ?1, next_attempt_at_ms = ?2, unknown_call_answers = unknown_call_answers + ?3,
+             finished_at_ms = ?4, last_error = ?5, attempts = attempts + 1, lane = 1,
+             lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = ?6
+         WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'",
+    )?
+    .execute((
+        state,
+        next_at,
+        unknown_call,
+        finished,
+        last_error,
+        now,
+        a.delivery_id,
+        &a.owner,
+    ))?;
+    Ok(())
+}
+
+pub(crate) fn release_all_leases(conn: &Connection) -> rusqlite::Result<u64> {
+    let n = conn.execute(
+        "UPDATE deliveries SET lease_owner = NULL, lease_expires_at_ms = 0
+         WHERE state = 'pending' AND lease_owner IS NOT NULL",
+        [],
+    )?;
+    Ok(n as u64)
+}
+
+/// Sends a dead or pending delivery now. A dead one starts a new round of its schedule (its
+/// attempts stay in the attempts table); a pending one keeps its place in the round.
+const RETRY_NOW: &str = "
+    UPDATE deliveries
+    SET next_attempt_at_ms = ?1, updated_at_ms = ?1,
+        attempts = CASE state WHEN 'dead' THEN 0 ELSE attempts END,
+        unknown_call_answers = CASE state WHEN 'dead' THEN 0 ELSE unknown_call_answers END,
+        lane = CASE state WHEN 'dead' THEN 0 ELSE lane END,
+        state = 'pending', finished_at_ms = NULL";
+
+pub(crate) fn retry_one(conn: &Connection, id: i64, now_ms: i64) -> rusqlite::Result<bool> {
+    let sql = format!("{RETRY_NOW} WHERE id = ?2 AND state IN ('dead', 'pending')");
+    Ok(conn.prepare_cached(&sql)?.execute((now_ms, id))? == 1)
+}
+
+pub(crate) fn retry_range(
+    conn: &Connection,
+    app: &str,
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+) -> rusqlite::Result<u64> {
+    let sql = format!(
+        "{RETRY_NOW} WHERE app_id = ?2 AND created_at_ms >= ?3 AND created_at_ms < ?4
+                       AND state IN ('dead', 'pending')"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .execute((now_ms, app, from_ms, to_ms))? as u64)
+}

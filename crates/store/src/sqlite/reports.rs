@@ -1,0 +1,98 @@
+//! Received reports and registered calls: the SQL, for the writer's jobs and the readers.
+
+use crate::{Inserted, NewReport, StoredReport};
+use rusqlite::{Connection, Row};
+
+const INSERT_REPORT: &str = "
+    INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
+                         raw, decoded, warnings)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    ON CONFLICT (call_id, app_id, content_hash)
+    DO UPDATE SET duplicates = duplicates + 1, last_duplicate_at_ms = excluded.received_at_ms
+    RETURNING id, duplicates";
+
+/// One statement: the unique key decides between a new row and a duplicate.
+pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inserted> {
+    let params = (
+        r.app_id.as_str(),
+        r.call_id.as_str(),
+        &r.content_hash[..],
+        &r.event,
+        r.status,
+        r.received_at.timestamp_millis(),
+        &r.peer,
+        &r.raw,
+        &r.decoded,
+        &r.warnings,
+    );
+    conn.prepare_cached(INSERT_REPORT)?
+        .query_row(params, |row| {
+            let id: i64 = row.get(0)?;
+            let times: i64 = row.get(1)?;
+            Ok(if times == 0 {
+                Inserted::New { id }
+            } else {
+                Inserted::Duplicate { id, times }
+            })
+        })
+}
+
+pub(crate) fn register_call(
+    conn: &Connection,
+    app: &str,
+    call: &str,
+    at_ms: i64,
+) -> rusqlite::Result<bool> {
+    let sql = "INSERT INTO calls (app_id, call_id, registered_at_ms) VALUES (?1, ?2, ?3)
+               ON CONFLICT DO NOTHING";
+    Ok(conn.prepare_cached(sql)?.execute((app, call, at_ms))? == 1)
+}
+
+const COLUMNS: &str =
+    "id, app_id, call_id, event, status, received_at_ms, peer, raw, decoded, warnings, duplicates";
+
+fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
+    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+        let text: String = row.get(i)?;
+        serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let ms: i64 = row.get(5)?;
+    Ok(StoredReport {
+        id: row.get(0)?,
+        app_id: row.get(1)?,
+        call_id: row.get(2)?,
+        event: row.get(3)?,
+        status: row.get(4)?,
+        received_at: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+        peer: row.get(6)?,
+        raw: row.get(7)?,
+        decoded: json(8)?,
+        warnings: json(9)?,
+        duplicates: row.get(10)?,
+    })
+}
+
+pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<StoredReport>> {
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE call_id = ?1 ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([call], report)?;
+    rows.collect()
+}
+
+pub(crate) fn after(
+    conn: &Connection,
+    after: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<StoredReport>> {
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map((after, limit), report)?;
+    rows.collect()
+}
+
+pub(crate) fn call_known(conn: &Connection, app: &str, call: &str) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM calls WHERE app_id = ?1 AND call_id = ?2")?;
+    stmt.exists((app, call))
+}

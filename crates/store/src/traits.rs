@@ -1,0 +1,95 @@
+//! The [`Store`] trait: what the server and the delivery engine need of a database.
+
+use crate::{
+    outbox::{
+        AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
+        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
+    },
+    Inserted, NewReport, StoreError, StoredReport,
+};
+use async_trait::async_trait;
+use ivrhook_protocol::{AppId, CallId};
+
+/// Writes are durable when their future resolves `Ok`.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // --- received reports (the receiver) ---
+
+    /// Stores a report unless the same app, call and content is stored already; the database's
+    /// unique key decides, so concurrent duplicates cannot both be new.
+    async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError>;
+
+    /// Records a call the business placed. `true` when it was not known before.
+    async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError>;
+
+    async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError>;
+
+    /// Every report received for a call (under any app), oldest first.
+    async fn reports_for_call(&self, call: &CallId) -> Result<Vec<StoredReport>, StoreError>;
+
+    /// Reports with an id greater than `after`, in id order, at most `limit`.
+    async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError>;
+
+    // --- the outbox (the sender) ---
+
+    /// Writes an event and its delivery in one transaction (the transactional outbox).
+    async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError>;
+
+    /// Leases up to `limit` due deliveries; the lease is committed before this returns.
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Records an attempt and moves its delivery, if `owner` still holds the lease.
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError>;
+
+    /// Clears every lease: only for a store that knows it has a single process (SQLite).
+    async fn release_all_leases(&self) -> Result<u64, StoreError>;
+
+    /// A dead or pending delivery goes now; a dead one starts a new round of its schedule.
+    async fn retry_delivery(&self, id: i64, now_ms: i64)
+        -> Result<Option<DeliveryRow>, StoreError>;
+
+    /// Like `retry_delivery` for an app's dead and pending deliveries created in a time range.
+    async fn retry_range(
+        &self,
+        app: &AppId,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;
+
+    async fn delivery(&self, id: i64)
+        -> Result<Option<(DeliveryRow, Vec<AttemptRow>)>, StoreError>;
+
+    /// Events sent for a call, with their deliveries, oldest first.
+    async fn outbound_for_call(&self, call: &CallId) -> Result<Vec<OutboundRow>, StoreError>;
+
+    /// The earliest due time per app and lane, for a worker starting up or catching up.
+    async fn due_summary(&self) -> Result<Vec<DueSummary>, StoreError>;
+
+    /// The earliest due time after `after_ms` of an app's pending deliveries in a lane.
+    async fn next_due(
+        &self,
+        app: &str,
+        lane: Lane,
+        after_ms: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Pending and dead deliveries per app, for the metrics.
+    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError>;
+
+    // --- operations ---
+
+    /// Answers when the database does (for `/healthz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Finishes every write already handed over, then stops accepting new ones.
+    async fn close(&self);
+
+    /// Where the data lives, for the start-up line.
+    fn location(&self) -> String;
+
+    /// Whether this store is used by one process only (its leases can be cleared at start).
+    fn single_process(&self) -> bool;
+}
