@@ -30,6 +30,8 @@ pub mod schedule;
 pub use clock::Clock;
 pub use destination::DestinationSettings;
 pub use metrics::EngineMetrics;
+/// The URL type of `DestinationSettings::url`.
+pub use reqwest::Url;
 
 use destination::{Destination, DestinationState};
 use ivrhook_store::{outbox::Lane, Store};

@@ -27,6 +27,7 @@ use axum::{
     Router,
 };
 use config::{Config, ConfigError};
+use ivrhook_engine::{Clock, Engine};
 use ivrhook_store::StoreError;
 use metrics::Metrics;
 use state::AppState;
@@ -47,6 +48,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("the HTTP server failed")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Engine(#[from] ivrhook_engine::EngineError),
 }
 
 /// A server ready to run: store open and migrated, router built, listener bound.
@@ -68,7 +71,15 @@ impl Server {
             .iter()
             .map(|a| (a.id.clone(), a.require_known_calls))
             .collect();
+        let destinations: Vec<_> = config.apps.iter().filter_map(|a| a.delivery.clone()).collect();
+        let engine = if destinations.is_empty() {
+            None
+        } else {
+            let engine = Engine::new(Arc::clone(&store), destinations, Clock::new(), metrics.engine.clone())?;
+            Some(engine)
+        };
         let state = Arc::new(AppState {
+            engine,
             accept_any_app: config.accepts_any_app(),
             config,
             store,
@@ -102,6 +113,10 @@ impl Server {
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
         let state = Arc::clone(&self.state);
+        let engine = state.engine.clone().map(|engine| {
+            let stop = shutdown.clone();
+            tokio::spawn(async move { engine.run(stop).await })
+        });
         let app = router(Arc::clone(&state));
         let served = axum::serve(
             self.listener,
@@ -119,7 +134,11 @@ impl Server {
             r = served => r,
             () = grace => Ok(()),
         };
-        // Every request still in flight has been answered; finish what the writer holds.
+        // Every request still in flight has been answered, and every attempt in flight has been
+        // recorded; finish what the writer holds.
+        if let Some(engine) = engine {
+            let _ = engine.await;
+        }
         state.store.close().await;
         served.map_err(ServerError::Io)
     }

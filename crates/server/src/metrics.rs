@@ -1,6 +1,8 @@
 //! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
 
+use ivrhook_engine::EngineMetrics;
 use ivrhook_protocol::ResponseCode;
+use ivrhook_store::outbox::DeliveryState;
 use prometheus_client::{
     encoding::text::encode,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -20,6 +22,10 @@ pub struct Metrics {
     batch_sizes: Histogram,
     /// Reports accepted into the write path and not yet committed. Also the admission counter.
     pub backlog: Gauge,
+    /// The delivery engine's metrics, in the same registry.
+    pub engine: EngineMetrics,
+    /// Pending and dead deliveries per app, read from the store at each scrape.
+    deliveries: Family<Vec<(&'static str, String)>, Gauge>,
 }
 
 impl Metrics {
@@ -68,7 +74,16 @@ impl Metrics {
             "Reports accepted into the write path and not yet committed",
             backlog.clone(),
         );
+        let engine = EngineMetrics::register(&mut registry);
+        let deliveries = Family::default();
+        registry.register(
+            "deliveries",
+            "Deliveries by app and state (pending, dead), as stored",
+            Family::clone(&deliveries),
+        );
         Metrics {
+            engine,
+            deliveries,
             registry,
             answered,
             duplicates,
@@ -91,6 +106,21 @@ impl Metrics {
 
     pub fn batch(&self, size: usize) {
         self.batch_sizes.observe(size as f64);
+    }
+
+    /// Sets the per-app delivery gauges from the store's counts (zero where none are left).
+    pub fn set_delivery_counts(&self, apps: &[String], counts: &[(String, DeliveryState, i64)]) {
+        for app in apps {
+            for state in [DeliveryState::Pending, DeliveryState::Dead] {
+                let n = counts
+                    .iter()
+                    .find(|(a, s, _)| a == app && *s == state)
+                    .map_or(0, |(_, _, n)| *n);
+                self.deliveries
+                    .get_or_create(&vec![("app", app.clone()), ("state", state.as_str().to_owned())])
+                    .set(n);
+            }
+        }
     }
 
     pub fn render(&self) -> String {

@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::{config::Config, metrics::Metrics};
+use ivrhook_engine::Engine;
 use ivrhook_protocol::AppId;
 use ivrhook_store::Store;
 use std::{collections::HashMap, sync::Arc};
@@ -13,6 +14,8 @@ pub struct AppState {
     /// `require_known_calls` by configured app.
     pub apps: HashMap<AppId, bool>,
     pub accept_any_app: bool,
+    /// The sender: present when at least one app has a `callback_url`.
+    pub engine: Option<Engine>,
 }
 
 /// A place in the bounded write path; dropping it gives the place back.

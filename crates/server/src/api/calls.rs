@@ -1,6 +1,6 @@
 //! Registering calls (for `require_known_calls`) and reading a call's timeline.
 
-use super::report_json;
+use super::views::{outbound_json, report_json};
 use crate::{error::ApiError, state::AppState};
 use axum::{
     body::Bytes,
@@ -49,7 +49,8 @@ pub async fn register(
     ))
 }
 
-/// `GET /v1/calls/{callId}`: every report received for the call, oldest first.
+/// `GET /v1/calls/{callId}`: every report received for the call and every report sent for it
+/// (with its delivery), oldest first.
 pub async fn timeline(
     State(st): State<Arc<AppState>>,
     call_id: Result<Path<String>, PathRejection>,
@@ -57,11 +58,13 @@ pub async fn timeline(
     let Path(call_id) = call_id?;
     let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
     let reports = st.store.reports_for_call(&call).await?;
-    if reports.is_empty() {
+    let outbound = st.store.outbound_for_call(&call).await?;
+    if reports.is_empty() && outbound.is_empty() {
         return Err(ApiError::NotFound(format!(
-            "callId: no report has been received for {call}"
+            "callId: no report has been received or sent for {call}"
         )));
     }
     let reports: Vec<Value> = reports.iter().map(report_json).collect();
-    Ok(Json(json!({"callId": call, "reports": reports})))
+    let outbound: Vec<Value> = outbound.iter().map(outbound_json).collect();
+    Ok(Json(json!({"callId": call, "reports": reports, "outbound": outbound})))
 }

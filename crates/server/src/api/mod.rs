@@ -1,11 +1,19 @@
-//! The `/v1` API: calls a business registers, call timelines, paging through reports.
+//! The `/v1` API: calls a business registers, call timelines, paging through reports, and the
+//! sender's events and deliveries.
 //! With `admin_token` set, every request needs `Authorization: Bearer <token>`.
 //!
 //! - `calls`: `POST /v1/apps/{appId}/calls`, `GET /v1/calls/{callId}`.
 //! - `events`: `GET /v1/events?after=&limit=`.
+//! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
+//! - `deliveries`: listing, inspecting and retrying deliveries.
+//! - `paging`, `views`: query parameters and JSON shapes shared by the above.
 
 mod calls;
+mod deliveries;
 mod events;
+mod outbound;
+mod paging;
+mod views;
 
 use crate::{error::ApiError, state::AppState};
 use axum::{
@@ -16,8 +24,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use ivrhook_store::StoredReport;
-use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -25,6 +31,11 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/apps/{app_id}/calls", post(calls::register))
         .route("/v1/calls/{call_id}", get(calls::timeline))
         .route("/v1/events", get(events::page))
+        .route("/v1/apps/{app_id}/events", post(outbound::submit))
+        .route("/v1/apps/{app_id}/deliveries/retry", post(deliveries::retry_range))
+        .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/{id}", get(deliveries::get))
+        .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
@@ -50,29 +61,4 @@ async fn require_token(
 /// Compares without an early exit, so response time does not leak how much of a guess matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A stored report as the API shows it: the decoded form's fields, then what the receiver
-/// recorded around it. Accepted bodies are always UTF-8, so `raw` is the exact text.
-pub(crate) fn report_json(r: &StoredReport) -> Value {
-    let mut obj = match &r.decoded {
-        Value::Object(m) => m.clone(),
-        _ => Default::default(),
-    };
-    let received = r
-        .received_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    for (k, v) in [
-        ("id", json!(r.id)),
-        ("appId", json!(r.app_id)),
-        ("callId", json!(r.call_id)),
-        ("receivedAt", json!(received)),
-        ("peer", json!(r.peer)),
-        ("warnings", r.warnings.clone()),
-        ("duplicates", json!(r.duplicates)),
-        ("raw", json!(String::from_utf8_lossy(&r.raw))),
-    ] {
-        obj.insert(k.to_owned(), v);
-    }
-    Value::Object(obj)
 }

@@ -1,7 +1,7 @@
 //! The config file's shape as serde reads it, and its validation into [`Config`].
 
 use super::{invalid, parse_offset, App, Config, ConfigError, Inbound, Secret};
-use ivrhook_protocol::{AppId, DecodeOptions};
+use ivrhook_protocol::DecodeOptions;
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -37,6 +37,21 @@ strict = false
 # Answer 108105 to reports whose callId was not registered with
 # POST /v1/apps/{appId}/calls.
 # require_known_calls = false
+#
+# The sender role: deliver this app's reports (POST /v1/apps/{appId}/events) here.
+# callback_url = "https://business.example/ivr/callback"
+# Sign each request with Standard Webhooks headers (webhook-id, webhook-timestamp,
+# webhook-signature); the secret is whsec_ + base64 of the key bytes.
+# secret = "whsec_..."
+# Per-request timeout.
+# timeout = "5s"
+# Concurrent requests to this URL.
+# max_in_flight = 16
+# Delays before each attempt (the list's length is the number of attempts), each with
+# +-20 % jitter. Units: ms, s, m, h.
+# retry_schedule = ["0s", "5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "12h"]
+# Deliver a call's reports in order: a later one waits until the earlier is delivered or dead.
+# ordered = true
 "#;
 
 #[derive(Debug, Deserialize)]
@@ -59,13 +74,7 @@ pub(super) struct FileInbound {
     pub strict: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FileApp {
-    pub id: String,
-    #[serde(default)]
-    pub require_known_calls: bool,
-}
+pub(super) use super::app::FileApp;
 
 impl Default for FileConfig {
     fn default() -> Self {
@@ -126,15 +135,11 @@ impl FileConfig {
         let mut seen = HashSet::new();
         let mut apps = Vec::with_capacity(self.apps.len());
         for (i, app) in self.apps.into_iter().enumerate() {
-            let key = format!("apps[{i}].id");
-            let id = AppId::try_from(app.id).map_err(|e| invalid(&key, e.to_string()))?;
-            if !seen.insert(id.clone()) {
-                return Err(invalid(key, format!("{id} is configured twice")));
+            let app: App = app.validate(i)?;
+            if !seen.insert(app.id.clone()) {
+                return Err(invalid(format!("apps[{i}].id"), format!("{} is configured twice", app.id)));
             }
-            apps.push(App {
-                id,
-                require_known_calls: app.require_known_calls,
-            });
+            apps.push(app);
         }
         Ok(Config {
             listen,

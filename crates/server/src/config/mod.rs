@@ -5,6 +5,7 @@
 //! - `file`: the file's shape, as serde reads it; unknown keys are refused.
 //! - `DEFAULT_TOML`: the documented default file, printed by `ivrhook config`.
 
+mod app;
 mod file;
 
 use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
@@ -77,6 +78,8 @@ pub struct App {
     pub id: AppId,
     /// Answer `108105` to reports for calls not registered through the API.
     pub require_known_calls: bool,
+    /// Where this app's reports are delivered (the sender role), when `callback_url` is set.
+    pub delivery: Option<ivrhook_engine::DestinationSettings>,
 }
 
 /// Values given on the command line (or in `IVRHOOK_*` variables); they win over the file.

@@ -4,4 +4,5 @@
 mod api;
 mod codes;
 mod helpers;
+mod outbound;
 mod variants;

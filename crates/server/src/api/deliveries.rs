@@ -1,0 +1,143 @@
+//! Seeing and fixing deliveries: listing, one with its attempts, retry now, bulk retry.
+
+use super::{
+    outbound::{announce, delivery_response},
+    paging::Page,
+    views::{attempt_json, delivery_json},
+};
+use crate::{error::ApiError, state::AppState};
+use axum::{
+    body::Bytes,
+    extract::{
+        rejection::{BytesRejection, PathRejection},
+        Path, RawQuery, State,
+    },
+    http::StatusCode,
+    Json,
+};
+use ivrhook_protocol::AppId;
+use ivrhook_store::outbox::{DeliveryFilter, DeliveryState};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    app: Option<String>,
+    state: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /v1/deliveries?app=&state=pending|delivered|dead&after=&limit=`
+pub async fn list(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+    let q: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
+    let state = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(DeliveryState::parse(s).ok_or_else(|| {
+            ApiError::invalid("state", format!("{s:?} must be pending, delivered or dead"))
+        })?),
+    };
+    let filter = DeliveryFilter {
+        app_id: q.app.filter(|a| !a.is_empty()),
+        state,
+        after: page.after,
+        limit: page.limit,
+    };
+    let rows = st.store.deliveries(filter).await?;
+    let next = page.next(rows.last().map(|d| d.id));
+    let deliveries: Vec<Value> = rows.iter().map(delivery_json).collect();
+    Ok(Json(json!({"deliveries": deliveries, "next": next})))
+}
+
+fn delivery_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(id) = path?;
+    id.parse()
+        .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a delivery id")))
+}
+
+/// `GET /v1/deliveries/{id}`: the delivery and every attempt.
+pub async fn get(
+    State(st): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = delivery_id(id)?;
+    let (delivery, attempts) = st
+        .store
+        .delivery(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
+    let attempts: Vec<Value> = attempts.iter().map(attempt_json).collect();
+    Ok(Json(json!({"delivery": delivery_json(&delivery), "attempts": attempts})))
+}
+
+/// `POST /v1/deliveries/{id}/retry`: a dead or pending delivery goes now.
+pub async fn retry(
+    State(st): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = delivery_id(id)?;
+    let now = now_ms(&st);
+    match st.store.retry_delivery(id, now).await? {
+        Some(d) => {
+            announce(&st, &d);
+            Ok((StatusCode::ACCEPTED, delivery_response(&d)))
+        }
+        None => match st.store.delivery(id).await? {
+            Some((d, _)) => Err(ApiError::Conflict(format!("delivery {id} is {} already", d.state))),
+            None => Err(ApiError::NotFound(format!("no delivery {id}"))),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeBody {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `POST /v1/apps/{appId}/deliveries/retry` with `{"from": RFC 3339, "to": RFC 3339}` (both
+/// optional): every dead or pending delivery of the app created in `[from, to)` goes now.
+pub async fn retry_range(
+    State(st): State<Arc<AppState>>,
+    app: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (Path(app), body) = (app?, body?);
+    let app = AppId::try_from(app).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
+    let engine = st.engine.as_ref().filter(|e| e.destination(app.as_str()).is_some());
+    let engine = engine.ok_or_else(|| ApiError::NotFound(format!("appId: {app} has no callback_url configured")))?;
+    let range: RangeBody = if body.is_empty() {
+        RangeBody { from: None, to: None }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?
+    };
+    let now = engine.clock().now_ms();
+    let from = parse_time("from", range.from.as_deref())?.unwrap_or(0);
+    let to = parse_time("to", range.to.as_deref())?.unwrap_or(now + 1);
+    if from >= to {
+        return Err(ApiError::invalid("to", "must be later than from"));
+    }
+    let retried = st.store.retry_range(&app, from, to, now).await?;
+    if retried > 0 {
+        engine.notify(app.as_str(), ivrhook_store::outbox::Lane::First, now);
+        engine.notify(app.as_str(), ivrhook_store::outbox::Lane::Retry, now);
+    }
+    Ok(Json(json!({"appId": app, "retried": retried})))
+}
+
+fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
+    text.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp_millis())
+            .map_err(|e| ApiError::invalid(field, format!("{t:?} is not an RFC 3339 time: {e}")))
+    })
+    .transpose()
+}
+
+fn now_ms(st: &AppState) -> i64 {
+    st.engine.as_ref().map_or_else(|| chrono::Utc::now().timestamp_millis(), |e| e.clock().now_ms())
+}

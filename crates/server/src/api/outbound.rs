@@ -1,0 +1,97 @@
+//! `POST /v1/apps/{appId}/events`: hand ivrhook a report to deliver to the app's callback URL.
+//! 202 only after the event and its delivery are committed together (transactional outbox).
+
+use super::views::delivery_json;
+use crate::{error::ApiError, state::AppState};
+use axum::{
+    body::Bytes,
+    extract::{
+        rejection::{BytesRejection, PathRejection},
+        Path, State,
+    },
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use ivrhook_protocol::{decode, AppId, DecodeOptions};
+use ivrhook_store::outbox::{DeliveryRow, DeliveryState, Lane, NewEvent, Submitted};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+pub async fn submit(
+    State(st): State<Arc<AppState>>,
+    app_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (Path(app_id), body) = (app_id?, body?);
+    let app = AppId::try_from(app_id).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
+    let engine = st
+        .engine
+        .as_ref()
+        .filter(|e| e.destination(app.as_str()).is_some())
+        .ok_or_else(|| ApiError::NotFound(format!("appId: {app} has no callback_url configured")))?;
+    // What goes out must meet the contract: strict, so nothing only tolerated is sent on.
+    let options = DecodeOptions { strict: true, ..st.config.inbound.decode };
+    let decoded = decode(&body, &options).map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    if decoded.report.app_id != app {
+        return Err(ApiError::invalid(
+            "appId",
+            format!("is {} in the body but {app} in the path", decoded.report.app_id),
+        ));
+    }
+    let idempotency_key = idempotency_key(&headers)?;
+    let now = engine.clock().now_ms();
+    let first_attempt_at_ms = engine.first_attempt_at(app.as_str(), now);
+    let event = NewEvent {
+        app_id: app.clone(),
+        call_id: decoded.report.call_id,
+        idempotency_key,
+        body: body.to_vec(),
+        created_at_ms: now,
+        first_attempt_at_ms,
+    };
+    let (status, ids) = match st.store.submit_event(event).await? {
+        Submitted::New(ids) => {
+            engine.notify(app.as_str(), Lane::First, first_attempt_at_ms);
+            (StatusCode::ACCEPTED, ids)
+        }
+        Submitted::Existing(ids) => (StatusCode::OK, ids),
+    };
+    let body = json!({
+        "eventId": ids.event_id,
+        "deliveryId": ids.delivery_id,
+        "duplicate": status == StatusCode::OK,
+    });
+    Ok((status, Json(body)))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// Wakes the engine for a delivery that was just made due again.
+pub(crate) fn announce(st: &AppState, d: &DeliveryRow) {
+    if let Some(engine) = &st.engine {
+        if d.state == DeliveryState::Pending {
+            engine.notify(&d.app_id, Lane::First, d.next_attempt_at_ms);
+            engine.notify(&d.app_id, Lane::Retry, d.next_attempt_at_ms);
+        }
+    }
+}
+
+pub(crate) fn delivery_response(d: &DeliveryRow) -> Json<Value> {
+    Json(json!({"delivery": delivery_json(d)}))
+}

@@ -1,0 +1,39 @@
+//! `after` and `limit` query parameters, shared by the listing endpoints.
+
+use crate::error::ApiError;
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub after: i64,
+    pub limit: u32,
+}
+
+impl Page {
+    pub fn parse(after: Option<&str>, limit: Option<&str>) -> Result<Page, ApiError> {
+        let after = match after {
+            None | Some("") => 0,
+            Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::invalid("after", format!("{s:?} is not a cursor returned as next"))
+            })?,
+        };
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(s) => s
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid("limit", format!("{s:?} must be a whole number from 1 to {MAX_LIMIT}"))
+                })?,
+        };
+        Ok(Page { after, limit })
+    }
+
+    /// The cursor for the next page: the last id seen, or where this page started.
+    pub fn next(&self, last: Option<i64>) -> String {
+        last.unwrap_or(self.after).to_string()
+    }
+}
