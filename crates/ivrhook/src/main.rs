@@ -2,6 +2,8 @@
 //! library. Nothing here decides how reports are handled.
 #![forbid(unsafe_code)]
 
+mod send;
+
 use clap::{Args, Parser, Subcommand};
 use ivrhook_server::{
     config::{Config, Overrides, DEFAULT_TOML},
@@ -33,6 +35,13 @@ enum Command {
     ///
     /// Example: ivrhook serve --config /etc/ivrhook.toml --listen 0.0.0.0:8080
     Serve(ServeArgs),
+    /// Hand a multrpt report to a running ivrhook for delivery to the app's callback URL.
+    ///
+    /// Prints the accepted event's ids. Fails (exit 1) with the server's reason when the
+    /// report is refused, e.g. a field that does not meet the contract.
+    ///
+    /// Example: ivrhook send --app 247e35ff320a4142a105024055c367cf report.json
+    Send(send::SendArgs),
     /// Print the default configuration file, every key documented.
     ///
     /// Example: ivrhook config > ivrhook.toml
@@ -78,13 +87,18 @@ async fn main() -> ExitCode {
             print!("{DEFAULT_TOML}");
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => match serve(args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ivrhook: {}", report(e.as_ref()));
-                ExitCode::FAILURE
-            }
-        },
+        Command::Serve(args) => finish(serve(args).await),
+        Command::Send(args) => finish(send::run(args).await),
+    }
+}
+
+fn finish(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ivrhook: {}", report(e.as_ref()));
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -71,11 +71,20 @@ impl Server {
             .iter()
             .map(|a| (a.id.clone(), a.require_known_calls))
             .collect();
-        let destinations: Vec<_> = config.apps.iter().filter_map(|a| a.delivery.clone()).collect();
+        let destinations: Vec<_> = config
+            .apps
+            .iter()
+            .filter_map(|a| a.delivery.clone())
+            .collect();
         let engine = if destinations.is_empty() {
             None
         } else {
-            let engine = Engine::new(Arc::clone(&store), destinations, Clock::new(), metrics.engine.clone())?;
+            let engine = Engine::new(
+                Arc::clone(&store),
+                destinations,
+                Clock::new(),
+                metrics.engine.clone(),
+            )?;
             Some(engine)
         };
         let state = Arc::new(AppState {

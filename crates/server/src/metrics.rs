@@ -117,7 +117,10 @@ impl Metrics {
                     .find(|(a, s, _)| a == app && *s == state)
                     .map_or(0, |(_, _, n)| *n);
                 self.deliveries
-                    .get_or_create(&vec![("app", app.clone()), ("state", state.as_str().to_owned())])
+                    .get_or_create(&vec![
+                        ("app", app.clone()),
+                        ("state", state.as_str().to_owned()),
+                    ])
                     .set(n);
             }
         }

@@ -31,7 +31,13 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
     if st.engine.is_some() {
         match st.store.delivery_counts().await {
             Ok(counts) => {
-                let apps: Vec<String> = st.config.apps.iter().filter(|a| a.delivery.is_some()).map(|a| a.id.to_string()).collect();
+                let apps: Vec<String> = st
+                    .config
+                    .apps
+                    .iter()
+                    .filter(|a| a.delivery.is_some())
+                    .map(|a| a.id.to_string())
+                    .collect();
                 st.metrics.set_delivery_counts(&apps, &counts);
             }
             Err(e) => tracing::warn!(error = ?e, "metrics: could not count deliveries"),

@@ -57,6 +57,8 @@ pub struct FakeReceiver {
     script: Arc<Mutex<VecDeque<Reply>>>,
     default: Arc<Mutex<Reply>>,
     received: Arc<Mutex<Vec<Received>>>,
+    /// Requests being answered now, and the most there ever were at once.
+    concurrency: Arc<Mutex<(u32, u32)>>,
 }
 
 impl FakeReceiver {
@@ -70,6 +72,7 @@ impl FakeReceiver {
             script: Arc::default(),
             default: Arc::new(Mutex::new(Reply::code("000000"))),
             received: Arc::default(),
+            concurrency: Arc::default(),
         };
         let app = Router::new()
             .route("/hook", post(answer))
@@ -85,6 +88,11 @@ impl FakeReceiver {
 
     pub fn always(&self, reply: Reply) {
         *self.default.lock().unwrap() = reply;
+    }
+
+    /// The most requests that were ever in progress at once.
+    pub fn peak_concurrency(&self) -> u32 {
+        self.concurrency.lock().unwrap().1
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -105,7 +113,13 @@ async fn answer(
     });
     let reply = fake.script.lock().unwrap().pop_front();
     let reply = reply.unwrap_or_else(|| fake.default.lock().unwrap().clone());
+    {
+        let mut c = fake.concurrency.lock().unwrap();
+        c.0 += 1;
+        c.1 = c.1.max(c.0);
+    }
     tokio::time::sleep(reply.delay).await;
+    fake.concurrency.lock().unwrap().0 -= 1;
     let status = axum::http::StatusCode::from_u16(reply.status).unwrap();
     let mut response = (status, reply.body).into_response();
     for (name, value) in reply.headers {

@@ -81,3 +81,72 @@ async fn the_breaker_holds_a_failing_url_and_probes_it() {
     assert_eq!(attempts(&h).await, 6, "one probe after the cool-down");
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn max_in_flight_is_enforced() {
+    let fake = FakeReceiver::start().await;
+    fake.always(Reply::code("000000").after(Duration::from_secs(1)));
+    let mut s = settings(HEALTHY, &fake.url);
+    s.max_in_flight = 3;
+    let h = harness(vec![s]).await;
+    let mut last = 0;
+    for i in 0..20 {
+        last = h.submit(HEALTHY, &format!("c-{i}"), "x").await.delivery_id;
+    }
+    h.wait_for(last, DeliveryState::Delivered).await;
+    assert_eq!(fake.received().len(), 20);
+    assert_eq!(
+        fake.peak_concurrency(),
+        3,
+        "never more than max_in_flight at once"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_attempts_do_not_wait_behind_a_retry_backlog() {
+    let fake = FakeReceiver::start().await;
+    // The first 40 requests are answered 108105 (call not recorded yet: retried, and not a
+    // sign of a failing URL, so the breaker stays closed); everything after succeeds. All slowly.
+    fake.script((0..40).map(|_| Reply::code("108105").after(Duration::from_secs(1))));
+    fake.always(Reply::code("000000").after(Duration::from_secs(1)));
+    let mut s = settings(HEALTHY, &fake.url);
+    s.max_in_flight = 4;
+    s.schedule = schedule(&[
+        Duration::ZERO,
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+    ]);
+    let h = harness(vec![s]).await;
+    for i in 0..40 {
+        h.submit(HEALTHY, &format!("backlog-{i}"), "old").await;
+    }
+    // Wait until every backlog event had its first attempt: all 40 are in the retry lane.
+    let distinct = |f: &FakeReceiver| {
+        f.received()
+            .iter()
+            .map(|r| r.body["callId"].to_string())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    while distinct(&fake) < 40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t0 = tokio::time::Instant::now();
+    let fresh = h.submit(HEALTHY, "fresh", "new").await;
+    h.wait_for(fresh.delivery_id, DeliveryState::Delivered)
+        .await;
+    let first_try = fake
+        .received()
+        .iter()
+        .find(|r| r.body["data"] == "new")
+        .unwrap()
+        .at;
+    // Draining the 40 retries four at a time takes ten seconds; the new event must not wait.
+    assert!(
+        first_try - t0 <= Duration::from_secs(2),
+        "new event waited {:?}",
+        first_try - t0
+    );
+    h.stop().await;
+}

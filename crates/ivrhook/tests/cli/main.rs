@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod crash;
+mod deliver;
 mod proc;
 mod startup;

@@ -66,5 +66,7 @@ pub async fn timeline(
     }
     let reports: Vec<Value> = reports.iter().map(report_json).collect();
     let outbound: Vec<Value> = outbound.iter().map(outbound_json).collect();
-    Ok(Json(json!({"callId": call, "reports": reports, "outbound": outbound})))
+    Ok(Json(
+        json!({"callId": call, "reports": reports, "outbound": outbound}),
+    ))
 }

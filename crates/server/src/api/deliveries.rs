@@ -30,7 +30,10 @@ struct ListQuery {
 }
 
 /// `GET /v1/deliveries?app=&state=pending|delivered|dead&after=&limit=`
-pub async fn list(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(st): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let q: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid("query", e.to_string()))?;
     let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
@@ -70,7 +73,9 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
     let attempts: Vec<Value> = attempts.iter().map(attempt_json).collect();
-    Ok(Json(json!({"delivery": delivery_json(&delivery), "attempts": attempts})))
+    Ok(Json(
+        json!({"delivery": delivery_json(&delivery), "attempts": attempts}),
+    ))
 }
 
 /// `POST /v1/deliveries/{id}/retry`: a dead or pending delivery goes now.
@@ -86,7 +91,10 @@ pub async fn retry(
             Ok((StatusCode::ACCEPTED, delivery_response(&d)))
         }
         None => match st.store.delivery(id).await? {
-            Some((d, _)) => Err(ApiError::Conflict(format!("delivery {id} is {} already", d.state))),
+            Some((d, _)) => Err(ApiError::Conflict(format!(
+                "delivery {id} is {} already",
+                d.state
+            ))),
             None => Err(ApiError::NotFound(format!("no delivery {id}"))),
         },
     }
@@ -108,10 +116,18 @@ pub async fn retry_range(
 ) -> Result<Json<Value>, ApiError> {
     let (Path(app), body) = (app?, body?);
     let app = AppId::try_from(app).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
-    let engine = st.engine.as_ref().filter(|e| e.destination(app.as_str()).is_some());
-    let engine = engine.ok_or_else(|| ApiError::NotFound(format!("appId: {app} has no callback_url configured")))?;
+    let engine = st
+        .engine
+        .as_ref()
+        .filter(|e| e.destination(app.as_str()).is_some());
+    let engine = engine.ok_or_else(|| {
+        ApiError::NotFound(format!("appId: {app} has no callback_url configured"))
+    })?;
     let range: RangeBody = if body.is_empty() {
-        RangeBody { from: None, to: None }
+        RangeBody {
+            from: None,
+            to: None,
+        }
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?
     };
@@ -139,5 +155,8 @@ fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> 
 }
 
 fn now_ms(st: &AppState) -> i64 {
-    st.engine.as_ref().map_or_else(|| chrono::Utc::now().timestamp_millis(), |e| e.clock().now_ms())
+    st.engine.as_ref().map_or_else(
+        || chrono::Utc::now().timestamp_millis(),
+        |e| e.clock().now_ms(),
+    )
 }

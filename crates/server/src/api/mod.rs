@@ -32,7 +32,10 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/calls/{call_id}", get(calls::timeline))
         .route("/v1/events", get(events::page))
         .route("/v1/apps/{app_id}/events", post(outbound::submit))
-        .route("/v1/apps/{app_id}/deliveries/retry", post(deliveries::retry_range))
+        .route(
+            "/v1/apps/{app_id}/deliveries/retry",
+            post(deliveries::retry_range),
+        )
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))

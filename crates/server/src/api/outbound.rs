@@ -31,14 +31,22 @@ pub async fn submit(
         .engine
         .as_ref()
         .filter(|e| e.destination(app.as_str()).is_some())
-        .ok_or_else(|| ApiError::NotFound(format!("appId: {app} has no callback_url configured")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("appId: {app} has no callback_url configured"))
+        })?;
     // What goes out must meet the contract: strict, so nothing only tolerated is sent on.
-    let options = DecodeOptions { strict: true, ..st.config.inbound.decode };
+    let options = DecodeOptions {
+        strict: true,
+        ..st.config.inbound.decode
+    };
     let decoded = decode(&body, &options).map_err(|e| ApiError::invalid(e.field, e.reason))?;
     if decoded.report.app_id != app {
         return Err(ApiError::invalid(
             "appId",
-            format!("is {} in the body but {app} in the path", decoded.report.app_id),
+            format!(
+                "is {} in the body but {app} in the path",
+                decoded.report.app_id
+            ),
         ));
     }
     let idempotency_key = idempotency_key(&headers)?;
@@ -68,7 +76,9 @@ pub async fn submit(
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()

@@ -26,7 +26,10 @@ impl Page {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    ApiError::invalid("limit", format!("{s:?} must be a whole number from 1 to {MAX_LIMIT}"))
+                    ApiError::invalid(
+                        "limit",
+                        format!("{s:?} must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
                 })?,
         };
         Ok(Page { after, limit })

@@ -8,8 +8,9 @@ use ivrhook_store::{
 use serde_json::{json, Value};
 
 pub(crate) fn time(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map_or(Value::Null, |t| json!(t.to_rfc3339_opts(SecondsFormat::Millis, true)))
+    chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
+        json!(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    })
 }
 
 /// A stored report: the decoded form's fields, then what the receiver recorded around it.

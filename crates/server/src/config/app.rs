@@ -36,15 +36,25 @@ impl FileApp {
                 ("ordered", self.ordered.is_some()),
             ];
             if let Some((name, _)) = sender_keys.iter().find(|(_, set)| *set) {
-                return Err(invalid(key(name), "is a delivery setting, but callback_url is not set"));
+                return Err(invalid(
+                    key(name),
+                    "is a delivery setting, but callback_url is not set",
+                ));
             }
-            return Ok(App { id, require_known_calls: self.require_known_calls, delivery: None });
+            return Ok(App {
+                id,
+                require_known_calls: self.require_known_calls,
+                delivery: None,
+            });
         };
         let url: ivrhook_engine::Url = url
             .parse()
             .map_err(|e| invalid(key("callback_url"), format!("{url:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(invalid(key("callback_url"), format!("{url} must be an http:// or https:// URL with a host")));
+            return Err(invalid(
+                key("callback_url"),
+                format!("{url} must be an http:// or https:// URL with a host"),
+            ));
         }
         let mut d = DestinationSettings::new(id.clone(), url);
         if let Some(secret) = self.secret {
@@ -66,14 +76,22 @@ impl FileApp {
             let delays = list
                 .iter()
                 .enumerate()
-                .map(|(j, t)| parse_duration(t).map_err(|e| invalid(format!("apps[{i}].retry_schedule[{j}]"), e)))
+                .map(|(j, t)| {
+                    parse_duration(t)
+                        .map_err(|e| invalid(format!("apps[{i}].retry_schedule[{j}]"), e))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
-            d.schedule = RetrySchedule::new(delays, JITTER).map_err(|e| invalid(key("retry_schedule"), e))?;
+            d.schedule = RetrySchedule::new(delays, JITTER)
+                .map_err(|e| invalid(key("retry_schedule"), e))?;
         }
         if let Some(ordered) = self.ordered {
             d.ordered = ordered;
         }
-        Ok(App { id, require_known_calls: self.require_known_calls, delivery: Some(d) })
+        Ok(App {
+            id,
+            require_known_calls: self.require_known_calls,
+            delivery: Some(d),
+        })
     }
 }
 
@@ -111,19 +129,24 @@ mod tests {
     }
 
     fn error(app: &str) -> String {
-        Config::from_toml(&format!("[[apps]]\nid = \"a\"\n{app}"), "t").unwrap_err().to_string()
+        Config::from_toml(&format!("[[apps]]\nid = \"a\"\n{app}"), "t")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn delivery_settings_are_checked_and_named() {
-        assert!(error("secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"").starts_with("apps[0].secret: is a delivery setting, but callback_url"));
+        assert!(error("secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"")
+            .starts_with("apps[0].secret: is a delivery setting, but callback_url"));
         assert!(error("callback_url = \"ftp://x/y\"").starts_with("apps[0].callback_url: "));
         assert!(error("callback_url = \"not a url\"").starts_with("apps[0].callback_url: "));
         let url = "callback_url = \"http://127.0.0.1:9/cb\"\n";
-        assert!(error(&format!("{url}secret = \"hunter2\"")).starts_with("apps[0].secret: must start with whsec_"));
+        assert!(error(&format!("{url}secret = \"hunter2\""))
+            .starts_with("apps[0].secret: must start with whsec_"));
         assert!(error(&format!("{url}timeout = \"5\"")).starts_with("apps[0].timeout: "));
         assert!(error(&format!("{url}max_in_flight = 0")).starts_with("apps[0].max_in_flight: "));
-        assert!(error(&format!("{url}retry_schedule = [\"0s\", \"soon\"]")).starts_with("apps[0].retry_schedule[1]: "));
+        assert!(error(&format!("{url}retry_schedule = [\"0s\", \"soon\"]"))
+            .starts_with("apps[0].retry_schedule[1]: "));
         assert!(error(&format!("{url}retry_schedule = []")).starts_with("apps[0].retry_schedule: "));
     }
 
@@ -136,7 +159,10 @@ mod tests {
         )
         .unwrap();
         let d = c.apps[0].delivery.as_ref().unwrap();
-        assert_eq!((d.timeout, d.max_in_flight, d.ordered), (Duration::from_secs(2), 4, false));
+        assert_eq!(
+            (d.timeout, d.max_in_flight, d.ordered),
+            (Duration::from_secs(2), 4, false)
+        );
         assert_eq!(d.schedule.attempts(), 2);
     }
 }

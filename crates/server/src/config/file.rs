@@ -137,7 +137,10 @@ impl FileConfig {
         for (i, app) in self.apps.into_iter().enumerate() {
             let app: App = app.validate(i)?;
             if !seen.insert(app.id.clone()) {
-                return Err(invalid(format!("apps[{i}].id"), format!("{} is configured twice", app.id)));
+                return Err(invalid(
+                    format!("apps[{i}].id"),
+                    format!("{} is configured twice", app.id),
+                ));
             }
             apps.push(app);
         }

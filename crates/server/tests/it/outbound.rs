@@ -7,11 +7,17 @@ use std::time::Duration;
 
 /// A sender whose app delivers to `url`.
 async fn sender(url: &str, extra: &str) -> TestApp {
-    spawn_with(&format!("[[apps]]\nid = \"{APP}\"\ncallback_url = \"{url}\"\n{extra}")).await
+    spawn_with(&format!(
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{url}\"\n{extra}"
+    ))
+    .await
 }
 
 async fn submit(app: &TestApp, body: &Value, key: Option<&str>) -> (u16, Value) {
-    let mut req = app.client.post(app.url(&format!("/v1/apps/{APP}/events"))).body(body.to_string());
+    let mut req = app
+        .client
+        .post(app.url(&format!("/v1/apps/{APP}/events")))
+        .body(body.to_string());
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
     }
@@ -25,7 +31,9 @@ async fn delivery_after(app: &TestApp, id: &Value, state: &str, attempts: usize)
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while tokio::time::Instant::now() < deadline {
         last = app.get(&format!("/v1/deliveries/{id}")).await.1;
-        if last["delivery"]["state"] == state && last["attempts"].as_array().unwrap().len() == attempts {
+        if last["delivery"]["state"] == state
+            && last["attempts"].as_array().unwrap().len() == attempts
+        {
             return last;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -44,13 +52,23 @@ async fn an_event_is_delivered_to_a_real_receiver_and_shown_on_both_sides() {
     assert_eq!(done["attempts"][0]["code"], "000000");
     assert_eq!(done["attempts"][0]["httpStatus"], 200);
     let received = receiver.timeline("out-1").await;
-    assert_eq!(received[0]["raw"], body.to_string(), "the exact bytes arrived");
+    assert_eq!(
+        received[0]["raw"],
+        body.to_string(),
+        "the exact bytes arrived"
+    );
     let (_, call) = app.get("/v1/calls/out-1").await;
     assert_eq!(call["outbound"][0]["delivery"]["state"], "delivered");
     assert_eq!(call["outbound"][0]["body"]["callId"], "out-1");
     let series = format!("ivrhook_delivery_attempts_total{{app=\"{APP}\",outcome=\"delivered\"}}");
     assert_eq!(app.metric(&series).await, 1.0);
-    assert_eq!(app.metric(&format!("ivrhook_deliveries{{app=\"{APP}\",state=\"pending\"}}")).await, 0.0);
+    assert_eq!(
+        app.metric(&format!(
+            "ivrhook_deliveries{{app=\"{APP}\",state=\"pending\"}}"
+        ))
+        .await,
+        0.0
+    );
     app.stop().await;
     receiver.stop().await;
 }
@@ -77,16 +95,34 @@ async fn submissions_are_validated_naming_the_field() {
     let mut bad = report("v-1");
     bad["status"] = json!(7);
     let (status, body) = submit(&app, &bad, None).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("status")), "{body}");
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("status")),
+        "{body}"
+    );
     let mut other = report("v-1");
     other["appId"] = json!("ffffffffffffffffffffffffffffffff");
     let (status, body) = submit(&app, &other, None).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("appId")), "{body}");
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("appId")),
+        "{body}"
+    );
     let mut bare = report("v-1");
     bare["result"].as_array_mut().unwrap().push(json!("value"));
     let (status, body) = submit(&app, &bare, None).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("result[2]")), "strict: {body}");
-    let resp = app.client.post(app.url("/v1/apps/unknown/events")).body(report("v-1").to_string()).send().await.unwrap();
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("result[2]")),
+        "strict: {body}"
+    );
+    let resp = app
+        .client
+        .post(app.url("/v1/apps/unknown/events"))
+        .body(report("v-1").to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     app.stop().await;
 }
@@ -99,22 +135,48 @@ async fn a_dead_delivery_is_listed_and_can_be_retried_one_by_one_or_in_bulk() {
     let (_, accepted) = submit(&app, &report("dead-1"), None).await;
     let id = &accepted["deliveryId"];
     let dead = delivery_after(&app, id, "dead", 1).await;
-    assert!(dead["delivery"]["lastError"].as_str().unwrap().contains("108101"));
-    let (_, listed) = app.get(&format!("/v1/deliveries?state=dead&app={APP}")).await;
+    assert!(dead["delivery"]["lastError"]
+        .as_str()
+        .unwrap()
+        .contains("108101"));
+    let (_, listed) = app
+        .get(&format!("/v1/deliveries?state=dead&app={APP}"))
+        .await;
     assert_eq!(listed["deliveries"][0]["id"], *id);
     let (_, none) = app.get("/v1/deliveries?state=delivered").await;
     assert_eq!(none["deliveries"], json!([]));
 
-    let resp = app.client.post(app.url(&format!("/v1/deliveries/{id}/retry"))).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/deliveries/{id}/retry")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 202);
     delivery_after(&app, id, "dead", 2).await;
-    let resp = app.client.post(app.url(&format!("/v1/apps/{APP}/deliveries/retry"))).json(&json!({})).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/apps/{APP}/deliveries/retry")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.json::<Value>().await.unwrap()["retried"], 1);
     delivery_after(&app, id, "dead", 3).await;
-    let resp = app.client.post(app.url(&format!("/v1/apps/{APP}/deliveries/retry")))
-        .json(&json!({"from": "2001-01-01T00:00:00Z", "to": "2000-01-01T00:00:00Z"})).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/apps/{APP}/deliveries/retry")))
+        .json(&json!({"from": "2001-01-01T00:00:00Z", "to": "2000-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 422);
-    let resp = app.client.post(app.url("/v1/deliveries/999999/retry")).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/v1/deliveries/999999/retry"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     app.stop().await;
     receiver.stop().await;

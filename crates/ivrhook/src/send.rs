@@ -1,0 +1,66 @@
+//! `ivrhook send`: hand a report to a running ivrhook for delivery, from a file or stdin.
+
+use std::{error::Error, io::Read, path::PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// The app whose callback URL gets the report.
+    #[arg(long)]
+    app: String,
+    /// The multrpt report (JSON); `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+    /// The running ivrhook's base URL.
+    #[arg(long, env = "IVRHOOK_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The admin token, when the server has one.
+    #[arg(long, env = "IVRHOOK_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Sending again with the same key returns the first event instead of a new one.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+}
+
+/// Posts the report; prints the server's answer. Fails unless the server accepted it.
+pub async fn run(args: SendArgs) -> Result<(), Box<dyn Error>> {
+    let body = match args.file.as_deref() {
+        None => read_stdin()?,
+        Some(p) if p.as_os_str() == "-" => read_stdin()?,
+        Some(p) => std::fs::read(p).map_err(|e| format!("could not read {}: {e}", p.display()))?,
+    };
+    let url = format!(
+        "{}/v1/apps/{}/events",
+        args.server.trim_end_matches('/'),
+        args.app
+    );
+    let mut request = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(token) = &args.token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(key) = &args.idempotency_key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("could not reach ivrhook at {}: {e}", args.server))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("{text}");
+        return Ok(());
+    }
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or(text);
+    Err(format!("refused with HTTP {}: {message}", status.as_u16()).into())
+}
+
+fn read_stdin() -> Result<Vec<u8>, Box<dyn Error>> {
+    let mut body = Vec::new();
+    std::io::stdin().read_to_end(&mut body)?;
+    Ok(body)
+}

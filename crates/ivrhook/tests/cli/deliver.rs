@@ -1,0 +1,163 @@
+//! The sender as an operator runs it: `ivrhook send`, and a process killed mid-delivery.
+
+use crate::proc::*;
+use axum::{body::Bytes, extract::State, routing::post, Router};
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+const APP: &str = "247e35ff320a4142a105024055c367cf";
+
+/// A business receiver counting how often each callId arrived, answering after `delay`.
+#[derive(Clone, Default)]
+struct Counting {
+    seen: Arc<Mutex<HashMap<String, u32>>>,
+    delay: Duration,
+}
+
+impl Counting {
+    async fn start(delay: Duration) -> (Counting, String) {
+        let me = Counting {
+            delay,
+            ..Default::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/cb", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/cb", post(answer))
+            .with_state(me.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (me, url)
+    }
+
+    fn snapshot(&self) -> HashMap<String, u32> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn answer(State(c): State<Counting>, body: Bytes) -> &'static str {
+    tokio::time::sleep(c.delay).await;
+    let call = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["callId"].as_str().map(str::to_owned));
+    *c.seen
+        .lock()
+        .unwrap()
+        .entry(call.unwrap_or_default())
+        .or_default() += 1;
+    r#"{"code":"000000","msg":"ok"}"#
+}
+
+fn config(dir: &std::path::Path, url: &str) {
+    let text = format!("[[apps]]\nid = \"{APP}\"\ncallback_url = \"{url}\"\nmax_in_flight = 8\n");
+    std::fs::write(dir.join("ivrhook.toml"), text).unwrap();
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_hands_a_report_to_a_running_ivrhook() {
+    let (receiver, url) = Counting::start(Duration::ZERO).await;
+    let (_guard, dir) = temp_dir();
+    config(&dir, &url);
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    std::fs::write(dir.join("report.json"), report("sent-1").to_string()).unwrap();
+    let out = ivrhook(&dir)
+        .args([
+            "send",
+            "--app",
+            APP,
+            "--server",
+            &server.base,
+            "report.json",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let accepted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(accepted["eventId"].as_i64().is_some(), "{accepted}");
+    wait_until("the report to arrive", || {
+        receiver.snapshot().contains_key("sent-1")
+    })
+    .await;
+
+    std::fs::write(dir.join("bad.json"), r#"{"appId": "x"}"#).unwrap();
+    let out = ivrhook(&dir)
+        .args(["send", "--app", APP, "--server", &server.base, "bad.json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refused with HTTP 422: callId: required field is missing"),
+        "{err}"
+    );
+    server.child.start_kill().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
+    let (receiver, url) = Counting::start(Duration::from_millis(20)).await;
+    let (_guard, dir) = temp_dir();
+    config(&dir, &url);
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let client = reqwest::Client::new();
+    let mut accepted = Vec::new();
+    for i in 0..400 {
+        let call = format!("kill-{i}");
+        let resp = client
+            .post(format!("{}/v1/apps/{APP}/events", server.base))
+            .body(report(&call).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+        accepted.push(call);
+    }
+    wait_until("some deliveries", || receiver.snapshot().len() >= 100).await;
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let before_restart = receiver.snapshot().len();
+    assert!(
+        before_restart < accepted.len(),
+        "the kill came before everything was delivered"
+    );
+
+    let mut again = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    wait_until("every accepted event delivered", || {
+        let seen = receiver.snapshot();
+        accepted.iter().all(|c| seen.contains_key(c))
+    })
+    .await;
+    let seen = receiver.snapshot();
+    let duplicates: u32 = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "{} accepted, {} delivered before the kill, {} duplicates (in flight when killed)",
+        accepted.len(),
+        before_restart,
+        duplicates
+    );
+    assert!(
+        duplicates <= 8,
+        "duplicates only for the 8 requests that could be in flight"
+    );
+    again.child.start_kill().unwrap();
+}
