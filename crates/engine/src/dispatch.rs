@@ -56,7 +56,12 @@ async fn refresh(inner: &Inner) {
         .iter()
         .map(|d| d.state.lock().unwrap_or_else(|p| p.into_inner()).generation)
         .collect();
-    let summary = match inner.store.due_summary().await {
+    let apps = inner
+        .destinations
+        .iter()
+        .map(|d| d.settings.app_id.to_string())
+        .collect();
+    let summary = match inner.store.earliest_due(apps).await {
         Ok(s) => s,
         Err(e) => {
             return tracing::warn!(error = ?e, "could not read due deliveries; will try again")

@@ -65,8 +65,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Events sent for a call, with their deliveries, oldest first.
     async fn outbound_for_call(&self, call: &CallId) -> Result<Vec<OutboundRow>, StoreError>;
 
-    /// The earliest due time per app and lane, for a worker starting up or catching up.
-    async fn due_summary(&self) -> Result<Vec<DueSummary>, StoreError>;
+    /// The earliest due time of each app's pending deliveries per lane, for a worker starting
+    /// up or catching up.
+    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError>;
 
     /// The earliest due time after `after_ms` of an app's pending deliveries in a lane.
     async fn next_due(

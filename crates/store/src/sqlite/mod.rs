@@ -227,8 +227,9 @@ impl Store for SqliteStore {
         self.read(move |c| outbox_read::for_call(c, &call)).await
     }
 
-    async fn due_summary(&self) -> Result<Vec<DueSummary>, StoreError> {
-        self.read(outbox_read::due_summary).await
+    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
+        self.read(move |c| outbox_read::earliest_due(c, &apps))
+            .await
     }
 
     async fn next_due(

@@ -3,7 +3,7 @@
 use crate::outbox::{
     AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, DueSummary, Lane, OutboundRow,
 };
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 const COLUMNS: &str = "d.id, d.event_id, d.app_id, d.call_id, d.state, d.attempts,
     d.next_attempt_at_ms, d.created_at_ms, d.updated_at_ms, d.finished_at_ms, d.last_error";
@@ -38,20 +38,23 @@ pub(crate) fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<Deliver
         .optional()
 }
 
+/// The statement is built for the filters given, so each combination uses its index.
 pub(crate) fn list(conn: &Connection, f: &DeliveryFilter) -> rusqlite::Result<Vec<DeliveryRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries d
-         WHERE d.id > ?1 AND (?2 IS NULL OR d.app_id = ?2) AND (?3 IS NULL OR d.state = ?3)
-         ORDER BY d.id LIMIT ?4"
-    );
-    let params = (
-        f.after,
-        &f.app_id,
-        f.state.map(DeliveryState::as_str),
-        f.limit,
-    );
+    let mut sql = format!("SELECT {COLUMNS} FROM deliveries d WHERE d.id > ?");
+    let mut params: Vec<&dyn ToSql> = vec![&f.after];
+    if let Some(app) = &f.app_id {
+        sql.push_str(" AND d.app_id = ?");
+        params.push(app);
+    }
+    let state = f.state.map(DeliveryState::as_str);
+    if let Some(state) = &state {
+        sql.push_str(" AND d.state = ?");
+        params.push(state);
+    }
+    sql.push_str(" ORDER BY d.id LIMIT ?");
+    params.push(&f.limit);
     conn.prepare_cached(&sql)?
-        .query_map(params, delivery)?
+        .query_map(params.as_slice(), delivery)?
         .collect()
 }
 
@@ -91,20 +94,24 @@ pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<Ou
         .collect()
 }
 
-pub(crate) fn due_summary(conn: &Connection) -> rusqlite::Result<Vec<DueSummary>> {
-    conn.prepare_cached(
-        "SELECT app_id, lane, MIN(next_attempt_at_ms) FROM deliveries
-         WHERE state = 'pending' GROUP BY app_id, lane",
-    )?
-    .query_map([], |r| {
-        let lane: i64 = r.get(1)?;
-        Ok(DueSummary {
-            app_id: r.get(0)?,
-            lane: if lane == 0 { Lane::First } else { Lane::Retry },
-            next_attempt_at_ms: r.get(2)?,
-        })
-    })?
-    .collect()
+/// The earliest due time of each app's lanes: one index seek each, however large the backlog.
+pub(crate) fn earliest_due(
+    conn: &Connection,
+    apps: &[String],
+) -> rusqlite::Result<Vec<DueSummary>> {
+    let mut out = Vec::new();
+    for app in apps {
+        for lane in [Lane::First, Lane::Retry] {
+            if let Some(at) = next_due(conn, app, lane, i64::MIN)? {
+                out.push(DueSummary {
+                    app_id: app.clone(),
+                    lane,
+                    next_attempt_at_ms: at,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn next_due(

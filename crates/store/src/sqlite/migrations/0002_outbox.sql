@@ -38,8 +38,9 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (app_id, lane, next_attempt_at_ms) WHERE state = 'pending';
 -- The ordering check: an earlier pending delivery for the same call.
 CREATE INDEX deliveries_ordering ON deliveries (app_id, call_id, id) WHERE state = 'pending';
+-- Listings by state, by app, by both; bulk retry of an app's dead deliveries.
 CREATE INDEX deliveries_by_state ON deliveries (state, id);
-CREATE INDEX deliveries_by_app ON deliveries (app_id, created_at_ms);
+CREATE INDEX deliveries_by_app ON deliveries (app_id, state, id);
 CREATE INDEX deliveries_by_event ON deliveries (event_id);
 
 CREATE TABLE attempts (
