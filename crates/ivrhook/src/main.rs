@@ -2,6 +2,7 @@
 //! library. Nothing here decides how reports are handled.
 #![forbid(unsafe_code)]
 
+mod cli_tools;
 mod send;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +43,16 @@ enum Command {
     ///
     /// Example: ivrhook send --app 247e35ff320a4142a105024055c367cf report.json
     Send(send::SendArgs),
+    /// Play the voice platform: send realistic multrpt reports to a receiver and summarise
+    /// its answers, retries, latency and throughput.
+    ///
+    /// Example: ivrhook simulate --target http://127.0.0.1:8080/callback --calls 5000 --rate 500
+    Simulate(cli_tools::SimulateArgs),
+    /// Test a receiver against the contract: every documented and observed request form must
+    /// get 000000, bad input 108100, an unknown app 108101. Exits 1 when a case fails.
+    ///
+    /// Example: ivrhook check http://127.0.0.1:8080/callback --app 247e35ff320a4142a105024055c367cf
+    Check(cli_tools::CheckArgs),
     /// Print the default configuration file, every key documented.
     ///
     /// Example: ivrhook config > ivrhook.toml
@@ -89,6 +100,8 @@ async fn main() -> ExitCode {
         }
         Command::Serve(args) => finish(serve(args).await),
         Command::Send(args) => finish(send::run(args).await),
+        Command::Simulate(args) => finish(cli_tools::simulate(args).await),
+        Command::Check(args) => finish(cli_tools::check(args).await),
     }
 }
 

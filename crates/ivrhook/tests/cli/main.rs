@@ -5,3 +5,4 @@ mod crash;
 mod deliver;
 mod proc;
 mod startup;
+mod tools;

@@ -96,7 +96,7 @@ impl FileApp {
 }
 
 /// `200ms`, `5s`, `2m`, `1h`: a whole number and a unit.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);

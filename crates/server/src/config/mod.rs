@@ -12,6 +12,7 @@ use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
 use std::{fmt, net::SocketAddr, path::Path};
 
+pub use app::parse_duration;
 pub use file::DEFAULT_TOML;
 
 /// A configuration problem, naming the key (or file) it is about.

@@ -1,0 +1,269 @@
+//! `ivrhook check URL`: sends a receiver every request form the contract names (see
+//! `spec/protocol.md`) and reports, case by case, whether it answered the right code as JSON
+//! with a string `code`.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub target: String,
+    /// An app the receiver is configured for.
+    pub app: String,
+    /// An app it is not.
+    pub unknown_app: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub case: &'static str,
+    pub expected: &'static str,
+    pub got: String,
+    pub passed: bool,
+}
+
+const ALL_SUCCEEDED: &str = include_str!("../../../fixtures/seed-example-all-succeeded.json");
+const PARTLY: &str = include_str!("../../../fixtures/seed-example-partly-not-executed.json");
+
+struct Case {
+    name: &'static str,
+    expected: &'static str,
+    body: Vec<u8>,
+}
+
+fn cases(o: &Options, run: &str) -> Vec<Case> {
+    let call = |n: &str| format!("88-check-{run}-{n}-out");
+    let documented = |n: &str| {
+        json!({"appId": o.app, "callId": call(n), "event": "multrpt", "data": "检查 check",
+               "result": [{"event": "playoverrpt", "Code": "0", "start": "20180112172322010", "end": "20180112172325010"},
+                          {"event": "ivrreportdtmf", "Code": "0", "start": "20180112172325010", "end": "20180112172327510", "dtmCode": "1#"}],
+               "status": 0})
+    };
+    let edit = |n: &str, f: &dyn Fn(&mut Value)| {
+        let mut v = documented(n);
+        f(&mut v);
+        v.to_string().into_bytes()
+    };
+    let example = |text: &str, n: &str| {
+        let mut v: Value = serde_json::from_str(text).expect("the fixture is JSON");
+        v["appId"] = json!(o.app);
+        v["callId"] = json!(call(n));
+        v.to_string().into_bytes()
+    };
+    let ok = "000000";
+    let bad = "108100";
+    vec![
+        Case {
+            name: "documented form (result, Code, text times, dtmCode)",
+            expected: ok,
+            body: edit("doc", &|_| {}),
+        },
+        Case {
+            name: "spec example: all succeeded (isNonProfit, numbers, bare entry)",
+            expected: ok,
+            body: example(ALL_SUCCEEDED, "ex1"),
+        },
+        Case {
+            name: "spec example: partly executed (hungup as JSON text)",
+            expected: ok,
+            body: example(PARTLY, "ex2"),
+        },
+        Case {
+            name: "result and isNonProfit both present",
+            expected: ok,
+            body: edit("both", &|v| v["isNonProfit"] = json!([])),
+        },
+        Case {
+            name: "code as an integer under the key code",
+            expected: ok,
+            body: edit("code", &|v| {
+                let e = v["result"][0].as_object_mut().expect("object");
+                e.remove("Code");
+                e.insert("code".into(), json!(0));
+            }),
+        },
+        Case {
+            name: "start and end as 17-digit numbers",
+            expected: ok,
+            body: edit("num", &|v| {
+                v["result"][0]["start"] = json!(20180112172322010u64);
+                v["result"][0]["end"] = json!(20180112172325010u64);
+            }),
+        },
+        Case {
+            name: "entry without event, keys as dtmfCode",
+            expected: ok,
+            body: edit("dtmf", &|v| {
+                let e = v["result"][1].as_object_mut().expect("object");
+                e.remove("event");
+                e.remove("dtmCode");
+                e.insert("dtmfCode".into(), json!("9"));
+            }),
+        },
+        Case {
+            name: "hung up, hungup as an object",
+            expected: ok,
+            body: edit("hobj", &|v| {
+                v["status"] = json!(1);
+                v["hungup"] = json!({"event": "", "dir": 1, "fileName": "https://r.example/a.wav", "reason": 0, "timeStamp": "20180118204444584"});
+            }),
+        },
+        Case {
+            name: "hungup as an empty string",
+            expected: ok,
+            body: edit("hempty", &|v| v["hungup"] = json!("")),
+        },
+        Case {
+            name: "duplicate of an accepted report",
+            expected: ok,
+            body: edit("doc", &|_| {}),
+        },
+        Case {
+            name: "not JSON",
+            expected: bad,
+            body: b"appId=1&callId=2".to_vec(),
+        },
+        Case {
+            name: "not UTF-8",
+            expected: bad,
+            body: b"{\"appId\": \"\xff\xfe\"}".to_vec(),
+        },
+        Case {
+            name: "a JSON array, not an object",
+            expected: bad,
+            body: b"[]".to_vec(),
+        },
+        Case {
+            name: "empty body",
+            expected: bad,
+            body: Vec::new(),
+        },
+        Case {
+            name: "appId missing",
+            expected: bad,
+            body: edit("m1", &|v| {
+                drop(v.as_object_mut().map(|m| m.remove("appId")))
+            }),
+        },
+        Case {
+            name: "callId missing",
+            expected: bad,
+            body: edit("m2", &|v| {
+                drop(v.as_object_mut().map(|m| m.remove("callId")))
+            }),
+        },
+        Case {
+            name: "event missing",
+            expected: bad,
+            body: edit("m3", &|v| {
+                drop(v.as_object_mut().map(|m| m.remove("event")))
+            }),
+        },
+        Case {
+            name: "results array missing",
+            expected: bad,
+            body: edit("m4", &|v| {
+                drop(v.as_object_mut().map(|m| m.remove("result")))
+            }),
+        },
+        Case {
+            name: "status missing",
+            expected: bad,
+            body: edit("m5", &|v| {
+                drop(v.as_object_mut().map(|m| m.remove("status")))
+            }),
+        },
+        Case {
+            name: "appId is a number",
+            expected: bad,
+            body: edit("t1", &|v| v["appId"] = json!(12345)),
+        },
+        Case {
+            name: "callId is empty",
+            expected: bad,
+            body: edit("t2", &|v| v["callId"] = json!("")),
+        },
+        Case {
+            name: "result is a string",
+            expected: bad,
+            body: edit("t3", &|v| v["result"] = json!("[]")),
+        },
+        Case {
+            name: "status is 2",
+            expected: bad,
+            body: edit("t4", &|v| v["status"] = json!(2)),
+        },
+        Case {
+            name: "unknown appId",
+            expected: "108101",
+            body: edit("app", &|v| v["appId"] = json!(o.unknown_app)),
+        },
+    ]
+}
+
+/// Runs every case in order (the duplicate case depends on the first).
+pub async fn run(opts: &Options) -> Vec<Outcome> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a plain HTTP client builds");
+    let run = format!("{:x}", chrono::Utc::now().timestamp_micros());
+    let mut out = Vec::new();
+    for case in cases(opts, &run) {
+        let got = match answer(&client, &opts.target, case.body).await {
+            Ok(code) => code,
+            Err(why) => why,
+        };
+        out.push(Outcome {
+            case: case.name,
+            expected: case.expected,
+            passed: got == case.expected,
+            got,
+        });
+    }
+    out
+}
+
+/// The answer's string `code`, or why the answer is not a contract answer.
+async fn answer(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<String, String> {
+    let resp = client
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("no answer: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| format!("HTTP {status}, body unreadable: {e}"))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|_| format!("HTTP {status}, not JSON"))?;
+    match &value["code"] {
+        Value::String(code) => Ok(code.clone()),
+        Value::Null => Err(format!("HTTP {status}, no code")),
+        other => Err(format!("HTTP {status}, code {other} is not a string")),
+    }
+}
+
+pub fn render(outcomes: &[Outcome]) -> String {
+    let w = outcomes.iter().map(|o| o.case.len()).max().unwrap_or(0);
+    let mut s = format!(
+        "  {:<w$}  {:<8}  {:<24}  result\n",
+        "case", "expected", "got"
+    );
+    for o in outcomes {
+        let verdict = if o.passed { "ok" } else { "FAIL" };
+        s.push_str(&format!(
+            "  {:<w$}  {:<8}  {:<24}  {verdict}\n",
+            o.case, o.expected, o.got
+        ));
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    s.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        outcomes.len() - failed,
+        failed
+    ));
+    s
+}

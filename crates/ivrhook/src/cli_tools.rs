@@ -1,0 +1,140 @@
+//! The `simulate` and `check` subcommands: arguments, progress, output.
+
+use ivrhook::{check, simulate};
+use ivrhook_protocol::AppId;
+use std::{error::Error, io::IsTerminal, sync::Arc, time::Duration};
+
+const EXAMPLE_APP: &str = "247e35ff320a4142a105024055c367cf";
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The receiver's callback URL.
+    #[arg(long)]
+    target: String,
+    /// The appId the reports carry.
+    #[arg(long, default_value = EXAMPLE_APP)]
+    app: String,
+    /// How many calls to report (default 1000, unless --duration is given).
+    #[arg(long)]
+    calls: Option<u64>,
+    /// How long to send, e.g. 30s or 2m.
+    #[arg(long, value_parser = duration)]
+    duration: Option<Duration>,
+    /// Reports per second, across all senders (default: as fast as answers come).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Concurrent senders (connections).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Share of calls the callee hangs up early (status 1 with a hang-up notice).
+    #[arg(long, default_value_t = 0.1)]
+    hangup_ratio: f64,
+    /// The same seed gives the same traffic.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The receiver's callback URL.
+    target: String,
+    /// An appId the receiver is configured for.
+    #[arg(long, default_value = EXAMPLE_APP)]
+    app: String,
+    /// An appId it is not configured for (expects 108101).
+    #[arg(long, default_value = "00000000000000000000000000000000")]
+    unknown_app: String,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    ivrhook_server::config::parse_duration(text)
+}
+
+pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
+    if !(0.0..=1.0).contains(&args.hangup_ratio) {
+        return Err("--hangup-ratio must be between 0 and 1".into());
+    }
+    if args.rate.is_some_and(|r| r <= 0.0) {
+        return Err("--rate must be greater than 0".into());
+    }
+    let app = AppId::try_from(args.app.as_str()).map_err(|e| format!("--app: {e}"))?;
+    let calls = args.calls.or(if args.duration.is_some() {
+        None
+    } else {
+        Some(1000)
+    });
+    let opts = simulate::Options {
+        target: args.target,
+        app,
+        calls,
+        duration: args.duration,
+        rate: args.rate,
+        concurrency: args.concurrency.max(1),
+        hangup_ratio: args.hangup_ratio,
+        seed: args.seed,
+        max_retries: 5,
+    };
+    let progress = progress(calls, args.duration);
+    let mut summary = simulate::run(opts, progress.0).await;
+    if let Some(bar) = progress.1 {
+        bar.finish_and_clear();
+    }
+    print!("{}", summary.render());
+    if summary.failed > 0 {
+        return Err(format!("{} reports got no final answer", summary.failed).into());
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal; a plain line a second otherwise.
+fn progress(
+    calls: Option<u64>,
+    duration: Option<Duration>,
+) -> (simulate::Progress, Option<indicatif::ProgressBar>) {
+    if std::io::stderr().is_terminal() {
+        let bar = match calls {
+            Some(n) => indicatif::ProgressBar::new(n),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} reports  {per_sec}  {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        let b = bar.clone();
+        (Arc::new(move |done| b.set_position(done)), Some(bar))
+    } else {
+        let started = std::time::Instant::now();
+        let last = std::sync::Mutex::new(0u64);
+        let goal = calls.map_or_else(
+            || format!("{:?}", duration.unwrap_or_default()),
+            |n| n.to_string(),
+        );
+        (
+            Arc::new(move |done| {
+                let secs = started.elapsed().as_secs();
+                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                if secs > *last {
+                    *last = secs;
+                    eprintln!("{secs:>4}s  {done} reports sent (of {goal})");
+                }
+            }),
+            None,
+        )
+    }
+}
+
+pub async fn check(args: CheckArgs) -> Result<(), Box<dyn Error>> {
+    let opts = check::Options {
+        target: args.target,
+        app: args.app,
+        unknown_app: args.unknown_app,
+    };
+    let outcomes = check::run(&opts).await;
+    print!("{}", check::render(&outcomes));
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if failed > 0 {
+        return Err(format!("{failed} of {} cases failed", outcomes.len()).into());
+    }
+    Ok(())
+}

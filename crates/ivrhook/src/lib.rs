@@ -1,0 +1,13 @@
+//! The `ivrhook` command's tools beyond `serve`: playing the voice platform against any
+//! receiver, checking a receiver against the contract, and measuring this machine.
+//!
+//! - `calls`: realistic IVR calls from a seed (call ids, command lists, hang-ups).
+//! - `simulate`: `ivrhook simulate`, traffic at a rate and concurrency with a summary.
+//! - `check`: `ivrhook check`, the contract's cases against a receiver, as a table.
+//! - `stats`: latency percentiles and the summary tables.
+#![forbid(unsafe_code)]
+
+pub mod calls;
+pub mod check;
+pub mod simulate;
+pub mod stats;
