@@ -46,11 +46,14 @@ pub(crate) async fn run(
         Verdict::Delivered { warning } => warning.clone(),
         _ => None,
     };
-    let (outcome, failed) = match &settle {
-        Settle::Delivered => ("delivered", false),
-        Settle::Retry { .. } => ("retry", !matches!(answer.verdict, Verdict::UnknownCall)),
-        Settle::Dead { .. } => ("dead", false),
+    let outcome = match &settle {
+        Settle::Delivered => "delivered",
+        Settle::Retry { .. } => "retry",
+        Settle::Dead { .. } => "dead",
     };
+    // The breaker is for a URL that is down: no answer, or an HTTP error without a contract
+    // code. A business that answers 108102 or 108104 is up; each delivery backs off on its own.
+    let unhealthy = matches!(answer.verdict, Verdict::Retry { .. }) && answer.code.is_none();
     let record = AttemptRecord {
         delivery_id: claimed.delivery_id,
         owner: inner.owner.clone(),
@@ -82,7 +85,7 @@ pub(crate) async fn run(
     let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
     st.active -= 1;
     st.in_flight.remove(&claimed.delivery_id);
-    if failed {
+    if unhealthy {
         st.breaker.on_failure(now_ms);
     } else {
         st.breaker.on_success();

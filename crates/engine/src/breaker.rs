@@ -1,6 +1,7 @@
-//! A circuit breaker per destination: after repeated failures it holds the destination's
-//! deliveries (they stay pending, their attempts unspent) and lets one probe through after a
-//! cool-down, instead of spending workers on a URL that is down. Pure: time is passed in.
+//! A circuit breaker per destination: after repeated failures (no answer, or an HTTP error
+//! without a contract code) it holds the destination's deliveries (they stay pending, their
+//! attempts unspent) and lets one probe through after a cool-down, instead of spending
+//! workers on a URL that is down. Pure: time is passed in.
 
 /// Consecutive failures that open the breaker.
 pub const FAILURES_TO_OPEN: u32 = 5;

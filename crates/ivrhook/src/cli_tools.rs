@@ -1,6 +1,6 @@
 //! The `simulate` and `check` subcommands: arguments, progress, output.
 
-use ivrhook::{check, simulate};
+use ivrhook::{bench, check, simulate};
 use ivrhook_protocol::AppId;
 use std::{error::Error, io::IsTerminal, sync::Arc, time::Duration};
 
@@ -135,6 +135,62 @@ pub async fn check(args: CheckArgs) -> Result<(), Box<dyn Error>> {
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     if failed > 0 {
         return Err(format!("{failed} of {} cases failed", outcomes.len()).into());
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    path: BenchPath,
+    /// Concurrent keep-alive connections of the load generator.
+    #[arg(long, global = true, default_value_t = 64)]
+    connections: usize,
+    /// How long each measured phase runs, e.g. 10s.
+    #[arg(long, global = true, value_parser = duration, default_value = "10s")]
+    duration: Duration,
+    /// Database of the server under test (default: a SQLite file in a temporary directory).
+    #[arg(long, global = true)]
+    database: Option<String>,
+    /// Also write the figures as a JSON object to this file.
+    #[arg(long, global = true)]
+    json: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BenchPath {
+    /// Durable acks per second on the callback path, next to the HTTP stack's ceiling.
+    Receive,
+    /// Deliveries per second from API acceptance to the receiver's 000000, and the lag.
+    Deliver,
+}
+
+pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
+    let dir = tempfile::tempdir()?;
+    let report = match args.path {
+        BenchPath::Receive => {
+            let o = bench::receive::Options {
+                connections: args.connections,
+                duration: args.duration,
+                warmup: Duration::from_secs(1),
+                database: args.database,
+            };
+            bench::receive::run(dir.path(), &o).await?
+        }
+        BenchPath::Deliver => {
+            let o = bench::deliver::Options {
+                connections: args.connections,
+                duration: args.duration,
+                database: args.database,
+                refuse_share: 0.1,
+            };
+            bench::deliver::run(dir.path(), &o).await?
+        }
+    };
+    print!("{}", report.render());
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report.json)?)
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
     }
     Ok(())
 }

@@ -4,9 +4,11 @@
 //! - `calls`: realistic IVR calls from a seed (call ids, command lists, hang-ups).
 //! - `simulate`: `ivrhook simulate`, traffic at a rate and concurrency with a summary.
 //! - `check`: `ivrhook check`, the contract's cases against a receiver, as a table.
+//! - `bench`: `ivrhook bench receive|deliver`, the machine's figures for both paths.
 //! - `stats`: latency percentiles and the summary tables.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod calls;
 pub mod check;
 pub mod simulate;

@@ -53,6 +53,17 @@ enum Command {
     ///
     /// Example: ivrhook check http://127.0.0.1:8080/callback --app 247e35ff320a4142a105024055c367cf
     Check(cli_tools::CheckArgs),
+    /// Measure this machine: durable receives per second against the HTTP stack's ceiling, or
+    /// deliveries per second and their lag. Run it from a release build.
+    ///
+    /// Example: cargo run --release -- bench receive --connections 64 --duration 10s --json r.json
+    Bench(cli_tools::BenchArgs),
+    /// The bench's ceiling server (the HTTP stack alone); started by `bench receive`.
+    #[command(hide = true)]
+    BenchCeiling {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
     /// Print the default configuration file, every key documented.
     ///
     /// Example: ivrhook config > ivrhook.toml
@@ -102,6 +113,10 @@ async fn main() -> ExitCode {
         Command::Send(args) => finish(send::run(args).await),
         Command::Simulate(args) => finish(cli_tools::simulate(args).await),
         Command::Check(args) => finish(cli_tools::check(args).await),
+        Command::Bench(args) => finish(cli_tools::bench(args).await),
+        Command::BenchCeiling { listen } => {
+            finish(ivrhook::bench::ceiling::serve(listen, "/callback".into()).await)
+        }
     }
 }
 

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// A failed write batch: every request in it gets the same cause.
     #[error("database write failed")]
     Write(#[source] Arc<rusqlite::Error>),
+    /// The WAL could not be synced: the batch is not known to be on disk.
+    #[error("syncing the database to disk failed")]
+    Sync(#[source] Arc<std::io::Error>),
     #[error("the store is shut down")]
     Closed,
     #[error("a store task failed: {0}")]

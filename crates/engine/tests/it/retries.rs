@@ -197,3 +197,33 @@ async fn a_new_event_is_attempted_without_waiting_for_a_poll() {
     );
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_share_of_refused_first_attempts_is_retried_and_everything_arrives() {
+    let fake = FakeReceiver::start().await;
+    // Every tenth request is refused once.
+    fake.script((0..200).map(|i| {
+        if i % 10 == 0 {
+            Reply::code("108102")
+        } else {
+            Reply::code("000000")
+        }
+    }));
+    let mut s = settings(APP, &fake.url);
+    s.max_in_flight = 64;
+    s.schedule = schedule(&[
+        secs(0),
+        Duration::from_millis(50),
+        Duration::from_millis(100),
+        secs(1),
+    ]);
+    let h = harness(vec![s]).await;
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        ids.push(h.submit(APP, &format!("share-{i}"), "x").await.delivery_id);
+    }
+    for id in ids {
+        h.wait_for(id, DeliveryState::Delivered).await;
+    }
+    h.stop().await;
+}

@@ -9,9 +9,11 @@
 //!
 //! - `schema`: connection settings and versioned migrations.
 //! - `writer`: the group-commit writer thread and its jobs.
+//! - `durable`: the fsync thread that makes each batch durable before it is answered.
 //! - `read`: the read pool.
 //! - `reports`, `outbox`, `outbox_read`: the SQL.
 
+mod durable;
 mod outbox;
 mod outbox_read;
 mod read;
@@ -60,7 +62,8 @@ impl SqliteStore {
         let lock = lock_file(&path)?;
         let conn = schema::connect(&path)?;
         schema::migrate(&conn)?;
-        let (tx, handle) = writer::spawn(conn, hook)?;
+        let wal = schema::wal_file(&path)?;
+        let (tx, handle) = writer::spawn(conn, wal, hook)?;
         Ok(SqliteStore {
             readers: Arc::new(read::Readers::new(path.clone())),
             path,

@@ -10,22 +10,43 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_outbox.sql")),
 ];
 
-/// Opens a connection with the settings durability depends on: WAL so readers never block
-/// the writer, and `synchronous = FULL` so a commit is on disk (not just in the OS cache)
-/// before any request it holds is answered.
+/// Opens the writer's connection: WAL so readers never block the writer, and
+/// `synchronous = NORMAL` because durability comes from the fsync thread (`durable`), which
+/// syncs the WAL before any commit in it is acknowledged.
 pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     let open = |source| StoreError::Open {
         path: path.to_owned(),
         source,
     };
     let conn = Connection::open(path).map_err(open)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(open)?;
-    conn.pragma_update(None, "synchronous", "FULL")
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Lock {
+            path: path.to_owned(),
+            reason: format!("the database cannot use WAL mode here (journal_mode is {mode})"),
+        });
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(open)?;
     Ok(conn)
+}
+
+/// The WAL file, opened for the fsync thread. It exists once the writer has written.
+pub(crate) fn wal_file(db: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    let path = std::path::PathBuf::from(name);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Lock {
+            path,
+            reason: format!("cannot open the WAL for fsync: {e}"),
+        })
 }
 
 /// A read-only connection for the pool.

@@ -4,7 +4,8 @@
 //! `MAX_BATCH`), runs them all in one `BEGIN IMMEDIATE … COMMIT`, and only then answers
 //! each. Under load batches grow by themselves; when idle a lone job commits at once.
 //! A job of several statements runs inside a savepoint, so it lands whole or not at all
-//! while the rest of its batch goes on.
+//! while the rest of its batch goes on. Answers wait for the WAL's fsync (see `durable`),
+//! which runs beside the next batch instead of in front of it.
 
 use crate::{BatchHook, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
@@ -24,7 +25,23 @@ pub(crate) trait Job: Send {
 
 /// Answers a job's caller once the batch's fate is known.
 pub(crate) trait Answer: Send {
-    fn send(self: Box<Self>, batch_error: Option<&Arc<rusqlite::Error>>);
+    fn send(self: Box<Self>, batch_error: Option<&BatchError>);
+}
+
+/// Why a whole batch failed: its transaction, or the fsync that makes it durable.
+#[derive(Debug, Clone)]
+pub(crate) enum BatchError {
+    Sql(Arc<rusqlite::Error>),
+    Sync(Arc<std::io::Error>),
+}
+
+impl BatchError {
+    fn to_store_error(&self) -> StoreError {
+        match self {
+            BatchError::Sql(e) => StoreError::Write(Arc::clone(e)),
+            BatchError::Sync(e) => StoreError::Sync(Arc::clone(e)),
+        }
+    }
 }
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -82,10 +99,10 @@ fn savepoint<T>(
 }
 
 impl<T: Send> Answer for Outcome<T> {
-    fn send(self: Box<Self>, batch_error: Option<&Arc<rusqlite::Error>>) {
+    fn send(self: Box<Self>, batch_error: Option<&BatchError>) {
         let answer = match (self.result, batch_error) {
             (Err(e), _) => Err(StoreError::Write(Arc::new(e))),
-            (Ok(_), Some(e)) => Err(StoreError::Write(Arc::clone(e))),
+            (Ok(_), Some(e)) => Err(e.to_store_error()),
             (Ok(v), None) => Ok(v),
         };
         let _ = self.reply.send(answer);
@@ -114,21 +131,30 @@ where
 
 pub(crate) fn spawn(
     conn: Connection,
+    wal: std::fs::File,
     hook: Option<BatchHook>,
 ) -> Result<(Jobs, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = std::thread::Builder::new()
         .name("ivrhook-sqlite-writer".into())
-        .spawn(move || run(conn, rx, hook))
+        .spawn(move || run(conn, wal, rx, hook))
         .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
     Ok((tx, handle))
 }
 
 fn run(
     mut conn: Connection,
+    wal: std::fs::File,
     mut rx: mpsc::UnboundedReceiver<Box<dyn Job>>,
     hook: Option<BatchHook>,
 ) {
+    let syncer = match super::durable::Syncer::start(wal) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the fsync thread; the store takes no writes");
+            return;
+        }
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -139,15 +165,20 @@ fn run(
             }
         }
         let size = batch.len();
-        commit(&mut conn, &mut batch);
+        if let Some(answers) = commit(&mut conn, &mut batch) {
+            syncer.after_next_sync(answers);
+        }
         if let Some(hook) = &hook {
             hook(size);
         }
     }
-    tracing::debug!("store writer stopped: every queued write is committed");
+    syncer.finish();
+    tracing::debug!("store writer stopped: every queued write is committed and synced");
 }
 
-fn commit(conn: &mut Connection, jobs: &mut Vec<Box<dyn Job>>) {
+/// Runs and commits a batch. On success returns the answers, to be sent once the WAL is
+/// synced; on failure answers everyone with the error at once.
+fn commit(conn: &mut Connection, jobs: &mut Vec<Box<dyn Job>>) -> Option<Vec<Box<dyn Answer>>> {
     let mut answers = Vec::with_capacity(jobs.len());
     let outcome = (|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -156,15 +187,18 @@ fn commit(conn: &mut Connection, jobs: &mut Vec<Box<dyn Job>>) {
         }
         tx.commit()
     })();
-    let failed = outcome.err().map(Arc::new);
-    if let Some(e) = &failed {
-        tracing::error!(error = %e, "write batch failed; every request in it is answered with an error");
-        // Jobs the transaction never reached (it failed to begin) share the batch's error.
-        for job in jobs.drain(..) {
-            job.abort(Arc::clone(e));
-        }
+    let Err(e) = outcome else {
+        return Some(answers);
+    };
+    let e = Arc::new(e);
+    tracing::error!(error = %e, "write batch failed; every request in it is answered with an error");
+    // Jobs the transaction never reached (it failed to begin) share the batch's error.
+    for job in jobs.drain(..) {
+        job.abort(Arc::clone(&e));
     }
+    let failed = BatchError::Sql(e);
     for answer in answers {
-        answer.send(failed.as_ref());
+        answer.send(Some(&failed));
     }
+    None
 }

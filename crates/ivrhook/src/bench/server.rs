@@ -1,0 +1,97 @@
+//! The server under test: this same binary started as a child process, so its CPU time and
+//! peak memory are its own (read from /proc), apart from the load generator's.
+
+use std::{net::SocketAddr, path::Path, process::Stdio};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+#[derive(Debug)]
+pub struct ServerProc {
+    child: Child,
+    pub pid: u32,
+    pub addr: SocketAddr,
+}
+
+impl ServerProc {
+    /// Starts `ivrhook ARGS` in `dir` and waits for its start-up line.
+    pub async fn start(dir: &Path, args: &[&str]) -> Result<ServerProc, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .current_dir(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let line = BufReader::new(stdout)
+            .lines()
+            .next_line()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the server exited before it listened")?;
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| format!("no address in {line:?}"))?;
+        let pid = child.id().ok_or("the server exited")?;
+        Ok(ServerProc { child, pid, addr })
+    }
+
+    /// User plus system CPU seconds the process has used.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // Fields after the command name (which may contain spaces) start at ") ".
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // utime and stime are fields 14 and 15 of stat: 11 and 12 of `rest` (state is not numeric).
+        let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+        ticks as f64 / clock_ticks()
+    }
+
+    /// Peak resident memory (VmHWM), in MB.
+    pub fn peak_rss_mb(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// `cores` and memory of this machine, for the record.
+pub fn machine() -> (usize, f64) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    (cores, mem)
+}
