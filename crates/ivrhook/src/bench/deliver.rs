@@ -136,11 +136,13 @@ async fn phase(
     let deadline = Instant::now() + Duration::from_secs(120);
     let key = |n: &u64| format!("dlv-{name}-{n}");
     loop {
-        let arrived = sink.arrived.lock().unwrap_or_else(|p| p.into_inner());
-        if sent.keys().all(|n| arrived.contains_key(&key(n))) {
+        let all_arrived = {
+            let arrived = sink.arrived.lock().unwrap_or_else(|p| p.into_inner());
+            sent.keys().all(|n| arrived.contains_key(&key(n)))
+        };
+        if all_arrived {
             break;
         }
-        drop(arrived);
         if Instant::now() > deadline {
             return Err(format!(
                 "phase {name}: not every accepted event was delivered within 120 s"
