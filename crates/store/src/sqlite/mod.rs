@@ -10,9 +10,11 @@
 //! - `schema`: connection settings and versioned migrations.
 //! - `writer`: the group-commit writer thread and its jobs.
 //! - `durable`: the fsync thread that makes each batch durable before it is answered.
+//! - `checkpoint`: WAL checkpoints on a thread of their own, off the write path.
 //! - `read`: the read pool.
 //! - `reports`, `outbox`, `outbox_read`: the SQL.
 
+mod checkpoint;
 mod durable;
 mod outbox;
 mod outbox_read;

@@ -148,6 +148,13 @@ fn run(
     mut rx: mpsc::UnboundedReceiver<Box<dyn Job>>,
     hook: Option<BatchHook>,
 ) {
+    let checkpointer = conn
+        .path()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| super::checkpoint::Checkpointer::start(&p).ok());
+    if checkpointer.is_some() {
+        let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+    }
     let syncer = match super::durable::Syncer::start(wal) {
         Ok(s) => s,
         Err(e) => {
@@ -173,6 +180,9 @@ fn run(
         }
     }
     syncer.finish();
+    if let Some(c) = checkpointer {
+        c.finish();
+    }
     tracing::debug!("store writer stopped: every queued write is committed and synced");
 }
 
