@@ -4,7 +4,8 @@
 //! RFC 3339 and as the original text, durations in milliseconds, hang-up decoded.
 
 use crate::{AppId, CallId, Timestamp};
-use serde_json::{json, Map, Value};
+use serde::{ser::SerializeMap, Serialize, Serializer};
+use serde_json::{Map, Value};
 
 /// How the command list ended (`status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,73 +98,84 @@ pub struct HangupNotice {
     pub extra: Map<String, Value>,
 }
 
-fn time_view(t: &Option<Timestamp>) -> (Value, Value) {
-    match t {
-        Some(t) => (json!(t.rfc3339()), json!(t.text())),
-        None => (Value::Null, Value::Null),
-    }
-}
-
 impl Report {
     /// The JSON form stored and shown by the timeline API.
     pub fn view(&self) -> Value {
-        json!({
-            "appId": self.app_id,
-            "callId": self.call_id,
-            "event": self.event,
-            "status": self.status.map(CallStatus::as_int),
-            "data": self.data,
-            "commands": self.entries.iter().map(Entry::view).collect::<Vec<_>>(),
-            "hangup": self.hangup.as_ref().map(Hangup::view),
-            "extra": self.extra,
-        })
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Writes the view's fields into a map being serialised (so other fields can join them).
+    pub fn serialize_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("appId", &self.app_id)?;
+        map.serialize_entry("callId", &self.call_id)?;
+        map.serialize_entry("event", &self.event)?;
+        map.serialize_entry("status", &self.status.map(CallStatus::as_int))?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("commands", &self.entries)?;
+        map.serialize_entry("hangup", &self.hangup)?;
+        map.serialize_entry("extra", &self.extra)
     }
 }
 
-impl Entry {
-    pub fn view(&self) -> Value {
+/// The view, written straight to the output: no intermediate `Value` tree on the hot path.
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.serialize_fields(&mut map)?;
+        map.end()
+    }
+}
+
+/// A time as RFC 3339 and as the platform's text.
+fn time_fields<M: SerializeMap>(map: &mut M, key: &str, text_key: &str, t: &Option<Timestamp>) -> Result<(), M::Error> {
+    map.serialize_entry(key, &t.as_ref().map(Timestamp::rfc3339))?;
+    map.serialize_entry(text_key, &t.as_ref().map(Timestamp::text))
+}
+
+impl Serialize for Entry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
         match self {
-            Entry::Unrecognised(v) => json!({ "recognised": false, "value": v }),
+            Entry::Unrecognised(v) => {
+                map.serialize_entry("recognised", &false)?;
+                map.serialize_entry("value", v)?;
+            }
             Entry::Command(c) => {
-                let (start, start_text) = time_view(&c.start);
-                let (end, end_text) = time_view(&c.end);
-                json!({
-                    "recognised": true,
-                    "event": c.event,
-                    "code": c.code,
-                    "start": start,
-                    "startText": start_text,
-                    "end": end,
-                    "endText": end_text,
-                    "durationMs": c.duration_ms(),
-                    "dtmf": c.dtmf,
-                    "data": c.data,
-                    "extra": c.extra,
-                })
+                map.serialize_entry("recognised", &true)?;
+                map.serialize_entry("event", &c.event)?;
+                map.serialize_entry("code", &c.code)?;
+                time_fields(&mut map, "start", "startText", &c.start)?;
+                time_fields(&mut map, "end", "endText", &c.end)?;
+                map.serialize_entry("durationMs", &c.duration_ms())?;
+                map.serialize_entry("dtmf", &c.dtmf)?;
+                map.serialize_entry("data", &c.data)?;
+                map.serialize_entry("extra", &c.extra)?;
             }
         }
+        map.end()
     }
 }
 
-impl Hangup {
-    pub fn view(&self) -> Value {
+impl Serialize for Hangup {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
         match self {
-            Hangup::Undecodable(raw) => json!({ "decoded": false, "raw": raw }),
+            Hangup::Undecodable(raw) => {
+                map.serialize_entry("decoded", &false)?;
+                map.serialize_entry("raw", raw)?;
+            }
             Hangup::Notice(n) => {
-                let (time, time_text) = time_view(&n.time);
-                json!({
-                    "decoded": true,
-                    "recordingUrl": n.recording_url,
-                    "reason": n.reason,
-                    "direction": n.direction,
-                    "time": time,
-                    "timeText": time_text,
-                    "event": n.event,
-                    "callId": n.call_id,
-                    "appId": n.app_id,
-                    "extra": n.extra,
-                })
+                map.serialize_entry("decoded", &true)?;
+                map.serialize_entry("recordingUrl", &n.recording_url)?;
+                map.serialize_entry("reason", &n.reason)?;
+                map.serialize_entry("direction", &n.direction)?;
+                time_fields(&mut map, "time", "timeText", &n.time)?;
+                map.serialize_entry("event", &n.event)?;
+                map.serialize_entry("callId", &n.call_id)?;
+                map.serialize_entry("appId", &n.app_id)?;
+                map.serialize_entry("extra", &n.extra)?;
             }
         }
+        map.end()
     }
 }

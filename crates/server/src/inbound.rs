@@ -15,7 +15,6 @@ use axum::{
 };
 use ivrhook_protocol::{decode, Decoded, ResponseCode};
 use ivrhook_store::{Inserted, NewReport};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -105,25 +104,18 @@ fn too_large(limit: usize) -> Refusal {
 
 /// The row to store: decoded form and warnings serialised here, off the writer thread.
 fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr) -> NewReport {
-    let Decoded {
-        report,
-        warnings,
-        forms,
-        canonical,
-    } = decoded;
-    let mut view = report.view();
-    if let Value::Object(m) = &mut view {
-        m.insert("forms".into(), forms.into_iter().collect::<Vec<_>>().into());
-    }
+    let stored = decoded.stored_json();
+    let warnings = serde_json::to_string(&decoded.warnings).unwrap_or_else(|_| "[]".into());
+    let report = decoded.report;
     NewReport {
-        content_hash: Sha256::digest(&canonical).into(),
+        content_hash: Sha256::digest(&decoded.canonical).into(),
         event: report.event,
         status: report.status.map(|s| s.as_int()),
         received_at: chrono::Utc::now(),
         peer: Some(peer.to_string()),
         raw,
-        decoded: view.to_string(),
-        warnings: serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into()),
+        decoded: stored,
+        warnings,
         app_id: report.app_id,
         call_id: report.call_id,
     }
