@@ -1,7 +1,7 @@
 //! One delivery attempt: POST the event, read a bounded answer, classify it, record it.
 
 use crate::{
-    classify::{classify, classify_failure, Failure, Verdict},
+    classify::{classify_code, classify_failure, read_code, Failure, Verdict},
     destination::{Destination, DestinationSettings},
     schedule, Inner,
 };
@@ -143,14 +143,8 @@ async fn send(
         Ok(b) => b,
         Err(e) => return failure(&e),
     };
-    let verdict = classify(status, retry_after.as_deref(), &body);
-    let code = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| match v.get("code")? {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
+    let code = read_code(&body);
+    let verdict = classify_code(status, retry_after.as_deref(), code.as_deref());
     let excerpt = (!body.is_empty())
         .then(|| String::from_utf8_lossy(&body[..body.len().min(EXCERPT)]).into_owned());
     Answer {

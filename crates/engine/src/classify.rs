@@ -35,8 +35,12 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Classifies an HTTP answer from its status, `Retry-After` header and body.
 pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Verdict {
-    let code = read_code(body);
-    let known = code.as_deref().and_then(ResponseCode::parse);
+    classify_code(status, retry_after, read_code(body).as_deref())
+}
+
+/// [`classify`] for a body whose `code` was already read (`None`: no readable code).
+pub fn classify_code(status: u16, retry_after: Option<&str>, code: Option<&str>) -> Verdict {
+    let known = code.and_then(ResponseCode::parse);
     let retry_after = retry_after.and_then(parse_retry_after);
     let success = (200..300).contains(&status);
     match known {
@@ -104,7 +108,7 @@ fn dead(reason: String) -> Verdict {
 }
 
 /// The `code` of a JSON object body, as text (a string or an integer).
-fn read_code(body: &[u8]) -> Option<String> {
+pub(crate) fn read_code(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     match value.get("code")? {
         serde_json::Value::String(s) => Some(s.clone()),

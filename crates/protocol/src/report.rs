@@ -127,7 +127,12 @@ impl Serialize for Report {
 }
 
 /// A time as RFC 3339 and as the platform's text.
-fn time_fields<M: SerializeMap>(map: &mut M, key: &str, text_key: &str, t: &Option<Timestamp>) -> Result<(), M::Error> {
+fn time_fields<M: SerializeMap>(
+    map: &mut M,
+    key: &str,
+    text_key: &str,
+    t: &Option<Timestamp>,
+) -> Result<(), M::Error> {
     map.serialize_entry(key, &t.as_ref().map(Timestamp::rfc3339))?;
     map.serialize_entry(text_key, &t.as_ref().map(Timestamp::text))
 }
