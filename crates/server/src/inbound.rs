@@ -54,7 +54,15 @@ async fn handle(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }
-    let raw = to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
+    let timeout = st.config.inbound.body_timeout;
+    let raw = tokio::time::timeout(timeout, to_bytes(body, limit))
+        .await
+        .map_err(|_| {
+            Refusal::BadInput(format!(
+                "body: not received in full within inbound.body_timeout ({timeout:?})"
+            ))
+        })?
+        .map_err(|_| too_large(limit))?;
     let decoded =
         decode(&raw, &st.config.inbound.decode).map_err(|e| Refusal::BadInput(e.to_string()))?;
     let report = &decoded.report;

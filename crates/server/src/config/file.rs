@@ -22,6 +22,9 @@ database = "sqlite://ivrhook.db"
 path = "/callback"
 # Larger bodies are answered 108100.
 max_body_bytes = 1048576
+# A body not fully received within this time is answered 108100 (a stalled client must not
+# hold a connection and its memory indefinitely).
+body_timeout = "10s"
 # Reports accepted but not yet stored; past this the receiver answers 108102 (queue full).
 queue_capacity = 100000
 # The platform's UTC offset, used to read its 17-digit local times.
@@ -69,6 +72,7 @@ pub(super) struct FileConfig {
 pub(super) struct FileInbound {
     pub path: String,
     pub max_body_bytes: usize,
+    pub body_timeout: String,
     pub queue_capacity: usize,
     pub utc_offset: String,
     pub strict: bool,
@@ -93,6 +97,7 @@ impl Default for FileInbound {
         FileInbound {
             path: "/callback".into(),
             max_body_bytes: 1024 * 1024,
+            body_timeout: "10s".into(),
             queue_capacity: 100_000,
             utc_offset: "+08:00".into(),
             strict: false,
@@ -175,6 +180,11 @@ impl FileInbound {
         if self.max_body_bytes == 0 {
             return Err(invalid("inbound.max_body_bytes", "must be greater than 0"));
         }
+        let body_timeout = super::parse_duration(&self.body_timeout)
+            .map_err(|e| invalid("inbound.body_timeout", e))?;
+        if body_timeout.is_zero() {
+            return Err(invalid("inbound.body_timeout", "must be greater than 0"));
+        }
         if self.queue_capacity == 0 {
             return Err(invalid("inbound.queue_capacity", "must be greater than 0"));
         }
@@ -182,6 +192,7 @@ impl FileInbound {
         Ok(Inbound {
             path,
             max_body_bytes: self.max_body_bytes,
+            body_timeout,
             queue_capacity: self.queue_capacity,
             decode: DecodeOptions {
                 offset,

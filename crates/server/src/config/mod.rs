@@ -69,6 +69,7 @@ pub struct Config {
 pub struct Inbound {
     pub path: String,
     pub max_body_bytes: usize,
+    pub body_timeout: std::time::Duration,
     pub queue_capacity: usize,
     pub decode: DecodeOptions,
 }

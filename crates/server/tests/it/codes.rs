@@ -290,3 +290,33 @@ async fn duplicates_are_accepted_stored_once_and_counted() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stalled_body_is_108100_after_the_body_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_with("[inbound]\nbody_timeout = \"200ms\"").await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /callback HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"appId\":";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The rest of the body never comes; the answer must, within the test's deadline.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || String::from_utf8_lossy(&answer).contains("}") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer to a stalled body");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains(r#""code":"108100""#) && text.contains("inbound.body_timeout"),
+        "{text}"
+    );
+    app.stop().await;
+}
