@@ -6,26 +6,17 @@ use serde_json::Value;
 
 async fn bench(path: &str) -> Value {
     let (_guard, dir) = temp_dir();
-    let out = ivrhook(&dir)
-        .args([
-            "bench",
-            path,
-            "--connections",
-            "4",
-            "--duration",
-            "1s",
-            "--json",
-            "figures.json",
-        ])
-        .output()
-        .await
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{table}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "bench",
+        path,
+        "--connections",
+        "4",
+        "--duration",
+        "1s",
+        "--json",
+        "figures.json",
+    ];
+    let table = run_ok(&dir, &args).await;
     assert!(table.contains("machine"), "{table}");
     serde_json::from_slice(&std::fs::read(dir.join("figures.json")).unwrap()).unwrap()
 }

@@ -74,24 +74,19 @@ async fn send_hands_a_report_to_a_running_ivrhook() {
     config(&dir, &url);
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
     std::fs::write(dir.join("report.json"), report("sent-1").to_string()).unwrap();
-    let out = ivrhook(&dir)
-        .args([
+    let printed = run_ok(
+        &dir,
+        &[
             "send",
             "--app",
             APP,
             "--server",
             &server.base,
             "report.json",
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let accepted: Value = serde_json::from_slice(&out.stdout).unwrap();
+        ],
+    )
+    .await;
+    let accepted: Value = serde_json::from_str(&printed).unwrap();
     assert!(accepted["eventId"].as_i64().is_some(), "{accepted}");
     wait_until("the report to arrive", || {
         receiver.snapshot().contains_key("sent-1")

@@ -33,6 +33,23 @@ pub fn ivrhook(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs `ivrhook ARGS` in `dir` to the end; panics with its output unless it succeeded.
+/// Returns what it printed on stdout.
+pub async fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = ivrhook(dir)
+        .args(args)
+        .output()
+        .await
+        .expect("ivrhook runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "ivrhook {args:?} failed:\n{stdout}{stderr}"
+    );
+    stdout
+}
+
 /// Starts `ivrhook serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its start-up line.
 pub async fn serve(dir: &Path, args: &[&str]) -> Running {
     let log = std::fs::OpenOptions::new()

@@ -29,17 +29,7 @@ async fn check_passes_against_ivrhooks_receiver() {
     let (_guard, dir) = temp_dir();
     let mut server = serve_app(&dir).await;
     let url = format!("{}/callback", server.base);
-    let out = ivrhook(&dir)
-        .args(["check", &url, "--app", APP])
-        .output()
-        .await
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{table}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let table = run_ok(&dir, &["check", &url, "--app", APP]).await;
     assert!(table.contains("24 passed, 0 failed"), "{table}");
     assert!(table.contains("spec example: partly executed (hungup as JSON text)"));
     server.child.start_kill().unwrap();
@@ -83,13 +73,7 @@ async fn simulate_sends_realistic_reproducible_traffic() {
         "--hangup-ratio",
         "0.5",
     ];
-    let out = ivrhook(&dir).args(args).output().await.unwrap();
-    let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{summary}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let summary = run_ok(&dir, &args).await;
     let row = |label: &str| {
         summary
             .lines()
@@ -116,8 +100,7 @@ async fn simulate_sends_realistic_reproducible_traffic() {
         .any(|e| e["data"].as_str().is_some_and(|d| !d.is_ascii())));
 
     // The same seed sends the same reports again: all duplicates, nothing new stored.
-    let again = ivrhook(&dir).args(args).output().await.unwrap();
-    assert!(again.status.success());
+    run_ok(&dir, &args).await;
     assert_eq!(stored_events(&server.base).await.len(), 200);
     server.child.start_kill().unwrap();
 }
