@@ -96,7 +96,12 @@ pub(crate) async fn run(
         st.breaker.state(now_ms),
     );
     match (&settle, recorded.is_ok()) {
-        (_, false) => st.due_at(Lane::Retry, lease_until_ms),
+        // Not recorded: the lease keeps others off it until it expires, then it is due again
+        // in whichever lane it is in.
+        (_, false) => {
+            st.due_at(Lane::First, lease_until_ms);
+            st.due_at(Lane::Retry, lease_until_ms);
+        }
         (Settle::Retry { at_ms, .. }, true) => st.due_at(Lane::Retry, *at_ms),
         // A finished delivery may unblock the next one for its call, in either lane.
         _ if settings.ordered => {

@@ -252,8 +252,10 @@ impl Store for SqliteStore {
         self.read(outbox_read::counts).await
     }
 
+    /// Goes through the writer thread, so a stuck or stopped writer makes the store unhealthy.
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.write(false, |c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .await
     }
 
     async fn close(&self) {
