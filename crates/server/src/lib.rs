@@ -1,13 +1,14 @@
 //! ivrhook's HTTP side: the `multrpt` receiver, the `/v1` API, health and metrics, and the
 //! configuration that shapes them.
 //!
-//! [`Server::bind`] opens the store and prepares the router on a listener the caller bound
-//! (tests bind `127.0.0.1:0`); [`Server::run`] serves until the cancellation token fires, then
-//! answers what is in flight and closes the store.
+//! [`Server::bind`] opens the store, builds the delivery engine when an app has a
+//! `callback_url`, and prepares the router on a listener the caller bound (tests bind
+//! `127.0.0.1:0`); [`Server::run`] serves and delivers until the cancellation token fires,
+//! then answers what is in flight, lets attempts in flight be recorded, and closes the store.
 //!
 //! - `config`: layered, validated configuration.
 //! - `inbound`: the callback path (`POST /callback`).
-//! - `api`: `/v1` (call registration, timelines, paging).
+//! - `api`: `/v1` (call registration, timelines, paging, events to deliver, deliveries).
 //! - `ops`: `/healthz`, `/metrics`, fallbacks.
 //! - `error`: the error enums and their one mapping to HTTP.
 //! - `metrics`: Prometheus metrics.
