@@ -184,8 +184,12 @@ fn failure(e: &reqwest::Error) -> Answer {
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
+        // Some errors already print their cause; say each cause once.
+        let text = s.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
         source = s.source();
     }
     let verdict = classify_failure(kind, &detail);

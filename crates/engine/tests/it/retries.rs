@@ -227,3 +227,31 @@ async fn a_share_of_refused_first_attempts_is_retried_and_everything_arrives() {
     }
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_https_url_whose_server_speaks_no_tls_is_retried_with_the_reason() {
+    let fake = FakeReceiver::start().await;
+    let mut url = fake.url.clone();
+    url.set_scheme("https").unwrap();
+    let mut s = settings(APP, &url);
+    s.schedule = schedule(&[secs(0), secs(3600)]);
+    let h = harness(vec![s]).await;
+    let ids = h.submit(APP, "call-tls", "x").await;
+    let deadline = tokio::time::Instant::now() + secs(60);
+    let attempts = loop {
+        let (_, attempts) = h.store.delivery(ids.delivery_id).await.unwrap().unwrap();
+        if !attempts.is_empty() {
+            break attempts;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no attempt was made"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(attempts[0].outcome, "retry");
+    assert_eq!(attempts[0].http_status, None);
+    let error = attempts[0].error.as_deref().unwrap();
+    assert!(error.starts_with("request could not connect"), "{error}");
+    h.stop().await;
+}
