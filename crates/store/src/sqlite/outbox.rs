@@ -258,11 +258,18 @@ mod plans {
             (0, "dead"),
         );
         assert_indexed(&by_state, "deliveries_by_state");
-        let by_app = plan(
+        let by_app_and_state = plan(
             &conn,
             "SELECT id FROM deliveries d WHERE d.id > ? AND d.app_id = ? AND d.state = ? ORDER BY d.id LIMIT 10",
             (0, "app", "dead"),
         );
-        assert_indexed(&by_app, "deliveries_by_app");
+        assert_indexed(&by_app_and_state, "deliveries_by_state");
+        let retry_range = plan(
+            &conn,
+            "UPDATE deliveries SET next_attempt_at_ms = 1 WHERE app_id = ?1 AND created_at_ms >= ?2
+             AND created_at_ms < ?3 AND state IN ('dead', 'pending')",
+            ("app", 0, 1),
+        );
+        assert_indexed(&retry_range, "deliveries_by_state");
     }
 }
