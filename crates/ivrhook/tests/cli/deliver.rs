@@ -94,13 +94,11 @@ async fn send_hands_a_report_to_a_running_ivrhook() {
     .await;
 
     std::fs::write(dir.join("bad.json"), r#"{"appId": "x"}"#).unwrap();
-    let out = ivrhook(&dir)
-        .args(["send", "--app", APP, "--server", &server.base, "bad.json"])
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, err) = run_fails(
+        &dir,
+        &["send", "--app", APP, "--server", &server.base, "bad.json"],
+    )
+    .await;
     assert!(
         err.contains("refused with HTTP 422: callId: required field is missing"),
         "{err}"

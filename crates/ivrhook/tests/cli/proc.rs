@@ -50,6 +50,18 @@ pub async fn run_ok(dir: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// Runs `ivrhook ARGS` in `dir` to the end; panics unless it failed. Returns (stdout, stderr).
+pub async fn run_fails(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = ivrhook(dir)
+        .args(args)
+        .output()
+        .await
+        .expect("ivrhook runs");
+    assert!(!out.status.success(), "ivrhook {args:?} should have failed");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (text(&out.stdout), text(&out.stderr))
+}
+
 /// Starts `ivrhook serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its start-up line.
 pub async fn serve(dir: &Path, args: &[&str]) -> Running {
     let log = std::fs::OpenOptions::new()

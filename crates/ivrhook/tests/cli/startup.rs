@@ -43,13 +43,7 @@ async fn a_bad_config_file_stops_start_up_naming_the_key() {
         ),
     ] {
         std::fs::write(dir.join("bad.toml"), text).unwrap();
-        let out = ivrhook(&dir)
-            .args(["serve", "--config", "bad.toml"])
-            .output()
-            .await
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let (_, err) = run_fails(&dir, &["serve", "--config", "bad.toml"]).await;
         assert!(
             err.contains(expected),
             "{err:?} should contain {expected:?}"
@@ -60,13 +54,7 @@ async fn a_bad_config_file_stops_start_up_naming_the_key() {
 #[tokio::test]
 async fn a_public_address_without_apps_is_refused_with_a_reason() {
     let (_guard, dir) = temp_dir();
-    let out = ivrhook(&dir)
-        .args(["serve", "--listen", "0.0.0.0:0"])
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, err) = run_fails(&dir, &["serve", "--listen", "0.0.0.0:0"]).await;
     assert!(
         err.contains(
             "apps: no [[apps]] are configured and listen = \"0.0.0.0:0\" is not a loopback address"
