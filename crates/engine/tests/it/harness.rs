@@ -4,6 +4,7 @@ use ivrhook_engine::{Clock, DestinationSettings, Engine, EngineMetrics};
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, Lane, NewEvent, Submitted},
+    sqlite::SqliteStore,
     Store,
 };
 use serde_json::{json, Value};
@@ -33,10 +34,13 @@ pub fn secs(s: u64) -> Duration {
 
 pub async fn harness(destinations: Vec<DestinationSettings>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("engine.db").display())
-        .parse()
-        .unwrap();
-    let store = ivrhook_store::open(&url, None).await.unwrap();
+    let path = dir.path().join("engine.db");
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, None))
+        .await
+        .unwrap()
+        .unwrap()
+        .with_waits_visible_to_tokio();
+    let store: Arc<dyn Store> = Arc::new(store);
     let metrics = EngineMetrics::register(&mut prometheus_client::registry::Registry::default());
     let engine = Engine::new(Arc::clone(&store), destinations, Clock::new(), metrics).unwrap();
     let shutdown = CancellationToken::new();

@@ -49,6 +49,8 @@ pub struct SqliteStore {
     readers: Arc<read::Readers>,
     /// Held (locked) for the store's lifetime.
     _lock: File,
+    /// See [`SqliteStore::with_waits_visible_to_tokio`].
+    visible_waits: bool,
 }
 
 impl std::fmt::Debug for dyn Job {
@@ -72,7 +74,16 @@ impl SqliteStore {
             writes: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
             _lock: lock,
+            visible_waits: false,
         })
+    }
+
+    /// For tests that pause tokio's clock: each wait for the writer thread (which tokio cannot
+    /// see) runs on tokio's blocking pool, so the paused clock does not jump ahead while a
+    /// commit is in progress. Costs a thread hand-off per write; never used by the product.
+    pub fn with_waits_visible_to_tokio(mut self) -> Self {
+        self.visible_waits = true;
+        self
     }
 
     /// Runs `work` on the writer thread, in the next batch; resolves after its commit.
@@ -87,20 +98,13 @@ impl SqliteStore {
             let sender = writes.as_ref().ok_or(StoreError::Closed)?;
             sender.send(job).map_err(|_| StoreError::Closed)?;
         }
-        Self::wait(answer).await
-    }
-
-    async fn wait<T: Send + 'static>(
-        answer: tokio::sync::oneshot::Receiver<Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        // Tests that pause tokio's clock: waiting on a blocking task keeps the clock from
-        // jumping ahead while the writer thread (invisible to tokio) commits.
-        #[cfg(feature = "paused-clock")]
-        let answer = tokio::task::spawn_blocking(move || answer.blocking_recv())
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
-        #[cfg(not(feature = "paused-clock"))]
-        let answer = answer.await;
+        let answer = if self.visible_waits {
+            tokio::task::spawn_blocking(move || answer.blocking_recv())
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+        } else {
+            answer.await
+        };
         answer.map_err(|_| StoreError::Closed)?
     }
 
