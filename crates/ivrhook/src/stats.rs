@@ -15,14 +15,6 @@ impl Latencies {
         self.0.extend(other.0);
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The `p`-th percentile (0–100), nearest rank.
     pub fn percentile(&mut self, p: f64) -> Duration {
         if self.0.is_empty() {

@@ -1,7 +1,7 @@
 //! The decoded report: what the platform told us about one call's command list.
 //!
-//! `view()` gives the JSON form ivrhook stores and shows in its timeline API: times both as
-//! RFC 3339 and as the original text, durations in milliseconds, hang-up decoded.
+//! Its `Serialize` gives the JSON form ivrhook stores and shows in its timeline API: times
+//! both as RFC 3339 and as the original text, durations in milliseconds, hang-up decoded.
 
 use crate::{AppId, CallId, Timestamp};
 use serde::{ser::SerializeMap, Serialize, Serializer};
@@ -99,11 +99,6 @@ pub struct HangupNotice {
 }
 
 impl Report {
-    /// The JSON form stored and shown by the timeline API.
-    pub fn view(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-
     /// Writes the view's fields into a map being serialised (so other fields can join them).
     pub fn serialize_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("appId", &self.app_id)?;

@@ -53,11 +53,7 @@ impl TestApp {
 
     /// POSTs a body to the callback path; checks the answer is JSON and returns it.
     pub async fn post_callback(&self, body: impl Into<reqwest::Body>) -> Answer {
-        self.post_to("/callback", body).await
-    }
-
-    pub async fn post_to(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
-        post_answer(&self.client, self.url(path), body.into()).await
+        post_answer(&self.client, self.url("/callback"), body.into()).await
     }
 
     /// Posts to the callback path from a task of its own, for concurrent senders.
