@@ -13,7 +13,7 @@ use axum::{
     http::{header::CONTENT_LENGTH, HeaderMap},
     response::Response,
 };
-use ivrhook_protocol::{decode, Decoded, ResponseCode};
+use ivrhook_protocol::{decode, Decoded, ResponseCode, UtcOffset};
 use ivrhook_store::{Inserted, NewReport};
 use sha2::{Digest, Sha256};
 use std::{net::SocketAddr, sync::Arc, time::Instant};
@@ -94,7 +94,7 @@ async fn handle(
     let _slot = st.admit().ok_or_else(|| {
         Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
     })?;
-    let new = new_report(decoded, raw.to_vec(), peer);
+    let new = new_report(decoded, raw.to_vec(), peer, st.config.inbound.decode.offset);
     match st.store.insert_report(new).await.map_err(Refusal::Store)? {
         Inserted::New { .. } => Ok("accepted"),
         Inserted::Duplicate { .. } => {
@@ -110,9 +110,9 @@ fn too_large(limit: usize) -> Refusal {
     ))
 }
 
-/// The row to store: decoded form and warnings serialised here, off the writer thread.
-fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr) -> NewReport {
-    let stored = decoded.stored_json();
+/// The row to store: warnings serialised here, off the writer thread. The decoded form is
+/// derived from `raw` and the offset when read (`api::views`).
+fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr, offset: UtcOffset) -> NewReport {
     let warnings = serde_json::to_string(&decoded.warnings).unwrap_or_else(|_| "[]".into());
     let report = decoded.report;
     NewReport {
@@ -122,7 +122,7 @@ fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr) -> NewReport {
         received_at: chrono::Utc::now(),
         peer: Some(peer.to_string()),
         raw,
-        decoded: stored,
+        utc_offset: offset.to_string(),
         warnings,
         app_id: report.app_id,
         call_id: report.call_id,

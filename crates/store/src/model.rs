@@ -18,8 +18,10 @@ pub struct NewReport {
     pub peer: Option<String>,
     /// The body exactly as it arrived.
     pub raw: Vec<u8>,
-    /// The decoded form, as JSON text.
-    pub decoded: String,
+    /// The UTC offset the timestamps were read with (`+08:00`): with `raw`, all that is needed
+    /// to derive the decoded form when it is read. The form itself is not stored, which keeps
+    /// rows small and the write path short.
+    pub utc_offset: String,
     /// The decoder's warnings, as a JSON array.
     pub warnings: String,
 }
@@ -48,7 +50,10 @@ pub struct StoredReport {
     pub received_at: DateTime<Utc>,
     pub peer: Option<String>,
     pub raw: Vec<u8>,
-    pub decoded: Value,
+    /// The decoded form as stored by versions before 0.1's migration 3; `None` for rows that
+    /// keep only `raw` and `utc_offset`, whose form the reader derives.
+    pub decoded: Option<Value>,
+    pub utc_offset: Option<String>,
     pub warnings: Value,
     pub duplicates: i64,
 }

@@ -1,6 +1,7 @@
 //! How stored rows look in the API's JSON.
 
 use chrono::SecondsFormat;
+use ivrhook_protocol::{decode, DecodeOptions};
 use ivrhook_store::{
     outbox::{AttemptRow, DeliveryRow, DeliveryState, OutboundRow},
     StoredReport,
@@ -16,8 +17,9 @@ pub(crate) fn time(ms: i64) -> Value {
 /// A stored report: the decoded form's fields, then what the receiver recorded around it.
 /// Accepted bodies are always UTF-8, so `raw` is the exact text.
 pub(crate) fn report_json(r: &StoredReport) -> Value {
-    let mut obj = match &r.decoded {
-        Value::Object(m) => m.clone(),
+    let decoded = r.decoded.clone().unwrap_or_else(|| derive(r));
+    let mut obj = match decoded {
+        Value::Object(m) => m,
         _ => Default::default(),
     };
     for (k, v) in [
@@ -33,6 +35,24 @@ pub(crate) fn report_json(r: &StoredReport) -> Value {
         obj.insert(k.to_owned(), v);
     }
     Value::Object(obj)
+}
+
+/// The decoded form of a row that keeps only its raw body: the lenient decoder with the offset
+/// the row was received with. A body this decoder no longer reads (it accepted it once) says
+/// why instead of hiding the row.
+fn derive(r: &StoredReport) -> Value {
+    let options = DecodeOptions {
+        offset: r
+            .utc_offset
+            .as_deref()
+            .and_then(|o| o.parse().ok())
+            .unwrap_or_default(),
+        strict: false,
+    };
+    match decode(&r.raw, &options) {
+        Ok(d) => serde_json::from_str(&d.stored_json()).unwrap_or_default(),
+        Err(e) => json!({"decodeError": e.to_string()}),
+    }
 }
 
 pub(crate) fn delivery_json(d: &DeliveryRow) -> Value {

@@ -199,3 +199,31 @@ async fn other_events_are_kept_raw_and_decoded_as_far_as_they_go() {
     assert_eq!(r["warnings"][0]["field"], "event");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_decoded_form_is_derived_at_read_and_old_rows_keep_theirs() {
+    let app = spawn_app().await;
+    accepted(&app, &report("v-derived")).await;
+    let db = rusqlite::Connection::open(&app.db_path).unwrap();
+    // New rows keep the raw body and the offset, not the decoded form.
+    let (decoded, offset): (String, String) = db
+        .query_row(
+            "SELECT decoded, utc_offset FROM reports WHERE call_id = 'v-derived'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((decoded.as_str(), offset.as_str()), ("", "+08:00"));
+    // A row as versions before migration 3 wrote it: its stored form is shown as stored.
+    db.execute(
+        "INSERT INTO reports (app_id, call_id, content_hash, event, received_at_ms, raw,
+                              decoded, warnings)
+         VALUES ('old-app', 'v-old', x'00', 'multrpt', 0, CAST('{}' AS BLOB), '{\"event\":\"stored\"}', '[]')",
+        [],
+    )
+    .unwrap();
+    let old = app.timeline("v-old").await;
+    assert_eq!(old[0]["event"], "stored");
+    assert_eq!(old[0]["appId"], "old-app");
+    app.stop().await;
+}

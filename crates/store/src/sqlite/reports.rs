@@ -5,8 +5,8 @@ use rusqlite::{Connection, Row};
 
 const INSERT_REPORT: &str = "
     INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
-                         raw, decoded, warnings)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         raw, decoded, utc_offset, warnings)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)
     ON CONFLICT (call_id, app_id, content_hash)
     DO UPDATE SET duplicates = duplicates + 1, last_duplicate_at_ms = excluded.received_at_ms
     RETURNING id, duplicates";
@@ -22,7 +22,7 @@ pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inser
         r.received_at.timestamp_millis(),
         &r.peer,
         &r.raw,
-        &r.decoded,
+        &r.utc_offset,
         &r.warnings,
     );
     conn.prepare_cached(INSERT_REPORT)?
@@ -49,7 +49,8 @@ pub(crate) fn register_call(
 }
 
 const COLUMNS: &str =
-    "id, app_id, call_id, event, status, received_at_ms, peer, raw, decoded, warnings, duplicates";
+    "id, app_id, call_id, event, status, received_at_ms, peer, raw, decoded, warnings, duplicates,
+     utc_offset";
 
 fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
     let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
@@ -59,6 +60,7 @@ fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
         })
     };
     let ms: i64 = row.get(5)?;
+    let decoded: String = row.get(8)?;
     Ok(StoredReport {
         id: row.get(0)?,
         app_id: row.get(1)?,
@@ -68,9 +70,14 @@ fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
         received_at: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
         peer: row.get(6)?,
         raw: row.get(7)?,
-        decoded: json(8)?,
+        decoded: if decoded.is_empty() {
+            None
+        } else {
+            Some(json(8)?)
+        },
         warnings: json(9)?,
         duplicates: row.get(10)?,
+        utc_offset: row.get(11)?,
     })
 }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_outbox.sql")),
+    (3, include_str!("migrations/0003_decoded_at_read.sql")),
 ];
 
 /// Opens the writer's connection: WAL so readers never block the writer, and
