@@ -22,6 +22,13 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
             }
         }
     }
+    if let Some(rx) = inner.store.wake_ups() {
+        tokio::spawn(crate::remote::follow(
+            Arc::clone(&inner),
+            rx,
+            shutdown.clone(),
+        ));
+    }
     let mut attempts = JoinSet::new();
     let mut refreshed_at = inner.clock.now_ms();
     refresh(&inner).await;
@@ -50,7 +57,7 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
 }
 
 /// Re-reads every destination's earliest due time per lane from the store.
-async fn refresh(inner: &Inner) {
+pub(crate) async fn refresh(inner: &Inner) {
     let generations: Vec<[u64; 2]> = inner
         .destinations
         .iter()

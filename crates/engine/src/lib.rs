@@ -15,6 +15,7 @@
 //! - `destination`: per-app settings and run-time state.
 //! - `dispatch`: the claim loop.
 //! - `attempt`: one HTTP attempt and its record.
+//! - `remote`: work announced by other nodes sharing the database.
 //! - `clock`, `metrics`.
 #![forbid(unsafe_code)]
 
@@ -25,6 +26,7 @@ pub mod clock;
 mod destination;
 mod dispatch;
 pub mod metrics;
+mod remote;
 pub mod schedule;
 
 pub use clock::Clock;

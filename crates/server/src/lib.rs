@@ -29,7 +29,7 @@ use axum::{
 };
 use config::{Config, ConfigError};
 use ivrhook_engine::{Clock, Engine};
-use ivrhook_store::StoreError;
+use ivrhook_store::{postgres::Migrations, StoreError};
 use metrics::Metrics;
 use state::AppState;
 use std::{net::SocketAddr, sync::Arc};
@@ -66,7 +66,12 @@ impl Server {
         let metrics = Arc::new(Metrics::new());
         let hook_metrics = Arc::clone(&metrics);
         let hook: ivrhook_store::BatchHook = Arc::new(move |n| hook_metrics.batch(n));
-        let store = ivrhook_store::open(&config.database, Some(hook)).await?;
+        let migrations = if config.migrate_on_start {
+            Migrations::Apply
+        } else {
+            Migrations::Require
+        };
+        let store = ivrhook_store::open(&config.database, Some(hook), migrations).await?;
         let apps = config
             .apps
             .iter()

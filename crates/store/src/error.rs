@@ -6,8 +6,6 @@ use std::{path::PathBuf, sync::Arc};
 pub enum StoreError {
     #[error("database URL {url:?} {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("{0} is not supported by this build yet; use a sqlite:// database URL")]
-    Unsupported(&'static str),
     #[error("could not open the database file {path}")]
     Open {
         path: PathBuf,
@@ -26,6 +24,14 @@ pub enum StoreError {
     /// The WAL could not be synced: the batch is not known to be on disk.
     #[error("syncing the database to disk failed")]
     Sync(#[source] Arc<std::io::Error>),
+    #[error("the database schema is at version {found}, older than this ivrhook needs ({known}); run `ivrhook migrate`")]
+    SchemaTooOld { found: i64, known: i64 },
+    #[error("PostgreSQL error")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("no PostgreSQL connection")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
     #[error("the store is shut down")]
     Closed,
     #[error("a store task failed: {0}")]

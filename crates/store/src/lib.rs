@@ -7,12 +7,14 @@
 //! - `outbox`: the sender's events, deliveries, leases and attempts.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
 //! - `sqlite`: the embedded backend: one writer thread with group commit, a reader pool.
+//! - `postgres`: the backend for several nodes sharing one database.
 //! - `error`: `StoreError`.
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod model;
 pub mod outbox;
+pub mod postgres;
 pub mod sqlite;
 mod traits;
 pub mod url;
@@ -27,10 +29,13 @@ use std::sync::Arc;
 /// Called with the size of each committed write batch (for the metrics).
 pub type BatchHook = Arc<dyn Fn(usize) + Send + Sync>;
 
-/// Opens the store a URL names, applying its migrations.
+/// Opens the store a URL names, applying its migrations (or, with `Migrations::Require`,
+/// refusing a PostgreSQL database that lacks them; SQLite always applies its own: nobody
+/// else shares the file).
 pub async fn open(
     url: &DatabaseUrl,
     hook: Option<BatchHook>,
+    migrations: postgres::Migrations,
 ) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
@@ -40,6 +45,8 @@ pub async fn open(
                 .map_err(|e| StoreError::Task(e.to_string()))??;
             Ok(Arc::new(store))
         }
-        DatabaseUrl::Postgres(_) => Err(StoreError::Unsupported("PostgreSQL")),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(
+            postgres::PgStore::open(url, migrations, postgres::POOL_SIZE).await?,
+        )),
     }
 }

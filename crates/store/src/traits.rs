@@ -93,4 +93,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether this store is used by one process only (its leases can be cleared at start).
     fn single_process(&self) -> bool;
+
+    /// App ids with new due work, announced by any process sharing the database (an empty
+    /// id: anything may be due). `None` when this process is the only writer.
+    fn wake_ups(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
 }

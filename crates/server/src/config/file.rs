@@ -11,8 +11,13 @@ pub const DEFAULT_TOML: &str = r#"# ivrhook configuration. Every key is optional
 # Where the HTTP server listens. A non-loopback address needs at least one [[apps]] entry.
 listen = "127.0.0.1:8080"
 
-# sqlite://relative/path.db (relative to the working directory) or sqlite:///abs/path.db.
+# sqlite://relative/path.db (relative to the working directory) or sqlite:///abs/path.db;
+# or postgres://user[:password]@host[:port]/dbname for several nodes sharing one database.
 database = "sqlite://ivrhook.db"
+
+# Apply the database's pending migrations at start. Set false where migrations are run as a
+# release step (`ivrhook migrate`): serve then refuses to start on an older schema.
+migrate_on_start = true
 
 # When set, every /v1 API request needs "Authorization: Bearer <admin_token>".
 # admin_token = "change-me"
@@ -62,6 +67,7 @@ strict = false
 pub(super) struct FileConfig {
     pub listen: String,
     pub database: String,
+    pub migrate_on_start: bool,
     pub admin_token: Option<String>,
     pub inbound: FileInbound,
     pub apps: Vec<FileApp>,
@@ -85,6 +91,7 @@ impl Default for FileConfig {
         FileConfig {
             listen: "127.0.0.1:8080".into(),
             database: "sqlite://ivrhook.db".into(),
+            migrate_on_start: true,
             admin_token: None,
             inbound: FileInbound::default(),
             apps: Vec::new(),
@@ -152,6 +159,7 @@ impl FileConfig {
         Ok(Config {
             listen,
             database,
+            migrate_on_start: self.migrate_on_start,
             admin_token,
             inbound,
             apps,

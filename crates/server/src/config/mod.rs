@@ -58,6 +58,8 @@ impl fmt::Debug for Secret {
 pub struct Config {
     pub listen: SocketAddr,
     pub database: DatabaseUrl,
+    /// Apply pending migrations at start (otherwise require them applied).
+    pub migrate_on_start: bool,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
     pub inbound: Inbound,

@@ -1,0 +1,153 @@
+//! The PostgreSQL backend, for several ivrhook nodes sharing one database.
+//!
+//! Each write is its own transaction, committed before the call returns (PostgreSQL's
+//! default `synchronous_commit = on` makes a commit durable), through a connection pool with
+//! timeouts: a database that goes away fails writes within seconds (the receiver answers
+//! `108104`) and the pool reconnects by itself when it returns. Claims lock with
+//! `FOR UPDATE SKIP LOCKED`; leases expire, so a killed node's deliveries are claimed by the
+//! others. `NOTIFY` wakes every node's engine when work arrives (`notify`).
+//!
+//! - `schema`: versioned migrations under an advisory lock.
+//! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
+
+mod notify;
+mod outbox;
+mod outbox_read;
+mod reports;
+mod schema;
+
+use crate::StoreError;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_postgres::{types::ToSql, NoTls, Row};
+use tokio_util::sync::CancellationToken;
+
+mod store_impl;
+
+/// Connections per node: enough for the receiver and the engine to overlap their round trips.
+pub const POOL_SIZE: usize = 32;
+
+/// How long a request waits for a connection, or for a new one to open, before failing.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether opening the store applies pending migrations or only checks they were applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    Apply,
+    Require,
+}
+
+pub struct PgStore {
+    pool: Pool,
+    location: String,
+    wake: broadcast::Sender<String>,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects, checks or applies migrations, and starts listening for other nodes' work.
+    pub async fn open(
+        url: &str,
+        migrations: Migrations,
+        pool_size: usize,
+    ) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::BadUrl {
+            url: format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned())),
+            reason: format!("is not a PostgreSQL URL: {e}"),
+        })?;
+        config
+            .connect_timeout(POOL_TIMEOUT)
+            .keepalives_idle(Duration::from_secs(10))
+            .tcp_user_timeout(Duration::from_secs(15))
+            .application_name("ivrhook");
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(2))
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Task(format!("building the PostgreSQL pool: {e}")))?;
+        let location = format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned()));
+        let (wake, _) = broadcast::channel(1024);
+        let store = PgStore {
+            pool,
+            location,
+            wake,
+            stop: CancellationToken::new(),
+        };
+        let mut client = store.client().await?;
+        match migrations {
+            Migrations::Apply => {
+                schema::migrate(&mut client).await?;
+            }
+            Migrations::Require => {
+                let found = schema::current(&client).await?;
+                schema::check_not_newer(found)?;
+                if found < schema::known() {
+                    return Err(StoreError::SchemaTooOld {
+                        found,
+                        known: schema::known(),
+                    });
+                }
+            }
+        }
+        drop(client);
+        tokio::spawn(notify::listen(
+            config,
+            store.wake.clone(),
+            store.stop.clone(),
+        ));
+        Ok(store)
+    }
+
+    /// Applies pending migrations and returns the versions applied (for `ivrhook migrate`).
+    pub async fn migrate(url: &str) -> Result<Vec<i64>, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::BadUrl {
+            url: format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned())),
+            reason: format!("is not a PostgreSQL URL: {e}"),
+        })?;
+        let (mut client, conn) = config.connect(NoTls).await?;
+        let driver = tokio::spawn(conn);
+        let applied = schema::migrate(&mut client).await;
+        drop(client);
+        let _ = driver.await;
+        applied
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs a read and maps its rows.
+    async fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        map: impl Fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await?;
+        client.query(&stmt, params).await?.iter().map(map).collect()
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

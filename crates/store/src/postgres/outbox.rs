@@ -1,0 +1,242 @@
+//! The outbox's writes on PostgreSQL. A claim locks its rows with `FOR UPDATE SKIP LOCKED`,
+//! so nodes claiming at once take different deliveries, and commits the lease before the
+//! engine sends anything.
+
+use super::PgStore;
+use crate::{
+    outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Settle, Submitted},
+    StoreError,
+};
+
+/// Rows due now in one app's lane, oldest due first; with `ordered`, a delivery waits while an
+/// earlier one for its call is pending (on any node: the state is in the row).
+const CLAIM: &str = "
+    WITH due AS (
+        SELECT d.id FROM deliveries d
+        WHERE d.state = 'pending' AND d.app_id = $4 AND d.lane = $5
+          AND d.next_attempt_at_ms <= $3 AND d.lease_expires_at_ms <= $3
+          AND d.id <> ALL($6)
+          AND (NOT $7 OR NOT EXISTS (
+              SELECT 1 FROM deliveries p
+              WHERE p.state = 'pending' AND p.app_id = d.app_id AND p.call_id = d.call_id
+                AND p.id < d.id))
+        ORDER BY d.next_attempt_at_ms, d.id
+        LIMIT $8
+        FOR UPDATE SKIP LOCKED)
+    UPDATE deliveries d SET lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3
+    FROM due, outbound_events e
+    WHERE d.id = due.id AND e.id = d.event_id
+    RETURNING d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
+              e.body";
+
+/// Sends a dead or pending delivery now. A dead one starts a new round of its schedule (its
+/// attempts stay in the attempts table); a pending one keeps its place in the round.
+const RETRY_NOW: &str = "
+    UPDATE deliveries
+    SET next_attempt_at_ms = $1, updated_at_ms = $1,
+        attempts = CASE state WHEN 'dead' THEN 0 ELSE attempts END,
+        unknown_call_answers = CASE state WHEN 'dead' THEN 0 ELSE unknown_call_answers END,
+        lane = CASE state WHEN 'dead' THEN 0 ELSE lane END,
+        state = 'pending', finished_at_ms = NULL";
+
+impl PgStore {
+    /// The event and its delivery in one transaction; NOTIFY (sent at commit) wakes the
+    /// engines of every node.
+    pub(super) async fn submit(&self, e: &NewEvent) -> Result<Submitted, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let inserted = tx
+            .query_opt(
+                "INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                &[
+                    &e.app_id.as_str(),
+                    &e.call_id.as_str(),
+                    &e.idempotency_key,
+                    &e.body,
+                    &e.created_at_ms,
+                ],
+            )
+            .await?;
+        let Some(inserted) = inserted else {
+            let row = tx
+                .query_one(
+                    "SELECT e.id, d.id FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
+                     WHERE e.app_id = $1 AND e.idempotency_key = $2",
+                    &[&e.app_id.as_str(), &e.idempotency_key],
+                )
+                .await?;
+            return Ok(Submitted::Existing(EventIds {
+                event_id: row.try_get(0)?,
+                delivery_id: row.try_get(1)?,
+            }));
+        };
+        let event_id: i64 = inserted.try_get(0)?;
+        let delivery_id: i64 = tx
+            .query_one(
+                "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms,
+                                         created_at_ms, updated_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                &[
+                    &event_id,
+                    &e.app_id.as_str(),
+                    &e.call_id.as_str(),
+                    &e.first_attempt_at_ms,
+                    &e.created_at_ms,
+                ],
+            )
+            .await?
+            .try_get(0)?;
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&super::notify::CHANNEL, &e.app_id.as_str()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Submitted::New(EventIds {
+            event_id,
+            delivery_id,
+        }))
+    }
+
+    pub(super) async fn claim_due(&self, c: &ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(CLAIM).await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &c.owner,
+                    &c.lease_until_ms,
+                    &c.now_ms,
+                    &c.app_id,
+                    &c.lane.as_int(),
+                    &c.exclude,
+                    &c.ordered,
+                    &i64::from(c.limit),
+                ],
+            )
+            .await?;
+        let count = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        let mut claimed = rows
+            .iter()
+            .map(|r| {
+                Ok(Claimed {
+                    delivery_id: r.try_get(0)?,
+                    event_id: r.try_get(1)?,
+                    call_id: r.try_get(2)?,
+                    attempts: count(r.try_get(3)?),
+                    unknown_call_answers: count(r.try_get(4)?),
+                    created_at_ms: r.try_get(5)?,
+                    body: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // RETURNING order is unspecified; send in the order the deliveries were created.
+        claimed.sort_by_key(|c| c.delivery_id);
+        Ok(claimed)
+    }
+
+    /// Records the attempt, then moves the delivery if this owner still holds its lease.
+    pub(super) async fn record(&self, a: &AttemptRecord) -> Result<(), StoreError> {
+        let outcome = match a.settle {
+            Settle::Delivered => "delivered",
+            Settle::Retry { .. } => "retry",
+            Settle::Dead { .. } => "dead",
+        };
+        let now = a.started_at_ms + a.duration_ms;
+        let (state, next_at, unknown_call, finished, last_error) = match &a.settle {
+            Settle::Delivered => ("delivered", now, 0i64, Some(now), None),
+            Settle::Retry {
+                at_ms,
+                unknown_call,
+            } => (
+                "pending",
+                *at_ms,
+                i64::from(*unknown_call),
+                None,
+                a.error.clone().or_else(|| a.code.clone()),
+            ),
+            Settle::Dead { reason } => ("dead", now, 0, Some(now), Some(reason.clone())),
+        };
+        let http_status = a.http_status.map(i64::from);
+        // One round trip: the attempt row and the delivery's move in one statement.
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "WITH attempt AS (
+                     INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms,
+                                           http_status, code, body_excerpt, error, warning, outcome)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+                 UPDATE deliveries
+                 SET state = $11, next_attempt_at_ms = $12,
+                     unknown_call_answers = unknown_call_answers + $13, finished_at_ms = $14,
+                     last_error = $15, attempts = attempts + 1, lane = 1,
+                     lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = $16
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .await?;
+        client
+            .execute(
+                &stmt,
+                &[
+                    &a.delivery_id,
+                    &a.owner,
+                    &a.started_at_ms,
+                    &a.duration_ms,
+                    &http_status,
+                    &a.code,
+                    &a.body_excerpt,
+                    &a.error,
+                    &a.warning,
+                    &outcome,
+                    &state,
+                    &next_at,
+                    &unknown_call,
+                    &finished,
+                    &last_error,
+                    &now,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn retry_one(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let sql = format!("{RETRY_NOW} WHERE id = $2 AND state IN ('dead', 'pending')");
+        let client = self.client().await?;
+        let n = client.execute(&sql, &[&now_ms, &id]).await?;
+        if n == 1 {
+            self.wake_all(&client).await?;
+        }
+        Ok(n == 1)
+    }
+
+    pub(super) async fn retry_many(
+        &self,
+        app: &str,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "{RETRY_NOW} WHERE app_id = $2 AND created_at_ms >= $3 AND created_at_ms < $4
+                           AND state IN ('dead', 'pending')"
+        );
+        let client = self.client().await?;
+        let n = client
+            .execute(&sql, &[&now_ms, &app, &from_ms, &to_ms])
+            .await?;
+        if n > 0 {
+            self.wake_all(&client).await?;
+        }
+        Ok(n)
+    }
+
+    async fn wake_all(&self, client: &tokio_postgres::Client) -> Result<(), StoreError> {
+        client
+            .execute("SELECT pg_notify($1, '')", &[&super::notify::CHANNEL])
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! Versioned migrations for PostgreSQL, applied under an advisory lock so that several nodes
+//! starting at once apply each version exactly once.
+
+use crate::StoreError;
+use tokio_postgres::Client;
+
+/// Migrations in order; a version is applied once and recorded in `schema_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.
+const LOCK_KEY: i64 = 0x69_76_72_68_6f_6f_6b;
+
+/// The newest version this build knows.
+pub(crate) fn known() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+/// The version the database is at (0 when ivrhook never ran on it).
+pub(crate) async fn current(client: &Client) -> Result<i64, StoreError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let row = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Applies every migration newer than the database; returns the versions applied.
+pub(crate) async fn migrate(client: &mut Client) -> Result<Vec<i64>, StoreError> {
+    let tx = client.transaction().await?;
+    // Held to the end of the transaction: a second node waits here, then finds nothing to do.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version       BIGINT PRIMARY KEY,
+             applied_at_ms BIGINT NOT NULL
+         )",
+    )
+    .await?;
+    let at: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    check_not_newer(at)?;
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > at) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
+            &[version, &chrono::Utc::now().timestamp_millis()],
+        )
+        .await?;
+        applied.push(*version);
+    }
+    tx.commit().await?;
+    for version in &applied {
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(applied)
+}
+
+pub(crate) fn check_not_newer(found: i64) -> Result<(), StoreError> {
+    let known = known();
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! `Store` for `PgStore`: each method is one statement or one transaction (see the SQL files).
+
+use super::PgStore;
+use crate::{
+    outbox::{
+        AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
+        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
+    },
+    Inserted, NewReport, Store, StoreError, StoredReport,
+};
+use async_trait::async_trait;
+use ivrhook_protocol::{AppId, CallId};
+use tokio::sync::broadcast;
+
+#[async_trait]
+impl Store for PgStore {
+    async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
+        self.insert(&report).await
+    }
+
+    async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
+        self.register(app.as_str(), call.as_str()).await
+    }
+
+    async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
+        self.known(app.as_str(), call.as_str()).await
+    }
+
+    async fn reports_for_call(&self, call: &CallId) -> Result<Vec<StoredReport>, StoreError> {
+        self.for_call(call.as_str()).await
+    }
+
+    async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
+        self.after(after, limit).await
+    }
+
+    async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError> {
+        self.submit(&event).await
+    }
+
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
+        self.claim_due(&request).await
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError> {
+        self.record(&attempt).await
+    }
+
+    /// Never called for this backend (other nodes may hold leases); leases expire instead.
+    async fn release_all_leases(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        if !self.retry_one(id, now_ms).await? {
+            return Ok(None);
+        }
+        self.one(id).await
+    }
+
+    async fn retry_range(
+        &self,
+        app: &AppId,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.retry_many(app.as_str(), from_ms, to_ms, now_ms).await
+    }
+
+    async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.list(&filter).await
+    }
+
+    async fn delivery(
+        &self,
+        id: i64,
+    ) -> Result<Option<(DeliveryRow, Vec<AttemptRow>)>, StoreError> {
+        let Some(row) = self.one(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((row, self.attempts(id).await?)))
+    }
+
+    async fn outbound_for_call(&self, call: &CallId) -> Result<Vec<OutboundRow>, StoreError> {
+        self.outbound(call.as_str()).await
+    }
+
+    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
+        self.earliest(&apps).await
+    }
+
+    async fn next_due(
+        &self,
+        app: &str,
+        lane: Lane,
+        after_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.next(app, lane, after_ms).await
+    }
+
+    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError> {
+        self.counts().await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Every write is committed before its call returns, so closing only stops the listener
+    /// and the pool.
+    async fn close(&self) {
+        self.stop.cancel();
+        self.pool.close();
+    }
+
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn single_process(&self) -> bool {
+        false
+    }
+
+    fn wake_ups(&self) -> Option<broadcast::Receiver<String>> {
+        Some(self.wake.subscribe())
+    }
+}

@@ -1,0 +1,54 @@
+//! One store conformance suite, written once against the `Store` trait and run against both
+//! backends: SQLite on a temporary file, PostgreSQL on a fresh, uniquely named database that
+//! each test creates and drops (`TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). A PostgreSQL test fails, never skips, when
+//! the server is unreachable, and says how to start one.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
+
+mod backends;
+mod outbox;
+mod reports;
+
+/// Runs each case against both backends: `sqlite::case` and `postgres::case`.
+macro_rules! conformance {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = crate::backends::Backend::sqlite();
+                    crate::$module::$case(backend.store.as_ref()).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = crate::backends::Backend::postgres(stringify!($case)).await;
+                    crate::$module::$case(backend.store.as_ref()).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    reports::a_new_report_is_stored_byte_for_byte,
+    reports::the_same_content_again_is_a_counted_duplicate,
+    reports::concurrent_duplicates_store_one_row,
+    reports::reports_page_in_id_order,
+    reports::calls_are_registered_once,
+    outbox::an_idempotency_key_returns_the_first_event,
+    outbox::claims_lease_due_deliveries_in_order_with_bodies,
+    outbox::a_lease_hides_a_delivery_until_it_expires,
+    outbox::concurrent_claimers_never_share_a_delivery,
+    outbox::an_ordered_call_waits_for_its_earlier_delivery,
+    outbox::attempts_move_deliveries_and_are_kept,
+    outbox::a_lost_lease_records_the_attempt_but_moves_nothing,
+    outbox::retries_lane_and_due_times,
+    outbox::dead_deliveries_are_retried_one_or_by_range,
+    outbox::listings_filter_and_page,
+);

@@ -1,0 +1,439 @@
+//! The sender's outbox: submission, claims and leases, attempts, retries, listings.
+
+use ivrhook_protocol::{AppId, CallId};
+use ivrhook_store::{
+    outbox::{
+        AttemptRecord, ClaimRequest, Claimed, DeliveryFilter, DeliveryState, Lane, NewEvent,
+        Settle, Submitted,
+    },
+    Store,
+};
+use std::collections::HashSet;
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
+    NewEvent {
+        app_id: AppId::try_from(app).unwrap(),
+        call_id: CallId::try_from(call).unwrap(),
+        idempotency_key: key.map(str::to_owned),
+        body: format!(r#"{{"callId":"{call}","k":{key:?}}}"#).into_bytes(),
+        created_at_ms: NOW,
+        first_attempt_at_ms: due,
+    }
+}
+
+async fn submit(store: &dyn Store, app: &str, call: &str) -> i64 {
+    match store
+        .submit_event(event(app, call, None, NOW))
+        .await
+        .unwrap()
+    {
+        Submitted::New(ids) => ids.delivery_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimRequest {
+    ClaimRequest {
+        app_id: "app".into(),
+        lane,
+        limit,
+        now_ms: now,
+        lease_until_ms: now + 60_000,
+        owner: owner.into(),
+        ordered: false,
+        exclude: Vec::new(),
+    }
+}
+
+fn ids(claimed: &[Claimed]) -> Vec<i64> {
+    claimed.iter().map(|c| c.delivery_id).collect()
+}
+
+fn record(c: &Claimed, owner: &str, settle: Settle) -> AttemptRecord {
+    AttemptRecord {
+        delivery_id: c.delivery_id,
+        owner: owner.into(),
+        started_at_ms: NOW + 10,
+        duration_ms: 5,
+        http_status: Some(200),
+        code: Some("108102".into()),
+        body_excerpt: Some(r#"{"code":"108102"}"#.into()),
+        error: None,
+        warning: None,
+        settle,
+    }
+}
+
+pub async fn an_idempotency_key_returns_the_first_event(store: &dyn Store) {
+    let Submitted::New(first) = store
+        .submit_event(event("app", "c", Some("k1"), NOW))
+        .await
+        .unwrap()
+    else {
+        panic!("first submission must be new")
+    };
+    let again = store
+        .submit_event(event("app", "c", Some("k1"), NOW))
+        .await
+        .unwrap();
+    assert_eq!(again, Submitted::Existing(first));
+    // The key is per app; no key never dedupes.
+    let other = store
+        .submit_event(event("other", "c", Some("k1"), NOW))
+        .await
+        .unwrap();
+    assert!(matches!(other, Submitted::New(_)));
+    let a = store
+        .submit_event(event("app", "c", None, NOW))
+        .await
+        .unwrap();
+    let b = store
+        .submit_event(event("app", "c", None, NOW))
+        .await
+        .unwrap();
+    assert_ne!(a, b);
+    let rows = store
+        .deliveries(DeliveryFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(rows.unwrap().len(), 4);
+}
+
+pub async fn claims_lease_due_deliveries_in_order_with_bodies(store: &dyn Store) {
+    let a = submit(store, "app", "c-a").await;
+    let b = submit(store, "app", "c-b").await;
+    let c = submit(store, "app", "c-c").await;
+    store
+        .submit_event(event("app", "later", None, NOW + 5_000))
+        .await
+        .unwrap();
+    submit(store, "elsewhere", "c-x").await;
+    let first = store.claim(claim("n1", Lane::First, 2, NOW)).await.unwrap();
+    assert_eq!(ids(&first), [a, b]);
+    assert_eq!(first[0].body, br#"{"callId":"c-a","k":None}"#);
+    assert_eq!((first[0].call_id.as_str(), first[0].attempts), ("c-a", 0));
+    assert_eq!(first[0].created_at_ms, NOW);
+    let rest = store
+        .claim(claim("n1", Lane::First, 10, NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&rest),
+        [c],
+        "not due yet, another app's, or leased: not claimed"
+    );
+    assert!(store
+        .claim(claim("n1", Lane::Retry, 10, NOW))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn a_lease_hides_a_delivery_until_it_expires(store: &dyn Store) {
+    let a = submit(store, "app", "c").await;
+    let b = submit(store, "app", "c2").await;
+    assert_eq!(
+        ids(&store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap()),
+        [a]
+    );
+    // A worker's own in-flight deliveries are excluded even when their lease has lapsed.
+    let mut own = claim("n1", Lane::First, 10, NOW + 120_000);
+    own.exclude = vec![a];
+    assert_eq!(ids(&store.claim(own).await.unwrap()), [b]);
+    // Another node takes `a` once its lease (60 s) is over, not before.
+    assert!(store
+        .claim(claim("n2", Lane::First, 10, NOW + 59_999))
+        .await
+        .unwrap()
+        .is_empty());
+    let taken = store
+        .claim(claim("n2", Lane::First, 10, NOW + 180_001))
+        .await
+        .unwrap();
+    assert_eq!(ids(&taken), [a, b], "both leases expired");
+}
+
+pub async fn concurrent_claimers_never_share_a_delivery(store: &dyn Store) {
+    let mut submitted = HashSet::new();
+    for n in 0..200 {
+        submitted.insert(submit(store, "app", &format!("c{n}")).await);
+    }
+    let claimer = |owner: &'static str| async move {
+        let mut mine = Vec::new();
+        loop {
+            let got = store
+                .claim(claim(owner, Lane::First, 7, NOW))
+                .await
+                .unwrap();
+            if got.is_empty() {
+                return mine;
+            }
+            mine.extend(ids(&got));
+        }
+    };
+    let all = futures_util::future::join_all(["a", "b", "c", "d"].map(claimer)).await;
+    let mut seen = HashSet::new();
+    for id in all.iter().flatten() {
+        assert!(seen.insert(*id), "delivery {id} claimed twice");
+    }
+    assert_eq!(seen, submitted);
+}
+
+pub async fn an_ordered_call_waits_for_its_earlier_delivery(store: &dyn Store) {
+    let first = submit(store, "app", "same").await;
+    let second = submit(store, "app", "same").await;
+    let other = submit(store, "app", "other").await;
+    let mut ordered = claim("n1", Lane::First, 10, NOW);
+    ordered.ordered = true;
+    let got = store.claim(ordered.clone()).await.unwrap();
+    assert_eq!(ids(&got), [first, other]);
+    assert!(
+        store.claim(ordered.clone()).await.unwrap().is_empty(),
+        "second waits"
+    );
+    store
+        .record_attempt(record(&got[0], "n1", Settle::Delivered))
+        .await
+        .unwrap();
+    assert_eq!(ids(&store.claim(ordered).await.unwrap()), [second]);
+    // Unordered, both go at once.
+    let (x, y) = (
+        submit(store, "app", "free").await,
+        submit(store, "app", "free").await,
+    );
+    assert_eq!(
+        ids(&store
+            .claim(claim("n1", Lane::First, 10, NOW))
+            .await
+            .unwrap()),
+        [x, y]
+    );
+}
+
+pub async fn attempts_move_deliveries_and_are_kept(store: &dyn Store) {
+    for _ in 0..3 {
+        submit(store, "app", "c").await;
+    }
+    let got = store.claim(claim("n1", Lane::First, 3, NOW)).await.unwrap();
+    let retry_at = NOW + 30_000;
+    let settles = [
+        Settle::Delivered,
+        Settle::Retry {
+            at_ms: retry_at,
+            unknown_call: true,
+        },
+        Settle::Dead {
+            reason: "108100: bad input".into(),
+        },
+    ];
+    for (c, settle) in got.iter().zip(settles) {
+        store.record_attempt(record(c, "n1", settle)).await.unwrap();
+    }
+    let (delivered, attempts) = store.delivery(got[0].delivery_id).await.unwrap().unwrap();
+    assert_eq!(delivered.state, DeliveryState::Delivered);
+    assert_eq!(
+        (delivered.attempts, delivered.finished_at_ms),
+        (1, Some(NOW + 15))
+    );
+    assert_eq!(attempts.len(), 1);
+    let a = &attempts[0];
+    assert_eq!(
+        (a.started_at_ms, a.duration_ms, a.http_status),
+        (NOW + 10, 5, Some(200))
+    );
+    assert_eq!(
+        (a.code.as_deref(), a.outcome.as_str()),
+        (Some("108102"), "delivered")
+    );
+    assert_eq!(a.body_excerpt.as_deref(), Some(r#"{"code":"108102"}"#));
+    let (retrying, _) = store.delivery(got[1].delivery_id).await.unwrap().unwrap();
+    assert_eq!(retrying.state, DeliveryState::Pending);
+    assert_eq!(retrying.next_attempt_at_ms, retry_at);
+    assert_eq!(retrying.last_error.as_deref(), Some("108102"));
+    let (dead, _) = store.delivery(got[2].delivery_id).await.unwrap().unwrap();
+    assert_eq!(dead.state, DeliveryState::Dead);
+    assert_eq!(dead.last_error.as_deref(), Some("108100: bad input"));
+    // The retry is claimed from the retry lane when due, with its counters.
+    assert!(store
+        .claim(claim("n1", Lane::Retry, 5, retry_at - 1))
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .claim(claim("n1", Lane::Retry, 5, retry_at))
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), [got[1].delivery_id]);
+    assert_eq!((again[0].attempts, again[0].unknown_call_answers), (1, 1));
+    assert!(store.delivery(999_999).await.unwrap().is_none());
+}
+
+pub async fn a_lost_lease_records_the_attempt_but_moves_nothing(store: &dyn Store) {
+    let id = submit(store, "app", "c").await;
+    let got = store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap();
+    // n1's lease lapsed and n2 took the delivery; n1's late answer must not settle it.
+    store
+        .claim(claim("n2", Lane::First, 1, NOW + 120_000))
+        .await
+        .unwrap();
+    store
+        .record_attempt(record(&got[0], "n1", Settle::Delivered))
+        .await
+        .unwrap();
+    let (row, attempts) = store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Pending);
+    assert_eq!(row.attempts, 0);
+    assert_eq!(
+        attempts.len(),
+        1,
+        "the attempt itself is history and is kept"
+    );
+}
+
+pub async fn retries_lane_and_due_times(store: &dyn Store) {
+    submit(store, "app", "c").await;
+    store
+        .submit_event(event("app", "c", None, NOW + 7_000))
+        .await
+        .unwrap();
+    let apps = vec!["app".to_owned(), "none".to_owned()];
+    let due = store.earliest_due(apps.clone()).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].app_id.as_str(), due[0].lane), ("app", Lane::First));
+    assert_eq!(due[0].next_attempt_at_ms, NOW);
+    assert_eq!(
+        store.next_due("app", Lane::First, NOW).await.unwrap(),
+        Some(NOW + 7_000)
+    );
+    assert_eq!(store.next_due("app", Lane::Retry, 0).await.unwrap(), None);
+    let got = store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap();
+    let settle = Settle::Retry {
+        at_ms: NOW + 3_000,
+        unknown_call: false,
+    };
+    store
+        .record_attempt(record(&got[0], "n1", settle))
+        .await
+        .unwrap();
+    let due = store.earliest_due(apps).await.unwrap();
+    let retry = due
+        .iter()
+        .find(|d| d.lane == Lane::Retry)
+        .expect("retry lane due");
+    assert_eq!(retry.next_attempt_at_ms, NOW + 3_000);
+}
+
+pub async fn dead_deliveries_are_retried_one_or_by_range(store: &dyn Store) {
+    let mut dead = Vec::new();
+    for n in 0..3 {
+        submit(store, "app", &format!("c{n}")).await;
+    }
+    for c in store.claim(claim("n1", Lane::First, 3, NOW)).await.unwrap() {
+        let settle = Settle::Dead {
+            reason: "gone".into(),
+        };
+        store
+            .record_attempt(record(&c, "n1", settle))
+            .await
+            .unwrap();
+        dead.push(c.delivery_id);
+    }
+    let row = store
+        .retry_delivery(dead[0], NOW + 100)
+        .await
+        .unwrap()
+        .expect("retried");
+    assert_eq!(row.state, DeliveryState::Pending);
+    assert_eq!((row.attempts, row.next_attempt_at_ms), (0, NOW + 100));
+    assert_eq!(row.finished_at_ms, None);
+    assert!(store.retry_delivery(424_242, NOW).await.unwrap().is_none());
+    // A new round starts in the first-attempt lane.
+    let again = store
+        .claim(claim("n1", Lane::First, 5, NOW + 100))
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), [dead[0]]);
+    let app = AppId::try_from("app").unwrap();
+    assert_eq!(
+        store
+            .retry_range(&app, NOW, NOW + 1, NOW + 200)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .retry_range(&app, NOW + 1, NOW + 9, NOW)
+            .await
+            .unwrap(),
+        0,
+        "range"
+    );
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(counts, [("app".to_owned(), DeliveryState::Pending, 3)]);
+}
+
+pub async fn listings_filter_and_page(store: &dyn Store) {
+    let a = submit(store, "app", "call-1").await;
+    let b = submit(store, "app", "call-2").await;
+    let c = submit(store, "other", "call-1").await;
+    let got = store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap();
+    store
+        .record_attempt(record(&got[0], "n1", Settle::Dead { reason: "x".into() }))
+        .await
+        .unwrap();
+    let list = |app: Option<&str>, state, after, limit| {
+        store.deliveries(DeliveryFilter {
+            app_id: app.map(str::to_owned),
+            state,
+            after,
+            limit,
+        })
+    };
+    let all: Vec<_> = list(None, None, 0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(all, [a, b, c]);
+    let page: Vec<_> = list(None, None, a, 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(page, [b]);
+    let app_pending = list(Some("app"), Some(DeliveryState::Pending), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(app_pending.iter().map(|d| d.id).collect::<Vec<_>>(), [b]);
+    let dead = list(None, Some(DeliveryState::Dead), 0, 10).await.unwrap();
+    assert_eq!(
+        (dead.len(), dead[0].id, dead[0].app_id.as_str()),
+        (1, a, "app")
+    );
+    let mut counts = store.delivery_counts().await.unwrap();
+    counts.sort_by_key(|(app, state, _)| (app.clone(), state.as_str()));
+    assert_eq!(
+        counts,
+        [
+            ("app".to_owned(), DeliveryState::Dead, 1),
+            ("app".to_owned(), DeliveryState::Pending, 1),
+            ("other".to_owned(), DeliveryState::Pending, 1),
+        ]
+    );
+    let timeline = store
+        .outbound_for_call(&CallId::try_from("call-1").unwrap())
+        .await
+        .unwrap();
+    let shown: Vec<_> = timeline
+        .iter()
+        .map(|o| (o.delivery.id, o.body.len() > 10))
+        .collect();
+    assert_eq!(shown, [(a, true), (c, true)]);
+}

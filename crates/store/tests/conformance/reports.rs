@@ -1,0 +1,126 @@
+//! Received reports and registered calls.
+
+use ivrhook_protocol::{AppId, CallId};
+use ivrhook_store::{Inserted, NewReport, Store};
+
+pub fn report(call: &str, content: u8) -> NewReport {
+    let raw = format!(r#"{{"appId":"app","callId":"{call}","n":{content},"text":"中文"}}"#);
+    NewReport {
+        app_id: AppId::try_from("app").unwrap(),
+        call_id: CallId::try_from(call).unwrap(),
+        event: "multrpt".into(),
+        status: Some(1),
+        content_hash: [content; 32],
+        received_at: chrono::DateTime::from_timestamp_millis(1_700_000_000_123).unwrap(),
+        peer: Some("127.0.0.1:5000".into()),
+        raw: raw.into_bytes(),
+        utc_offset: "+08:00".into(),
+        warnings: r#"[{"field":"status","message":"m"}]"#.into(),
+    }
+}
+
+fn call(id: &str) -> CallId {
+    CallId::try_from(id).unwrap()
+}
+
+pub async fn a_new_report_is_stored_byte_for_byte(store: &dyn Store) {
+    let r = report("c1", 1);
+    let Inserted::New { id } = store.insert_report(r.clone()).await.unwrap() else {
+        panic!("a first report must be new");
+    };
+    let rows = store.reports_for_call(&call("c1")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let got = &rows[0];
+    assert_eq!(got.id, id);
+    assert_eq!(got.raw, r.raw);
+    assert_eq!((got.app_id.as_str(), got.call_id.as_str()), ("app", "c1"));
+    assert_eq!((got.event.as_str(), got.status), ("multrpt", Some(1)));
+    assert_eq!(got.received_at, r.received_at);
+    assert_eq!(got.peer.as_deref(), Some("127.0.0.1:5000"));
+    assert_eq!(got.utc_offset.as_deref(), Some("+08:00"));
+    assert_eq!(
+        got.decoded, None,
+        "the decoded form is derived when read, not stored"
+    );
+    assert_eq!(got.warnings[0]["field"], "status");
+    assert_eq!(got.duplicates, 0);
+}
+
+pub async fn the_same_content_again_is_a_counted_duplicate(store: &dyn Store) {
+    let first = store.insert_report(report("c1", 1)).await.unwrap();
+    let Inserted::New { id } = first else {
+        panic!("{first:?}")
+    };
+    for times in 1..=2 {
+        let again = store.insert_report(report("c1", 1)).await.unwrap();
+        assert_eq!(again, Inserted::Duplicate { id, times });
+    }
+    // Other content, or the same content for another call, is a new report.
+    assert!(matches!(
+        store.insert_report(report("c1", 2)).await.unwrap(),
+        Inserted::New { .. }
+    ));
+    assert!(matches!(
+        store.insert_report(report("c2", 1)).await.unwrap(),
+        Inserted::New { .. }
+    ));
+    let rows = store.reports_for_call(&call("c1")).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.duplicates).collect::<Vec<_>>(),
+        [2, 0]
+    );
+    assert!(rows[0].id < rows[1].id, "oldest first");
+}
+
+pub async fn concurrent_duplicates_store_one_row(store: &dyn Store) {
+    let results = futures_join(store, 16).await;
+    let new = results
+        .iter()
+        .filter(|r| matches!(r, Inserted::New { .. }))
+        .count();
+    assert_eq!(new, 1, "{results:?}");
+    let rows = store.reports_for_call(&call("race")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].duplicates, 15);
+}
+
+/// `n` inserts of one report, all in flight at once.
+async fn futures_join(store: &dyn Store, n: usize) -> Vec<Inserted> {
+    let pending = (0..n).map(|_| store.insert_report(report("race", 7)));
+    let results = futures_util::future::join_all(pending).await;
+    results.into_iter().map(Result::unwrap).collect()
+}
+
+pub async fn reports_page_in_id_order(store: &dyn Store) {
+    for n in 0..5 {
+        store
+            .insert_report(report(&format!("p{n}"), n))
+            .await
+            .unwrap();
+    }
+    let first = store.reports_after(0, 3).await.unwrap();
+    assert_eq!(first.len(), 3);
+    let rest = store.reports_after(first[2].id, 3).await.unwrap();
+    let calls: Vec<_> = first
+        .iter()
+        .chain(&rest)
+        .map(|r| r.call_id.clone())
+        .collect();
+    assert_eq!(calls, ["p0", "p1", "p2", "p3", "p4"]);
+}
+
+pub async fn calls_are_registered_once(store: &dyn Store) {
+    let app = AppId::try_from("app").unwrap();
+    assert!(!store.is_call_known(&app, &call("k")).await.unwrap());
+    assert!(store.register_call(&app, &call("k")).await.unwrap());
+    assert!(
+        !store.register_call(&app, &call("k")).await.unwrap(),
+        "known already"
+    );
+    assert!(store.is_call_known(&app, &call("k")).await.unwrap());
+    let other = AppId::try_from("other").unwrap();
+    assert!(
+        !store.is_call_known(&other, &call("k")).await.unwrap(),
+        "per app"
+    );
+}
