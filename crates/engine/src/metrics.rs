@@ -13,6 +13,7 @@ pub struct EngineMetrics {
     attempts: Family<Labels, Counter>,
     lag: Histogram,
     breakers: Family<Labels, Gauge>,
+    remote_wakeups: Counter,
 }
 
 impl EngineMetrics {
@@ -23,6 +24,7 @@ impl EngineMetrics {
                 0.001, 2.0, 20,
             )),
             breakers: Family::default(),
+            remote_wakeups: Counter::default(),
         };
         registry.register(
             "delivery_attempts",
@@ -39,7 +41,16 @@ impl EngineMetrics {
             "Circuit breaker per destination: 0 closed, 1 open, 2 half-open",
             m.breakers.clone(),
         );
+        registry.register(
+            "remote_wakeups",
+            "Work announced by other nodes sharing the database (PostgreSQL NOTIFY)",
+            m.remote_wakeups.clone(),
+        );
         m
+    }
+
+    pub(crate) fn remote_wakeup(&self) {
+        self.remote_wakeups.inc();
     }
 
     pub(crate) fn attempt(&self, app: &str, outcome: &'static str) {

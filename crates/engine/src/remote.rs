@@ -15,6 +15,7 @@ pub(crate) async fn follow(inner: Arc<Inner>, mut rx: Receiver<String>, stop: Ca
             r = rx.recv() => r,
             () = stop.cancelled() => return,
         };
+        inner.metrics.remote_wakeup();
         match announced {
             Ok(app) if !app.is_empty() => {
                 let Some(i) = inner.by_app.get(&app) else {

@@ -64,6 +64,12 @@ enum Command {
         #[arg(long)]
         listen: std::net::SocketAddr,
     },
+    /// Apply the database's pending migrations, then exit. `serve` applies them itself unless
+    /// `migrate_on_start = false`; run this as a release step when several nodes share one
+    /// PostgreSQL.
+    ///
+    /// Example: ivrhook migrate --database postgres://ivrhook@db.internal/ivrhook
+    Migrate(MigrateArgs),
     /// Print the default configuration file, every key documented.
     ///
     /// Example: ivrhook config > ivrhook.toml
@@ -79,6 +85,22 @@ struct ServeArgs {
     #[arg(long, env = "IVRHOOK_LISTEN")]
     listen: Option<String>,
     /// Database URL, e.g. sqlite://ivrhook.db; overrides `database` in the file.
+    #[arg(long, env = "IVRHOOK_DATABASE")]
+    database: Option<String>,
+    /// What this node does: receive, deliver, or both (comma-separated); overrides `roles`.
+    #[arg(long, env = "IVRHOOK_ROLES", value_delimiter = ',')]
+    roles: Option<Vec<String>>,
+    /// Do not apply migrations at start; refuse to start on an older schema instead.
+    #[arg(long)]
+    no_migrate: bool,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// TOML configuration file whose `database` to migrate.
+    #[arg(long, short, env = "IVRHOOK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL; overrides `database` in the file.
     #[arg(long, env = "IVRHOOK_DATABASE")]
     database: Option<String>,
 }
@@ -110,6 +132,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(args) => finish(serve(args).await),
+        Command::Migrate(args) => finish(migrate(args).await),
         Command::Send(args) => finish(send::run(args).await),
         Command::Simulate(args) => finish(cli_tools::simulate(args).await),
         Command::Check(args) => finish(cli_tools::check(args).await),
@@ -134,6 +157,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
     let overrides = Overrides {
         listen: args.listen,
         database: args.database,
+        roles: args.roles,
+        migrate_on_start: args.no_migrate.then_some(false),
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
     config.check_servable()?;
@@ -148,6 +173,20 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
     server.run(shutdown).await?;
     tracing::info!("stopped: every accepted report is committed");
+    Ok(())
+}
+
+async fn migrate(args: MigrateArgs) -> Result<(), Box<dyn Error>> {
+    let overrides = Overrides {
+        database: args.database,
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let applied = ivrhook_store::migrate(&config.database).await?;
+    match applied.as_slice() {
+        [] => println!("{:?}: up to date", config.database),
+        v => println!("{:?}: applied migration(s) {v:?}", config.database),
+    }
     Ok(())
 }
 

@@ -119,16 +119,21 @@ impl Server {
         } else {
             format!("{} app(s) configured", st.apps.len())
         };
+        let roles = match (st.config.roles.receive, st.config.roles.deliver) {
+            (true, true) => format!("reports: POST {}; delivering", st.config.inbound.path),
+            (true, false) => format!("reports: POST {}; not delivering", st.config.inbound.path),
+            _ => "not receiving; delivering".to_owned(),
+        };
         format!(
-            "ivrhook listening on http://{addr} (reports: POST {}); data in {}; {apps}",
-            st.config.inbound.path,
+            "ivrhook listening on http://{addr} ({roles}); data in {}; {apps}",
             st.store.location()
         )
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
         let state = Arc::clone(&self.state);
-        let engine = state.engine.clone().map(|engine| {
+        let deliver = state.config.roles.deliver;
+        let engine = state.engine.clone().filter(|_| deliver).map(|engine| {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.run(stop).await })
         });
@@ -160,9 +165,11 @@ impl Server {
 }
 
 fn router(state: Arc<AppState>) -> Router {
-    let callback = state.config.inbound.path.clone();
-    Router::new()
-        .route(&callback, post(inbound::receive))
+    let mut router = Router::new();
+    if state.config.roles.receive {
+        router = router.route(&state.config.inbound.path, post(inbound::receive));
+    }
+    router
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .merge(api::router(Arc::clone(&state)))

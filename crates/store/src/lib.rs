@@ -50,3 +50,16 @@ pub async fn open(
         )),
     }
 }
+
+/// Applies the pending migrations of the database a URL names; returns the versions applied.
+pub async fn migrate(url: &DatabaseUrl) -> Result<Vec<i64>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || sqlite::migrate_file(&path))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+        }
+        DatabaseUrl::Postgres(url) => postgres::PgStore::migrate(url).await,
+    }
+}

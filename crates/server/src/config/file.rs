@@ -1,6 +1,6 @@
 //! The config file's shape as serde reads it, and its validation into [`Config`].
 
-use super::{invalid, parse_offset, App, Config, ConfigError, Inbound, Secret};
+use super::{invalid, parse_offset, App, Config, ConfigError, Inbound, Roles, Secret};
 use ivrhook_protocol::DecodeOptions;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -18,6 +18,12 @@ database = "sqlite://ivrhook.db"
 # Apply the database's pending migrations at start. Set false where migrations are run as a
 # release step (`ivrhook migrate`): serve then refuses to start on an older schema.
 migrate_on_start = true
+
+# What this node does: "receive" serves the callback path (the multrpt receiver), "deliver"
+# runs the delivery engine. Several nodes on one PostgreSQL can split the work, e.g.
+# receive-only nodes behind the platform's load balancer and deliver-only nodes elsewhere.
+# The /v1 API runs on every node.
+roles = ["receive", "deliver"]
 
 # When set, every /v1 API request needs "Authorization: Bearer <admin_token>".
 # admin_token = "change-me"
@@ -68,6 +74,7 @@ pub(super) struct FileConfig {
     pub listen: String,
     pub database: String,
     pub migrate_on_start: bool,
+    pub roles: Vec<String>,
     pub admin_token: Option<String>,
     pub inbound: FileInbound,
     pub apps: Vec<FileApp>,
@@ -92,6 +99,7 @@ impl Default for FileConfig {
             listen: "127.0.0.1:8080".into(),
             database: "sqlite://ivrhook.db".into(),
             migrate_on_start: true,
+            roles: vec!["receive".into(), "deliver".into()],
             admin_token: None,
             inbound: FileInbound::default(),
             apps: Vec::new(),
@@ -160,6 +168,7 @@ impl FileConfig {
             listen,
             database,
             migrate_on_start: self.migrate_on_start,
+            roles: parse_roles(&self.roles)?,
             admin_token,
             inbound,
             apps,
@@ -260,4 +269,30 @@ mod tests {
             .to_string()
             .starts_with("apps: no [[apps]]"));
     }
+}
+
+fn parse_roles(names: &[String]) -> Result<Roles, ConfigError> {
+    let mut roles = Roles {
+        receive: false,
+        deliver: false,
+    };
+    for name in names {
+        match name.as_str() {
+            "receive" => roles.receive = true,
+            "deliver" => roles.deliver = true,
+            other => {
+                return Err(invalid(
+                    "roles",
+                    format!("{other:?} is not a role; use \"receive\" and/or \"deliver\""),
+                ))
+            }
+        }
+    }
+    if !(roles.receive || roles.deliver) {
+        return Err(invalid(
+            "roles",
+            "is empty; a node needs receive, deliver or both",
+        ));
+    }
+    Ok(roles)
 }

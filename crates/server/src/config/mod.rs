@@ -60,10 +60,20 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// Apply pending migrations at start (otherwise require them applied).
     pub migrate_on_start: bool,
+    pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
     pub inbound: Inbound,
     pub apps: Vec<App>,
+}
+
+/// What a node does (`roles`): at least one is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// Serve the callback path.
+    pub receive: bool,
+    /// Run the delivery engine.
+    pub deliver: bool,
 }
 
 /// `[inbound]`: how the receiver takes reports.
@@ -91,6 +101,8 @@ pub struct App {
 pub struct Overrides {
     pub listen: Option<String>,
     pub database: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub migrate_on_start: Option<bool>,
 }
 
 impl Default for Config {
@@ -118,6 +130,12 @@ impl Config {
         }
         if let Some(database) = &overrides.database {
             raw.database = database.clone();
+        }
+        if let Some(roles) = &overrides.roles {
+            raw.roles = roles.clone();
+        }
+        if let Some(migrate) = overrides.migrate_on_start {
+            raw.migrate_on_start = migrate;
         }
         raw.validate()
     }

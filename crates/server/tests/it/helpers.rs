@@ -2,6 +2,7 @@
 
 use ivrhook_protocol::Answer;
 use ivrhook_server::{config::Config, Server, ServerError};
+use ivrhook_store::postgres::scratch::ScratchDatabase;
 use serde_json::Value;
 use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 use tempfile::TempDir;
@@ -15,7 +16,10 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db_path: PathBuf,
+    pub database_url: String,
     _dir: TempDir,
+    /// Set for a server on PostgreSQL; dropped by `stop`.
+    scratch: Option<ScratchDatabase>,
     shutdown: CancellationToken,
     handle: JoinHandle<Result<(), ServerError>>,
 }
@@ -29,7 +33,36 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(toml: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("ivrhook.db");
-    let text = format!("database = \"sqlite://{}\"\n{toml}", db_path.display());
+    let url = format!("sqlite://{}", db_path.display());
+    start(&url, toml, dir, None).await
+}
+
+/// A server on a fresh PostgreSQL database named `ivrhook_it_<name>` (`TEST_DATABASE_URL`
+/// names the server; default postgres://postgres@127.0.0.1:5432/postgres).
+pub async fn spawn_on_postgres(name: &str, toml: &str) -> TestApp {
+    let server = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let db = ScratchDatabase::create(&server, &format!("ivrhook_it_{name}"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {server} is unreachable ({e:?}); start it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
+                 or set TEST_DATABASE_URL"
+            )
+        });
+    let url = db.url.clone();
+    start(&url, toml, tempfile::tempdir().expect("temp dir"), Some(db)).await
+}
+
+/// A server on an existing database (a second node beside another test server).
+pub async fn spawn_with_database(url: &str, toml: &str) -> TestApp {
+    start(url, toml, tempfile::tempdir().expect("temp dir"), None).await
+}
+
+async fn start(url: &str, toml: &str, dir: TempDir, scratch: Option<ScratchDatabase>) -> TestApp {
+    let db_path = dir.path().join("ivrhook.db");
+    let text = format!("database = \"{url}\"\n{toml}");
     let config = Config::from_toml(&text, "test").expect("test config is valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
@@ -40,7 +73,9 @@ pub async fn spawn_with(toml: &str) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         db_path,
+        database_url: url.to_owned(),
         _dir: dir,
+        scratch,
         shutdown,
         handle,
     }
@@ -102,6 +137,9 @@ impl TestApp {
             .await
             .expect("server task")
             .expect("server stops cleanly");
+        if let Some(db) = self.scratch {
+            db.drop_database().await.expect("drop the test database");
+        }
     }
 }
 

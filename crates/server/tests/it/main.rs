@@ -5,4 +5,5 @@ mod api;
 mod codes;
 mod helpers;
 mod outbound;
+mod postgres;
 mod variants;

@@ -9,12 +9,14 @@
 //!
 //! - `schema`: versioned migrations under an advisory lock.
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
+//! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod notify;
 mod outbox;
 mod outbox_read;
 mod reports;
 mod schema;
+pub mod scratch;
 
 use crate::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -42,6 +44,8 @@ pub struct PgStore {
     pool: Pool,
     location: String,
     wake: broadcast::Sender<String>,
+    /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
+    listen: std::sync::Mutex<Option<tokio_postgres::Config>>,
     stop: CancellationToken,
 }
 
@@ -90,6 +94,7 @@ impl PgStore {
             pool,
             location,
             wake,
+            listen: std::sync::Mutex::new(Some(config)),
             stop: CancellationToken::new(),
         };
         let mut client = store.client().await?;
@@ -109,11 +114,6 @@ impl PgStore {
             }
         }
         drop(client);
-        tokio::spawn(notify::listen(
-            config,
-            store.wake.clone(),
-            store.stop.clone(),
-        ));
         Ok(store)
     }
 
@@ -129,6 +129,16 @@ impl PgStore {
         drop(client);
         let _ = driver.await;
         applied
+    }
+
+    /// Subscribes to other nodes' announcements, starting the LISTEN connection on first use.
+    fn subscribe(&self) -> broadcast::Receiver<String> {
+        let receiver = self.wake.subscribe();
+        let config = self.listen.lock().ok().and_then(|mut c| c.take());
+        if let Some(config) = config {
+            tokio::spawn(notify::listen(config, self.wake.clone(), self.stop.clone()));
+        }
+        receiver
     }
 
     async fn client(&self) -> Result<Object, StoreError> {

@@ -128,6 +128,6 @@ impl Store for PgStore {
     }
 
     fn wake_ups(&self) -> Option<broadcast::Receiver<String>> {
-        Some(self.wake.subscribe())
+        Some(self.subscribe())
     }
 }

@@ -117,6 +117,14 @@ impl SqliteStore {
     }
 }
 
+/// Migrates the file without serving it (for `ivrhook migrate`); holds the lock file
+/// meanwhile, so it cannot run beside a server on the same file.
+pub fn migrate_file(path: &Path) -> Result<Vec<i64>, StoreError> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let _lock = lock_file(&path)?;
+    schema::migrate(&schema::connect(&path)?)
+}
+
 /// `<database>.lock`, locked exclusively: a second ivrhook on the same file stops at start.
 fn lock_file(db: &Path) -> Result<File, StoreError> {
     let mut name = db.as_os_str().to_owned();

@@ -61,7 +61,8 @@ pub(crate) fn connect_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+/// Applies every migration newer than the file; returns the versions applied.
+pub(crate) fn migrate(conn: &Connection) -> Result<Vec<i64>, StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version       INTEGER PRIMARY KEY,
@@ -80,6 +81,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
             known,
         });
     }
+    let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
@@ -89,6 +91,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
         )?;
         tx.commit()?;
         tracing::info!(version, "applied database migration");
+        applied.push(*version);
     }
-    Ok(())
+    Ok(applied)
 }

@@ -1,0 +1,134 @@
+//! The server on PostgreSQL: the receiver's codes and timeline, the sender end to end, and two
+//! nodes sharing one database with split roles. Each test has its own scratch database.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_receiver_on_postgres_stores_dedupes_and_shows_the_timeline() {
+    let app = spawn_on_postgres("receiver", "").await;
+    for name in [
+        "seed-example-all-succeeded.json",
+        "seed-example-partly-not-executed.json",
+    ] {
+        assert_eq!(
+            app.post_callback(fixture(name)).await.code,
+            "000000",
+            "{name}"
+        );
+    }
+    let again = app
+        .post_callback(fixture("seed-example-all-succeeded.json"))
+        .await;
+    assert_eq!(again.code, "000000");
+    assert_eq!(again.msg, "accepted before: duplicate of a stored report");
+    let reports = app
+        .timeline("88-2018031000182918181271218-108bc381ca0f42d8-out")
+        .await;
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["duplicates"], 1);
+    assert_eq!(
+        reports[0]["commands"][0]["start"],
+        "2018-01-12T17:23:22.010+08:00"
+    );
+    assert_eq!(
+        reports[0]["raw"].as_str().unwrap().as_bytes(),
+        fixture("seed-example-all-succeeded.json")
+    );
+    assert_eq!(
+        reports[1]["hangup"]["time"],
+        "2018-01-18T20:44:44.584+08:00"
+    );
+    app.stop().await;
+}
+
+async fn wait_delivered(app: &TestApp, id: &Value) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, d) = app.get(&format!("/v1/deliveries/{id}")).await;
+        if d["delivery"]["state"] == "delivered" {
+            return d;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never delivered: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn submit(app: &TestApp, call: &str) -> Value {
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/apps/{APP}/events")))
+        .body(report(call).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    resp.json::<Value>().await.unwrap()["deliveryId"].clone()
+}
+
+/// Waits until a node LISTENs on the database (only delivering nodes do), so the event below
+/// can only reach the deliverer through its NOTIFY or the 2 s backstop, not its start-up read.
+async fn wait_for_listener(url: &str) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    eventually("the deliver-only node to LISTEN", || async {
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0) == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_receive_only_node_accepts_events_that_a_deliver_only_node_sends() {
+    let receiver = spawn_app().await;
+    let apps = format!(
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\n",
+        receiver.url("/callback")
+    );
+    let front = spawn_on_postgres("roles", &format!("roles = [\"receive\"]\n{apps}")).await;
+    // The second node shares the first one's database (it is dropped with the first).
+    let back = spawn_with_database(
+        &front.database_url,
+        &format!("roles = [\"deliver\"]\n{apps}"),
+    )
+    .await;
+
+    wait_for_listener(&front.database_url).await;
+    let id = submit(&front, "pg-split").await;
+    let done = wait_delivered(&back, &id).await;
+    assert_eq!(done["attempts"][0]["code"], "000000");
+    assert_eq!(receiver.timeline("pg-split").await.len(), 1);
+    // The front node sends nothing itself; the back node was woken by the front's NOTIFY.
+    let series = format!("ivrhook_delivery_attempts_total{{app=\"{APP}\",outcome=\"delivered\"}}");
+    assert_eq!(back.metric(&series).await, 1.0);
+    assert!(back.metric("ivrhook_remote_wakeups_total").await >= 1.0);
+    // Roles: the deliver-only node has no callback path; the receive-only node has.
+    let resp = back
+        .client
+        .post(back.url("/callback"))
+        .body(report("x").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        front.post_callback(report("pg-in").to_string()).await.code,
+        "000000"
+    );
+    back.stop().await;
+    front.stop().await;
+    receiver.stop().await;
+}

@@ -1,0 +1,95 @@
+//! A uniquely named, empty database on a PostgreSQL server, dropped when done: what the
+//! tests and `ivrhook bench --database postgres://…` run on, so nothing touches real data.
+
+use crate::StoreError;
+use tokio_postgres::{Client, NoTls};
+
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    /// The server's URL as given (its database is used only to create and drop others).
+    server: String,
+    name: String,
+    /// The scratch database's URL.
+    pub url: String,
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let hosts_at = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[hosts_at..].find('/') {
+        Some(slash) => &base[..hosts_at + slash],
+        None => base,
+    };
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{base}/{name}{query}")
+}
+
+async fn connect(url: &str) -> Result<Client, StoreError> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+impl ScratchDatabase {
+    /// Creates `name` (letters, digits and `_` only) on the server `server_url` points at,
+    /// replacing a leftover of the same name.
+    pub async fn create(server_url: &str, name: &str) -> Result<ScratchDatabase, StoreError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::BadUrl {
+                url: name.to_owned(),
+                reason: "is not a scratch database name (letters, digits, _)".into(),
+            });
+        }
+        let client = connect(server_url).await?;
+        // Two statements: CREATE/DROP DATABASE cannot run inside one implicit transaction.
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
+        Ok(ScratchDatabase {
+            server: server_url.to_owned(),
+            name: name.to_owned(),
+            url: with_database(server_url, name),
+        })
+    }
+
+    /// Drops the database, closing any connection still open to it.
+    pub async fn drop_database(self) -> Result<(), StoreError> {
+        connect(&self.server)
+            .await?
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_replaced_in_any_url_shape() {
+        assert_eq!(
+            with_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres", "x"),
+            "postgres://u@h/x"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+            "postgresql://u:p@h/x?sslmode=disable"
+        );
+    }
+}
