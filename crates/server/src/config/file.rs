@@ -219,6 +219,32 @@ impl FileInbound {
     }
 }
 
+fn parse_roles(names: &[String]) -> Result<Roles, ConfigError> {
+    let mut roles = Roles {
+        receive: false,
+        deliver: false,
+    };
+    for name in names {
+        match name.as_str() {
+            "receive" => roles.receive = true,
+            "deliver" => roles.deliver = true,
+            other => {
+                return Err(invalid(
+                    "roles",
+                    format!("{other:?} is not a role; use \"receive\" and/or \"deliver\""),
+                ))
+            }
+        }
+    }
+    if !(roles.receive || roles.deliver) {
+        return Err(invalid(
+            "roles",
+            "is empty; a node needs receive, deliver or both",
+        ));
+    }
+    Ok(roles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +277,16 @@ mod tests {
             .starts_with("apps[1].id: a is configured twice"));
         assert!(error("[[apps]]\nid = \"\"").starts_with("apps[0].id: must not be empty"));
         assert!(error("[inbound]\nmax_body_bytes = \"big\"").contains("max_body_bytes"));
+        assert!(error("roles = []").starts_with("roles: is empty"));
+        assert!(error("roles = [\"send\"]").starts_with("roles: \"send\" is not a role"));
+    }
+
+    #[test]
+    fn roles_pick_what_a_node_does() {
+        let c = Config::from_toml("roles = [\"deliver\"]", "t").unwrap();
+        assert_eq!((c.roles.receive, c.roles.deliver), (false, true));
+        let both = Config::default().roles;
+        assert_eq!((both.receive, both.deliver), (true, true));
     }
 
     #[test]
@@ -269,30 +305,4 @@ mod tests {
             .to_string()
             .starts_with("apps: no [[apps]]"));
     }
-}
-
-fn parse_roles(names: &[String]) -> Result<Roles, ConfigError> {
-    let mut roles = Roles {
-        receive: false,
-        deliver: false,
-    };
-    for name in names {
-        match name.as_str() {
-            "receive" => roles.receive = true,
-            "deliver" => roles.deliver = true,
-            other => {
-                return Err(invalid(
-                    "roles",
-                    format!("{other:?} is not a role; use \"receive\" and/or \"deliver\""),
-                ))
-            }
-        }
-    }
-    if !(roles.receive || roles.deliver) {
-        return Err(invalid(
-            "roles",
-            "is empty; a node needs receive, deliver or both",
-        ));
-    }
-    Ok(roles)
 }
