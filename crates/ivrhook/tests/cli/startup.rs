@@ -77,3 +77,32 @@ async fn config_prints_a_default_file_that_serve_accepts() {
     );
     server.child.start_kill().unwrap();
 }
+
+/// `ivrhook migrate` as a release step, and `serve --no-migrate` refusing an older schema.
+#[tokio::test]
+async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
+    use ivrhook_store::postgres::scratch::ScratchDatabase;
+    let (_guard, dir) = temp_dir();
+    let server = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let db = ScratchDatabase::create(&server, "ivrhook_cli_migrate")
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {server} is unreachable ({e:?}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"));
+    let (_, stderr) = run_fails(&dir, &["serve", "--database", &db.url, "--no-migrate"]).await;
+    assert!(
+        stderr.contains("older than this ivrhook needs (1); run `ivrhook migrate`"),
+        "{stderr}"
+    );
+    let out = run_ok(&dir, &["migrate", "--database", &db.url]).await;
+    assert!(out.contains("applied migration(s) [1]"), "{out}");
+    let again = run_ok(&dir, &["migrate", "--database", &db.url]).await;
+    assert!(again.contains("up to date"), "{again}");
+    let mut node = serve(&dir, &["--database", &db.url, "--no-migrate"]).await;
+    assert!(node.line.contains("data in postgres://"), "{}", node.line);
+    node.child.start_kill().unwrap();
+    let _ = node.child.wait().await;
+    // SQLite: migrate creates and migrates the file.
+    let out = run_ok(&dir, &["migrate", "--database", "sqlite://m.db"]).await;
+    assert!(out.contains("applied migration(s) [1, 2, 3]"), "{out}");
+    db.drop_database().await.unwrap();
+}

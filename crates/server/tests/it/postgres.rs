@@ -132,3 +132,45 @@ async fn a_receive_only_node_accepts_events_that_a_deliver_only_node_sends() {
     front.stop().await;
     receiver.stop().await;
 }
+
+#[tokio::test]
+async fn a_database_that_goes_away_is_108104_and_the_receiver_recovers_by_itself() {
+    let app = spawn_on_postgres("goes_away", "").await;
+    assert_eq!(
+        app.post_callback(report("before").to_string()).await.code,
+        "000000"
+    );
+    // The database disappears under the running server (its connections are terminated).
+    let server = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let (admin, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    admin
+        .batch_execute("DROP DATABASE ivrhook_it_goes_away WITH (FORCE)")
+        .await
+        .unwrap();
+    let a = app.post_callback(report("during").to_string()).await;
+    assert_eq!(a.code, "108104", "{}", a.msg);
+    assert_eq!(
+        a.msg,
+        "internal error: the report was not stored; retry later"
+    );
+    let (status, _) = app.get("/healthz").await;
+    assert_eq!(status, 503);
+    // It comes back (restored empty and migrated); the server needs no restart.
+    admin
+        .batch_execute("CREATE DATABASE ivrhook_it_goes_away")
+        .await
+        .unwrap();
+    ivrhook_store::postgres::PgStore::migrate(&app.database_url)
+        .await
+        .unwrap();
+    eventually("the receiver to store again", || async {
+        app.post_callback(report("after").to_string()).await.code == "000000"
+    })
+    .await;
+    assert_eq!(app.timeline("after").await.len(), 1);
+    app.stop().await;
+}
