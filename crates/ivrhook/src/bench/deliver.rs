@@ -184,10 +184,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
          retry_schedule = [\"0s\", \"50ms\", \"100ms\", \"200ms\", \"500ms\", \"1s\", \"2s\", \"5s\"]\n"
     );
     std::fs::write(dir.join("deliver.toml"), config).map_err(|e| e.to_string())?;
-    let database = o
-        .database
-        .clone()
-        .unwrap_or_else(|| "sqlite://deliver.db".into());
+    let (database, scratch) = super::database(o.database.as_deref(), "sqlite://deliver.db").await?;
     let server = ServerProc::start(
         dir,
         &[
@@ -213,6 +210,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
     let mut refused = phase(&server, &sink, o, "refused", Some(rate)).await?;
     let rss = server.peak_rss_mb();
     server.stop().await;
+    super::drop_scratch(scratch).await;
     let json = json!({
         "path": "deliver",
         "database": database,

@@ -12,7 +12,37 @@ pub mod receive;
 pub mod server;
 
 use crate::stats::table;
+use ivrhook_store::postgres::scratch::ScratchDatabase;
 use serde_json::Value;
+
+/// The database the server under test uses: a SQLite file in the bench's temporary directory
+/// by default; for `--database postgres://…`, a scratch database created on that server
+/// (named `ivrhook_bench_<pid>`, dropped afterwards), so a bench never touches real data.
+pub(crate) async fn database(
+    given: Option<&str>,
+    sqlite_default: &str,
+) -> Result<(String, Option<ScratchDatabase>), String> {
+    match given {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let name = format!("ivrhook_bench_{}", std::process::id());
+            let db = ScratchDatabase::create(url, &name)
+                .await
+                .map_err(|e| format!("creating the bench database on {url}: {e:?}"))?;
+            Ok((db.url.clone(), Some(db)))
+        }
+        Some(url) => Ok((url.to_owned(), None)),
+        None => Ok((sqlite_default.to_owned(), None)),
+    }
+}
+
+/// Drops a scratch database after a bench (a failure to drop is reported, not fatal).
+pub(crate) async fn drop_scratch(db: Option<ScratchDatabase>) {
+    if let Some(db) = db {
+        if let Err(e) = db.drop_database().await {
+            eprintln!("ivrhook bench: could not drop the bench database: {e:?}");
+        }
+    }
+}
 
 /// A bench's figures, as the JSON the acceptance checks read.
 #[derive(Debug)]

@@ -69,10 +69,7 @@ async fn measure(server: &ServerProc, o: &Options, work: Arc<dyn Workload>) -> (
 
 pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
     let run_id = chrono::Utc::now().timestamp_micros() as u64;
-    let database = o
-        .database
-        .clone()
-        .unwrap_or_else(|| "sqlite://bench.db".into());
+    let (database, scratch) = super::database(o.database.as_deref(), "sqlite://bench.db").await?;
     let product = ServerProc::start(
         dir,
         &["serve", "--listen", "127.0.0.1:0", "--database", &database],
@@ -95,6 +92,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
         / metric("ivrhook_store_write_batch_size_count").max(1.0);
     let rss = product.peak_rss_mb();
     product.stop().await;
+    super::drop_scratch(scratch).await;
 
     let ceiling = ServerProc::start(dir, &["bench-ceiling", "--listen", "127.0.0.1:0"]).await?;
     let (top, ceiling_cpu) = measure(&ceiling, o, Arc::new(Seeded::new(run_id + 1))).await;
