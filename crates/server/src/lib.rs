@@ -119,10 +119,12 @@ impl Server {
         } else {
             format!("{} app(s) configured", st.apps.len())
         };
-        let roles = match (st.config.roles.receive, st.config.roles.deliver) {
+        let delivering = st.config.roles.deliver && st.engine.is_some();
+        let roles = match (st.config.roles.receive, delivering) {
             (true, true) => format!("reports: POST {}; delivering", st.config.inbound.path),
-            (true, false) => format!("reports: POST {}; not delivering", st.config.inbound.path),
-            _ => "not receiving; delivering".to_owned(),
+            (true, false) => format!("reports: POST {}", st.config.inbound.path),
+            (false, true) => "not receiving; delivering".to_owned(),
+            (false, false) => "not receiving; no app to deliver for".to_owned(),
         };
         format!(
             "ivrhook listening on http://{addr} ({roles}); data in {}; {apps}",
