@@ -97,6 +97,52 @@ pub struct AttemptRecord {
     pub settle: Settle,
 }
 
+/// What an attempt writes into its delivery row; the same for every backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeliveryMove {
+    /// The attempt's outcome column: `delivered`, `retry` or `dead`.
+    pub outcome: &'static str,
+    pub state: &'static str,
+    pub next_attempt_at_ms: i64,
+    /// Added to `unknown_call_answers` (1 for a `108105` answer that is retried).
+    pub unknown_call: i64,
+    pub finished_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+    /// When the attempt ended: the row's `updated_at_ms`.
+    pub now_ms: i64,
+}
+
+impl AttemptRecord {
+    pub(crate) fn delivery_move(&self) -> DeliveryMove {
+        let now = self.started_at_ms + self.duration_ms;
+        let ended = |outcome, state, last_error| DeliveryMove {
+            outcome,
+            state,
+            next_attempt_at_ms: now,
+            unknown_call: 0,
+            finished_at_ms: Some(now),
+            last_error,
+            now_ms: now,
+        };
+        match &self.settle {
+            Settle::Delivered => ended("delivered", "delivered", None),
+            Settle::Dead { reason } => ended("dead", "dead", Some(reason.clone())),
+            Settle::Retry {
+                at_ms,
+                unknown_call,
+            } => DeliveryMove {
+                outcome: "retry",
+                state: "pending",
+                next_attempt_at_ms: *at_ms,
+                unknown_call: i64::from(*unknown_call),
+                finished_at_ms: None,
+                last_error: self.error.clone().or_else(|| self.code.clone()),
+                now_ms: now,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryState {
     Pending,

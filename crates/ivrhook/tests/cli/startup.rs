@@ -83,11 +83,9 @@ async fn config_prints_a_default_file_that_serve_accepts() {
 async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
     use ivrhook_store::postgres::scratch::ScratchDatabase;
     let (_guard, dir) = temp_dir();
-    let server = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let db = ScratchDatabase::create(&server, "ivrhook_cli_migrate")
+    let db = ScratchDatabase::for_tests("ivrhook_cli_migrate")
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {server} is unreachable ({e:?}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"));
+        .unwrap_or_else(|e| panic!("{e}"));
     let (_, stderr) = run_fails(&dir, &["serve", "--database", &db.url, "--no-migrate"]).await;
     assert!(
         stderr.contains("older than this ivrhook needs (1); run `ivrhook migrate`"),

@@ -40,17 +40,9 @@ pub async fn spawn_with(toml: &str) -> TestApp {
 /// A server on a fresh PostgreSQL database named `ivrhook_it_<name>` (`TEST_DATABASE_URL`
 /// names the server; default postgres://postgres@127.0.0.1:5432/postgres).
 pub async fn spawn_on_postgres(name: &str, toml: &str) -> TestApp {
-    let server = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let db = ScratchDatabase::create(&server, &format!("ivrhook_it_{name}"))
+    let db = ScratchDatabase::for_tests(&format!("ivrhook_it_{name}"))
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL at {server} is unreachable ({e:?}); start it with \
-                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-                 or set TEST_DATABASE_URL"
-            )
-        });
+        .unwrap_or_else(|e| panic!("{e}"));
     let url = db.url.clone();
     start(&url, toml, tempfile::tempdir().expect("temp dir"), Some(db)).await
 }

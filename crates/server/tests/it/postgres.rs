@@ -3,7 +3,6 @@
 
 use crate::helpers::*;
 use serde_json::Value;
-use std::time::Duration;
 
 #[tokio::test]
 async fn the_receiver_on_postgres_stores_dedupes_and_shows_the_timeline() {
@@ -44,18 +43,12 @@ async fn the_receiver_on_postgres_stores_dedupes_and_shows_the_timeline() {
 }
 
 async fn wait_delivered(app: &TestApp, id: &Value) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, d) = app.get(&format!("/v1/deliveries/{id}")).await;
-        if d["delivery"]["state"] == "delivered" {
-            return d;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never delivered: {d}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let path = format!("/v1/deliveries/{id}");
+    eventually("the delivery to be delivered", || async {
+        app.get(&path).await.1["delivery"]["state"] == "delivered"
+    })
+    .await;
+    app.get(&path).await.1
 }
 
 async fn submit(app: &TestApp, call: &str) -> Value {
@@ -141,8 +134,7 @@ async fn a_database_that_goes_away_is_108104_and_the_receiver_recovers_by_itself
         "000000"
     );
     // The database disappears under the running server (its connections are terminated).
-    let server = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let server = ivrhook_store::postgres::scratch::test_server_url();
     let (admin, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
         .await
         .unwrap();

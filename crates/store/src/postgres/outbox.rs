@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Settle, Submitted},
+    outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Submitted},
     StoreError,
 };
 
@@ -139,26 +139,7 @@ impl PgStore {
 
     /// Records the attempt, then moves the delivery if this owner still holds its lease.
     pub(super) async fn record(&self, a: &AttemptRecord) -> Result<(), StoreError> {
-        let outcome = match a.settle {
-            Settle::Delivered => "delivered",
-            Settle::Retry { .. } => "retry",
-            Settle::Dead { .. } => "dead",
-        };
-        let now = a.started_at_ms + a.duration_ms;
-        let (state, next_at, unknown_call, finished, last_error) = match &a.settle {
-            Settle::Delivered => ("delivered", now, 0i64, Some(now), None),
-            Settle::Retry {
-                at_ms,
-                unknown_call,
-            } => (
-                "pending",
-                *at_ms,
-                i64::from(*unknown_call),
-                None,
-                a.error.clone().or_else(|| a.code.clone()),
-            ),
-            Settle::Dead { reason } => ("dead", now, 0, Some(now), Some(reason.clone())),
-        };
+        let m = a.delivery_move();
         let http_status = a.http_status.map(i64::from);
         // One round trip: the attempt row and the delivery's move in one statement.
         let client = self.client().await?;
@@ -189,13 +170,13 @@ impl PgStore {
                     &a.body_excerpt,
                     &a.error,
                     &a.warning,
-                    &outcome,
-                    &state,
-                    &next_at,
-                    &unknown_call,
-                    &finished,
-                    &last_error,
-                    &now,
+                    &m.outcome,
+                    &m.state,
+                    &m.next_attempt_at_ms,
+                    &m.unknown_call,
+                    &m.finished_at_ms,
+                    &m.last_error,
+                    &m.now_ms,
                 ],
             )
             .await?;

@@ -13,6 +13,14 @@ pub struct ScratchDatabase {
     pub url: String,
 }
 
+/// The PostgreSQL server the test suites use unless `TEST_DATABASE_URL` names another.
+pub const TEST_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// `TEST_DATABASE_URL`, or [`TEST_SERVER`].
+pub fn test_server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| TEST_SERVER.to_owned())
+}
+
 /// `url` with its database name replaced.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
@@ -57,6 +65,20 @@ impl ScratchDatabase {
             server: server_url.to_owned(),
             name: name.to_owned(),
             url: with_database(server_url, name),
+        })
+    }
+
+    /// A scratch database on the server the test suites use: `TEST_DATABASE_URL`, default
+    /// [`TEST_SERVER`]. The error says how to get a server, for a test to fail with.
+    pub async fn for_tests(name: &str) -> Result<ScratchDatabase, String> {
+        let server = test_server_url();
+        ScratchDatabase::create(&server, name).await.map_err(|e| {
+            format!(
+                "PostgreSQL at {server} is unreachable or refused ({e:?}). The PostgreSQL tests \
+                 need a server: start the machine's with `pg_ctlcluster \
+                 --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or point \
+                 TEST_DATABASE_URL at one (a user that may create databases)."
+            )
         })
     }
 

@@ -1,6 +1,6 @@
 //! The outbox's writes, run as jobs on the writer thread.
 
-use crate::outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Settle, Submitted};
+use crate::outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Submitted};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The event and its delivery, together (the caller runs this in a savepoint).
@@ -112,11 +112,7 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
 
 /// Records the attempt, then moves the delivery if this owner still holds its lease.
 pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<()> {
-    let outcome = match a.settle {
-        Settle::Delivered => "delivered",
-        Settle::Retry { .. } => "retry",
-        Settle::Dead { .. } => "dead",
-    };
+    let m = a.delivery_move();
     conn.prepare_cached(
         "INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
                                body_excerpt, error, warning, outcome)
@@ -132,23 +128,8 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<(
         &a.body_excerpt,
         &a.error,
         &a.warning,
-        outcome,
+        m.outcome,
     ))?;
-    let now = a.started_at_ms + a.duration_ms;
-    let (state, next_at, unknown_call, finished, last_error) = match &a.settle {
-        Settle::Delivered => ("delivered", now, 0, Some(now), None),
-        Settle::Retry {
-            at_ms,
-            unknown_call,
-        } => (
-            "pending",
-            *at_ms,
-            i64::from(*unknown_call),
-            None,
-            a.error.clone().or_else(|| a.code.clone()),
-        ),
-        Settle::Dead { reason } => ("dead", now, 0, Some(now), Some(reason.clone())),
-    };
     conn.prepare_cached(
         "UPDATE deliveries
          SET state = ?1, next_attempt_at_ms = ?2, unknown_call_answers = unknown_call_answers + ?3,
@@ -157,12 +138,12 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<(
          WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'",
     )?
     .execute((
-        state,
-        next_at,
-        unknown_call,
-        finished,
-        last_error,
-        now,
+        m.state,
+        m.next_attempt_at_ms,
+        m.unknown_call,
+        m.finished_at_ms,
+        m.last_error,
+        m.now_ms,
         a.delivery_id,
         &a.owner,
     ))?;

@@ -16,27 +16,6 @@ enum Cleanup {
     Database(ScratchDatabase),
 }
 
-/// The server the PostgreSQL tests use; its database is only used to create and drop others.
-pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A scratch database, or a failure that says how to get a server.
-pub async fn scratch(name: &str) -> ScratchDatabase {
-    let url = server_url();
-    ScratchDatabase::create(&url, name)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-            "PostgreSQL at {url} is unreachable or refused ({e:?}). The PostgreSQL tests need a \
-             server: start the machine's with `pg_ctlcluster --skip-systemctl-redirect \
-             $(ls /etc/postgresql) main start`, or point TEST_DATABASE_URL at one (a user that \
-             may create databases)."
-        )
-        })
-}
-
 impl Backend {
     pub fn sqlite() -> Backend {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -50,7 +29,9 @@ impl Backend {
     /// A database named after the case, so a case that failed leaves its data for a look
     /// and the next run replaces it.
     pub async fn postgres(case: &str) -> Backend {
-        let db = scratch(&format!("ivrhook_conformance_{case}")).await;
+        let db = ScratchDatabase::for_tests(&format!("ivrhook_conformance_{case}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let store = PgStore::open(&db.url, Migrations::Apply, 8)
             .await
             .expect("open the PostgreSQL store");
