@@ -166,7 +166,15 @@ async fn phase(
     })
 }
 
+/// Runs the bench on its database; a scratch PostgreSQL database is dropped however it ends.
 pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
+    let (database, scratch) = super::database(o.database.as_deref(), "sqlite://deliver.db").await?;
+    let result = run_on(dir, o, &database).await;
+    super::drop_scratch(scratch).await;
+    result
+}
+
+async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, String> {
     let sink = Arc::new(Sink::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -184,7 +192,6 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
          retry_schedule = [\"0s\", \"50ms\", \"100ms\", \"200ms\", \"500ms\", \"1s\", \"2s\", \"5s\"]\n"
     );
     std::fs::write(dir.join("deliver.toml"), config).map_err(|e| e.to_string())?;
-    let (database, scratch) = super::database(o.database.as_deref(), "sqlite://deliver.db").await?;
     let server = ServerProc::start(
         dir,
         &[
@@ -194,7 +201,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
             "--listen",
             "127.0.0.1:0",
             "--database",
-            &database,
+            database,
         ],
     )
     .await?;
@@ -210,10 +217,9 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
     let mut refused = phase(&server, &sink, o, "refused", Some(rate)).await?;
     let rss = server.peak_rss_mb();
     server.stop().await;
-    super::drop_scratch(scratch).await;
     let json = json!({
         "path": "deliver",
-        "database": database,
+        "database": super::shown(database),
         "connections": o.connections,
         "duration_s": o.duration.as_secs_f64(),
         "deliveries_per_sec": capacity.per_sec,

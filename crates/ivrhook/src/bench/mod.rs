@@ -35,6 +35,12 @@ pub(crate) async fn database(
     }
 }
 
+/// The database URL for the report, without a password.
+fn shown(url: &str) -> String {
+    url.parse::<ivrhook_store::DatabaseUrl>()
+        .map_or_else(|_| url.to_owned(), |u| format!("{u:?}"))
+}
+
 /// Drops a scratch database after a bench (a failure to drop is reported, not fatal).
 pub(crate) async fn drop_scratch(db: Option<ScratchDatabase>) {
     if let Some(db) = db {

@@ -67,12 +67,19 @@ async fn measure(server: &ServerProc, o: &Options, work: Arc<dyn Workload>) -> (
     (run, server.cpu_seconds() - cpu0)
 }
 
+/// Runs the bench on its database; a scratch PostgreSQL database is dropped however it ends.
 pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
-    let run_id = chrono::Utc::now().timestamp_micros() as u64;
     let (database, scratch) = super::database(o.database.as_deref(), "sqlite://bench.db").await?;
+    let result = run_on(dir, o, &database).await;
+    super::drop_scratch(scratch).await;
+    result
+}
+
+async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, String> {
+    let run_id = chrono::Utc::now().timestamp_micros() as u64;
     let product = ServerProc::start(
         dir,
-        &["serve", "--listen", "127.0.0.1:0", "--database", &database],
+        &["serve", "--listen", "127.0.0.1:0", "--database", database],
     )
     .await?;
     let (mut acks, cpu) = measure(&product, o, Arc::new(Seeded::new(run_id))).await;
@@ -92,7 +99,6 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
         / metric("ivrhook_store_write_batch_size_count").max(1.0);
     let rss = product.peak_rss_mb();
     product.stop().await;
-    super::drop_scratch(scratch).await;
 
     let ceiling = ServerProc::start(dir, &["bench-ceiling", "--listen", "127.0.0.1:0"]).await?;
     let (top, ceiling_cpu) = measure(&ceiling, o, Arc::new(Seeded::new(run_id + 1))).await;
@@ -104,7 +110,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let json = json!({
         "path": "receive",
-        "database": database,
+        "database": super::shown(database),
         "connections": o.connections,
         "duration_s": secs,
         "acks": acks.ok,
