@@ -221,3 +221,57 @@ impl PgStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod plans {
+    //! The claim's plan on a young table (no statistics yet) with a backlog: it must walk
+    //! `deliveries_due` in order (no sort of the backlog) and check ordering through
+    //! `deliveries_ordering`, so a claim costs the same at a backlog of ten or ten thousand.
+    #![allow(clippy::unwrap_used)]
+
+    use super::CLAIM;
+    use crate::postgres::{scratch::ScratchDatabase, Migrations, PgStore};
+
+    #[tokio::test]
+    async fn the_claim_reads_its_indexes_without_statistics() {
+        let db = ScratchDatabase::for_tests("ivrhook_plans_claim")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+        let client = store.client().await.unwrap();
+        client
+            .batch_execute(
+                "INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
+                 SELECT 'app', 'c' || n, 'x', 0 FROM generate_series(1, 5000) n;
+                 INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms,
+                                         created_at_ms, updated_at_ms)
+                 SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;",
+            )
+            .await
+            .unwrap();
+        let explain = format!("EXPLAIN {CLAIM}");
+        let owner = "o".to_owned();
+        let exclude: Vec<i64> = Vec::new();
+        let rows = client
+            .query(
+                &explain,
+                &[&owner, &1i64, &1i64, &"app", &0i64, &exclude, &true, &64i64],
+            )
+            .await
+            .unwrap();
+        let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Index Scan using deliveries_due on deliveries d"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("using deliveries_ordering on deliveries p"),
+            "{plan}"
+        );
+        assert!(!plan.contains("Sort"), "the backlog is sorted:\n{plan}");
+        drop(client);
+        crate::Store::close(&store).await;
+        db.drop_database().await.unwrap();
+    }
+}

@@ -5,7 +5,10 @@ use crate::StoreError;
 use tokio_postgres::Client;
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_claim_index_order.sql")),
+];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.
 const LOCK_KEY: i64 = 0x69_76_72_68_6f_6f_6b;
