@@ -56,17 +56,6 @@ fn config(dir: &std::path::Path, url: &str) {
     std::fs::write(dir.join("ivrhook.toml"), text).unwrap();
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_hands_a_report_to_a_running_ivrhook() {
     let (receiver, url) = Counting::start(Duration::ZERO).await;

@@ -1,0 +1,172 @@
+//! Three `ivrhook serve` processes on one PostgreSQL database: 10,000 events submitted through
+//! all three, one node SIGKILLed midway. Every event arrives, each call's events arrive in
+//! order across nodes, and duplicates are bounded by what the killed node had in flight.
+
+use crate::proc::*;
+use axum::{body::Bytes, extract::State, routing::post, Router};
+use ivrhook_store::postgres::scratch::ScratchDatabase;
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+const APP: &str = "247e35ff320a4142a105024055c367cf";
+const CALLS: usize = 2_500;
+const PER_CALL: usize = 4;
+const MAX_IN_FLIGHT: u32 = 16;
+
+/// The business's receiver: every arrival of (call, seq), in arrival order.
+#[derive(Clone, Default)]
+struct Recorder {
+    arrivals: Arc<Mutex<Vec<(String, u64)>>>,
+}
+
+async fn record(State(r): State<Recorder>, body: Bytes) -> &'static str {
+    let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let call = v["callId"].as_str().unwrap_or_default().to_owned();
+    let seq = v["isNonProfit"][0]["data"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("seq-")?.parse().ok())
+        .unwrap_or(u64::MAX);
+    r.arrivals.lock().unwrap().push((call, seq));
+    // A little work, so deliveries are in flight when the node dies.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    r#"{"code":"000000","msg":"ok"}"#
+}
+
+fn event(call: usize, seq: usize) -> String {
+    let mut body = report(&format!("mn-{call}"));
+    body["isNonProfit"][0]["data"] = format!("seq-{seq}").into();
+    body.to_string()
+}
+
+/// Submits one event, moving to the next node while one is unreachable (the killed one); the
+/// idempotency key makes a retried submission the same event.
+async fn submit(client: &reqwest::Client, nodes: &[String], call: usize, seq: usize) {
+    let key = format!("mn-{call}-{seq}");
+    for attempt in 0.. {
+        let base = &nodes[(call * PER_CALL + seq + attempt) % nodes.len()];
+        let sent = client
+            .post(format!("{base}/v1/apps/{APP}/events"))
+            .header("Idempotency-Key", &key)
+            .body(event(call, seq))
+            .send()
+            .await;
+        match sent {
+            // 202: new; 200: the key was used before (the killed node took it, its answer lost).
+            Ok(resp) if resp.status() == 202 || resp.status() == 200 => return,
+            Ok(resp) => panic!(
+                "{key}: HTTP {} {}",
+                resp.status(),
+                resp.text().await.unwrap()
+            ),
+            Err(_) if attempt < 10 => continue,
+            Err(e) => panic!("{key}: no node took it: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_one_killed_every_event_delivered_in_order() {
+    let db = ScratchDatabase::for_tests("ivrhook_cluster")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let recorder = Recorder::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/cb", post(record))
+        .with_state(recorder.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (_guard, dir) = temp_dir();
+    let config = format!(
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{url}\"\nmax_in_flight = {MAX_IN_FLIGHT}\n\
+         timeout = \"2s\"\n"
+    );
+    std::fs::write(dir.join("ivrhook.toml"), config).unwrap();
+    let args = ["--config", "ivrhook.toml", "--database", db.url.as_str()];
+    // Started together: the migrations' advisory lock lets exactly one apply them.
+    let (a, b, c) = tokio::join!(serve(&dir, &args), serve(&dir, &args), serve(&dir, &args));
+    let mut nodes = [a, b, c];
+    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(|n| n.base.clone()).collect());
+
+    let next_call = Arc::new(AtomicUsize::new(0));
+    let submitters: Vec<_> = (0..32)
+        .map(|_| {
+            let (bases, next_call) = (Arc::clone(&bases), Arc::clone(&next_call));
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                loop {
+                    let call = next_call.fetch_add(1, Ordering::Relaxed);
+                    if call >= CALLS {
+                        return;
+                    }
+                    // A call's events one after another: their order is the order to keep.
+                    for seq in 0..PER_CALL {
+                        submit(&client, &bases, call, seq).await;
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let arrived = || recorder.arrivals.lock().unwrap().len();
+    wait_until("3,000 deliveries before the kill", || arrived() >= 3_000).await;
+    nodes[1].child.start_kill().unwrap();
+    nodes[1].child.wait().await.unwrap();
+    let at_kill = arrived();
+    for s in submitters {
+        s.await.unwrap();
+    }
+    let total = CALLS * PER_CALL;
+    assert!(
+        at_kill < total,
+        "the kill came before everything was delivered"
+    );
+
+    // The killed node's leases expire (2 s timeout + 30 s) and the others deliver the rest.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    let firsts = loop {
+        let arrivals = recorder.arrivals.lock().unwrap().clone();
+        let mut firsts: HashMap<String, Vec<u64>> = HashMap::new();
+        for (call, seq) in &arrivals {
+            let seen = firsts.entry(call.clone()).or_default();
+            if !seen.contains(seq) {
+                seen.push(*seq);
+            }
+        }
+        if firsts.values().map(Vec::len).sum::<usize>() == total {
+            break firsts;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every event arrived: {} of {total}",
+            firsts.values().map(Vec::len).sum::<usize>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(firsts.len(), CALLS);
+    for (call, seqs) in &firsts {
+        assert_eq!(seqs, &[0, 1, 2, 3], "{call}'s events arrived out of order");
+    }
+    let duplicates = arrived() - total;
+    eprintln!(
+        "{total} events over 3 nodes; {at_kill} delivered when node 2 was killed; \
+         {duplicates} duplicates (its requests in flight at the kill)"
+    );
+    assert!(
+        duplicates <= MAX_IN_FLIGHT as usize,
+        "{duplicates} duplicates: more than the killed node's {MAX_IN_FLIGHT} in flight"
+    );
+    for mut node in nodes {
+        let _ = node.child.start_kill();
+        let _ = node.child.wait().await;
+    }
+    db.drop_database().await.unwrap();
+}
