@@ -152,6 +152,10 @@ pub struct BenchArgs {
     /// Database of the server under test (default: a SQLite file in a temporary directory).
     #[arg(long, global = true)]
     database: Option<String>,
+    /// Servers under test on the one database, the load spread over them (more than one
+    /// needs --database postgres://…: a SQLite file belongs to one process).
+    #[arg(long, global = true, default_value_t = 1)]
+    nodes: usize,
     /// Also write the figures as a JSON object to this file.
     #[arg(long, global = true)]
     json: Option<std::path::PathBuf>,
@@ -166,6 +170,17 @@ enum BenchPath {
 }
 
 pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
+    let postgres = args
+        .database
+        .as_deref()
+        .is_some_and(|d| d.starts_with("postgres://") || d.starts_with("postgresql://"));
+    if args.nodes == 0 || (args.nodes > 1 && !postgres) {
+        return Err(
+            "--nodes: 1, or more with --database postgres://… (a SQLite file belongs \
+                    to one process)"
+                .into(),
+        );
+    }
     let dir = tempfile::tempdir()?;
     let report = match args.path {
         BenchPath::Receive => {
@@ -174,6 +189,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 duration: args.duration,
                 warmup: Duration::from_secs(1),
                 database: args.database,
+                nodes: args.nodes,
             };
             bench::receive::run(dir.path(), &o).await?
         }
@@ -183,6 +199,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 duration: args.duration,
                 database: args.database,
                 refuse_share: 0.1,
+                nodes: args.nodes,
             };
             bench::deliver::run(dir.path(), &o).await?
         }

@@ -4,7 +4,7 @@
 
 use super::{
     load::{drive, Workload},
-    server::ServerProc,
+    server::Cluster,
     Report,
 };
 use axum::{
@@ -29,6 +29,8 @@ pub struct Options {
     pub database: Option<String>,
     /// Share of first attempts the receiver answers `108102` in the third phase.
     pub refuse_share: f64,
+    /// Servers on the one database, each delivering (more than one needs PostgreSQL).
+    pub nodes: usize,
 }
 
 /// The business's receiver: records when each callId first arrived.
@@ -111,7 +113,7 @@ struct Phase {
 }
 
 async fn phase(
-    server: &ServerProc,
+    server: &Cluster,
     sink: &Sink,
     o: &Options,
     name: &'static str,
@@ -123,7 +125,7 @@ async fn phase(
     });
     let started = Instant::now();
     drive(
-        server.addr,
+        &server.addrs(),
         &format!("/v1/apps/{APP}/events"),
         o.connections,
         Duration::ZERO,
@@ -192,19 +194,16 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
          retry_schedule = [\"0s\", \"50ms\", \"100ms\", \"200ms\", \"500ms\", \"1s\", \"2s\", \"5s\"]\n"
     );
     std::fs::write(dir.join("deliver.toml"), config).map_err(|e| e.to_string())?;
-    let server = ServerProc::start(
-        dir,
-        &[
-            "serve",
-            "--config",
-            "deliver.toml",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            database,
-        ],
-    )
-    .await?;
+    let args = [
+        "serve",
+        "--config",
+        "deliver.toml",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        database,
+    ];
+    let server = Cluster::start(dir, &args, o.nodes).await?;
 
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     let mut capacity = phase(&server, &sink, o, "capacity", None).await?;
@@ -220,6 +219,7 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let json = json!({
         "path": "deliver",
         "database": super::shown(database),
+        "nodes": o.nodes,
         "connections": o.connections,
         "duration_s": o.duration.as_secs_f64(),
         "deliveries_per_sec": capacity.per_sec,

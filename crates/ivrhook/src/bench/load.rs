@@ -39,7 +39,7 @@ pub trait Workload: Send + Sync + 'static {
 /// Drives `connections` connections at `path` for `duration` after `warmup`. With `rate`,
 /// requests are paced to that many per second in total.
 pub async fn drive(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     path: &str,
     connections: usize,
     warmup: Duration,
@@ -52,7 +52,8 @@ pub async fn drive(
     let measure_from = start + warmup;
     let end = measure_from + duration;
     let tasks: Vec<_> = (0..connections)
-        .map(|_| {
+        .map(|i| {
+            let addr = addrs[i % addrs.len()];
             let (counter, work, path) = (Arc::clone(&counter), Arc::clone(&work), path.to_owned());
             tokio::spawn(async move {
                 connection(addr, path, counter, work, start, measure_from, end, rate).await

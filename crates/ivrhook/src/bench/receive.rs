@@ -3,7 +3,7 @@
 
 use super::{
     load::{drive, Run, Workload},
-    server::ServerProc,
+    server::Cluster,
     Report,
 };
 use bytes::Bytes;
@@ -50,12 +50,14 @@ pub struct Options {
     pub duration: Duration,
     pub warmup: Duration,
     pub database: Option<String>,
+    /// Servers on the one database (more than one needs PostgreSQL).
+    pub nodes: usize,
 }
 
-async fn measure(server: &ServerProc, o: &Options, work: Arc<dyn Workload>) -> (Run, f64) {
+async fn measure(server: &Cluster, o: &Options, work: Arc<dyn Workload>) -> (Run, f64) {
     let cpu0 = server.cpu_seconds();
     let run = drive(
-        server.addr,
+        &server.addrs(),
         "/callback",
         o.connections,
         o.warmup,
@@ -77,13 +79,15 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
 
 async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, String> {
     let run_id = chrono::Utc::now().timestamp_micros() as u64;
-    let product = ServerProc::start(
+    let product = Cluster::start(
         dir,
         &["serve", "--listen", "127.0.0.1:0", "--database", database],
+        o.nodes,
     )
     .await?;
     let (mut acks, cpu) = measure(&product, o, Arc::new(Seeded::new(run_id))).await;
-    let metrics = reqwest::get(format!("http://{}/metrics", product.addr))
+    // The write batch (SQLite's group commit) from the first node.
+    let metrics = reqwest::get(format!("http://{}/metrics", product.addrs()[0]))
         .await
         .map_err(|e| e.to_string())?
         .text()
@@ -100,7 +104,8 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let rss = product.peak_rss_mb();
     product.stop().await;
 
-    let ceiling = ServerProc::start(dir, &["bench-ceiling", "--listen", "127.0.0.1:0"]).await?;
+    let ceiling_args = ["bench-ceiling", "--listen", "127.0.0.1:0"];
+    let ceiling = Cluster::start(dir, &ceiling_args, o.nodes).await?;
     let (top, ceiling_cpu) = measure(&ceiling, o, Arc::new(Seeded::new(run_id + 1))).await;
     ceiling.stop().await;
 
@@ -111,6 +116,7 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let json = json!({
         "path": "receive",
         "database": super::shown(database),
+        "nodes": o.nodes,
         "connections": o.connections,
         "duration_s": secs,
         "acks": acks.ok,

@@ -73,6 +73,45 @@ impl ServerProc {
     }
 }
 
+/// One or more servers under test on one database (nodes of a cluster): the load is spread
+/// over their addresses; CPU is their sum, peak memory the largest node's.
+#[derive(Debug)]
+pub struct Cluster {
+    nodes: Vec<ServerProc>,
+}
+
+impl Cluster {
+    /// Starts `n` servers with the same arguments, together (so they also race for the
+    /// migrations, as nodes deployed at once do).
+    pub async fn start(dir: &Path, args: &[&str], n: usize) -> Result<Cluster, String> {
+        let started =
+            futures_util::future::join_all((0..n.max(1)).map(|_| ServerProc::start(dir, args)));
+        let nodes = started.await.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(Cluster { nodes })
+    }
+
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.nodes.iter().map(|n| n.addr).collect()
+    }
+
+    pub fn cpu_seconds(&self) -> f64 {
+        self.nodes.iter().map(ServerProc::cpu_seconds).sum()
+    }
+
+    pub fn peak_rss_mb(&self) -> f64 {
+        self.nodes
+            .iter()
+            .map(ServerProc::peak_rss_mb)
+            .fold(0.0, f64::max)
+    }
+
+    pub async fn stop(self) {
+        for node in self.nodes {
+            node.stop().await;
+        }
+    }
+}
+
 fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")

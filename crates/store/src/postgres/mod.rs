@@ -9,8 +9,10 @@
 //!
 //! - `schema`: versioned migrations under an advisory lock.
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
+//! - `batch`: received reports inserted in groups, one commit each.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
+mod batch;
 mod notify;
 mod outbox;
 mod outbox_read;
@@ -21,7 +23,7 @@ pub mod scratch;
 use crate::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::{types::ToSql, NoTls, Row};
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +46,10 @@ pub struct PgStore {
     pool: Pool,
     location: String,
     wake: broadcast::Sender<String>,
+    /// Received reports for the group inserter (`batch`).
+    inserts: mpsc::UnboundedSender<batch::Job>,
+    /// App ids to announce to other nodes (`notify::announce`); "" for any app.
+    announcements: mpsc::UnboundedSender<String>,
     /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
     listen: std::sync::Mutex<Option<tokio_postgres::Config>>,
     stop: CancellationToken,
@@ -90,10 +96,15 @@ impl PgStore {
             .map_err(|e| StoreError::Task(format!("building the PostgreSQL pool: {e}")))?;
         let location = format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned()));
         let (wake, _) = broadcast::channel(1024);
+        let inserts = batch::spawn(pool.clone());
+        let (announcements, queued) = mpsc::unbounded_channel();
+        tokio::spawn(notify::announce(pool.clone(), queued));
         let store = PgStore {
             pool,
             location,
             wake,
+            inserts,
+            announcements,
             listen: std::sync::Mutex::new(Some(config)),
             stop: CancellationToken::new(),
         };
@@ -139,6 +150,13 @@ impl PgStore {
             tokio::spawn(notify::listen(config, self.wake.clone(), self.stop.clone()));
         }
         receiver
+    }
+
+    /// Tells other nodes that `app` has new due work ("" for any app), after this node's
+    /// write has committed.
+    fn announce(&self, app: &str) {
+        // Fails only when the announcer has stopped (the store is closing): nothing to wake.
+        let _ = self.announcements.send(app.to_owned());
     }
 
     async fn client(&self) -> Result<Object, StoreError> {

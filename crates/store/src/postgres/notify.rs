@@ -1,10 +1,14 @@
-//! Wake-ups across nodes: every new or retried delivery sends `NOTIFY ivrhook_due` with its
-//! app id in the same transaction; each node keeps one connection that LISTENs and hands the
-//! app ids to its engine. Polling stays as a slow backstop for anything missed while the
+//! Wake-ups across nodes: every new or retried delivery is announced with
+//! `NOTIFY ivrhook_due, '<app id>'`; each delivering node keeps one connection that LISTENs
+//! and hands the app ids to its engine. Announcements are sent by one task per node, after
+//! the writes commit, several apps in one statement: PostgreSQL serialises the commits of
+//! transactions that NOTIFY, so notifying inside each submission would make every
+//! submission wait for the one before it. Polling stays as a slow backstop for anything missed while the
 //! connection was down (after a reconnect an empty payload asks for a full refresh).
 
-use std::{future::poll_fn, time::Duration};
-use tokio::sync::broadcast;
+use deadpool_postgres::Pool;
+use std::{collections::BTreeSet, future::poll_fn, time::Duration};
+use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 use tokio_util::sync::CancellationToken;
 
@@ -59,6 +63,32 @@ pub(crate) async fn listen(config: Config, tx: broadcast::Sender<String>, stop: 
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             () = stop.cancelled() => {}
+        }
+    }
+}
+
+/// Sends what `announce` queued: waits for one app id, takes every other one already queued,
+/// and notifies them in one statement. While it runs, new ids queue up and go in the next
+/// round, so a burst costs a few NOTIFYs, and no id waits behind more than one round.
+pub(crate) async fn announce(pool: Pool, mut queued: mpsc::UnboundedReceiver<String>) {
+    while let Some(first) = queued.recv().await {
+        let mut apps = BTreeSet::from([first]);
+        while let Ok(app) = queued.try_recv() {
+            apps.insert(app);
+        }
+        let apps: Vec<String> = apps.into_iter().collect();
+        let sent = async {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "SELECT pg_notify($1, app) FROM unnest($2::text[]) AS app",
+                    &[&CHANNEL, &apps],
+                )
+                .await
+                .map_err(|e| e.to_string())
+        };
+        if let Err(e) = sent.await {
+            tracing::warn!(error = %e, "NOTIFY failed; other nodes find the work by polling");
         }
     }
 }

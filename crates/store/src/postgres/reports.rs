@@ -2,6 +2,7 @@
 
 use super::PgStore;
 use crate::{Inserted, NewReport, StoreError, StoredReport};
+use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
 const INSERT_REPORT: &str = "
@@ -36,35 +37,44 @@ fn report(row: &Row) -> Result<StoredReport, StoreError> {
     })
 }
 
+/// One report in one statement, committed on return (`synchronous_commit` is on by default):
+/// the unique key decides between a new row and a duplicate, across every node.
+pub(super) async fn insert_one(pool: &Pool, r: &NewReport) -> Result<Inserted, StoreError> {
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(INSERT_REPORT).await?;
+    let row = client
+        .query_one(
+            &stmt,
+            &[
+                &r.app_id.as_str(),
+                &r.call_id.as_str(),
+                &&r.content_hash[..],
+                &r.event,
+                &r.status,
+                &r.received_at.timestamp_millis(),
+                &r.peer,
+                &r.raw,
+                &r.utc_offset,
+                &r.warnings,
+            ],
+        )
+        .await?;
+    let (id, times): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(if times == 0 {
+        Inserted::New { id }
+    } else {
+        Inserted::Duplicate { id, times }
+    })
+}
+
 impl PgStore {
-    /// One statement, committed on return (`synchronous_commit` is on by default): the unique
-    /// key decides between a new row and a duplicate, across every node.
-    pub(super) async fn insert(&self, r: &NewReport) -> Result<Inserted, StoreError> {
-        let client = self.client().await?;
-        let stmt = client.prepare_cached(INSERT_REPORT).await?;
-        let row = client
-            .query_one(
-                &stmt,
-                &[
-                    &r.app_id.as_str(),
-                    &r.call_id.as_str(),
-                    &&r.content_hash[..],
-                    &r.event,
-                    &r.status,
-                    &r.received_at.timestamp_millis(),
-                    &r.peer,
-                    &r.raw,
-                    &r.utc_offset,
-                    &r.warnings,
-                ],
-            )
-            .await?;
-        let (id, times): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(if times == 0 {
-            Inserted::New { id }
-        } else {
-            Inserted::Duplicate { id, times }
-        })
+    /// Through the group inserter (`batch`): answered once its statement has committed.
+    pub(super) async fn insert(&self, report: NewReport) -> Result<Inserted, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.inserts
+            .send(super::batch::Job { report, answer })
+            .map_err(|_| StoreError::Closed)?;
+        answered.await.map_err(|_| StoreError::Closed)?
     }
 
     pub(super) async fn register(&self, app: &str, call: &str) -> Result<bool, StoreError> {

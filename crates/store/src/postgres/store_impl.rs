@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 #[async_trait]
 impl Store for PgStore {
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
-        self.insert(&report).await
+        self.insert(report).await
     }
 
     async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
