@@ -4,9 +4,9 @@
 use crate::proc::*;
 use serde_json::Value;
 
-async fn bench(path: &str) -> Value {
+async fn bench(path: &str, extra: &[&str]) -> Value {
     let (_guard, dir) = temp_dir();
-    let args = [
+    let mut args = vec![
         "bench",
         path,
         "--connections",
@@ -16,6 +16,7 @@ async fn bench(path: &str) -> Value {
         "--json",
         "figures.json",
     ];
+    args.extend_from_slice(extra);
     let table = run_ok(&dir, &args).await;
     assert!(table.contains("machine"), "{table}");
     serde_json::from_slice(&std::fs::read(dir.join("figures.json")).unwrap()).unwrap()
@@ -23,7 +24,7 @@ async fn bench(path: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_receive_reports_acks_against_the_ceiling() {
-    let f = bench("receive").await;
+    let f = bench("receive", &[]).await;
     for key in [
         "acks_per_sec",
         "ceiling_per_sec",
@@ -40,7 +41,7 @@ async fn bench_receive_reports_acks_against_the_ceiling() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_deliver_reports_deliveries_and_lag() {
-    let f = bench("deliver").await;
+    let f = bench("deliver", &[]).await;
     for key in [
         "deliveries_per_sec",
         "lag_p50_ms",
@@ -49,4 +50,40 @@ async fn bench_deliver_reports_deliveries_and_lag() {
     ] {
         assert!(f[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {f}");
     }
+}
+
+/// Two nodes on a scratch PostgreSQL database: the bench creates it, spreads the load over
+/// both nodes and drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_runs_two_nodes_on_postgres_and_drops_its_database() {
+    let server = ivrhook_store::postgres::scratch::test_server_url();
+    let f = bench("deliver", &["--nodes", "2", "--database", &server]).await;
+    assert_eq!(f["nodes"], 2);
+    assert!(
+        f["database"].as_str().unwrap().contains("/ivrhook_bench_"),
+        "{f}"
+    );
+    assert!(
+        f["deliveries_per_sec"].as_f64().is_some_and(|v| v > 0.0),
+        "{f}"
+    );
+    let (client, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the bench's database was dropped");
+    let (_guard, dir) = temp_dir();
+    let (_, err) = run_fails(&dir, &["bench", "receive", "--nodes", "2"]).await;
+    assert!(
+        err.contains("--nodes: 1, or more with --database postgres://"),
+        "{err}"
+    );
 }
