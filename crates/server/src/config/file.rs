@@ -168,7 +168,7 @@ impl FileConfig {
             listen,
             database,
             migrate_on_start: self.migrate_on_start,
-            roles: parse_roles(&self.roles)?,
+            roles: Roles::parse(&self.roles)?,
             admin_token,
             inbound,
             apps,
@@ -219,32 +219,6 @@ impl FileInbound {
     }
 }
 
-fn parse_roles(names: &[String]) -> Result<Roles, ConfigError> {
-    let mut roles = Roles {
-        receive: false,
-        deliver: false,
-    };
-    for name in names {
-        match name.as_str() {
-            "receive" => roles.receive = true,
-            "deliver" => roles.deliver = true,
-            other => {
-                return Err(invalid(
-                    "roles",
-                    format!("{other:?} is not a role; use \"receive\" and/or \"deliver\""),
-                ))
-            }
-        }
-    }
-    if !(roles.receive || roles.deliver) {
-        return Err(invalid(
-            "roles",
-            "is empty; a node needs receive, deliver or both",
-        ));
-    }
-    Ok(roles)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,14 +253,6 @@ mod tests {
         assert!(error("[inbound]\nmax_body_bytes = \"big\"").contains("max_body_bytes"));
         assert!(error("roles = []").starts_with("roles: is empty"));
         assert!(error("roles = [\"send\"]").starts_with("roles: \"send\" is not a role"));
-    }
-
-    #[test]
-    fn roles_pick_what_a_node_does() {
-        let c = Config::from_toml("roles = [\"deliver\"]", "t").unwrap();
-        assert_eq!((c.roles.receive, c.roles.deliver), (false, true));
-        let both = Config::default().roles;
-        assert_eq!((both.receive, both.deliver), (true, true));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod app;
 mod file;
+mod roles;
 
 use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
@@ -14,6 +15,7 @@ use std::{fmt, net::SocketAddr, path::Path};
 
 pub use app::parse_duration;
 pub use file::DEFAULT_TOML;
+pub use roles::Roles;
 
 /// A configuration problem, naming the key (or file) it is about.
 #[derive(Debug, thiserror::Error)]
@@ -65,15 +67,6 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub inbound: Inbound,
     pub apps: Vec<App>,
-}
-
-/// What a node does (`roles`): at least one is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Roles {
-    /// Serve the callback path.
-    pub receive: bool,
-    /// Run the delivery engine.
-    pub deliver: bool,
 }
 
 /// `[inbound]`: how the receiver takes reports.
