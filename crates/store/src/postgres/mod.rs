@@ -9,16 +9,18 @@
 //!
 //! - `schema`: versioned migrations under an advisory lock.
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
-//! - `batch`: received reports inserted in groups, one commit each.
+//! - `batch`, `report_batch`, `submit_batch`: writes in groups, one commit each.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod batch;
 mod notify;
 mod outbox;
 mod outbox_read;
+mod report_batch;
 mod reports;
 mod schema;
 pub mod scratch;
+mod submit_batch;
 
 use crate::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -47,7 +49,9 @@ pub struct PgStore {
     location: String,
     wake: broadcast::Sender<String>,
     /// Received reports for the group inserter (`batch`).
-    inserts: mpsc::UnboundedSender<batch::Job>,
+    inserts: mpsc::UnboundedSender<report_batch::Job>,
+    /// Events for the group writer (`submit_batch`).
+    submissions: mpsc::UnboundedSender<submit_batch::Job>,
     /// App ids to announce to other nodes (`notify::announce`); "" for any app.
     announcements: mpsc::UnboundedSender<String>,
     /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
@@ -96,7 +100,8 @@ impl PgStore {
             .map_err(|e| StoreError::Task(format!("building the PostgreSQL pool: {e}")))?;
         let location = format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned()));
         let (wake, _) = broadcast::channel(1024);
-        let inserts = batch::spawn(pool.clone());
+        let inserts = batch::spawn(pool.clone(), report_batch::write);
+        let submissions = batch::spawn(pool.clone(), submit_batch::write);
         let (announcements, queued) = mpsc::unbounded_channel();
         tokio::spawn(notify::announce(pool.clone(), queued));
         let store = PgStore {
@@ -104,6 +109,7 @@ impl PgStore {
             location,
             wake,
             inserts,
+            submissions,
             announcements,
             listen: std::sync::Mutex::new(Some(config)),
             stop: CancellationToken::new(),

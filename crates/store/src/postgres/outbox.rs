@@ -4,10 +4,9 @@
 
 use super::PgStore;
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Submitted},
+    outbox::{AttemptRecord, ClaimRequest, Claimed, NewEvent, Submitted},
     StoreError,
 };
-use tokio_postgres::types::ToSql;
 
 /// Rows due now in one app's lane, oldest due first; with `ordered`, a delivery waits while an
 /// earlier one for its call is pending (on any node: the state is in the row).
@@ -30,16 +29,6 @@ const CLAIM: &str = "
     RETURNING d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
               e.body";
 
-/// An event and its delivery; no row when the idempotency key was used before.
-const SUBMIT: &str = "
-    WITH event AS (
-        INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
-        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id)
-    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                            updated_at_ms)
-    SELECT id, $1, $2, $6, $5, $5 FROM event
-    RETURNING event_id, id";
-
 /// Sends a dead or pending delivery now. A dead one starts a new round of its schedule (its
 /// attempts stay in the attempts table); a pending one keeps its place in the round.
 const RETRY_NOW: &str = "
@@ -51,39 +40,20 @@ const RETRY_NOW: &str = "
         state = 'pending', finished_at_ms = NULL";
 
 impl PgStore {
-    /// The event and its delivery in one statement (so one transaction and one round trip);
-    /// then other nodes' engines are woken (`announce`, outside this transaction: PostgreSQL
-    /// serialises the commits of transactions that NOTIFY).
-    pub(super) async fn submit(&self, e: &NewEvent) -> Result<Submitted, StoreError> {
-        let client = self.client().await?;
-        let stmt = client.prepare_cached(SUBMIT).await?;
-        let params: [&(dyn ToSql + Sync); 6] = [
-            &e.app_id.as_str(),
-            &e.call_id.as_str(),
-            &e.idempotency_key,
-            &e.body,
-            &e.created_at_ms,
-            &e.first_attempt_at_ms,
-        ];
-        if let Some(row) = client.query_opt(&stmt, &params).await? {
-            self.announce(e.app_id.as_str());
-            return Ok(Submitted::New(EventIds {
-                event_id: row.try_get(0)?,
-                delivery_id: row.try_get(1)?,
-            }));
+    /// Through the group writer (`submit_batch`); then other nodes' engines are woken
+    /// (`announce`, after the commit: PostgreSQL serialises the commits of transactions that
+    /// NOTIFY).
+    pub(super) async fn submit(&self, event: NewEvent) -> Result<Submitted, StoreError> {
+        let app = event.app_id.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.submissions
+            .send(super::submit_batch::Job { event, answer })
+            .map_err(|_| StoreError::Closed)?;
+        let submitted = answered.await.map_err(|_| StoreError::Closed)??;
+        if let Submitted::New(_) = submitted {
+            self.announce(app.as_str());
         }
-        // Nothing inserted: the idempotency key was used before.
-        let row = client
-            .query_one(
-                "SELECT e.id, d.id FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
-                 WHERE e.app_id = $1 AND e.idempotency_key = $2",
-                &[&e.app_id.as_str(), &e.idempotency_key],
-            )
-            .await?;
-        Ok(Submitted::Existing(EventIds {
-            event_id: row.try_get(0)?,
-            delivery_id: row.try_get(1)?,
-        }))
+        Ok(submitted)
     }
 
     pub(super) async fn claim_due(&self, c: &ClaimRequest) -> Result<Vec<Claimed>, StoreError> {

@@ -72,7 +72,7 @@ impl PgStore {
     pub(super) async fn insert(&self, report: NewReport) -> Result<Inserted, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.inserts
-            .send(super::batch::Job { report, answer })
+            .send(super::report_batch::Job { report, answer })
             .map_err(|_| StoreError::Closed)?;
         answered.await.map_err(|_| StoreError::Closed)?
     }

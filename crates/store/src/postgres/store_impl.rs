@@ -35,7 +35,7 @@ impl Store for PgStore {
     }
 
     async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError> {
-        self.submit(&event).await
+        self.submit(event).await
     }
 
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {

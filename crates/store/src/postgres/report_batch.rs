@@ -1,0 +1,237 @@
+//! Received reports in groups (`batch`): copies of one report in a group become one row and
+//! count as its duplicates; a group that fails is retried one report at a time, so one bad
+//! report fails alone.
+
+use super::reports::insert_one;
+use crate::{Inserted, NewReport, StoreError};
+use deadpool_postgres::Pool;
+use std::collections::HashMap;
+use tokio::sync::oneshot;
+
+pub(crate) struct Job {
+    pub report: NewReport,
+    pub answer: oneshot::Sender<Result<Inserted, StoreError>>,
+}
+
+const INSERT_MANY: &str = "
+    INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
+                         raw, utc_offset, warnings, duplicates, last_duplicate_at_ms)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
+                         $6::bigint[], $7::text[], $8::bytea[], $9::text[], $10::text[],
+                         $11::bigint[], $12::bigint[])
+    ON CONFLICT (call_id, app_id, content_hash)
+    DO UPDATE SET duplicates = reports.duplicates + excluded.duplicates + 1,
+                  last_duplicate_at_ms = excluded.received_at_ms
+    RETURNING id, duplicates, xmax = 0, call_id, app_id, content_hash";
+
+type Key = (String, String, [u8; 32]);
+
+fn key(r: &NewReport) -> Key {
+    (r.call_id.to_string(), r.app_id.to_string(), r.content_hash)
+}
+
+pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
+    let pool = &pool;
+    if batch.len() == 1 {
+        let job = batch.into_iter().next().expect("one job");
+        let result = insert_one(pool, &job.report).await;
+        let _ = job.answer.send(result);
+        return;
+    }
+    // Copies of one report in the same batch become one row (a statement may not touch a
+    // row twice); the copies after the first count as its duplicates.
+    let mut groups: Vec<(Key, Vec<Job>)> = Vec::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    for job in batch {
+        let k = key(&job.report);
+        match index.get(&k) {
+            Some(&i) => groups[i].1.push(job),
+            None => {
+                index.insert(k.clone(), groups.len());
+                groups.push((k, vec![job]));
+            }
+        }
+    }
+    match insert_many(pool, &groups).await {
+        Ok(rows) => {
+            for (k, jobs) in groups {
+                let Some(&(id, total, inserted)) = rows.get(&k) else {
+                    for job in jobs {
+                        let _ = job.answer.send(Err(StoreError::Corrupt(
+                            "a batched report was not returned by its insert".into(),
+                        )));
+                    }
+                    continue;
+                };
+                // Before this statement the row had `total - jobs` duplicates (or none).
+                let before = if inserted {
+                    -1
+                } else {
+                    total - jobs.len() as i64
+                };
+                for (i, job) in jobs.into_iter().enumerate() {
+                    let times = before + 1 + i as i64;
+                    let result = if times == 0 {
+                        Inserted::New { id }
+                    } else {
+                        Inserted::Duplicate { id, times }
+                    };
+                    let _ = job.answer.send(Ok(result));
+                }
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = ?e, "a batched insert failed; inserting its reports one by one");
+            for job in groups.into_iter().flat_map(|(_, jobs)| jobs) {
+                let result = insert_one(pool, &job.report).await;
+                let _ = job.answer.send(result);
+            }
+        }
+    }
+}
+
+/// One statement for the whole group; returns (id, duplicates, newly inserted) by key.
+async fn insert_many(
+    pool: &Pool,
+    groups: &[(Key, Vec<Job>)],
+) -> Result<HashMap<Key, (i64, i64, bool)>, StoreError> {
+    let firsts: Vec<&NewReport> = groups.iter().map(|(_, jobs)| &jobs[0].report).collect();
+    let extras: Vec<i64> = groups.iter().map(|(_, j)| j.len() as i64 - 1).collect();
+    let received: Vec<i64> = firsts
+        .iter()
+        .map(|r| r.received_at.timestamp_millis())
+        .collect();
+    let last_duplicate: Vec<Option<i64>> = extras
+        .iter()
+        .zip(&received)
+        .map(|(&n, &at)| (n > 0).then_some(at))
+        .collect();
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(INSERT_MANY).await?;
+    let rows = client
+        .query(
+            &stmt,
+            &[
+                &firsts.iter().map(|r| r.app_id.as_str()).collect::<Vec<_>>(),
+                &firsts
+                    .iter()
+                    .map(|r| r.call_id.as_str())
+                    .collect::<Vec<_>>(),
+                &firsts
+                    .iter()
+                    .map(|r| &r.content_hash[..])
+                    .collect::<Vec<_>>(),
+                &firsts.iter().map(|r| r.event.as_str()).collect::<Vec<_>>(),
+                &firsts.iter().map(|r| r.status).collect::<Vec<_>>(),
+                &received,
+                &firsts.iter().map(|r| r.peer.as_deref()).collect::<Vec<_>>(),
+                &firsts.iter().map(|r| &r.raw[..]).collect::<Vec<_>>(),
+                &firsts
+                    .iter()
+                    .map(|r| r.utc_offset.as_str())
+                    .collect::<Vec<_>>(),
+                &firsts
+                    .iter()
+                    .map(|r| r.warnings.as_str())
+                    .collect::<Vec<_>>(),
+                &extras,
+                &last_duplicate,
+            ],
+        )
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let hash: Vec<u8> = row.try_get(5)?;
+        let hash: [u8; 32] = hash
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("reports.content_hash is not 32 bytes".into()))?;
+        let k = (row.try_get(3)?, row.try_get(4)?, hash);
+        out.insert(k, (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::postgres::{scratch::ScratchDatabase, Migrations, PgStore};
+
+    fn report(call: &str) -> NewReport {
+        NewReport {
+            app_id: "app".try_into().unwrap(),
+            call_id: call.try_into().unwrap(),
+            event: "multrpt".into(),
+            status: None,
+            content_hash: [7; 32],
+            received_at: chrono::DateTime::from_timestamp_millis(1).unwrap(),
+            peer: None,
+            raw: b"{}".to_vec(),
+            utc_offset: "+08:00".into(),
+            warnings: "[]".into(),
+        }
+    }
+
+    /// A batch of `calls`, written as one group; the answers in order.
+    async fn batch(pool: &Pool, calls: &[&str]) -> Vec<Inserted> {
+        let (jobs, answers): (Vec<_>, Vec<_>) = calls
+            .iter()
+            .map(|c| {
+                let (answer, answered) = oneshot::channel();
+                (
+                    Job {
+                        report: report(c),
+                        answer,
+                    },
+                    answered,
+                )
+            })
+            .unzip();
+        write(pool.clone(), jobs).await;
+        let mut out = Vec::new();
+        for a in answers {
+            out.push(a.await.unwrap().unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn copies_in_one_batch_are_one_row_and_counted_duplicates() {
+        let db = ScratchDatabase::for_tests("ivrhook_batch_copies")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let store = PgStore::open(&db.url, Migrations::Apply, 4).await.unwrap();
+        let pool = store.pool.clone();
+        let first = batch(&pool, &["a", "a", "b", "a"]).await;
+        let (Inserted::New { id: a }, Inserted::New { id: b }) = (first[0], first[2]) else {
+            panic!("{first:?}")
+        };
+        assert_eq!(first[1], Inserted::Duplicate { id: a, times: 1 });
+        assert_eq!(first[3], Inserted::Duplicate { id: a, times: 2 });
+        assert_ne!(a, b);
+        let again = batch(&pool, &["a", "a"]).await;
+        assert_eq!(
+            again,
+            [
+                Inserted::Duplicate { id: a, times: 3 },
+                Inserted::Duplicate { id: a, times: 4 }
+            ]
+        );
+        // The group statement itself takes copies (the answers above could also come from
+        // the one-by-one fallback): two more of `a` and a new `c` in one statement.
+        let job = |c: &str| Job {
+            report: report(c),
+            answer: oneshot::channel().0,
+        };
+        let groups = vec![
+            (key(&report("a")), vec![job("a"), job("a")]),
+            (key(&report("c")), vec![job("c")]),
+        ];
+        let rows = insert_many(&pool, &groups).await.unwrap();
+        assert_eq!(rows[&key(&report("a"))], (a, 6, false));
+        assert!(rows[&key(&report("c"))].2, "c is new");
+        crate::Store::close(&store).await;
+        db.drop_database().await.unwrap();
+    }
+}
