@@ -1,7 +1,9 @@
 //! The PostgreSQL backend, for several ivrhook nodes sharing one database.
 //!
-//! Each write is its own transaction, committed before the call returns (PostgreSQL's
-//! default `synchronous_commit = on` makes a commit durable), through a connection pool with
+//! Every write is committed before its call returns (PostgreSQL's default
+//! `synchronous_commit = on` makes a commit durable); received reports and submitted events
+//! are written in groups, one statement and one commit per group. All of it goes through a
+//! connection pool with
 //! timeouts: a database that goes away fails writes within seconds (the receiver answers
 //! `108104`) and the pool reconnects by itself when it returns. Claims lock with
 //! `FOR UPDATE SKIP LOCKED`; leases expire, so a killed node's deliveries are claimed by the
