@@ -29,7 +29,7 @@ use axum::{
 };
 use config::{Config, ConfigError};
 use ivrhook_engine::{Clock, Engine};
-use ivrhook_store::{postgres::Migrations, StoreError};
+use ivrhook_store::{postgres::Migrations, OpenOptions, StoreError};
 use metrics::Metrics;
 use state::AppState;
 use std::{net::SocketAddr, sync::Arc};
@@ -71,7 +71,11 @@ impl Server {
         } else {
             Migrations::Require
         };
-        let store = ivrhook_store::open(&config.database, Some(hook), migrations).await?;
+        let options = OpenOptions {
+            migrations,
+            pool_size: config.database_pool_size,
+        };
+        let store = ivrhook_store::open(&config.database, Some(hook), options).await?;
         let apps = config
             .apps
             .iter()

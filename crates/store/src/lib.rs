@@ -29,13 +29,30 @@ use std::sync::Arc;
 /// Called with the size of each committed write batch (for the metrics).
 pub type BatchHook = Arc<dyn Fn(usize) + Send + Sync>;
 
-/// Opens the store a URL names, applying its migrations (or, with `Migrations::Require`,
-/// refusing a PostgreSQL database that lacks them; SQLite always applies its own: nobody
-/// else shares the file).
+/// How `open` opens a store (PostgreSQL's settings; SQLite has none of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Apply pending migrations, or (`Migrations::Require`) refuse a PostgreSQL database that
+    /// lacks them. SQLite always applies its own: nobody else shares the file.
+    pub migrations: postgres::Migrations,
+    /// PostgreSQL connections this process may open (one more LISTENs on delivering nodes).
+    pub pool_size: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            migrations: postgres::Migrations::Apply,
+            pool_size: postgres::POOL_SIZE,
+        }
+    }
+}
+
+/// Opens the store a URL names.
 pub async fn open(
     url: &DatabaseUrl,
     hook: Option<BatchHook>,
-    migrations: postgres::Migrations,
+    options: OpenOptions,
 ) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
@@ -46,7 +63,7 @@ pub async fn open(
             Ok(Arc::new(store))
         }
         DatabaseUrl::Postgres(url) => Ok(Arc::new(
-            postgres::PgStore::open(url, migrations, postgres::POOL_SIZE).await?,
+            postgres::PgStore::open(url, options.migrations, options.pool_size).await?,
         )),
     }
 }

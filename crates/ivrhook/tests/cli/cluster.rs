@@ -47,7 +47,13 @@ fn event(call: usize, seq: usize) -> String {
 
 /// Submits one event, moving to the next node while one is unreachable (the killed one); the
 /// idempotency key makes a retried submission the same event.
-async fn submit(client: &reqwest::Client, nodes: &[String], call: usize, seq: usize) {
+async fn submit(
+    client: &reqwest::Client,
+    nodes: &[String],
+    call: usize,
+    seq: usize,
+    dir: &std::path::Path,
+) {
     let key = format!("mn-{call}-{seq}");
     for attempt in 0.. {
         let base = &nodes[(call * PER_CALL + seq + attempt) % nodes.len()];
@@ -61,9 +67,10 @@ async fn submit(client: &reqwest::Client, nodes: &[String], call: usize, seq: us
             // 202: new; 200: the key was used before (the killed node took it, its answer lost).
             Ok(resp) if resp.status() == 202 || resp.status() == 200 => return,
             Ok(resp) => panic!(
-                "{key}: HTTP {} {}",
+                "{key}: HTTP {} {}\nthe nodes' log:\n{}",
                 resp.status(),
-                resp.text().await.unwrap()
+                resp.text().await.unwrap(),
+                stderr(dir)
             ),
             Err(_) if attempt < 10 => continue,
             Err(e) => panic!("{key}: no node took it: {e}"),
@@ -85,8 +92,10 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let (_guard, dir) = temp_dir();
+    // Small pools: the suite's other PostgreSQL tests run beside these three nodes, within the
+    // server's max_connections.
     let config = format!(
-        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{url}\"\nmax_in_flight = {MAX_IN_FLIGHT}\n\
+        "database_pool_size = 6\n[[apps]]\nid = \"{APP}\"\ncallback_url = \"{url}\"\nmax_in_flight = {MAX_IN_FLIGHT}\n\
          timeout = \"2s\"\n"
     );
     std::fs::write(dir.join("ivrhook.toml"), config).unwrap();
@@ -100,6 +109,7 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
     let submitters: Vec<_> = (0..32)
         .map(|_| {
             let (bases, next_call) = (Arc::clone(&bases), Arc::clone(&next_call));
+            let dir = dir.clone();
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 loop {
@@ -109,7 +119,7 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
                     }
                     // A call's events one after another: their order is the order to keep.
                     for seq in 0..PER_CALL {
-                        submit(&client, &bases, call, seq).await;
+                        submit(&client, &bases, call, seq, &dir).await;
                     }
                 }
             })

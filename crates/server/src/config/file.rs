@@ -19,6 +19,10 @@ database = "sqlite://ivrhook.db"
 # release step (`ivrhook migrate`): serve then refuses to start on an older schema.
 migrate_on_start = true
 
+# PostgreSQL only: connections this node may open (a delivering node opens one more to
+# LISTEN). Keep nodes x (this + 1) below the server's max_connections (100 by default).
+database_pool_size = 16
+
 # What this node does: "receive" serves the callback path (the multrpt receiver), "deliver"
 # runs the delivery engine. Several nodes on one PostgreSQL can split the work, e.g.
 # receive-only nodes behind the platform's load balancer and deliver-only nodes elsewhere.
@@ -74,6 +78,7 @@ pub(super) struct FileConfig {
     pub listen: String,
     pub database: String,
     pub migrate_on_start: bool,
+    pub database_pool_size: usize,
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
     pub inbound: FileInbound,
@@ -99,6 +104,7 @@ impl Default for FileConfig {
             listen: "127.0.0.1:8080".into(),
             database: "sqlite://ivrhook.db".into(),
             migrate_on_start: true,
+            database_pool_size: ivrhook_store::postgres::POOL_SIZE,
             roles: vec!["receive".into(), "deliver".into()],
             admin_token: None,
             inbound: FileInbound::default(),
@@ -168,6 +174,15 @@ impl FileConfig {
             listen,
             database,
             migrate_on_start: self.migrate_on_start,
+            database_pool_size: match self.database_pool_size {
+                2..=1000 => self.database_pool_size,
+                n => {
+                    return Err(invalid(
+                        "database_pool_size",
+                        format!("{n} is not between 2 and 1000"),
+                    ))
+                }
+            },
             roles: Roles::parse(&self.roles)?,
             admin_token,
             inbound,
@@ -252,6 +267,7 @@ mod tests {
         assert!(error("[[apps]]\nid = \"\"").starts_with("apps[0].id: must not be empty"));
         assert!(error("[inbound]\nmax_body_bytes = \"big\"").contains("max_body_bytes"));
         assert!(error("roles = []").starts_with("roles: is empty"));
+        assert!(error("database_pool_size = 1").starts_with("database_pool_size: 1 is not"));
         assert!(error("roles = [\"send\"]").starts_with("roles: \"send\" is not a role"));
     }
 

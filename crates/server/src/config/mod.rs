@@ -62,6 +62,8 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// Apply pending migrations at start (otherwise require them applied).
     pub migrate_on_start: bool,
+    /// PostgreSQL connections this node may open.
+    pub database_pool_size: usize,
     pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,

@@ -33,8 +33,10 @@ use tokio_util::sync::CancellationToken;
 
 mod store_impl;
 
-/// Connections per node: enough for the receiver and the engine to overlap their round trips.
-pub const POOL_SIZE: usize = 32;
+/// Connections per node by default: enough for the grouped writers, claims, records and API
+/// reads to overlap their round trips, and few enough that PostgreSQL's default
+/// `max_connections` (100) holds five nodes.
+pub const POOL_SIZE: usize = 16;
 
 /// How long a request waits for a connection, or for a new one to open, before failing.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
