@@ -1,4 +1,5 @@
-//! One delivery attempt: POST the event, read a bounded answer, classify it, record it.
+//! One delivery attempt: POST the event, read a bounded answer, classify it, free the
+//! request's slot, record it.
 
 use crate::{
     classify::{classify_code, classify_failure, read_code, Failure, Verdict},
@@ -69,6 +70,25 @@ pub(crate) async fn run(
         warning,
         settle: settle.clone(),
     };
+    // The request's slot is free once the answer is in: the slot bounds requests to the
+    // business, and the lease keeps other claims off the delivery until it is recorded (the
+    // PostgreSQL store records in groups, so recording may wait for a group to commit).
+    {
+        let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.active -= 1;
+        if unhealthy {
+            st.breaker.on_failure(now_ms);
+        } else {
+            st.breaker.on_success();
+        }
+        inner.metrics.breaker(
+            settings.app_id.as_str(),
+            settings.url.as_str(),
+            st.breaker.state(now_ms),
+        );
+    }
+    inner.wake.notify_one();
+
     let recorded = inner.store.record_attempt(record).await;
     if let Err(e) = &recorded {
         tracing::error!(error = ?e, delivery = claimed.delivery_id,
@@ -83,18 +103,7 @@ pub(crate) async fn run(
     tracing::debug!(delivery = claimed.delivery_id, app = %settings.app_id, outcome, "attempt finished");
 
     let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-    st.active -= 1;
     st.in_flight.remove(&claimed.delivery_id);
-    if unhealthy {
-        st.breaker.on_failure(now_ms);
-    } else {
-        st.breaker.on_success();
-    }
-    inner.metrics.breaker(
-        settings.app_id.as_str(),
-        settings.url.as_str(),
-        st.breaker.state(now_ms),
-    );
     match (&settle, recorded.is_ok()) {
         // Not recorded: the lease keeps others off it until it expires, then it is due again
         // in whichever lane it is in.

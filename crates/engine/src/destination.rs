@@ -43,6 +43,8 @@ pub(crate) struct Destination {
 pub(crate) struct DestinationState {
     /// Requests running now; never more than `max_in_flight`.
     pub active: u32,
+    /// Deliveries claimed here and not yet recorded (running, or answered and being
+    /// recorded): claims skip them.
     pub in_flight: HashSet<i64>,
     pub breaker: Breaker,
     /// The earliest known due time per lane (`None`: nothing pending that we know of).
@@ -77,8 +79,16 @@ impl DestinationState {
 
     /// How many to claim from each lane now. First attempts come first, but when both lanes
     /// have due work a quarter of the free slots go to retries, so neither starves.
+    ///
+    /// Requests running are at most `max_in_flight`; claimed deliveries not yet recorded
+    /// (running, or answered and waiting for their record to commit) at most twice that, so a
+    /// node killed abruptly leaves at most `2 × max_in_flight` deliveries that were sent and
+    /// may be sent again.
     pub fn plan(&self, now_ms: i64, max_in_flight: u32) -> [u32; 2] {
-        let free = max_in_flight.saturating_sub(self.active);
+        let unrecorded = u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX);
+        let free = max_in_flight
+            .saturating_sub(self.active)
+            .min((2 * max_in_flight).saturating_sub(unrecorded));
         let allowed = self.breaker.allowance(now_ms, free);
         let is_due = |i: usize| self.due[i].is_some_and(|d| d <= now_ms);
         match (is_due(0), is_due(1)) {
@@ -101,5 +111,27 @@ impl DestinationState {
             // Due now but nothing may start: a finishing request wakes the engine.
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Free slots are bounded by requests running and, separately, by deliveries claimed and
+    /// not yet recorded (twice `max_in_flight`).
+    #[test]
+    fn plan_bounds_running_requests_and_unrecorded_claims() {
+        let mut st = DestinationState::default();
+        st.due_at(Lane::First, 0);
+        assert_eq!(st.plan(0, 16), [16, 0]);
+        st.active = 15;
+        st.in_flight = (0..15).collect();
+        assert_eq!(st.plan(0, 16), [1, 0], "one request slot left");
+        st.active = 0;
+        st.in_flight = (0..30).collect();
+        assert_eq!(st.plan(0, 16), [2, 0], "30 of 32 unrecorded");
+        st.in_flight = (0..40).collect();
+        assert_eq!(st.plan(0, 16), [0, 0]);
     }
 }

@@ -1,23 +1,24 @@
 //! The PostgreSQL backend, for several ivrhook nodes sharing one database.
 //!
 //! Every write is committed before its call returns (PostgreSQL's default
-//! `synchronous_commit = on` makes a commit durable); received reports and submitted events
-//! are written in groups, one statement and one commit per group. All of it goes through a
-//! connection pool with
-//! timeouts: a database that goes away fails writes within seconds (the receiver answers
+//! `synchronous_commit = on` makes a commit durable); received reports, submitted events and
+//! attempt records are written in groups, one statement and one commit per group. All of it
+//! goes through a connection pool with timeouts: a database that goes away fails writes within seconds (the receiver answers
 //! `108104`) and the pool reconnects by itself when it returns. Claims lock with
 //! `FOR UPDATE SKIP LOCKED`; leases expire, so a killed node's deliveries are claimed by the
 //! others. `NOTIFY` wakes every node's engine when work arrives (`notify`).
 //!
 //! - `schema`: versioned migrations under an advisory lock.
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
-//! - `batch`, `report_batch`, `submit_batch`: writes in groups, one commit each.
+//! - `batch`, `report_batch`, `submit_batch`, `record_batch`: writes in groups, one commit
+//!   each.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod batch;
 mod notify;
 mod outbox;
 mod outbox_read;
+mod record_batch;
 mod report_batch;
 mod reports;
 mod schema;
@@ -56,6 +57,8 @@ pub struct PgStore {
     inserts: mpsc::UnboundedSender<report_batch::Job>,
     /// Events for the group writer (`submit_batch`).
     submissions: mpsc::UnboundedSender<submit_batch::Job>,
+    /// Attempt records for the group writer (`record_batch`).
+    records: mpsc::UnboundedSender<record_batch::Job>,
     /// App ids to announce to other nodes (`notify::announce`); "" for any app.
     announcements: mpsc::UnboundedSender<String>,
     /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
@@ -106,6 +109,7 @@ impl PgStore {
         let (wake, _) = broadcast::channel(1024);
         let inserts = batch::spawn(pool.clone(), report_batch::write);
         let submissions = batch::spawn(pool.clone(), submit_batch::write);
+        let records = batch::spawn(pool.clone(), record_batch::write);
         let (announcements, queued) = mpsc::unbounded_channel();
         tokio::spawn(notify::announce(pool.clone(), queued));
         let store = PgStore {
@@ -114,6 +118,7 @@ impl PgStore {
             wake,
             inserts,
             submissions,
+            records,
             announcements,
             listen: std::sync::Mutex::new(Some(config)),
             stop: CancellationToken::new(),

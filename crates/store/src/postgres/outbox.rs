@@ -94,50 +94,14 @@ impl PgStore {
         Ok(claimed)
     }
 
-    /// Records the attempt, then moves the delivery if this owner still holds its lease.
-    pub(super) async fn record(&self, a: &AttemptRecord) -> Result<(), StoreError> {
-        let m = a.delivery_move();
-        let http_status = a.http_status.map(i64::from);
-        // One round trip: the attempt row and the delivery's move in one statement.
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "WITH attempt AS (
-                     INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms,
-                                           http_status, code, body_excerpt, error, warning, outcome)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
-                 UPDATE deliveries
-                 SET state = $11, next_attempt_at_ms = $12,
-                     unknown_call_answers = unknown_call_answers + $13, finished_at_ms = $14,
-                     last_error = $15, attempts = attempts + 1, lane = 1,
-                     lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = $16
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-            )
-            .await?;
-        client
-            .execute(
-                &stmt,
-                &[
-                    &a.delivery_id,
-                    &a.owner,
-                    &a.started_at_ms,
-                    &a.duration_ms,
-                    &http_status,
-                    &a.code,
-                    &a.body_excerpt,
-                    &a.error,
-                    &a.warning,
-                    &m.outcome,
-                    &m.state,
-                    &m.next_attempt_at_ms,
-                    &m.unknown_call,
-                    &m.finished_at_ms,
-                    &m.last_error,
-                    &m.now_ms,
-                ],
-            )
-            .await?;
-        Ok(())
+    /// Through the group writer (`record_batch`): the attempt row, then the delivery's move
+    /// if this owner still holds its lease.
+    pub(super) async fn record(&self, record: AttemptRecord) -> Result<(), StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.records
+            .send(super::record_batch::Job { record, answer })
+            .map_err(|_| StoreError::Closed)?;
+        answered.await.map_err(|_| StoreError::Closed)?
     }
 
     pub(super) async fn retry_one(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {

@@ -43,7 +43,7 @@ impl Store for PgStore {
     }
 
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError> {
-        self.record(&attempt).await
+        self.record(attempt).await
     }
 
     /// Never called for this backend (other nodes may hold leases); leases expire instead.
