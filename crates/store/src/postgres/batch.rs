@@ -1,8 +1,9 @@
 //! Writes in groups: every write that arrives while a group is being written goes into the
-//! next one, as one statement (one commit) instead of one each. Each caller is answered after
-//! the statement holding its write has committed, so a group costs no durability; under load
-//! it saves PostgreSQL the per-statement and per-commit work that limits single writes.
-//! `report_batch` and `submit_batch` say what a group is for their rows.
+//! next one, as one transaction (one commit) instead of one each. Each caller is answered
+//! after the transaction holding its write has committed, so a group costs no durability;
+//! under load it saves PostgreSQL the per-statement and per-commit work that limits single
+//! writes. `report_batch`, `submit_batch` and `record_batch` say what a group is for their
+//! rows.
 
 use deadpool_postgres::Pool;
 use std::{future::Future, sync::Arc};

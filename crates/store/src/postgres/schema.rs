@@ -8,7 +8,10 @@ use tokio_postgres::Client;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_claim_index_order.sql")),
-    (3, include_str!("migrations/0003_deliveries_fillfactor.sql")),
+    (
+        3,
+        include_str!("migrations/0003_deliveries_queue_settings.sql"),
+    ),
 ];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.
