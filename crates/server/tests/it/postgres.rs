@@ -126,6 +126,56 @@ async fn a_receive_only_node_accepts_events_that_a_deliver_only_node_sends() {
     receiver.stop().await;
 }
 
+/// A node's own announcements come back to its listener and are dropped: its engine was
+/// woken directly. Another node's are followed. (The test's NOTIFY is sent after the node's
+/// arrived at the test's own listener, and a listener gets notifications in commit order, so
+/// once the node has counted the test's, it has seen its own.)
+#[tokio::test]
+async fn a_node_does_not_wake_itself_with_its_own_announcements() {
+    let receiver = spawn_app().await;
+    let apps = format!(
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\n",
+        receiver.url("/callback")
+    );
+    let node = spawn_on_postgres("self_notify", &apps).await;
+    wait_for_listener(&node.database_url).await;
+    let (client, mut conn) = tokio_postgres::connect(&node.database_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                let _ = seen_tx.send(n.payload().to_owned());
+            }
+        }
+    });
+    client.batch_execute("LISTEN ivrhook_due").await.unwrap();
+
+    let id = submit(&node, "pg-self").await;
+    wait_delivered(&node, &id).await;
+    let own = tokio::time::timeout(std::time::Duration::from_secs(10), seen.recv())
+        .await
+        .expect("the node announced its event")
+        .unwrap();
+    assert!(own.ends_with(&format!(" {APP}")), "{own}");
+    client
+        .batch_execute(&format!("NOTIFY ivrhook_due, 'another-node {APP}'"))
+        .await
+        .unwrap();
+    eventually("the other node's announcement to be followed", || async {
+        node.metric("ivrhook_remote_wakeups_total").await >= 1.0
+    })
+    .await;
+    assert_eq!(
+        node.metric("ivrhook_remote_wakeups_total").await,
+        1.0,
+        "the node was woken by its own announcement"
+    );
+    node.stop().await;
+    receiver.stop().await;
+}
+
 #[tokio::test]
 async fn a_database_that_goes_away_is_108104_and_the_receiver_recovers_by_itself() {
     let app = spawn_on_postgres("goes_away", "").await;

@@ -61,6 +61,8 @@ pub struct PgStore {
     records: mpsc::UnboundedSender<record_batch::Job>,
     /// App ids to announce to other nodes (`notify::announce`); "" for any app.
     announcements: mpsc::UnboundedSender<String>,
+    /// This store's name in its announcements, so its own come back to it ignored.
+    origin: String,
     /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
     listen: std::sync::Mutex<Option<tokio_postgres::Config>>,
     stop: CancellationToken,
@@ -111,7 +113,8 @@ impl PgStore {
         let submissions = batch::spawn(pool.clone(), submit_batch::write);
         let records = batch::spawn(pool.clone(), record_batch::write);
         let (announcements, queued) = mpsc::unbounded_channel();
-        tokio::spawn(notify::announce(pool.clone(), queued));
+        let origin = notify::origin();
+        tokio::spawn(notify::announce(pool.clone(), origin.clone(), queued));
         let store = PgStore {
             pool,
             location,
@@ -120,6 +123,7 @@ impl PgStore {
             submissions,
             records,
             announcements,
+            origin,
             listen: std::sync::Mutex::new(Some(config)),
             stop: CancellationToken::new(),
         };
@@ -162,7 +166,12 @@ impl PgStore {
         let receiver = self.wake.subscribe();
         let config = self.listen.lock().ok().and_then(|mut c| c.take());
         if let Some(config) = config {
-            tokio::spawn(notify::listen(config, self.wake.clone(), self.stop.clone()));
+            tokio::spawn(notify::listen(
+                config,
+                self.origin.clone(),
+                self.wake.clone(),
+                self.stop.clone(),
+            ));
         }
         receiver
     }

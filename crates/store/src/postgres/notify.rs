@@ -1,10 +1,13 @@
 //! Wake-ups across nodes: every new or retried delivery is announced with
-//! `NOTIFY ivrhook_due, '<app id>'`; each delivering node keeps one connection that LISTENs
-//! and hands the app ids to its engine. Announcements are sent by one task per node, after
-//! the writes commit, several apps in one statement: PostgreSQL serialises the commits of
-//! transactions that NOTIFY, so notifying inside each submission would make every
-//! submission wait for the one before it. Polling stays as a slow backstop for anything missed while the
-//! connection was down (after a reconnect an empty payload asks for a full refresh).
+//! `NOTIFY ivrhook_due, '<origin> <app id>'`; each delivering node keeps one connection that
+//! LISTENs and hands the app ids to its engine. Announcements are sent by one task per node,
+//! after the writes commit, several apps in one statement: PostgreSQL serialises the commits
+//! of transactions that NOTIFY, so notifying inside each submission would make every
+//! submission wait for the one before it. A node's own announcements come back to its
+//! listener and are dropped by their origin: its engine was woken directly, and waking it
+//! again costs a claim that finds nothing. Polling stays as a slow backstop for anything
+//! missed while the connection was down (after a reconnect an empty app asks for a full
+//! refresh).
 
 use deadpool_postgres::Pool;
 use std::{collections::BTreeSet, future::poll_fn, time::Duration};
@@ -14,19 +17,45 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) const CHANNEL: &str = "ivrhook_due";
 
+/// A name for one store's announcements, unique enough among the nodes of one database.
+pub(crate) fn origin() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{:x}.{nanos:x}", std::process::id())
+}
+
+/// The app id of another node's announcement; `None` for this node's own. A payload without
+/// an origin (a node of an older version) is all app id.
+fn foreign<'a>(payload: &'a str, origin: &str) -> Option<&'a str> {
+    match payload.split_once(' ') {
+        Some((from, _)) if from == origin => None,
+        Some((_, app)) => Some(app),
+        None => Some(payload),
+    }
+}
+
 /// Runs until `stop`, reconnecting after a second whenever the connection drops.
-pub(crate) async fn listen(config: Config, tx: broadcast::Sender<String>, stop: CancellationToken) {
+pub(crate) async fn listen(
+    config: Config,
+    origin: String,
+    tx: broadcast::Sender<String>,
+    stop: CancellationToken,
+) {
     let mut connected_before = false;
     while !stop.is_cancelled() {
         match config.connect(NoTls).await {
             Ok((client, mut conn)) => {
                 let (msgs_tx, mut msgs) = tokio::sync::mpsc::unbounded_channel();
                 // The connection must be polled for LISTEN to complete and notifications to arrive.
+                let origin = origin.clone();
                 let driver = tokio::spawn(async move {
                     while let Some(m) = poll_fn(|cx| conn.poll_message(cx)).await {
                         match m {
                             Ok(AsyncMessage::Notification(n)) => {
-                                let _ = msgs_tx.send(n.payload().to_owned());
+                                if let Some(app) = foreign(n.payload(), &origin) {
+                                    let _ = msgs_tx.send(app.to_owned());
+                                }
                             }
                             Ok(_) => {}
                             Err(e) => {
@@ -70,7 +99,11 @@ pub(crate) async fn listen(config: Config, tx: broadcast::Sender<String>, stop: 
 /// Sends what `announce` queued: waits for one app id, takes every other one already queued,
 /// and notifies them in one statement. While it runs, new ids queue up and go in the next
 /// round, so a burst costs a few NOTIFYs, and no id waits behind more than one round.
-pub(crate) async fn announce(pool: Pool, mut queued: mpsc::UnboundedReceiver<String>) {
+pub(crate) async fn announce(
+    pool: Pool,
+    origin: String,
+    mut queued: mpsc::UnboundedReceiver<String>,
+) {
     while let Some(first) = queued.recv().await {
         let mut apps = BTreeSet::from([first]);
         while let Ok(app) = queued.try_recv() {
@@ -81,8 +114,8 @@ pub(crate) async fn announce(pool: Pool, mut queued: mpsc::UnboundedReceiver<Str
             let client = pool.get().await.map_err(|e| e.to_string())?;
             client
                 .execute(
-                    "SELECT pg_notify($1, app) FROM unnest($2::text[]) AS app",
-                    &[&CHANNEL, &apps],
+                    "SELECT pg_notify($1, $3 || ' ' || app) FROM unnest($2::text[]) AS app",
+                    &[&CHANNEL, &apps, &origin],
                 )
                 .await
                 .map_err(|e| e.to_string())
@@ -90,5 +123,23 @@ pub(crate) async fn announce(pool: Pool, mut queued: mpsc::UnboundedReceiver<Str
         if let Err(e) = sent.await {
             tracing::warn!(error = %e, "NOTIFY failed; other nodes find the work by polling");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::foreign;
+
+    #[test]
+    fn own_announcements_are_dropped_and_old_payloads_are_all_app() {
+        assert_eq!(foreign("me app1", "me"), None);
+        assert_eq!(foreign("me ", "me"), None);
+        assert_eq!(foreign("other app1", "me"), Some("app1"));
+        assert_eq!(
+            foreign("other ", "me"),
+            Some(""),
+            "a refresh from another node"
+        );
+        assert_eq!(foreign("app1", "me"), Some("app1"));
     }
 }
