@@ -12,9 +12,11 @@
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
 //! - `batch`, `report_batch`, `submit_batch`, `record_batch`: writes in groups, one commit
 //!   each.
+//! - `floors`: where each claim starts reading the claim index.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod batch;
+mod floors;
 mod notify;
 mod outbox;
 mod outbox_read;
@@ -63,6 +65,8 @@ pub struct PgStore {
     announcements: mpsc::UnboundedSender<String>,
     /// This store's name in its announcements, so its own come back to it ignored.
     origin: String,
+    /// Where claims start reading the claim index.
+    floors: std::sync::Arc<floors::Floors>,
     /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
     listen: std::sync::Mutex<Option<tokio_postgres::Config>>,
     stop: CancellationToken,
@@ -111,7 +115,13 @@ impl PgStore {
         let (wake, _) = broadcast::channel(1024);
         let inserts = batch::spawn(pool.clone(), report_batch::write);
         let submissions = batch::spawn(pool.clone(), submit_batch::write);
-        let records = batch::spawn(pool.clone(), record_batch::write);
+        let floors = std::sync::Arc::new(floors::Floors::default());
+        let records = {
+            let floors = std::sync::Arc::clone(&floors);
+            batch::spawn(pool.clone(), move |pool, jobs| {
+                record_batch::write(pool, std::sync::Arc::clone(&floors), jobs)
+            })
+        };
         let (announcements, queued) = mpsc::unbounded_channel();
         let origin = notify::origin();
         tokio::spawn(notify::announce(pool.clone(), origin.clone(), queued));
@@ -124,6 +134,7 @@ impl PgStore {
             records,
             announcements,
             origin,
+            floors,
             listen: std::sync::Mutex::new(Some(config)),
             stop: CancellationToken::new(),
         };

@@ -4,8 +4,10 @@
 //! meanwhile), so a record waiting for its group holds up no request. A group that fails (a
 //! deadlock with a bulk retry, say) is retried one record at a time.
 
+use super::floors::Floors;
 use crate::{outbox::AttemptRecord, StoreError};
 use deadpool_postgres::Pool;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 pub(crate) struct Job {
@@ -24,20 +26,28 @@ pub(crate) struct Job {
 /// One row per statement, by primary key, a group's statements pipelined in one transaction:
 /// a multi-row `UPDATE … FROM unnest(…)` was measured choosing a hash join over every pending
 /// delivery for the same reason; a lookup by id has no other plan.
+///
+/// A delivery that finishes returns the next pending delivery of its call (lane, due time,
+/// id): it may have been waiting for this one, behind the lane's claim floor (`floors`).
 const RECORD_ONE: &str = "
     WITH attempt AS (
         INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
                               body_excerpt, error, warning, outcome)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
-    UPDATE deliveries
+    UPDATE deliveries d
     SET state = $11, next_attempt_at_ms = $12,
         unknown_call_answers = unknown_call_answers + $13, finished_at_ms = $14,
         last_error = $15, attempts = attempts + 1, lane = 1,
         lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = $16
-    WHERE id = $1 AND lease_owner = $2";
+    WHERE id = $1 AND lease_owner = $2
+    RETURNING d.app_id, (
+        SELECT ARRAY[p.lane, p.next_attempt_at_ms, p.id] FROM deliveries p
+        WHERE $11 <> 'pending' AND p.state = 'pending' AND p.app_id = d.app_id
+          AND p.call_id = d.call_id AND p.id > d.id
+        ORDER BY p.id LIMIT 1)";
 
-pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
-    match record_many(&pool, &batch).await {
+pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
+    match record_many(&pool, &floors, &batch).await {
         Ok(()) => {
             for job in batch {
                 let _ = job.answer.send(Ok(()));
@@ -50,14 +60,14 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
         Err(e) => {
             tracing::debug!(error = ?e, "a batch of attempt records failed; recording one by one");
             for job in batch {
-                let result = record_many(&pool, std::slice::from_ref(&job)).await;
+                let result = record_many(&pool, &floors, std::slice::from_ref(&job)).await;
                 let _ = job.answer.send(result);
             }
         }
     }
 }
 
-async fn record_many(pool: &Pool, jobs: &[Job]) -> Result<(), StoreError> {
+async fn record_many(pool: &Pool, floors: &Floors, jobs: &[Job]) -> Result<(), StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let stmt = tx.prepare_cached(RECORD_ONE).await?;
@@ -66,7 +76,7 @@ async fn record_many(pool: &Pool, jobs: &[Job]) -> Result<(), StoreError> {
         async move {
             let m = r.delivery_move();
             let http_status = r.http_status.map(i64::from);
-            tx.execute(
+            tx.query(
                 stmt,
                 &[
                     &r.delivery_id,
@@ -91,8 +101,14 @@ async fn record_many(pool: &Pool, jobs: &[Job]) -> Result<(), StoreError> {
         }
     });
     // Polled together, the statements go out back to back on the one connection.
-    futures_util::future::try_join_all(rows).await?;
+    let moved = futures_util::future::try_join_all(rows).await?;
     tx.commit().await?;
+    for row in moved.iter().flatten() {
+        let app: String = row.try_get(0)?;
+        if let Some([lane, due, id]) = row.try_get::<_, Option<Vec<i64>>>(1)?.as_deref() {
+            floors.lower(&app, *lane, (*due, *id));
+        }
+    }
     Ok(())
 }
 
@@ -178,7 +194,7 @@ mod tests {
         ]
         .into_iter()
         .unzip();
-        write(store.pool.clone(), jobs).await;
+        write(store.pool.clone(), Arc::default(), jobs).await;
         let mut results = Vec::new();
         for a in answers {
             results.push(a.await.unwrap().is_ok());
