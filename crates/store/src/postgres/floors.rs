@@ -3,8 +3,9 @@
 //! claim that always starts at the front reads past every delivery finished since the last
 //! vacuum: hundreds of thousands of entries a minute at thousands of deliveries a second
 //! (measured: up to 14,000 buffers per claim). A claim therefore starts at the first row the
-//! previous claim took for the same app and lane, and reads from the front only once a
-//! second (`FULL_SCAN_EVERY_MS`), which finds what can become claimable behind the floor
+//! previous claim took for the same app and lane, or half a second before that claim's time
+//! if that is earlier (`WRITE_LAG_MS`), and reads from the front only once a second
+//! (`FULL_SCAN_EVERY_MS`), which finds what can become claimable behind the floor
 //! without this node hearing of it: leases that expired, another node's clock running
 //! behind. The one common case, a delivery waiting for an earlier one of its call, is
 //! handled when this node records the earlier one (`lower`); if another node records it, a
@@ -14,6 +15,13 @@ use std::{collections::HashMap, sync::Mutex};
 
 /// How often a claim reads the index from its front.
 pub(crate) const FULL_SCAN_EVERY_MS: i64 = 1_000;
+
+/// How far behind the claim's own time the floor stays. Writes commit out of the order of
+/// their due times (a submission due at t can commit after one due at t + 3 ms, from another
+/// group or node), so a floor at the first row taken would leave such a row behind it for up
+/// to a second. A write that takes longer than this between reading the clock and
+/// committing is found by the next read from the front.
+pub(crate) const WRITE_LAG_MS: i64 = 500;
 
 /// A position in the claim index: `(next_attempt_at_ms, id)` within one app and lane.
 pub(crate) type Position = (i64, i64);
@@ -81,7 +89,7 @@ impl Floors {
         }
         if let Some(first) = first {
             if f.generation == start.generation {
-                f.at = first;
+                f.at = first.min((now_ms.saturating_sub(WRITE_LAG_MS), i64::MIN));
             }
         }
     }
@@ -111,31 +119,44 @@ mod tests {
     #[test]
     fn a_claim_starts_where_the_last_took_and_reads_the_front_each_second() {
         let floors = Floors::default();
-        let s = floors.start("a", 0, 0);
+        let t = 10_000;
+        let s = floors.start("a", 0, t);
         assert_eq!(s.at, FRONT);
-        floors.claimed("a", 0, 0, s, Some((5, 50)));
-        let s = floors.start("a", 0, 10);
+        floors.claimed("a", 0, t, s, Some((5, 50)));
+        let s = floors.start("a", 0, t + 10);
         assert_eq!(s.at, (5, 50));
-        floors.claimed("a", 0, 10, s, Some((7, 70)));
-        floors.claimed("a", 0, 10, floors.start("a", 0, 10), None);
-        assert_eq!(floors.start("a", 0, 20).at, (7, 70), "nothing taken: stays");
-        assert_eq!(floors.start("a", 1, 20).at, FRONT, "per lane");
-        assert_eq!(floors.start("b", 0, 20).at, FRONT, "per app");
-        assert_eq!(floors.start("a", 0, FULL_SCAN_EVERY_MS).at, FRONT);
+        floors.claimed("a", 0, t + 10, s, Some((7, 70)));
+        floors.claimed("a", 0, t + 10, floors.start("a", 0, t + 10), None);
+        assert_eq!(
+            floors.start("a", 0, t + 20).at,
+            (7, 70),
+            "nothing taken: stays"
+        );
+        assert_eq!(floors.start("a", 1, t + 20).at, FRONT, "per lane");
+        assert_eq!(floors.start("b", 0, t + 20).at, FRONT, "per app");
+        assert_eq!(floors.start("a", 0, t + FULL_SCAN_EVERY_MS).at, FRONT);
+        // A row due just now: the floor stays WRITE_LAG_MS behind the claim's time.
+        floors.claimed("a", 1, t, floors.start("a", 1, t), Some((t - 1, 90)));
+        assert_eq!(floors.start("a", 1, t + 1).at, (t - WRITE_LAG_MS, i64::MIN));
     }
 
     #[test]
     fn a_lowered_floor_is_not_raised_by_a_claim_that_started_before() {
         let floors = Floors::default();
-        floors.claimed("a", 0, 0, floors.start("a", 0, 0), Some((5, 50)));
-        let before = floors.start("a", 0, 1);
+        let t = 10_000;
+        floors.claimed("a", 0, t, floors.start("a", 0, t), Some((5, 50)));
+        let before = floors.start("a", 0, t + 1);
         floors.lower("a", 0, (2, 20));
-        floors.claimed("a", 0, 1, before, Some((9, 90)));
-        assert_eq!(floors.start("a", 0, 2).at, (2, 20));
+        floors.claimed("a", 0, t + 1, before, Some((9, 90)));
+        assert_eq!(floors.start("a", 0, t + 2).at, (2, 20));
         floors.lower("a", 0, (8, 80));
-        assert_eq!(floors.start("a", 0, 2).at, (2, 20), "lowering never raises");
+        assert_eq!(
+            floors.start("a", 0, t + 2).at,
+            (2, 20),
+            "lowering never raises"
+        );
         floors.reset();
-        assert_eq!(floors.start("a", 0, 2).at, FRONT);
+        assert_eq!(floors.start("a", 0, t + 2).at, FRONT);
     }
 }
 
@@ -207,12 +228,14 @@ mod on_postgres {
         let first = submit(&store, "k1").await;
         let second = submit(&store, "k1").await; // waits for `first`
         let other = submit(&store, "k2").await;
-        assert_eq!(claim(&store, 1, 1).await, [first]);
+        // Every event is due at 0; claims run at T and later, more than WRITE_LAG_MS on.
+        const T: i64 = 10_000;
+        assert_eq!(claim(&store, T + 1, 1).await, [first]);
         // `second` is skipped (its call's first is pending); the floor moves to `other`.
-        assert_eq!(claim(&store, 2, 1).await, [other]);
+        assert_eq!(claim(&store, T + 2, 1).await, [other]);
         deliver(&store, first).await;
         assert_eq!(
-            claim(&store, 4, 1).await,
+            claim(&store, T + 4, 1).await,
             [second],
             "recording its predecessor lowers the floor"
         );
@@ -223,7 +246,7 @@ mod on_postgres {
         // A lease that expires behind the floor: found by the next read from the front.
         let left = submit(&store, "k3").await;
         let ahead = submit(&store, "k4").await;
-        let full_scan_at = 1 + FULL_SCAN_EVERY_MS;
+        let full_scan_at = T + 1 + FULL_SCAN_EVERY_MS;
         assert_eq!(claim(&store, full_scan_at, 1).await, [left]);
         assert_eq!(claim(&store, full_scan_at + 1, 1).await, [ahead]);
         let expired = full_scan_at + 100; // `left`'s lease has expired, `ahead`'s not yet

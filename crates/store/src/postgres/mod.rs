@@ -2,9 +2,9 @@
 //!
 //! Every write is committed before its call returns (PostgreSQL's default
 //! `synchronous_commit = on` makes a commit durable); received reports, submitted events and
-//! attempt records are written in groups, one statement and one commit per group. All of it
-//! goes through a connection pool with timeouts: a database that goes away fails writes within seconds (the receiver answers
-//! `108104`) and the pool reconnects by itself when it returns. Claims lock with
+//! attempt records are written in groups, one commit per group. All of it goes through a
+//! connection pool with timeouts: a database that goes away fails writes within seconds (the
+//! receiver answers `108104`) and the pool reconnects by itself when it returns. Claims lock with
 //! `FOR UPDATE SKIP LOCKED`; leases expire, so a killed node's deliveries are claimed by the
 //! others. `NOTIFY` wakes every node's engine when work arrives (`notify`).
 //!
