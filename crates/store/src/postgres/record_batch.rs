@@ -103,10 +103,16 @@ async fn record_many(pool: &Pool, floors: &Floors, jobs: &[Job]) -> Result<(), S
     // Polled together, the statements go out back to back on the one connection.
     let moved = futures_util::future::try_join_all(rows).await?;
     tx.commit().await?;
+    // Committed: what follows only moves floors, and cannot fail the records.
     for row in moved.iter().flatten() {
-        let app: String = row.try_get(0)?;
-        if let Some([lane, due, id]) = row.try_get::<_, Option<Vec<i64>>>(1)?.as_deref() {
-            floors.lower(&app, *lane, (*due, *id));
+        let (Ok(app), Ok(Some(next))) = (
+            row.try_get::<_, String>(0),
+            row.try_get::<_, Option<Vec<i64>>>(1),
+        ) else {
+            continue;
+        };
+        if let [lane, due, id] = next[..] {
+            floors.lower(&app, lane, (due, id));
         }
     }
     Ok(())
