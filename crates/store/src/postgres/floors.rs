@@ -168,25 +168,14 @@ mod on_postgres {
 
     use super::FULL_SCAN_EVERY_MS;
     use crate::{
-        outbox::{AttemptRecord, ClaimRequest, Lane, NewEvent, Settle, Submitted},
-        postgres::{scratch::ScratchDatabase, Migrations, PgStore},
+        outbox::{ClaimRequest, Lane, Settle},
+        postgres::{
+            scratch::ScratchDatabase,
+            test_support::{record, submit},
+            Migrations, PgStore,
+        },
         Store,
     };
-
-    async fn submit(store: &PgStore, call: &str) -> i64 {
-        let event = NewEvent {
-            app_id: "app".try_into().unwrap(),
-            call_id: call.try_into().unwrap(),
-            idempotency_key: None,
-            body: b"{}".to_vec(),
-            created_at_ms: 0,
-            first_attempt_at_ms: 0,
-        };
-        match store.submit_event(event).await.unwrap() {
-            Submitted::New(ids) => ids.delivery_id,
-            other => panic!("{other:?}"),
-        }
-    }
 
     async fn claim(store: &PgStore, now_ms: i64, limit: u32) -> Vec<i64> {
         let request = ClaimRequest {
@@ -204,19 +193,8 @@ mod on_postgres {
     }
 
     async fn deliver(store: &PgStore, delivery_id: i64) {
-        let record = AttemptRecord {
-            delivery_id,
-            owner: "a".to_owned(),
-            started_at_ms: 2,
-            duration_ms: 1,
-            http_status: Some(200),
-            code: Some("000000".to_owned()),
-            body_excerpt: None,
-            error: None,
-            warning: None,
-            settle: Settle::Delivered,
-        };
-        store.record_attempt(record).await.unwrap();
+        let delivered = record(delivery_id, "a", "000000", Settle::Delivered);
+        store.record_attempt(delivered).await.unwrap();
     }
 
     #[tokio::test]

@@ -26,6 +26,8 @@ mod reports;
 mod schema;
 pub mod scratch;
 mod submit_batch;
+#[cfg(test)]
+mod test_support;
 
 use crate::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};

@@ -159,7 +159,9 @@ mod plans {
     #![allow(clippy::unwrap_used)]
 
     use super::CLAIM;
-    use crate::postgres::{scratch::ScratchDatabase, Migrations, PgStore};
+    use crate::postgres::{
+        scratch::ScratchDatabase, test_support::YOUNG_BACKLOG, Migrations, PgStore,
+    };
 
     #[tokio::test]
     async fn the_claim_reads_its_indexes_without_statistics() {
@@ -168,16 +170,7 @@ mod plans {
             .unwrap_or_else(|e| panic!("{e}"));
         let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
         let client = store.client().await.unwrap();
-        client
-            .batch_execute(
-                "INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
-                 SELECT 'app', 'c' || n, 'x', 0 FROM generate_series(1, 5000) n;
-                 INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms,
-                                         created_at_ms, updated_at_ms)
-                 SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;",
-            )
-            .await
-            .unwrap();
+        client.batch_execute(YOUNG_BACKLOG).await.unwrap();
         let explain = format!("EXPLAIN {CLAIM}");
         let owner = "o".to_owned();
         let exclude: Vec<i64> = Vec::new();

@@ -124,8 +124,12 @@ mod tests {
 
     use super::*;
     use crate::{
-        outbox::{ClaimRequest, DeliveryState, Lane, NewEvent, Settle, Submitted},
-        postgres::{scratch::ScratchDatabase, Migrations, PgStore},
+        outbox::{ClaimRequest, DeliveryState, Lane, Settle},
+        postgres::{
+            scratch::ScratchDatabase,
+            test_support::{record, submit, YOUNG_BACKLOG},
+            Migrations, PgStore,
+        },
         Store,
     };
 
@@ -134,18 +138,7 @@ mod tests {
         owner: &str,
         settle: Settle,
     ) -> (Job, oneshot::Receiver<Result<(), StoreError>>) {
-        let record = AttemptRecord {
-            delivery_id,
-            owner: owner.to_owned(),
-            started_at_ms: 10,
-            duration_ms: 5,
-            http_status: Some(200),
-            code: Some("108104".to_owned()),
-            body_excerpt: None,
-            error: None,
-            warning: None,
-            settle,
-        };
+        let record = record(delivery_id, owner, "108104", settle);
         let (answer, answered) = oneshot::channel();
         (Job { record, answer }, answered)
     }
@@ -161,18 +154,7 @@ mod tests {
         let store = PgStore::open(&db.url, Migrations::Apply, 4).await.unwrap();
         let mut ids = Vec::new();
         for call in ["c1", "c2", "c3"] {
-            let event = NewEvent {
-                app_id: "app".try_into().unwrap(),
-                call_id: call.try_into().unwrap(),
-                idempotency_key: None,
-                body: b"{}".to_vec(),
-                created_at_ms: 0,
-                first_attempt_at_ms: 0,
-            };
-            let Submitted::New(new) = store.submit_event(event).await.unwrap() else {
-                panic!("not new")
-            };
-            ids.push(new.delivery_id);
+            ids.push(submit(&store, call).await);
         }
         let claimed = store
             .claim(ClaimRequest {
@@ -240,14 +222,9 @@ mod tests {
         let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
         let client = store.pool.get().await.unwrap();
         client
-            .batch_execute(
-                "INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
-                 SELECT 'app', 'c' || n, 'x', 0 FROM generate_series(1, 5000) n;
-                 INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms,
-                                         created_at_ms, updated_at_ms)
-                 SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;
-                 SET plan_cache_mode = force_generic_plan;",
-            )
+            .batch_execute(&format!(
+                "{YOUNG_BACKLOG} SET plan_cache_mode = force_generic_plan;"
+            ))
             .await
             .unwrap();
         let stmt = client

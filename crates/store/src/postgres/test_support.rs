@@ -1,0 +1,49 @@
+//! What the PostgreSQL unit tests share: a young table with a backlog, one event per call,
+//! and an attempt record.
+#![allow(clippy::unwrap_used)]
+
+use super::PgStore;
+use crate::{
+    outbox::{AttemptRecord, NewEvent, Settle, Submitted},
+    Store,
+};
+
+/// 5,000 pending deliveries of app `app`, all due at 0, on a table never analysed.
+pub(crate) const YOUNG_BACKLOG: &str = "
+    INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
+    SELECT 'app', 'c' || n, 'x', 0 FROM generate_series(1, 5000) n;
+    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
+                            updated_at_ms)
+    SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
+
+/// Submits an event of app `app` for `call`, due at 0; returns its delivery's id.
+pub(crate) async fn submit(store: &PgStore, call: &str) -> i64 {
+    let event = NewEvent {
+        app_id: "app".try_into().unwrap(),
+        call_id: call.try_into().unwrap(),
+        idempotency_key: None,
+        body: b"{}".to_vec(),
+        created_at_ms: 0,
+        first_attempt_at_ms: 0,
+    };
+    match store.submit_event(event).await.unwrap() {
+        Submitted::New(ids) => ids.delivery_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An attempt by `owner` answered HTTP 200 with `code`.
+pub(crate) fn record(delivery_id: i64, owner: &str, code: &str, settle: Settle) -> AttemptRecord {
+    AttemptRecord {
+        delivery_id,
+        owner: owner.to_owned(),
+        started_at_ms: 10,
+        duration_ms: 5,
+        http_status: Some(200),
+        code: Some(code.to_owned()),
+        body_excerpt: None,
+        error: None,
+        warning: None,
+        settle,
+    }
+}
