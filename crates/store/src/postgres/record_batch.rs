@@ -1,13 +1,13 @@
-//! Attempt records in groups (`batch`): a group's records in one transaction, one commit,
-//! their statements pipelined on one connection. The engine frees a request's slot when the
-//! answer arrives, not when it is recorded (the lease keeps other claims off the delivery
-//! meanwhile), so a record waiting for its group holds up no request. A group that fails (a
-//! deadlock with a bulk retry, say) is retried one record at a time.
+//! Attempt records in groups (`batch`): a group's records in one statement, one commit. The
+//! engine frees a request's slot when the answer arrives, not when it is recorded (the lease
+//! keeps other claims off the delivery meanwhile), so a record waiting for its group holds up
+//! no request. A group that fails (a deadlock with a bulk retry, say) is retried one record
+//! at a time.
 
 use super::floors::Floors;
 use crate::{outbox::AttemptRecord, StoreError};
 use deadpool_postgres::Pool;
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 use tokio::sync::oneshot;
 
 pub(crate) struct Job {
@@ -19,92 +19,126 @@ pub(crate) struct Job {
 /// lease (a lease that expired mid-request may have been taken by another node). Only pending
 /// deliveries carry a lease (a claim leases pending rows; every move out of pending clears
 /// it), so the lease is the whole check: a `state = 'pending'` term would let the planner
-/// read the row through the pending-only indexes, and on a young table whose statistics say
+/// read the rows through the pending-only indexes, and on a young table whose statistics say
 /// almost nothing is pending it did, walking every pending row to find one (measured at a
 /// backlog of thousands: 85 buffers per record instead of about 25).
 ///
-/// One row per statement, by primary key, a group's statements pipelined in one transaction:
-/// a multi-row `UPDATE … FROM unnest(…)` was measured choosing a hash join over every pending
-/// delivery for the same reason; a lookup by id has no other plan.
+/// A group is one statement, its rows in parallel arrays: one statement per record cost
+/// PostgreSQL a round trip, an executor start and a transaction's `BEGIN`/`COMMIT` share
+/// each, most of its work per delivery (BENCHMARKS.md). The rows are found by `id = ANY(…)`
+/// on the primary key: joined to the arrays alone, a planner with stale statistics was
+/// measured hashing every pending delivery instead.
 ///
 /// A delivery that finishes returns the next pending delivery of its call (lane, due time,
 /// id): it may have been waiting for this one, behind the lane's claim floor (`floors`).
-const RECORD_ONE: &str = "
-    WITH attempt AS (
+const RECORD_MANY: &str = "
+    WITH r AS (
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[],
+                             $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+                             $10::text[], $11::text[], $12::bigint[], $13::bigint[],
+                             $14::bigint[], $15::text[], $16::bigint[])
+            AS r(id, owner, started_at_ms, duration_ms, http_status, code, body_excerpt,
+                 error, warning, outcome, state, next_attempt_at_ms, unknown_call,
+                 finished_at_ms, last_error, now_ms)),
+    attempt AS (
         INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
                               body_excerpt, error, warning, outcome)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+        SELECT id, owner, started_at_ms, duration_ms, http_status, code, body_excerpt, error,
+               warning, outcome
+        FROM r)
     UPDATE deliveries d
-    SET state = $11, next_attempt_at_ms = $12,
-        unknown_call_answers = unknown_call_answers + $13, finished_at_ms = $14,
-        last_error = $15, attempts = attempts + 1, lane = 1,
-        lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = $16
-    WHERE id = $1 AND lease_owner = $2
+    SET state = r.state, next_attempt_at_ms = r.next_attempt_at_ms,
+        unknown_call_answers = d.unknown_call_answers + r.unknown_call,
+        finished_at_ms = r.finished_at_ms, last_error = r.last_error,
+        attempts = d.attempts + 1, lane = 1,
+        lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = r.now_ms
+    FROM r
+    WHERE d.id = ANY($1::bigint[]) AND d.id = r.id AND d.lease_owner = r.owner
     RETURNING d.app_id, (
         SELECT ARRAY[p.lane, p.next_attempt_at_ms, p.id] FROM deliveries p
-        WHERE $11 <> 'pending' AND p.state = 'pending' AND p.app_id = d.app_id
+        WHERE r.state <> 'pending' AND p.state = 'pending' AND p.app_id = d.app_id
           AND p.call_id = d.call_id AND p.id > d.id
         ORDER BY p.id LIMIT 1)";
 
 pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
-    match record_many(&pool, &floors, &batch).await {
-        Ok(()) => {
-            for job in batch {
-                let _ = job.answer.send(Ok(()));
+    // Two records of one delivery (a lease that expired mid-request and was claimed again by
+    // this node) are written in turn: in one statement, either could be the one that moves it.
+    let mut ids = HashSet::with_capacity(batch.len());
+    if batch.iter().all(|j| ids.insert(j.record.delivery_id)) {
+        match record_many(&pool, &floors, &batch).await {
+            Ok(()) => {
+                for job in batch {
+                    let _ = job.answer.send(Ok(()));
+                }
+                return;
+            }
+            Err(e) if batch.len() == 1 => {
+                let job = batch.into_iter().next().expect("one job");
+                let _ = job.answer.send(Err(e));
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = ?e, "a group of attempt records failed; recording one by one");
             }
         }
-        Err(e) if batch.len() == 1 => {
-            let job = batch.into_iter().next().expect("one job");
-            let _ = job.answer.send(Err(e));
-        }
-        Err(e) => {
-            tracing::debug!(error = ?e, "a batch of attempt records failed; recording one by one");
-            for job in batch {
-                let result = record_many(&pool, &floors, std::slice::from_ref(&job)).await;
-                let _ = job.answer.send(result);
-            }
-        }
+    }
+    for job in batch {
+        let result = record_many(&pool, &floors, std::slice::from_ref(&job)).await;
+        let _ = job.answer.send(result);
     }
 }
 
 async fn record_many(pool: &Pool, floors: &Floors, jobs: &[Job]) -> Result<(), StoreError> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let stmt = tx.prepare_cached(RECORD_ONE).await?;
-    let rows = jobs.iter().map(|job| {
-        let (r, stmt, tx) = (&job.record, &stmt, &tx);
-        async move {
-            let m = r.delivery_move();
-            let http_status = r.http_status.map(i64::from);
-            tx.query(
-                stmt,
-                &[
-                    &r.delivery_id,
-                    &r.owner,
-                    &r.started_at_ms,
-                    &r.duration_ms,
-                    &http_status,
-                    &r.code,
-                    &r.body_excerpt,
-                    &r.error,
-                    &r.warning,
-                    &m.outcome,
-                    &m.state,
-                    &m.next_attempt_at_ms,
-                    &m.unknown_call,
-                    &m.finished_at_ms,
-                    &m.last_error,
-                    &m.now_ms,
-                ],
-            )
-            .await
-        }
-    });
-    // Polled together, the statements go out back to back on the one connection.
-    let moved = futures_util::future::try_join_all(rows).await?;
-    tx.commit().await?;
+    let records = jobs.iter().map(|j| &j.record);
+    let moves: Vec<_> = records.clone().map(AttemptRecord::delivery_move).collect();
+    let ids: Vec<i64> = records.clone().map(|r| r.delivery_id).collect();
+    let owners: Vec<&str> = records.clone().map(|r| r.owner.as_str()).collect();
+    let started: Vec<i64> = records.clone().map(|r| r.started_at_ms).collect();
+    let durations: Vec<i64> = records.clone().map(|r| r.duration_ms).collect();
+    let statuses: Vec<Option<i64>> = records
+        .clone()
+        .map(|r| r.http_status.map(i64::from))
+        .collect();
+    let text = |f: fn(&AttemptRecord) -> &Option<String>| -> Vec<Option<&str>> {
+        records.clone().map(|r| f(r).as_deref()).collect()
+    };
+    let (codes, excerpts) = (text(|r| &r.code), text(|r| &r.body_excerpt));
+    let (errors, warnings) = (text(|r| &r.error), text(|r| &r.warning));
+    let outcomes: Vec<&str> = moves.iter().map(|m| m.outcome).collect();
+    let states: Vec<&str> = moves.iter().map(|m| m.state).collect();
+    let next_at: Vec<i64> = moves.iter().map(|m| m.next_attempt_at_ms).collect();
+    let unknown: Vec<i64> = moves.iter().map(|m| m.unknown_call).collect();
+    let finished: Vec<Option<i64>> = moves.iter().map(|m| m.finished_at_ms).collect();
+    let last_errors: Vec<Option<&str>> = moves.iter().map(|m| m.last_error.as_deref()).collect();
+    let now: Vec<i64> = moves.iter().map(|m| m.now_ms).collect();
+
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(RECORD_MANY).await?;
+    let moved = client
+        .query(
+            &stmt,
+            &[
+                &ids,
+                &owners,
+                &started,
+                &durations,
+                &statuses,
+                &codes,
+                &excerpts,
+                &errors,
+                &warnings,
+                &outcomes,
+                &states,
+                &next_at,
+                &unknown,
+                &finished,
+                &last_errors,
+                &now,
+            ],
+        )
+        .await?;
     // Committed: what follows only moves floors, and cannot fail the records.
-    for row in moved.iter().flatten() {
+    for row in &moved {
         let (Ok(app), Ok(Some(next))) = (
             row.try_get::<_, String>(0),
             row.try_get::<_, Option<Vec<i64>>>(1),
@@ -210,12 +244,58 @@ mod tests {
         db.drop_database().await.unwrap();
     }
 
-    /// A record reads its delivery by primary key, whatever the statistics say: here on a
+    /// Two records of one delivery in a group (its lease expired mid-request and this node
+    /// claimed it again): written in turn, as they would be one by one, so the first moves the
+    /// delivery and clears the lease, and the second keeps its attempt and moves nothing. (In
+    /// one statement PostgreSQL would move the row by whichever of the two it met first; it
+    /// happens to be the first here, so this pins the order rather than catching a mix-up.)
+    #[tokio::test]
+    async fn two_records_of_one_delivery_are_written_in_turn() {
+        let db = ScratchDatabase::for_tests("ivrhook_batch_twice")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+        let id = submit(&store, "c1").await;
+        store
+            .pool
+            .get()
+            .await
+            .unwrap()
+            .execute(
+                "UPDATE deliveries SET lease_owner = 'a' WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        let retry = Settle::Retry {
+            at_ms: 99,
+            unknown_call: false,
+        };
+        let (first, a1) = job(id, "a", retry);
+        let (second, a2) = job(id, "a", Settle::Delivered);
+        write(store.pool.clone(), Arc::default(), vec![first, second]).await;
+        assert!(a1.await.unwrap().is_ok());
+        assert!(a2.await.unwrap().is_ok());
+        let (row, attempts) = store.delivery(id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                row.state,
+                row.next_attempt_at_ms,
+                row.attempts,
+                attempts.len()
+            ),
+            (DeliveryState::Pending, 99, 1, 2)
+        );
+        store.close().await;
+        db.drop_database().await.unwrap();
+    }
+
+    /// A group reads its deliveries by primary key, whatever the statistics say: here on a
     /// table never analysed, with a backlog of pending deliveries, under a generic plan (what a
     /// prepared statement settles on). With a `state = 'pending'` term it read through a
-    /// pending-only index instead.
+    /// pending-only index instead; joined to the arrays alone, it hashed every pending row.
     #[tokio::test]
-    async fn the_record_reads_its_delivery_by_primary_key() {
+    async fn the_record_reads_its_deliveries_by_primary_key() {
         let db = ScratchDatabase::for_tests("ivrhook_plans_record")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -228,38 +308,34 @@ mod tests {
             .await
             .unwrap();
         let stmt = client
-            .prepare(&format!("EXPLAIN {RECORD_ONE}"))
+            .prepare(&format!("EXPLAIN {RECORD_MANY}"))
             .await
             .unwrap();
-        let none: Option<String> = None;
+        let (ids, numbers) = (vec![5i64, 6], vec![0i64, 0]);
+        let (texts, states) = (vec![None::<&str>; 2], vec!["delivered"; 2]);
+        let owners = vec!["o"; 2];
+        let statuses = vec![None::<i64>; 2];
         let rows = client
             .query(
                 &stmt,
                 &[
-                    &5i64,
-                    &"o",
-                    &0i64,
-                    &0i64,
-                    &None::<i64>,
-                    &none,
-                    &none,
-                    &none,
-                    &none,
-                    &"delivered",
-                    &"delivered",
-                    &0i64,
-                    &0i64,
-                    &None::<i64>,
-                    &none,
-                    &0i64,
+                    &ids, &owners, &numbers, &numbers, &statuses, &texts, &texts, &texts, &texts,
+                    &states, &states, &numbers, &numbers, &statuses, &texts, &numbers,
                 ],
             )
             .await
             .unwrap();
         let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let plan = plan.join("\n");
+        // An index scan or a bitmap scan of the primary key, by the group's ids.
+        let pkey = plan
+            .lines()
+            .position(|l| l.contains("deliveries_pkey"))
+            .unwrap_or_else(|| panic!("the primary key is not read:\n{plan}"));
         assert!(
-            plan.contains("using deliveries_pkey on deliveries"),
+            plan.lines()
+                .nth(pkey + 1)
+                .is_some_and(|l| l.contains("Index Cond: (id = ANY")),
             "{plan}"
         );
         client.batch_execute("RESET plan_cache_mode").await.unwrap();
