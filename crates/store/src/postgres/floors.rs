@@ -170,9 +170,8 @@ mod on_postgres {
     use crate::{
         outbox::{ClaimRequest, Lane, Settle},
         postgres::{
-            scratch::ScratchDatabase,
-            test_support::{record, submit},
-            Migrations, PgStore,
+            test_support::{record, scratch_store, submit},
+            PgStore,
         },
         Store,
     };
@@ -199,10 +198,7 @@ mod on_postgres {
 
     #[tokio::test]
     async fn deliveries_behind_the_floor_are_claimed() {
-        let db = ScratchDatabase::for_tests("ivrhook_floors")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 4).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_floors", 4).await;
         let first = submit(&store, "k1").await;
         let second = submit(&store, "k1").await; // waits for `first`
         let other = submit(&store, "k2").await;

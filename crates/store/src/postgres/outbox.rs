@@ -159,16 +159,11 @@ mod plans {
     #![allow(clippy::unwrap_used)]
 
     use super::CLAIM;
-    use crate::postgres::{
-        scratch::ScratchDatabase, test_support::YOUNG_BACKLOG, Migrations, PgStore,
-    };
+    use crate::postgres::test_support::{scratch_store, YOUNG_BACKLOG};
 
     #[tokio::test]
     async fn the_claim_reads_its_indexes_without_statistics() {
-        let db = ScratchDatabase::for_tests("ivrhook_plans_claim")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_plans_claim", 2).await;
         let client = store.client().await.unwrap();
         client.batch_execute(YOUNG_BACKLOG).await.unwrap();
         let explain = format!("EXPLAIN {CLAIM}");

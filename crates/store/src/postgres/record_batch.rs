@@ -159,11 +159,7 @@ mod tests {
     use super::*;
     use crate::{
         outbox::{ClaimRequest, DeliveryState, Lane, Settle},
-        postgres::{
-            scratch::ScratchDatabase,
-            test_support::{record, submit, YOUNG_BACKLOG},
-            Migrations, PgStore,
-        },
+        postgres::test_support::{record, scratch_store, submit, YOUNG_BACKLOG},
         Store,
     };
 
@@ -182,10 +178,7 @@ mod tests {
     /// exist, which fails the group; the others are then written one by one.
     #[tokio::test]
     async fn a_group_moves_each_leased_delivery_and_survives_a_bad_record() {
-        let db = ScratchDatabase::for_tests("ivrhook_batch_record")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 4).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_batch_record", 4).await;
         let mut ids = Vec::new();
         for call in ["c1", "c2", "c3"] {
             ids.push(submit(&store, call).await);
@@ -251,10 +244,7 @@ mod tests {
     /// happens to be the first here, so this pins the order rather than catching a mix-up.)
     #[tokio::test]
     async fn two_records_of_one_delivery_are_written_in_turn() {
-        let db = ScratchDatabase::for_tests("ivrhook_batch_twice")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_batch_twice", 2).await;
         let id = submit(&store, "c1").await;
         store
             .pool
@@ -296,10 +286,7 @@ mod tests {
     /// pending-only index instead; joined to the arrays alone, it hashed every pending row.
     #[tokio::test]
     async fn the_record_reads_its_deliveries_by_primary_key() {
-        let db = ScratchDatabase::for_tests("ivrhook_plans_record")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_plans_record", 2).await;
         let client = store.pool.get().await.unwrap();
         client
             .batch_execute(&format!(

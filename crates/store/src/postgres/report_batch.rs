@@ -156,7 +156,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::postgres::{scratch::ScratchDatabase, Migrations, PgStore};
+    use crate::postgres::test_support::scratch_store;
 
     fn report(call: &str) -> NewReport {
         NewReport {
@@ -198,10 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn copies_in_one_batch_are_one_row_and_counted_duplicates() {
-        let db = ScratchDatabase::for_tests("ivrhook_batch_copies")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 4).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_batch_copies", 4).await;
         let pool = store.pool.clone();
         let first = batch(&pool, &["a", "a", "b", "a"]).await;
         let (Inserted::New { id: a }, Inserted::New { id: b }) = (first[0], first[2]) else {

@@ -124,7 +124,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::postgres::{scratch::ScratchDatabase, Migrations, PgStore};
+    use crate::postgres::test_support::scratch_store;
 
     fn job(
         call: &str,
@@ -144,10 +144,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_keeps_callers_order_and_idempotency_keys() {
-        let db = ScratchDatabase::for_tests("ivrhook_batch_submit")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let store = PgStore::open(&db.url, Migrations::Apply, 4).await.unwrap();
+        let (db, store) = scratch_store("ivrhook_batch_submit", 4).await;
         let (jobs, answers): (Vec<_>, Vec<_>) = [
             ("c1", Some("k")),
             ("c2", None),

@@ -2,7 +2,7 @@
 //! and an attempt record.
 #![allow(clippy::unwrap_used)]
 
-use super::PgStore;
+use super::{scratch::ScratchDatabase, Migrations, PgStore};
 use crate::{
     outbox::{AttemptRecord, NewEvent, Settle, Submitted},
     Store,
@@ -46,4 +46,16 @@ pub(crate) fn record(delivery_id: i64, owner: &str, code: &str, settle: Settle) 
         warning: None,
         settle,
     }
+}
+
+/// A fresh database named after `name`, migrated, and a store on it with `pool_size`
+/// connections. The caller closes the store and drops the database.
+pub(crate) async fn scratch_store(name: &str, pool_size: usize) -> (ScratchDatabase, PgStore) {
+    let db = ScratchDatabase::for_tests(name)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = PgStore::open(&db.url, Migrations::Apply, pool_size)
+        .await
+        .unwrap();
+    (db, store)
 }
