@@ -29,8 +29,11 @@ pub(crate) struct Job {
 /// on the primary key: joined to the arrays alone, a planner with stale statistics was
 /// measured hashing every pending delivery instead.
 ///
-/// A delivery that finishes returns the next pending delivery of its call (lane, due time,
-/// id): it may have been waiting for this one, behind the lane's claim floor (`floors`).
+/// A delivery that finishes returns the next pending delivery of its call (id, lane, due
+/// time): it may have been waiting for this one, behind the lane's claim floor (`floors`). It
+/// is read as the claim's ordering check is (`outbox::CLAIM`), so that `deliveries_ordering`
+/// is the only index that serves it, and taken by `min` rather than `ORDER BY p.id LIMIT 1`,
+/// which would make the primary key's order worth a walk.
 const RECORD_MANY: &str = "
     WITH r AS (
         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[],
@@ -55,10 +58,9 @@ const RECORD_MANY: &str = "
     FROM r
     WHERE d.id = ANY($1::bigint[]) AND d.id = r.id AND d.lease_owner = r.owner
     RETURNING d.app_id, (
-        SELECT ARRAY[p.lane, p.next_attempt_at_ms, p.id] FROM deliveries p
-        WHERE r.state <> 'pending' AND p.state = 'pending' AND p.app_id = d.app_id
-          AND p.call_id = d.call_id AND p.id > d.id
-        ORDER BY p.id LIMIT 1)";
+        SELECT min(ARRAY[p.id, p.lane, p.next_attempt_at_ms]) FROM deliveries p
+        WHERE r.state <> 'pending' AND p.finished_at_ms IS NULL AND p.app_id = d.app_id
+          AND p.call_id = d.call_id AND (p.call_id, p.id) > (d.call_id, d.id))";
 
 pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
     // Two records of one delivery (a lease that expired mid-request and was claimed again by
@@ -145,7 +147,7 @@ async fn record_many(pool: &Pool, floors: &Floors, jobs: &[Job]) -> Result<(), S
         ) else {
             continue;
         };
-        if let [lane, due, id] = next[..] {
+        if let [id, lane, due] = next[..] {
             floors.lower(&app, lane, (due, id));
         }
     }
@@ -159,7 +161,9 @@ mod tests {
     use super::*;
     use crate::{
         outbox::{ClaimRequest, DeliveryState, Lane, Settle},
-        postgres::test_support::{record, scratch_store, submit, YOUNG_BACKLOG},
+        postgres::test_support::{
+            kept_plan, record, scratch_store, submit, MORE_PENDING, NOTHING_PENDING, YOUNG_BACKLOG,
+        },
         Store,
     };
 
@@ -280,52 +284,62 @@ mod tests {
         db.drop_database().await.unwrap();
     }
 
-    /// A group reads its deliveries by primary key, whatever the statistics say: here on a
-    /// table never analysed, with a backlog of pending deliveries, under a generic plan (what a
-    /// prepared statement settles on). With a `state = 'pending'` term it read through a
-    /// pending-only index instead; joined to the arrays alone, it hashed every pending row.
+    /// A group reads its deliveries by primary key and the next pending delivery of each call
+    /// through `deliveries_ordering`, whatever the plan was made from: a young table with a
+    /// backlog, an empty one that grew after, or statistics that say nothing is pending. With
+    /// a `state = 'pending'` term it read through a pending-only index instead; joined to the
+    /// arrays alone, it hashed every pending row.
     #[tokio::test]
-    async fn the_record_reads_its_deliveries_by_primary_key() {
+    async fn the_record_reads_by_primary_key_and_ordering_index() {
         let (db, store) = scratch_store("ivrhook_plans_record", 2).await;
         let client = store.pool.get().await.unwrap();
-        client
-            .batch_execute(&format!(
-                "{YOUNG_BACKLOG} SET plan_cache_mode = force_generic_plan;"
-            ))
-            .await
-            .unwrap();
-        let stmt = client
-            .prepare(&format!("EXPLAIN {RECORD_MANY}"))
-            .await
-            .unwrap();
-        let (ids, numbers) = (vec![5i64, 6], vec![0i64, 0]);
-        let (texts, states) = (vec![None::<&str>; 2], vec!["delivered"; 2]);
-        let owners = vec!["o"; 2];
-        let statuses = vec![None::<i64>; 2];
-        let rows = client
-            .query(
-                &stmt,
-                &[
-                    &ids, &owners, &numbers, &numbers, &statuses, &texts, &texts, &texts, &texts,
-                    &states, &states, &numbers, &numbers, &statuses, &texts, &numbers,
-                ],
-            )
-            .await
-            .unwrap();
-        let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        let plan = plan.join("\n");
-        // An index scan or a bitmap scan of the primary key, by the group's ids.
-        let pkey = plan
-            .lines()
-            .position(|l| l.contains("deliveries_pkey"))
-            .unwrap_or_else(|| panic!("the primary key is not read:\n{plan}"));
-        assert!(
-            plan.lines()
-                .nth(pkey + 1)
-                .is_some_and(|l| l.contains("Index Cond: (id = ANY")),
-            "{plan}"
-        );
-        client.batch_execute("RESET plan_cache_mode").await.unwrap();
+        let two = |v: &str| format!("'{{{v},{v}}}'");
+        let args = [
+            "'{5,6}'".to_owned(),
+            two("o"),
+            two("0"),
+            two("0"),
+            two("NULL"),
+            two("NULL"),
+            two("NULL"),
+            two("NULL"),
+            two("NULL"),
+            two("delivered"),
+            two("delivered"),
+            two("0"),
+            two("0"),
+            two("1"),
+            two("NULL"),
+            two("0"),
+        ]
+        .join(", ");
+        let cases = [
+            ("an empty table that grew", "", YOUNG_BACKLOG),
+            ("a young table with a backlog", "", ""),
+            (
+                "statistics with nothing pending",
+                NOTHING_PENDING,
+                MORE_PENDING,
+            ),
+        ];
+        for (case, before, after) in cases {
+            let plan = kept_plan(&client, RECORD_MANY, &args, before, after).await;
+            // An index scan or a bitmap scan of the primary key, by the group's ids.
+            let pkey = plan
+                .lines()
+                .position(|l| l.contains("deliveries_pkey"))
+                .unwrap_or_else(|| panic!("{case}: the primary key is not read:\n{plan}"));
+            assert!(
+                plan.lines()
+                    .nth(pkey + 1)
+                    .is_some_and(|l| l.contains("Index Cond: (id = ANY")),
+                "{case}:\n{plan}"
+            );
+            assert!(
+                plan.contains("using deliveries_ordering on deliveries p"),
+                "{case}: the next pending delivery of a call is not read by its index:\n{plan}"
+            );
+        }
         drop(client);
         store.close().await;
         db.drop_database().await.unwrap();

@@ -12,6 +12,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("migrations/0003_deliveries_queue_settings.sql"),
     ),
+    (
+        4,
+        include_str!("migrations/0004_one_index_per_question.sql"),
+    ),
 ];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.

@@ -16,6 +16,49 @@ pub(crate) const YOUNG_BACKLOG: &str = "
                             updated_at_ms)
     SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
 
+/// Statistics that say nothing is pending: every delivery finished, then `ANALYZE` (what
+/// autovacuum records after a quiet spell). Pending rows that arrive later are not in them.
+pub(crate) const NOTHING_PENDING: &str = "
+    UPDATE deliveries SET state = 'delivered', finished_at_ms = 1;
+    ANALYZE deliveries;";
+
+/// A new pending delivery for each event, due at 0.
+pub(crate) const MORE_PENDING: &str = "
+    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
+                            updated_at_ms)
+    SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
+
+/// The plan that `sql`, prepared once `before` has run, still uses after `after`: under
+/// `force_generic_plan`, the plan a connection's prepared statement settles on and keeps while
+/// the table grows (only DDL and `ANALYZE` make it plan again).
+pub(crate) async fn kept_plan(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    args: &str,
+    before: &str,
+    after: &str,
+) -> String {
+    client
+        .batch_execute(&format!(
+            "{before}; SET plan_cache_mode = force_generic_plan; PREPARE kept AS {sql};"
+        ))
+        .await
+        .unwrap();
+    let explain = format!("EXPLAIN EXECUTE kept({args})");
+    // The first execution makes the plan; the second shows the one kept.
+    client.batch_execute(&explain).await.unwrap();
+    client.batch_execute(after).await.unwrap();
+    let rows = client.query(&explain, &[]).await.unwrap();
+    client
+        .batch_execute("DEALLOCATE kept; RESET plan_cache_mode;")
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Submits an event of app `app` for `call`, due at 0; returns its delivery's id.
 pub(crate) async fn submit(store: &PgStore, call: &str) -> i64 {
     let event = NewEvent {
