@@ -3,7 +3,7 @@
 //! wake-up, or the backstop.
 
 use crate::{attempt, destination::Destination, Inner, LEASE_MARGIN};
-use ivrhook_store::outbox::{ClaimRequest, Claimed, Lane};
+use ivrhook_store::outbox::{ClaimRequest, ClaimRound, Lane};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -131,7 +131,7 @@ async fn claim_round(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -
             };
             let (inner, dest) = (Arc::clone(inner), Arc::clone(dest));
             claims.spawn(async move {
-                let result = inner.store.claim(request.clone()).await;
+                let result = inner.store.claim_round(request.clone()).await;
                 (dest, request, seen, result)
             });
         }
@@ -151,10 +151,13 @@ async fn start(
     dest: &Arc<Destination>,
     request: &ClaimRequest,
     seen: u64,
-    result: Result<Vec<Claimed>, ivrhook_store::StoreError>,
+    result: Result<ClaimRound, ivrhook_store::StoreError>,
     attempts: &mut JoinSet<()>,
 ) -> usize {
-    let claimed = match result {
+    let ClaimRound {
+        claimed,
+        next_due_ms,
+    } = match result {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = ?e, app = %request.app_id, "claiming deliveries failed; retrying in a second");
@@ -165,14 +168,8 @@ async fn start(
     };
     if claimed.len() < request.limit as usize {
         // Nothing more is due now (or it waits behind an earlier delivery for its call).
-        let next = inner
-            .store
-            .next_due(&request.app_id, request.lane, request.now_ms)
-            .await
-            .ok()
-            .flatten();
         let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.set_due(request.lane, next, seen);
+        st.set_due(request.lane, next_due_ms, seen);
     }
     let n = claimed.len();
     for c in claimed {

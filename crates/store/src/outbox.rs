@@ -74,6 +74,16 @@ pub struct Claimed {
     pub body: Vec<u8>,
 }
 
+/// What a claim round found: the deliveries leased and, when fewer were leased than asked
+/// for, the earliest due time after `now_ms` in the lane, for the worker to wait until.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimRound {
+    pub claimed: Vec<Claimed>,
+    /// `None` when nothing more is pending in the lane, or when the claim took all it asked
+    /// for (the worker claims again at once and does not need it).
+    pub next_due_ms: Option<i64>,
+}
+
 /// How an attempt leaves its delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {

@@ -2,7 +2,7 @@
 
 use crate::{
     outbox::{
-        AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
+        AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
     },
     Inserted, NewReport, StoreError, StoredReport,
@@ -37,6 +37,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Leases up to `limit` due deliveries; the lease is committed before this returns.
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError>;
+
+    /// `claim`, then, if it took fewer than `limit`, `next_due` after the request's time: what
+    /// a worker needs after each claim. A backend over a network does both in one statement.
+    /// A failed read of the due time gives `None`, never an error: the deliveries are leased
+    /// by then and must be sent.
+    async fn claim_round(&self, request: ClaimRequest) -> Result<ClaimRound, StoreError> {
+        let (app, lane, now, limit) = (
+            request.app_id.clone(),
+            request.lane,
+            request.now_ms,
+            request.limit,
+        );
+        let claimed = self.claim(request).await?;
+        let next_due_ms = if claimed.len() < limit as usize {
+            self.next_due(&app, lane, now).await.ok().flatten()
+        } else {
+            None
+        };
+        Ok(ClaimRound {
+            claimed,
+            next_due_ms,
+        })
+    }
 
     /// Records an attempt and moves its delivery, if `owner` still holds the lease.
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, Claimed, NewEvent, Submitted},
+    outbox::{AttemptRecord, ClaimRequest, ClaimRound, Claimed, NewEvent, Submitted},
     StoreError,
 };
 
@@ -17,6 +17,10 @@ use crate::{
 /// `deliveries_due`; the ordering check by `deliveries_ordering`, pending rows named by
 /// `finished_at_ms IS NULL` and the earlier id by a row comparison that begins at `call_id`
 /// (a plain `p.id < d.id` would let the primary key serve it, reading every earlier row).
+///
+/// The statement also reads the lane's next due time after now (one row even when nothing is
+/// claimed, the claimed columns then null): a worker that claims fewer than it asked for
+/// needs it, and a second statement for it cost as many round trips as the claims.
 const CLAIM: &str = "
     WITH due AS (
         SELECT d.id FROM deliveries d
@@ -30,12 +34,17 @@ const CLAIM: &str = "
                 AND p.call_id = d.call_id AND (p.call_id, p.id) < (d.call_id, d.id)))
         ORDER BY d.next_attempt_at_ms, d.id
         LIMIT $8
-        FOR UPDATE SKIP LOCKED)
-    UPDATE deliveries d SET lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3
-    FROM due, outbound_events e
-    WHERE d.id = due.id AND e.id = d.event_id
-    RETURNING d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
-              e.body, d.next_attempt_at_ms";
+        FOR UPDATE SKIP LOCKED),
+    claimed AS (
+        UPDATE deliveries d SET lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3
+        FROM due, outbound_events e
+        WHERE d.id = due.id AND e.id = d.event_id
+        RETURNING d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers,
+                  d.created_at_ms, e.body, d.next_attempt_at_ms)
+    SELECT c.*, next.at FROM (
+        SELECT MIN(next_attempt_at_ms) AS at FROM deliveries
+        WHERE state = 'pending' AND app_id = $4 AND lane = $5 AND next_attempt_at_ms > $3
+    ) next LEFT JOIN claimed c ON true";
 
 /// Sends a dead or pending delivery now. A dead one starts a new round of its schedule (its
 /// attempts stay in the attempts table); a pending one keeps its place in the round.
@@ -64,7 +73,7 @@ impl PgStore {
         Ok(submitted)
     }
 
-    pub(super) async fn claim_due(&self, c: &ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
+    pub(super) async fn claim_due(&self, c: &ClaimRequest) -> Result<ClaimRound, StoreError> {
         let lane = c.lane.as_int();
         let start = self.floors.start(&c.app_id, lane, c.now_ms);
         let client = self.client().await?;
@@ -86,6 +95,15 @@ impl PgStore {
                 ],
             )
             .await?;
+        let next_due_ms: Option<i64> = match rows.first() {
+            Some(r) => r.try_get(8)?,
+            None => None,
+        };
+        // Without a claimed row, the one row carries only the due time.
+        let rows: Vec<_> = rows
+            .iter()
+            .filter(|r| matches!(r.try_get::<_, Option<i64>>(0), Ok(Some(_))))
+            .collect();
         let mut first: Option<super::floors::Position> = None;
         for r in &rows {
             let at = (r.try_get(7)?, r.try_get(0)?);
@@ -109,7 +127,11 @@ impl PgStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         // RETURNING order is unspecified; send in the order the deliveries were created.
         claimed.sort_by_key(|c| c.delivery_id);
-        Ok(claimed)
+        let short = claimed.len() < c.limit as usize;
+        Ok(ClaimRound {
+            claimed,
+            next_due_ms: next_due_ms.filter(|_| short),
+        })
     }
 
     /// Through the group writer (`record_batch`): the attempt row, then the delivery's move
@@ -197,6 +219,11 @@ mod plans {
             assert!(
                 plan.contains("using deliveries_ordering on deliveries p"),
                 "{case}:\n{plan}"
+            );
+            assert_eq!(
+                plan.matches("using deliveries_due on deliveries").count(),
+                2,
+                "{case}: the claim and the next due time read the claim index:\n{plan}"
             );
             assert!(
                 !plan.contains("Sort"),

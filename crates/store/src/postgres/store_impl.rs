@@ -3,7 +3,7 @@
 use super::PgStore;
 use crate::{
     outbox::{
-        AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
+        AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
     },
     Inserted, NewReport, Store, StoreError, StoredReport,
@@ -39,6 +39,11 @@ impl Store for PgStore {
     }
 
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
+        Ok(self.claim_due(&request).await?.claimed)
+    }
+
+    /// One statement: the claim reads the lane's next due time too.
+    async fn claim_round(&self, request: ClaimRequest) -> Result<ClaimRound, StoreError> {
         self.claim_due(&request).await
     }
 

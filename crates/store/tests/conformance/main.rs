@@ -49,6 +49,7 @@ conformance!(
     outbox::attempts_move_deliveries_and_are_kept,
     outbox::a_lost_lease_records_the_attempt_but_moves_nothing,
     outbox::retries_lane_and_due_times,
+    outbox::a_claim_round_tells_when_the_lane_is_next_due,
     outbox::dead_deliveries_are_retried_one_or_by_range,
     outbox::listings_filter_and_page,
 );

@@ -327,6 +327,56 @@ pub async fn retries_lane_and_due_times(store: &dyn Store) {
     assert_eq!(retry.next_attempt_at_ms, NOW + 3_000);
 }
 
+/// A claim round says when the lane is next due, but only when it took fewer than it asked
+/// for; other apps and other lanes do not count.
+pub async fn a_claim_round_tells_when_the_lane_is_next_due(store: &dyn Store) {
+    submit(store, "app", "c1").await;
+    submit(store, "app", "c2").await;
+    for (app, call, due) in [("app", "c3", NOW + 7_000), ("other", "o", NOW + 1_000)] {
+        store
+            .submit_event(event(app, call, None, due))
+            .await
+            .unwrap();
+    }
+    let round = store
+        .claim_round(claim("n1", Lane::First, 5, NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        (round.claimed.len(), round.next_due_ms),
+        (2, Some(NOW + 7_000))
+    );
+    let round = store
+        .claim_round(claim("n1", Lane::First, 5, NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        (round.claimed.len(), round.next_due_ms),
+        (0, Some(NOW + 7_000)),
+        "nothing claimed, and still the due time"
+    );
+    submit(store, "app", "c4").await;
+    let round = store
+        .claim_round(claim("n1", Lane::First, 1, NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        (round.claimed.len(), round.next_due_ms),
+        (1, None),
+        "a full claim: the worker claims again at once"
+    );
+    let round = store
+        .claim_round(claim("n1", Lane::First, 5, NOW + 8_000))
+        .await
+        .unwrap();
+    assert_eq!((round.claimed.len(), round.next_due_ms), (1, None));
+    let round = store
+        .claim_round(claim("n1", Lane::Retry, 5, NOW))
+        .await
+        .unwrap();
+    assert_eq!((round.claimed.len(), round.next_due_ms), (0, None));
+}
+
 pub async fn dead_deliveries_are_retried_one_or_by_range(store: &dyn Store) {
     let mut dead = Vec::new();
     for n in 0..3 {
