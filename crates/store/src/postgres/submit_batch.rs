@@ -17,22 +17,35 @@ pub(crate) struct Job {
 }
 
 /// `input` is materialised once (it calls `nextval`), so each row keeps its id throughout.
+/// The sequence is named, not looked up: `pg_get_serial_sequence` ran its catalog lookup once
+/// per row. Only events with an idempotency key go through `ON CONFLICT`, and its arbiter is
+/// that key's index alone: for every row, `ON CONFLICT` checks each arbiter index before
+/// inserting and writes one more WAL record after, and ids from the sequence cannot conflict.
 const SUBMIT_MANY: &str = "
     WITH input AS (
-        SELECT nextval(pg_get_serial_sequence('outbound_events', 'id')) AS id, t.*
+        SELECT nextval('outbound_events_id_seq'::regclass) AS id, t.*
         FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[],
                     $6::bigint[]) WITH ORDINALITY
              AS t(app_id, call_id, idempotency_key, body, created_at_ms, first_at_ms, ord)
         ORDER BY ord),
-    event AS (
+    keyed AS (
         INSERT INTO outbound_events (id, app_id, call_id, idempotency_key, body, created_at_ms)
-        SELECT id, app_id, call_id, idempotency_key, body, created_at_ms FROM input ORDER BY id
-        ON CONFLICT DO NOTHING RETURNING id),
+        SELECT id, app_id, call_id, idempotency_key, body, created_at_ms FROM input
+        WHERE idempotency_key IS NOT NULL ORDER BY id
+        ON CONFLICT (app_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id),
+    keyless AS (
+        INSERT INTO outbound_events (id, app_id, call_id, body, created_at_ms)
+        SELECT id, app_id, call_id, body, created_at_ms FROM input
+        WHERE idempotency_key IS NULL ORDER BY id
+        RETURNING id),
     delivery AS (
         INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
                                 updated_at_ms)
         SELECT i.id, i.app_id, i.call_id, i.first_at_ms, i.created_at_ms, i.created_at_ms
-        FROM input i JOIN event e ON e.id = i.id ORDER BY i.id
+        FROM input i JOIN (SELECT id FROM keyed UNION ALL SELECT id FROM keyless) e
+             ON e.id = i.id
+        ORDER BY i.id
         RETURNING event_id, id)
     SELECT i.ord, d.event_id, d.id FROM input i JOIN delivery d ON d.event_id = i.id";
 
