@@ -18,9 +18,9 @@ pub(crate) struct Job {
 
 /// `input` is materialised once (it calls `nextval`), so each row keeps its id throughout.
 /// The sequence is named, not looked up: `pg_get_serial_sequence` ran its catalog lookup once
-/// per row. Only events with an idempotency key go through `ON CONFLICT`, and its arbiter is
-/// that key's index alone: for every row, `ON CONFLICT` checks each arbiter index before
-/// inserting and writes one more WAL record after, and ids from the sequence cannot conflict.
+/// per row. Only events with an idempotency key go through `ON CONFLICT`, with the key's index
+/// as its only arbiter: `ON CONFLICT` checks every arbiter index before each insert and writes
+/// one more WAL record after it, and only a key can conflict (ids come from the sequence).
 const SUBMIT_MANY: &str = "
     WITH input AS (
         SELECT nextval('outbound_events_id_seq'::regclass) AS id, t.*
