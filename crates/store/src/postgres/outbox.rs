@@ -191,9 +191,7 @@ mod plans {
     #![allow(clippy::unwrap_used)]
 
     use super::CLAIM;
-    use crate::postgres::test_support::{
-        kept_plan, scratch_store, MORE_PENDING, NOTHING_PENDING, YOUNG_BACKLOG,
-    };
+    use crate::postgres::test_support::{kept_plan, scratch_store, PLAN_CASES};
 
     #[tokio::test]
     async fn the_claim_reads_its_indexes_whatever_it_was_planned_on() {
@@ -201,16 +199,7 @@ mod plans {
         let client = store.client().await.unwrap();
         let args = "'o', 1, 1, 'app', 0, '{}', true, 64, \
                     -9223372036854775808, -9223372036854775808";
-        let cases = [
-            ("an empty table that grew", "", YOUNG_BACKLOG),
-            ("a young table with a backlog", "", ""),
-            (
-                "statistics with nothing pending",
-                NOTHING_PENDING,
-                MORE_PENDING,
-            ),
-        ];
-        for (case, before, after) in cases {
+        for (case, before, after) in PLAN_CASES {
             let plan = kept_plan(&client, CLAIM, args, before, after).await;
             assert!(
                 plan.contains("Index Scan using deliveries_due on deliveries d"),

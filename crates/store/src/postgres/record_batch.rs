@@ -161,9 +161,7 @@ mod tests {
     use super::*;
     use crate::{
         outbox::{ClaimRequest, DeliveryState, Lane, Settle},
-        postgres::test_support::{
-            kept_plan, record, scratch_store, submit, MORE_PENDING, NOTHING_PENDING, YOUNG_BACKLOG,
-        },
+        postgres::test_support::{kept_plan, record, scratch_store, submit, PLAN_CASES},
         Store,
     };
 
@@ -313,16 +311,7 @@ mod tests {
             two("0"),
         ]
         .join(", ");
-        let cases = [
-            ("an empty table that grew", "", YOUNG_BACKLOG),
-            ("a young table with a backlog", "", ""),
-            (
-                "statistics with nothing pending",
-                NOTHING_PENDING,
-                MORE_PENDING,
-            ),
-        ];
-        for (case, before, after) in cases {
+        for (case, before, after) in PLAN_CASES {
             let plan = kept_plan(&client, RECORD_MANY, &args, before, after).await;
             // An index scan or a bitmap scan of the primary key, by the group's ids.
             let pkey = plan

@@ -28,6 +28,18 @@ pub(crate) const MORE_PENDING: &str = "
                             updated_at_ms)
     SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
 
+/// What a kept plan may have been made from, as (case, before, after) for `kept_plan`. Run in
+/// this order on one fresh database: the second case plans on the backlog the first left.
+pub(crate) const PLAN_CASES: [(&str, &str, &str); 3] = [
+    ("an empty table that grew", "", YOUNG_BACKLOG),
+    ("a young table with a backlog", "", ""),
+    (
+        "statistics with nothing pending",
+        NOTHING_PENDING,
+        MORE_PENDING,
+    ),
+];
+
 /// The plan that `sql`, prepared once `before` has run, still uses after `after`: under
 /// `force_generic_plan`, the plan a connection's prepared statement settles on and keeps while
 /// the table grows (only DDL and `ANALYZE` make it plan again).

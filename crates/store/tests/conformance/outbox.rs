@@ -330,6 +330,14 @@ pub async fn retries_lane_and_due_times(store: &dyn Store) {
 /// A claim round says when the lane is next due, but only when it took fewer than it asked
 /// for; other apps and other lanes do not count.
 pub async fn a_claim_round_tells_when_the_lane_is_next_due(store: &dyn Store) {
+    // How many a round by n1 claimed, and the due time it gave.
+    let round = |lane, limit, now| async move {
+        let r = store
+            .claim_round(claim("n1", lane, limit, now))
+            .await
+            .unwrap();
+        (r.claimed.len(), r.next_due_ms)
+    };
     submit(store, "app", "c1").await;
     submit(store, "app", "c2").await;
     for (app, call, due) in [("app", "c3", NOW + 7_000), ("other", "o", NOW + 1_000)] {
@@ -338,43 +346,20 @@ pub async fn a_claim_round_tells_when_the_lane_is_next_due(store: &dyn Store) {
             .await
             .unwrap();
     }
-    let round = store
-        .claim_round(claim("n1", Lane::First, 5, NOW))
-        .await
-        .unwrap();
+    assert_eq!(round(Lane::First, 5, NOW).await, (2, Some(NOW + 7_000)));
     assert_eq!(
-        (round.claimed.len(), round.next_due_ms),
-        (2, Some(NOW + 7_000))
-    );
-    let round = store
-        .claim_round(claim("n1", Lane::First, 5, NOW))
-        .await
-        .unwrap();
-    assert_eq!(
-        (round.claimed.len(), round.next_due_ms),
+        round(Lane::First, 5, NOW).await,
         (0, Some(NOW + 7_000)),
         "nothing claimed, and still the due time"
     );
     submit(store, "app", "c4").await;
-    let round = store
-        .claim_round(claim("n1", Lane::First, 1, NOW))
-        .await
-        .unwrap();
     assert_eq!(
-        (round.claimed.len(), round.next_due_ms),
+        round(Lane::First, 1, NOW).await,
         (1, None),
         "a full claim: the worker claims again at once"
     );
-    let round = store
-        .claim_round(claim("n1", Lane::First, 5, NOW + 8_000))
-        .await
-        .unwrap();
-    assert_eq!((round.claimed.len(), round.next_due_ms), (1, None));
-    let round = store
-        .claim_round(claim("n1", Lane::Retry, 5, NOW))
-        .await
-        .unwrap();
-    assert_eq!((round.claimed.len(), round.next_due_ms), (0, None));
+    assert_eq!(round(Lane::First, 5, NOW + 8_000).await, (1, None));
+    assert_eq!(round(Lane::Retry, 5, NOW).await, (0, None));
 }
 
 pub async fn dead_deliveries_are_retried_one_or_by_range(store: &dyn Store) {
