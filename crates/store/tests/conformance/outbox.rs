@@ -10,9 +10,9 @@ use ivrhook_store::{
 };
 use std::collections::HashSet;
 
-const NOW: i64 = 1_700_000_000_000;
+pub(crate) const NOW: i64 = 1_700_000_000_000;
 
-fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
+pub(crate) fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
     NewEvent {
         app_id: AppId::try_from(app).unwrap(),
         call_id: CallId::try_from(call).unwrap(),
@@ -20,10 +20,11 @@ fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
         body: format!(r#"{{"callId":"{call}","k":{key:?}}}"#).into_bytes(),
         created_at_ms: NOW,
         first_attempt_at_ms: due,
+        handoff: None,
     }
 }
 
-async fn submit(store: &dyn Store, app: &str, call: &str) -> i64 {
+pub(crate) async fn submit(store: &dyn Store, app: &str, call: &str) -> i64 {
     match store
         .submit_event(event(app, call, None, NOW))
         .await
@@ -34,7 +35,7 @@ async fn submit(store: &dyn Store, app: &str, call: &str) -> i64 {
     }
 }
 
-fn claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimRequest {
+pub(crate) fn claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimRequest {
     ClaimRequest {
         app_id: "app".into(),
         lane,
@@ -47,11 +48,11 @@ fn claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimRequest {
     }
 }
 
-fn ids(claimed: &[Claimed]) -> Vec<i64> {
+pub(crate) fn ids(claimed: &[Claimed]) -> Vec<i64> {
     claimed.iter().map(|c| c.delivery_id).collect()
 }
 
-fn record(c: &Claimed, owner: &str, settle: Settle) -> AttemptRecord {
+pub(crate) fn record(c: &Claimed, owner: &str, settle: Settle) -> AttemptRecord {
     AttemptRecord {
         delivery_id: c.delivery_id,
         owner: owner.into(),
