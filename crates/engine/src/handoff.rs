@@ -4,10 +4,10 @@
 //! update and (PostgreSQL) a NOTIFY fewer, and no trip through the claim loop.
 //!
 //! A node offers a handoff only when it could start the attempt at once: its engine runs, the
-//! app's first attempt is due at acceptance, a request slot is free (reserved until the insert
-//! answers), the breaker is closed, and it knows of no first attempt of the app already due.
-//! That last rule keeps a backlog first in line: otherwise new events would take every slot
-//! that frees and the backlog would wait as long as events keep coming.
+//! app's first attempt is due at acceptance, the breaker is closed, and more than half of the
+//! app's request slots are free (one is reserved until the insert answers). The half left to
+//! the claim loop keeps a backlog moving: were handoffs allowed any free slot, new events
+//! could take every slot that frees while older ones wait.
 
 use crate::{attempt, breaker::BreakerState, destination::Destination, Inner, LEASE_MARGIN};
 use ivrhook_store::{
@@ -64,9 +64,9 @@ fn reserve(inner: &Arc<Inner>, event: &NewEvent, now_ms: i64) -> Option<Reservat
     }
     let dest = &inner.destinations[*inner.by_app.get(event.app_id.as_str())?];
     let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-    let backlog = st.due[0].is_some_and(|due| due <= now_ms);
+    let max = dest.settings.max_in_flight;
     let closed = st.breaker.state(now_ms) == BreakerState::Closed;
-    if backlog || !closed || st.free(now_ms, dest.settings.max_in_flight) == 0 {
+    if !closed || st.free(now_ms, max) <= max / 2 {
         return None;
     }
     st.active += 1;

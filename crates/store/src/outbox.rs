@@ -61,6 +61,15 @@ impl Lane {
             Lane::Retry => 1,
         }
     }
+
+    /// The lane a stored integer names (0 first attempts, anything else retries).
+    pub fn from_int(lane: i64) -> Lane {
+        if lane == 0 {
+            Lane::First
+        } else {
+            Lane::Retry
+        }
+    }
 }
 
 /// What a worker asks for: up to `limit` due deliveries of one app in one lane.
@@ -99,6 +108,15 @@ pub struct ClaimRound {
     /// `None` when nothing more is pending in the lane, or when the claim took all it asked
     /// for (the worker claims again at once and does not need it).
     pub next_due_ms: Option<i64>,
+}
+
+/// What recording an attempt found out, for the engine's next claim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// When the delivery finished (delivered or dead) and another delivery of its call is
+    /// pending: that one's lane and due time. It may have waited for this one (ordering), so
+    /// it may be claimable now; without one, a finished delivery unblocks nothing.
+    pub next_of_call: Option<(Lane, i64)>,
 }
 
 /// How an attempt leaves its delivery.

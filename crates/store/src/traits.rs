@@ -3,7 +3,7 @@
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
+        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
     Inserted, NewReport, StoreError, StoredReport,
 };
@@ -62,7 +62,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     }
 
     /// Records an attempt and moves its delivery, if `owner` still holds the lease.
-    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError>;
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError>;
 
     /// Clears every lease: only for a store that knows it has a single process (SQLite).
     async fn release_all_leases(&self) -> Result<u64, StoreError>;

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, ClaimRound, Claimed, NewEvent, Submitted},
+    outbox::{AttemptRecord, ClaimRequest, ClaimRound, Claimed, NewEvent, Recorded, Submitted},
     StoreError,
 };
 
@@ -136,7 +136,7 @@ impl PgStore {
 
     /// Through the group writer (`record_batch`): the attempt row, then the delivery's move
     /// if this owner still holds its lease.
-    pub(super) async fn record(&self, record: AttemptRecord) -> Result<(), StoreError> {
+    pub(super) async fn record(&self, record: AttemptRecord) -> Result<Recorded, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.records
             .send(super::record_batch::Job { record, answer })

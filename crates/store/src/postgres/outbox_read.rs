@@ -103,7 +103,7 @@ impl PgStore {
             let lane: i64 = r.try_get(1)?;
             Ok(DueSummary {
                 app_id: r.try_get(0)?,
-                lane: if lane == 0 { Lane::First } else { Lane::Retry },
+                lane: Lane::from_int(lane),
                 next_attempt_at_ms: r.try_get(2)?,
             })
         })

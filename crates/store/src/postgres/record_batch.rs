@@ -5,14 +5,20 @@
 //! at a time.
 
 use super::floors::Floors;
-use crate::{outbox::AttemptRecord, StoreError};
+use crate::{
+    outbox::{AttemptRecord, Lane, Recorded},
+    StoreError,
+};
 use deadpool_postgres::Pool;
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 use tokio::sync::oneshot;
 
 pub(crate) struct Job {
     pub record: AttemptRecord,
-    pub answer: oneshot::Sender<Result<(), StoreError>>,
+    pub answer: oneshot::Sender<Result<Recorded, StoreError>>,
 }
 
 /// Every record inserts its attempt; a delivery moves only if this owner still holds its
@@ -30,7 +36,8 @@ pub(crate) struct Job {
 /// measured hashing every pending delivery instead.
 ///
 /// A delivery that finishes returns the next pending delivery of its call (id, lane, due
-/// time): it may have been waiting for this one, behind the lane's claim floor (`floors`). It
+/// time): it may have been waiting for this one, behind the lane's claim floor (`floors`),
+/// and the engine claims again only when there is one (`Recorded`). It
 /// is read as the claim's ordering check is (`outbox::CLAIM`), so that `deliveries_ordering`
 /// is the only index that serves it, and taken by `min` rather than `ORDER BY p.id LIMIT 1`,
 /// which would make the primary key's order worth a walk.
@@ -57,7 +64,7 @@ const RECORD_MANY: &str = "
         lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = r.now_ms
     FROM r
     WHERE d.id = ANY($1::bigint[]) AND d.id = r.id AND d.lease_owner = r.owner
-    RETURNING d.app_id, (
+    RETURNING d.id, d.app_id, (
         SELECT min(ARRAY[p.id, p.lane, p.next_attempt_at_ms]) FROM deliveries p
         WHERE r.state <> 'pending' AND p.finished_at_ms IS NULL AND p.app_id = d.app_id
           AND p.call_id = d.call_id AND (p.call_id, p.id) > (d.call_id, d.id))";
@@ -68,9 +75,10 @@ pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
     let mut ids = HashSet::with_capacity(batch.len());
     if batch.iter().all(|j| ids.insert(j.record.delivery_id)) {
         match record_many(&pool, &floors, &batch).await {
-            Ok(()) => {
+            Ok(found) => {
                 for job in batch {
-                    let _ = job.answer.send(Ok(()));
+                    let recorded = found.get(&job.record.delivery_id).copied();
+                    let _ = job.answer.send(Ok(recorded.unwrap_or_default()));
                 }
                 return;
             }
@@ -85,12 +93,19 @@ pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
         }
     }
     for job in batch {
+        let id = job.record.delivery_id;
         let result = record_many(&pool, &floors, std::slice::from_ref(&job)).await;
+        let result = result.map(|found| found.get(&id).copied().unwrap_or_default());
         let _ = job.answer.send(result);
     }
 }
 
-async fn record_many(pool: &Pool, floors: &Floors, jobs: &[Job]) -> Result<(), StoreError> {
+/// What each finished delivery found, by delivery id (only those with a next of their call).
+async fn record_many(
+    pool: &Pool,
+    floors: &Floors,
+    jobs: &[Job],
+) -> Result<HashMap<i64, Recorded>, StoreError> {
     let records = jobs.iter().map(|j| &j.record);
     let moves: Vec<_> = records.clone().map(AttemptRecord::delivery_move).collect();
     let ids: Vec<i64> = records.clone().map(|r| r.delivery_id).collect();
@@ -139,19 +154,23 @@ async fn record_many(pool: &Pool, floors: &Floors, jobs: &[Job]) -> Result<(), S
             ],
         )
         .await?;
-    // Committed: what follows only moves floors, and cannot fail the records.
+    // Committed: what follows only reads what came back, and cannot fail the records.
+    let mut found = HashMap::new();
     for row in &moved {
-        let (Ok(app), Ok(Some(next))) = (
-            row.try_get::<_, String>(0),
-            row.try_get::<_, Option<Vec<i64>>>(1),
+        let (Ok(delivery), Ok(app), Ok(Some(next))) = (
+            row.try_get::<_, i64>(0),
+            row.try_get::<_, String>(1),
+            row.try_get::<_, Option<Vec<i64>>>(2),
         ) else {
             continue;
         };
         if let [id, lane, due] = next[..] {
             floors.lower(&app, lane, (due, id));
+            let next_of_call = Some((Lane::from_int(lane), due));
+            found.insert(delivery, Recorded { next_of_call });
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -169,7 +188,7 @@ mod tests {
         delivery_id: i64,
         owner: &str,
         settle: Settle,
-    ) -> (Job, oneshot::Receiver<Result<(), StoreError>>) {
+    ) -> (Job, oneshot::Receiver<Result<Recorded, StoreError>>) {
         let record = record(delivery_id, owner, "108104", settle);
         let (answer, answered) = oneshot::channel();
         (Job { record, answer }, answered)

@@ -4,7 +4,7 @@ use super::PgStore;
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
+        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
     Inserted, NewReport, Store, StoreError, StoredReport,
 };
@@ -47,7 +47,7 @@ impl Store for PgStore {
         self.claim_due(&request).await
     }
 
-    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError> {
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError> {
         self.record(attempt).await
     }
 

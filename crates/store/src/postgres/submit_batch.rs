@@ -223,15 +223,11 @@ mod tests {
     #[tokio::test]
     async fn a_group_hands_off_one_event_per_ordered_call() {
         let (db, store) = scratch_store("ivrhook_batch_handoff", 2).await;
-        let (jobs, answers): (Vec<_>, Vec<_>) = [
-            ("c1", true),
-            ("c1", true),
-            ("c2", false),
-            ("c2", false),
-        ]
-        .into_iter()
-        .map(|(c, ordered)| handed(c, ordered))
-        .unzip();
+        let (jobs, answers): (Vec<_>, Vec<_>) =
+            [("c1", true), ("c1", true), ("c2", false), ("c2", false)]
+                .into_iter()
+                .map(|(c, ordered)| handed(c, ordered))
+                .unzip();
         write(store.pool.clone(), jobs).await;
         let mut leased = Vec::new();
         for a in answers {

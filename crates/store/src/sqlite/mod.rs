@@ -26,7 +26,7 @@ mod writer;
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Submitted,
+        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
     BatchHook, Inserted, NewReport, Store, StoreError, StoredReport,
 };
@@ -186,7 +186,7 @@ impl Store for SqliteStore {
         self.write(false, move |c| outbox::claim(c, &request)).await
     }
 
-    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<(), StoreError> {
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError> {
         self.write(true, move |c| outbox::record(c, &attempt)).await
     }
 

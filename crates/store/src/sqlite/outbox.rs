@@ -1,6 +1,8 @@
 //! The outbox's writes, run as jobs on the writer thread.
 
-use crate::outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, NewEvent, Submitted};
+use crate::outbox::{
+    AttemptRecord, ClaimRequest, Claimed, EventIds, Lane, NewEvent, Recorded, Submitted,
+};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The event and its delivery, together (the caller runs this in a savepoint).
@@ -132,7 +134,9 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
 }
 
 /// Records the attempt, then moves the delivery if this owner still holds its lease.
-pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<()> {
+/// The attempt row, then the delivery's move if `owner` still holds its lease; a delivery that
+/// finished reports the next pending delivery of its call (`Recorded`).
+pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<Recorded> {
     let m = a.delivery_move();
     conn.prepare_cached(
         "INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
@@ -151,24 +155,43 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<(
         &a.warning,
         m.outcome,
     ))?;
-    conn.prepare_cached(
-        "UPDATE deliveries
+    let moved = conn
+        .prepare_cached(
+            "UPDATE deliveries
          SET state = ?1, next_attempt_at_ms = ?2, unknown_call_answers = unknown_call_answers + ?3,
              finished_at_ms = ?4, last_error = ?5, attempts = attempts + 1, lane = 1,
              lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = ?6
-         WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'",
-    )?
-    .execute((
-        m.state,
-        m.next_attempt_at_ms,
-        m.unknown_call,
-        m.finished_at_ms,
-        m.last_error,
-        m.now_ms,
-        a.delivery_id,
-        &a.owner,
-    ))?;
-    Ok(())
+         WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'
+         RETURNING app_id, call_id",
+        )?
+        .query_row(
+            (
+                m.state,
+                m.next_attempt_at_ms,
+                m.unknown_call,
+                m.finished_at_ms,
+                m.last_error,
+                m.now_ms,
+                a.delivery_id,
+                &a.owner,
+            ),
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    let Some((app, call)) = moved.filter(|_| m.finished_at_ms.is_some()) else {
+        return Ok(Recorded::default());
+    };
+    let next = conn
+        .prepare_cached(
+            "SELECT lane, next_attempt_at_ms FROM deliveries INDEXED BY deliveries_ordering
+             WHERE state = 'pending' AND app_id = ?1 AND call_id = ?2 AND id > ?3
+             ORDER BY id LIMIT 1",
+        )?
+        .query_row((app, call, a.delivery_id), |r| {
+            Ok((Lane::from_int(r.get(0)?), r.get(1)?))
+        })
+        .optional()?;
+    Ok(Recorded { next_of_call: next })
 }
 
 pub(crate) fn release_all_leases(conn: &Connection) -> rusqlite::Result<u64> {

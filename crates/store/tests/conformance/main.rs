@@ -8,6 +8,7 @@
 mod backends;
 mod handoff;
 mod outbox;
+mod recorded;
 mod reports;
 
 /// Runs each case against both backends: `sqlite::case` and `postgres::case`.
@@ -56,4 +57,5 @@ conformance!(
     handoff::a_handoff_leases_the_delivery_to_its_owner,
     handoff::an_ordered_call_is_handed_off_only_when_nothing_of_it_is_pending,
     handoff::a_repeated_idempotency_key_is_not_handed_off_again,
+    recorded::a_finished_delivery_names_the_next_of_its_call,
 );
