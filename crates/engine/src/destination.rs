@@ -85,7 +85,11 @@ impl DestinationState {
     /// node killed abruptly leaves at most `2 × max_in_flight` deliveries that were sent and
     /// may be sent again.
     pub fn plan(&self, now_ms: i64, max_in_flight: u32) -> [u32; 2] {
-        let allowed = self.free(now_ms, max_in_flight);
+        let unrecorded = u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX);
+        let free = max_in_flight
+            .saturating_sub(self.active)
+            .min((2 * max_in_flight).saturating_sub(unrecorded));
+        let allowed = self.breaker.allowance(now_ms, free);
         let is_due = |i: usize| self.due[i].is_some_and(|d| d <= now_ms);
         match (is_due(0), is_due(1)) {
             (true, true) => {
@@ -96,16 +100,6 @@ impl DestinationState {
             (false, true) => [0, allowed],
             (false, false) => [0, 0],
         }
-    }
-
-    /// How many requests may start now: free request slots, within the bound on unrecorded
-    /// claims and the breaker's allowance.
-    pub fn free(&self, now_ms: i64, max_in_flight: u32) -> u32 {
-        let unrecorded = u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX);
-        let free = max_in_flight
-            .saturating_sub(self.active)
-            .min((2 * max_in_flight).saturating_sub(unrecorded));
-        self.breaker.allowance(now_ms, free)
     }
 
     /// When something may become claimable without an outside event.

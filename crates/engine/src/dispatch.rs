@@ -4,7 +4,7 @@
 
 use crate::{attempt, destination::Destination, Inner, LEASE_MARGIN};
 use ivrhook_store::outbox::{ClaimRequest, ClaimRound, Lane};
-use std::sync::{atomic::Ordering, Arc};
+use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -29,16 +29,17 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
             shutdown.clone(),
         ));
     }
+    let mut attempts = JoinSet::new();
     let mut refreshed_at = inner.clock.now_ms();
     refresh(&inner).await;
-    inner.delivering.store(true, Ordering::Release);
     while !shutdown.is_cancelled() {
         let now = inner.clock.now_ms();
         if now.saturating_sub(refreshed_at) >= BACKSTOP_MS {
             refresh(&inner).await;
             refreshed_at = now;
         }
-        let started = claim_round(&inner, now).await;
+        let started = claim_round(&inner, now, &mut attempts).await;
+        while attempts.try_join_next().is_some() {}
         if started > 0 {
             continue;
         }
@@ -51,11 +52,8 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => {}
         }
     }
-    // No more handoffs; requests in flight (claimed, handed off, or handed off as the flag
-    // fell) finish, bounded by their timeouts, and are recorded.
-    inner.delivering.store(false, Ordering::Release);
-    inner.attempts.close();
-    inner.attempts.wait().await;
+    // Requests in flight finish (bounded by their timeouts) and are recorded.
+    while attempts.join_next().await.is_some() {}
 }
 
 /// Re-reads every destination's earliest due time per lane from the store.
@@ -102,7 +100,7 @@ fn next_wake(inner: &Inner, now: i64) -> Option<i64> {
 }
 
 /// Claims for every destination and lane with due work, concurrently; starts the attempts.
-async fn claim_round(inner: &Arc<Inner>, now: i64) -> usize {
+async fn claim_round(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -> usize {
     let mut claims = JoinSet::new();
     for dest in &inner.destinations {
         let (plan, exclude, generation) = {
@@ -143,17 +141,18 @@ async fn claim_round(inner: &Arc<Inner>, now: i64) -> usize {
         let Ok((dest, request, seen, result)) = joined else {
             continue;
         };
-        started += start(inner, &dest, &request, seen, result);
+        started += start(inner, &dest, &request, seen, result, attempts).await;
     }
     started
 }
 
-fn start(
+async fn start(
     inner: &Arc<Inner>,
     dest: &Arc<Destination>,
     request: &ClaimRequest,
     seen: u64,
     result: Result<ClaimRound, ivrhook_store::StoreError>,
+    attempts: &mut JoinSet<()>,
 ) -> usize {
     let ClaimRound {
         claimed,
@@ -180,7 +179,7 @@ fn start(
             st.in_flight.insert(c.delivery_id);
             st.breaker.on_start(request.now_ms);
         }
-        inner.attempts.spawn(attempt::run(
+        attempts.spawn(attempt::run(
             Arc::clone(inner),
             Arc::clone(dest),
             c,

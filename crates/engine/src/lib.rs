@@ -14,7 +14,6 @@
 //! - `breaker`: the circuit breaker (pure).
 //! - `destination`: per-app settings and run-time state.
 //! - `dispatch`: the claim loop.
-//! - `handoff`: first attempts sent by the accepting node, with no claim.
 //! - `attempt`: one HTTP attempt and its record.
 //! - `remote`: work announced by other nodes sharing the database.
 //! - `clock`, `metrics`.
@@ -26,7 +25,6 @@ pub mod classify;
 pub mod clock;
 mod destination;
 mod dispatch;
-mod handoff;
 pub mod metrics;
 mod remote;
 pub mod schedule;
@@ -38,20 +36,17 @@ pub use metrics::EngineMetrics;
 pub use reqwest::Url;
 
 use destination::{Destination, DestinationState};
-use ivrhook_store::{
-    outbox::{Lane, NewEvent, Submitted},
-    Store, StoreError,
-};
+use ivrhook_store::{outbox::Lane, Store};
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::Duration,
 };
 use tokio::sync::Notify;
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_util::sync::CancellationToken;
 
 /// How long a lease outlasts the request timeout: long enough that a request which timed
 /// out has been recorded before anyone else may claim its delivery.
@@ -74,10 +69,6 @@ pub(crate) struct Inner {
     client: reqwest::Client,
     metrics: EngineMetrics,
     rng: AtomicU64,
-    /// Every attempt, claimed or handed off: a shutdown waits for them to be recorded.
-    attempts: TaskTracker,
-    /// The claim loop runs (not a receive-only node, not shutting down): handoffs only then.
-    delivering: AtomicBool,
 }
 
 impl Inner {
@@ -135,8 +126,6 @@ impl Engine {
                 client,
                 metrics,
                 rng: AtomicU64::new(seed),
-                attempts: TaskTracker::new(),
-                delivering: AtomicBool::new(false),
             }),
         })
     }
@@ -162,33 +151,18 @@ impl Engine {
 
     /// Tells the engine an app has work due at `at_ms` in `lane` (a new event, a manual retry).
     pub fn notify(&self, app: &str, lane: Lane, at_ms: i64) {
-        announce_due(&self.inner, app, lane, at_ms);
-    }
-
-    /// Submits a new event to the store and sees that it is sent: this node sends its first
-    /// attempt at once when it can (`handoff`), or the claim loops (here or on other nodes)
-    /// are told it is due.
-    pub async fn submit(&self, event: NewEvent) -> Result<Submitted, StoreError> {
-        // Its own task: a client that hangs up must not cancel it between the insert's commit
-        // and the start of an attempt leased to this node.
-        tokio::spawn(handoff::submit(Arc::clone(&self.inner), event))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+        if let Some(i) = self.inner.by_app.get(app) {
+            let dest = &self.inner.destinations[*i];
+            dest.state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .due_at(lane, at_ms);
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Runs until `shutdown`, then waits for requests in flight to be recorded.
     pub async fn run(&self, shutdown: CancellationToken) {
         dispatch::run(Arc::clone(&self.inner), shutdown).await;
-    }
-}
-
-fn announce_due(inner: &Inner, app: &str, lane: Lane, at_ms: i64) {
-    if let Some(i) = inner.by_app.get(app) {
-        inner.destinations[*i]
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .due_at(lane, at_ms);
-        inner.wake.notify_one();
     }
 }

@@ -14,7 +14,6 @@ pub struct EngineMetrics {
     lag: Histogram,
     breakers: Family<Labels, Gauge>,
     remote_wakeups: Counter,
-    handoffs: Counter,
 }
 
 impl EngineMetrics {
@@ -26,7 +25,6 @@ impl EngineMetrics {
             )),
             breakers: Family::default(),
             remote_wakeups: Counter::default(),
-            handoffs: Counter::default(),
         };
         registry.register(
             "delivery_attempts",
@@ -48,21 +46,7 @@ impl EngineMetrics {
             "Work announced by other nodes sharing the database (PostgreSQL NOTIFY)",
             m.remote_wakeups.clone(),
         );
-        registry.register(
-            "delivery_handoffs",
-            "First attempts started by the node that accepted the event, without a claim",
-            m.handoffs.clone(),
-        );
         m
-    }
-
-    pub(crate) fn handoff(&self) {
-        self.handoffs.inc();
-    }
-
-    /// First attempts started without a claim so far (`delivery_handoffs_total`).
-    pub fn handoffs(&self) -> u64 {
-        self.handoffs.get()
     }
 
     pub(crate) fn remote_wakeup(&self) {

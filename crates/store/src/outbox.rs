@@ -14,20 +14,6 @@ pub struct NewEvent {
     pub created_at_ms: i64,
     /// When the first attempt is due (the retry schedule's first delay after creation).
     pub first_attempt_at_ms: i64,
-    /// Lease the delivery to the submitting node at insert, so it sends the first attempt
-    /// itself with no claim (and no other node need be woken): see [`Handoff`].
-    pub handoff: Option<Handoff>,
-}
-
-/// A submitting node's request to take its new delivery at once. The store grants it only
-/// when the delivery may go now: for an `ordered` app, only when no other delivery of its
-/// call is pending (the store reads the rows, so this holds across nodes) and no earlier
-/// event of the call is in the same group of submissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handoff {
-    pub owner: String,
-    pub lease_until_ms: i64,
-    pub ordered: bool,
 }
 
 /// Ids of an event and its delivery.
@@ -40,9 +26,6 @@ pub struct EventIds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submitted {
     New(EventIds),
-    /// New, and leased to the [`Handoff`]'s owner: the submitter sends it (nobody else may
-    /// claim it until the lease expires).
-    Leased(EventIds),
     /// The idempotency key was used before: the first event's ids.
     Existing(EventIds),
 }

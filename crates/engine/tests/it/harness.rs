@@ -3,7 +3,7 @@
 use ivrhook_engine::{Clock, DestinationSettings, Engine, EngineMetrics};
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
-    outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, NewEvent, Submitted},
+    outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, Lane, NewEvent, Submitted},
     sqlite::SqliteStore,
     Store,
 };
@@ -74,12 +74,12 @@ impl Harness {
             body: report(app, call, tag).to_string().into_bytes(),
             created_at_ms: now,
             first_attempt_at_ms: self.engine.first_attempt_at(app, now),
-            handoff: None,
         };
-        match self.engine.submit(event).await.unwrap() {
-            Submitted::New(ids) | Submitted::Leased(ids) => ids,
-            other => panic!("new event: {other:?}"),
-        }
+        let Submitted::New(ids) = self.store.submit_event(event).await.unwrap() else {
+            panic!("new event")
+        };
+        self.engine.notify(app, Lane::First, now);
+        ids
     }
 
     /// Waits (in logical time, up to a day) for a delivery to reach `state`.

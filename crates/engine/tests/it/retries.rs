@@ -255,3 +255,28 @@ async fn an_https_url_whose_server_speaks_no_tls_is_retried_with_the_reason() {
     assert!(error.starts_with("request could not connect"), "{error}");
     h.stop().await;
 }
+
+/// The record of a call's delivered report names the report waiting behind it, and that one
+/// goes at once: not at the next poll of the store (2 s).
+#[tokio::test(start_paused = true)]
+async fn a_calls_next_report_goes_as_soon_as_the_earlier_is_delivered() {
+    let fake = FakeReceiver::start().await;
+    let h = harness(vec![settings(APP, &fake.url)]).await;
+    tokio::time::sleep(secs(1)).await;
+    h.submit(APP, "call-n", "n1").await;
+    let second = h.submit(APP, "call-n", "n2").await;
+    h.wait_for(second.delivery_id, DeliveryState::Delivered)
+        .await;
+    let got = fake.received();
+    let tags: Vec<&str> = got
+        .iter()
+        .map(|r| r.body["data"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["n1", "n2"]);
+    assert!(
+        got[1].at - got[0].at < Duration::from_millis(100),
+        "the second waited {:?} of logical time",
+        got[1].at - got[0].at
+    );
+    h.stop().await;
+}

@@ -59,10 +59,12 @@ pub async fn submit(
         body: body.to_vec(),
         created_at_ms: now,
         first_attempt_at_ms,
-        handoff: None,
     };
-    let (status, ids) = match engine.submit(event).await? {
-        Submitted::New(ids) | Submitted::Leased(ids) => (StatusCode::ACCEPTED, ids),
+    let (status, ids) = match st.store.submit_event(event).await? {
+        Submitted::New(ids) => {
+            engine.notify(app.as_str(), Lane::First, first_attempt_at_ms);
+            (StatusCode::ACCEPTED, ids)
+        }
         Submitted::Existing(ids) => (StatusCode::OK, ids),
     };
     let body = json!({

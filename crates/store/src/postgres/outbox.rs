@@ -57,9 +57,9 @@ const RETRY_NOW: &str = "
         state = 'pending', finished_at_ms = NULL";
 
 impl PgStore {
-    /// Through the group writer (`submit_batch`); then, unless this node took the delivery
-    /// itself (`Submitted::Leased`), other nodes' engines are woken (`announce`, after the
-    /// commit: PostgreSQL serialises the commits of transactions that NOTIFY).
+    /// Through the group writer (`submit_batch`); then other nodes' engines are woken
+    /// (`announce`, after the commit: PostgreSQL serialises the commits of transactions that
+    /// NOTIFY).
     pub(super) async fn submit(&self, event: NewEvent) -> Result<Submitted, StoreError> {
         let app = event.app_id.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();

@@ -80,7 +80,6 @@ pub(crate) async fn submit(store: &PgStore, call: &str) -> i64 {
         body: b"{}".to_vec(),
         created_at_ms: 0,
         first_attempt_at_ms: 0,
-        handoff: None,
     };
     match store.submit_event(event).await.unwrap() {
         Submitted::New(ids) => ids.delivery_id,

@@ -37,17 +37,11 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
             })?;
         return Ok(Submitted::Existing(ids));
     };
-    // A handoff is granted only while nothing of the call is pending (for an ordered app);
-    // one writer runs every write, so the check and the insert see the same rows.
-    let lease = match &e.handoff {
-        Some(h) if !h.ordered || !call_pending(conn, e)? => Some(h),
-        _ => None,
-    };
     let delivery_id = conn
         .prepare_cached(
             "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                                     updated_at_ms, lease_owner, lease_expires_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) RETURNING id",
+                                     updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
         )?
         .query_row(
             (
@@ -56,28 +50,13 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
                 e.call_id.as_str(),
                 e.first_attempt_at_ms,
                 e.created_at_ms,
-                lease.map(|h| h.owner.as_str()),
-                lease.map_or(0, |h| h.lease_until_ms),
             ),
             |r| r.get(0),
         )?;
-    let ids = EventIds {
+    Ok(Submitted::New(EventIds {
         event_id,
         delivery_id,
-    };
-    Ok(match lease {
-        Some(_) => Submitted::Leased(ids),
-        None => Submitted::New(ids),
-    })
-}
-
-/// Whether a delivery of the event's call is pending (so a new one must wait its turn).
-fn call_pending(conn: &Connection, e: &NewEvent) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_ordering
-                        WHERE state = 'pending' AND app_id = ?1 AND call_id = ?2)",
-    )?
-    .query_row((e.app_id.as_str(), e.call_id.as_str()), |r| r.get(0))
+    }))
 }
 
 // INDEXED BY pins the plan: statistics can never turn a claim into a scan of the backlog,

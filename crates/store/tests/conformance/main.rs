@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod backends;
-mod handoff;
 mod outbox;
 mod recorded;
 mod reports;
@@ -54,8 +53,5 @@ conformance!(
     outbox::a_claim_round_tells_when_the_lane_is_next_due,
     outbox::dead_deliveries_are_retried_one_or_by_range,
     outbox::listings_filter_and_page,
-    handoff::a_handoff_leases_the_delivery_to_its_owner,
-    handoff::an_ordered_call_is_handed_off_only_when_nothing_of_it_is_pending,
-    handoff::a_repeated_idempotency_key_is_not_handed_off_again,
     recorded::a_finished_delivery_names_the_next_of_its_call,
 );

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 pub(crate) const NOW: i64 = 1_700_000_000_000;
 
-pub(crate) fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
+fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
     NewEvent {
         app_id: AppId::try_from(app).unwrap(),
         call_id: CallId::try_from(call).unwrap(),
@@ -20,7 +20,6 @@ pub(crate) fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEv
         body: format!(r#"{{"callId":"{call}","k":{key:?}}}"#).into_bytes(),
         created_at_ms: NOW,
         first_attempt_at_ms: due,
-        handoff: None,
     }
 }
 
