@@ -113,8 +113,8 @@ pub(crate) async fn run(
         }
         (Settle::Retry { at_ms, .. }, Ok(_)) => st.due_at(Lane::Retry, *at_ms),
         // A finished delivery may unblock the next one of its call: the store says which
-        // lane it is in and when it is due. (Claiming both lanes after every delivery cost
-        // two claims per delivery, nearly all of them empty.)
+        // lane it is in and when it is due. (Making both lanes due after every delivery cost
+        // a claim round after nearly every group of records, most of them finding nothing.)
         (
             _,
             Ok(Recorded {

@@ -37,7 +37,10 @@ pub(crate) struct Job {
 ///
 /// A delivery that finishes returns the next pending delivery of its call (id, lane, due
 /// time): it may have been waiting for this one, behind the lane's claim floor (`floors`),
-/// and the engine claims again only when there is one (`Recorded`). It
+/// and the engine claims again only when there is one (`Recorded`). A delivery of the call
+/// committed while this statement runs is not in its snapshot; if that one's own claim also
+/// ran before this commit, it found the call blocked, and it waits for the backstop's poll
+/// (2 s; README). It
 /// is read as the claim's ordering check is (`outbox::CLAIM`), so that `deliveries_ordering`
 /// is the only index that serves it, and taken by `min` rather than `ORDER BY p.id LIMIT 1`,
 /// which would make the primary key's order worth a walk.

@@ -112,7 +112,6 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
     Ok(claimed)
 }
 
-/// Records the attempt, then moves the delivery if this owner still holds its lease.
 /// The attempt row, then the delivery's move if `owner` still holds its lease; a delivery that
 /// finished reports the next pending delivery of its call (`Recorded`).
 pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<Recorded> {
@@ -137,11 +136,12 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<R
     let moved = conn
         .prepare_cached(
             "UPDATE deliveries
-         SET state = ?1, next_attempt_at_ms = ?2, unknown_call_answers = unknown_call_answers + ?3,
-             finished_at_ms = ?4, last_error = ?5, attempts = attempts + 1, lane = 1,
-             lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = ?6
-         WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'
-         RETURNING app_id, call_id",
+             SET state = ?1, next_attempt_at_ms = ?2,
+                 unknown_call_answers = unknown_call_answers + ?3, finished_at_ms = ?4,
+                 last_error = ?5, attempts = attempts + 1, lane = 1, lease_owner = NULL,
+                 lease_expires_at_ms = 0, updated_at_ms = ?6
+             WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'
+             RETURNING app_id, call_id",
         )?
         .query_row(
             (
