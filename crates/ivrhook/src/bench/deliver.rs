@@ -110,6 +110,9 @@ struct Phase {
     delivered: usize,
     per_sec: f64,
     lag_ms: crate::stats::Latencies,
+    /// CPU per delivery over the phase, in µs: the whole machine's, and the nodes' alone.
+    machine_cpu_us: f64,
+    nodes_cpu_us: f64,
 }
 
 async fn phase(
@@ -124,6 +127,7 @@ async fn phase(
         sent: Mutex::default(),
     });
     let started = Instant::now();
+    let cpu_at_start = (super::server::machine_busy_seconds(), server.cpu_seconds());
     drive(
         &server.addrs(),
         &format!("/v1/apps/{APP}/events"),
@@ -152,6 +156,9 @@ async fn phase(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let per_delivery = |seconds: f64| seconds * 1e6 / sent.len().max(1) as f64;
+    let machine_cpu_us = per_delivery(super::server::machine_busy_seconds() - cpu_at_start.0);
+    let nodes_cpu_us = per_delivery(server.cpu_seconds() - cpu_at_start.1);
     let arrived = sink.arrived.lock().unwrap_or_else(|p| p.into_inner());
     let mut lag_ms = crate::stats::Latencies::default();
     let mut last = started;
@@ -165,6 +172,8 @@ async fn phase(
         delivered: sent.len(),
         per_sec,
         lag_ms,
+        machine_cpu_us,
+        nodes_cpu_us,
     })
 }
 
@@ -225,6 +234,8 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
         "deliveries_per_sec": capacity.per_sec,
         "capacity_delivered": capacity.delivered,
         "capacity_lag_p99_ms": ms(capacity.lag_ms.percentile(99.0)),
+        "capacity_machine_cpu_us_per_delivery": capacity.machine_cpu_us,
+        "capacity_nodes_cpu_us_per_delivery": capacity.nodes_cpu_us,
         "offered_per_sec": rate,
         "lag_p50_ms": ms(steady.lag_ms.percentile(50.0)),
         "lag_p99_ms": ms(steady.lag_ms.percentile(99.0)),

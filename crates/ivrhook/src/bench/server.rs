@@ -121,6 +121,25 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// CPU seconds the whole machine has been busy (all cores, every process: `/proc/stat`).
+/// With PostgreSQL, the nodes and the load on one machine, busy time per unit of work is a
+/// steadier figure than the rate, which moves with whatever else the machine runs.
+pub fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is user, nice, system, irq and
+    // softirq (steal is other machines' time on this host).
+    let busy: u64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| f.get(i)).sum();
+    busy as f64 / clock_ticks()
+}
+
 /// `cores` and memory of this machine, for the record.
 pub fn machine() -> (usize, f64) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -47,6 +47,8 @@ async fn bench_deliver_reports_deliveries_and_lag() {
         "lag_p50_ms",
         "lag_p99_ms",
         "peak_rss_mb",
+        "capacity_machine_cpu_us_per_delivery",
+        "capacity_nodes_cpu_us_per_delivery",
     ] {
         assert!(f[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {f}");
     }
