@@ -52,10 +52,24 @@ const SUBMIT_MANY: &str = "
 pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
     match submit_many(&pool, &batch).await {
         Ok(new) => {
+            // The rest used a key used before: their first events' ids, in one read.
+            let repeated: Vec<&NewEvent> = (batch.iter().enumerate())
+                .filter(|(i, _)| !new.contains_key(&(*i as i64 + 1)))
+                .map(|(_, job)| &job.event)
+                .collect();
+            let firsts = match repeated.is_empty() {
+                true => Ok(HashMap::new()),
+                false => existing(&pool, &repeated).await,
+            };
             for (i, job) in batch.into_iter().enumerate() {
-                let result = match new.get(&(i as i64 + 1)) {
-                    Some(&ids) => Ok(Submitted::New(ids)),
-                    None => existing(&pool, &job.event).await,
+                let result = match (new.get(&(i as i64 + 1)), &firsts) {
+                    (Some(&ids), _) => Ok(Submitted::New(ids)),
+                    (None, Ok(firsts)) => first_of(firsts, &job.event),
+                    // One cause for the whole group; the store's error is not `Clone`, so
+                    // each caller gets it as text (with its causes: `Debug`).
+                    (None, Err(e)) => Err(StoreError::Task(format!(
+                        "reading the events that repeated idempotency keys name: {e:?}"
+                    ))),
                 };
                 let _ = job.answer.send(result);
             }
@@ -69,7 +83,10 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
             for job in batch {
                 let result = match submit_many(&pool, std::slice::from_ref(&job)).await {
                     Ok(new) if !new.is_empty() => Ok(Submitted::New(new[&1])),
-                    Ok(_) => existing(&pool, &job.event).await,
+                    Ok(_) => match existing(&pool, &[&job.event]).await {
+                        Ok(firsts) => first_of(&firsts, &job.event),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 let _ = job.answer.send(result);
@@ -116,20 +133,62 @@ async fn submit_many(pool: &Pool, jobs: &[Job]) -> Result<HashMap<i64, EventIds>
         .collect()
 }
 
-/// Nothing was inserted for `e`: its idempotency key was used before.
-async fn existing(pool: &Pool, e: &NewEvent) -> Result<Submitted, StoreError> {
+/// The events (and deliveries) that idempotency keys name, each looked up in the keys' index
+/// and its delivery by event (`LATERAL … LIMIT 1`: as plain joins, the plans kept from a young
+/// table hashed a scan of every event, or of every delivery). The plan test below checks it.
+const EXISTING: &str = "
+    SELECT k.app_id, k.idempotency_key, f.event_id, f.delivery_id
+    FROM unnest($1::text[], $2::text[]) AS k(app_id, idempotency_key)
+    CROSS JOIN LATERAL (
+        SELECT e.id AS event_id, d.id AS delivery_id
+        FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
+        WHERE e.app_id = k.app_id AND e.idempotency_key = k.idempotency_key
+          AND e.idempotency_key IS NOT NULL
+        LIMIT 1) f";
+
+/// The ids of the events the idempotency keys of `events` name (nothing was inserted for
+/// them: each key was used before), by app and key. One read for the whole group: the group
+/// writer waits for it, and a client retrying a burst of submissions sends many at once.
+async fn existing(
+    pool: &Pool,
+    events: &[&NewEvent],
+) -> Result<HashMap<(String, String), EventIds>, StoreError> {
+    let apps: Vec<&str> = events.iter().map(|e| e.app_id.as_str()).collect();
+    let keys: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| e.idempotency_key.as_deref())
+        .collect();
     let client = pool.get().await?;
-    let row = client
-        .query_one(
-            "SELECT e.id, d.id FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
-             WHERE e.app_id = $1 AND e.idempotency_key = $2",
-            &[&e.app_id.as_str(), &e.idempotency_key],
-        )
-        .await?;
-    Ok(Submitted::Existing(EventIds {
-        event_id: row.try_get(0)?,
-        delivery_id: row.try_get(1)?,
-    }))
+    let stmt = client.prepare_cached(EXISTING).await?;
+    let rows = client.query(&stmt, &[&apps, &keys]).await?;
+    rows.iter()
+        .map(|r| {
+            let ids = EventIds {
+                event_id: r.try_get(2)?,
+                delivery_id: r.try_get(3)?,
+            };
+            Ok(((r.try_get(0)?, r.try_get(1)?), ids))
+        })
+        .collect()
+}
+
+fn first_of(
+    firsts: &HashMap<(String, String), EventIds>,
+    e: &NewEvent,
+) -> Result<Submitted, StoreError> {
+    let key = (
+        e.app_id.to_string(),
+        e.idempotency_key.clone().unwrap_or_default(),
+    );
+    firsts
+        .get(&key)
+        .map(|&ids| Submitted::Existing(ids))
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "event of app {} not inserted, and no event holds its idempotency key",
+                e.app_id
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -137,7 +196,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::postgres::test_support::scratch_store;
+    use crate::postgres::test_support::{kept_plan, scratch_store, PLAN_CASES};
 
     fn job(
         call: &str,
@@ -153,6 +212,59 @@ mod tests {
         };
         let (answer, answered) = oneshot::channel();
         (Job { event, answer }, answered)
+    }
+
+    /// Keys used in earlier groups, several in one group: each caller gets its own first
+    /// event's ids, from one read.
+    #[tokio::test]
+    async fn repeated_keys_in_a_group_each_get_their_first_event() {
+        let (db, store) = scratch_store("ivrhook_batch_repeats", 2).await;
+        let mut firsts = Vec::new();
+        for key in ["a", "b"] {
+            let (job, answered) = job("c1", Some(key));
+            write(store.pool.clone(), vec![job]).await;
+            match answered.await.unwrap().unwrap() {
+                Submitted::New(ids) => firsts.push(ids),
+                other => panic!("{other:?}"),
+            }
+        }
+        let (jobs, answers): (Vec<_>, Vec<_>) = [Some("b"), None, Some("a"), Some("b")]
+            .into_iter()
+            .map(|k| job("c2", k))
+            .unzip();
+        write(store.pool.clone(), jobs).await;
+        let mut got = Vec::new();
+        for a in answers {
+            got.push(a.await.unwrap().unwrap());
+        }
+        assert_eq!(got[0], Submitted::Existing(firsts[1]));
+        assert!(matches!(got[1], Submitted::New(_)), "{got:?}");
+        assert_eq!(got[2], Submitted::Existing(firsts[0]));
+        assert_eq!(got[3], Submitted::Existing(firsts[1]));
+        crate::Store::close(&store).await;
+        db.drop_database().await.unwrap();
+    }
+
+    /// The read of repeated keys looks each up in the keys' index, whatever the kept plan was
+    /// made from: a scan of every event per group would make each repeat cost the table.
+    #[tokio::test]
+    async fn the_repeated_keys_read_uses_the_key_index_whatever_it_was_planned_on() {
+        let (db, store) = scratch_store("ivrhook_plans_existing", 2).await;
+        let client = store.client().await.unwrap();
+        for (case, before, after) in PLAN_CASES {
+            let plan =
+                kept_plan(&client, EXISTING, "ARRAY['app'], ARRAY['k']", before, after).await;
+            // Each key by its index, each delivery by its event: nothing read whole.
+            assert!(
+                plan.contains("using outbound_events_idempotency on outbound_events e"),
+                "{case}:\n{plan}"
+            );
+            assert!(plan.contains("deliveries_by_event"), "{case}:\n{plan}");
+            assert!(!plan.contains("Seq Scan"), "{case}:\n{plan}");
+        }
+        drop(client);
+        crate::Store::close(&store).await;
+        db.drop_database().await.unwrap();
     }
 
     #[tokio::test]
