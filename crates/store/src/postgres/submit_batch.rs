@@ -57,9 +57,10 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
                 .filter(|(i, _)| !new.contains_key(&(*i as i64 + 1)))
                 .map(|(_, job)| &job.event)
                 .collect();
-            let firsts = match repeated.is_empty() {
-                true => Ok(HashMap::new()),
-                false => existing(&pool, &repeated).await,
+            let firsts = if repeated.is_empty() {
+                Ok(HashMap::new())
+            } else {
+                existing(&pool, &repeated).await
             };
             for (i, job) in batch.into_iter().enumerate() {
                 let result = match (new.get(&(i as i64 + 1)), &firsts) {
@@ -172,6 +173,7 @@ async fn existing(
         .collect()
 }
 
+/// `e`'s answer from what `existing` read: the ids of the first event with its key.
 fn first_of(
     firsts: &HashMap<(String, String), EventIds>,
     e: &NewEvent,
