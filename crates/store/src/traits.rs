@@ -61,7 +61,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         })
     }
 
-    /// Records an attempt and moves its delivery, if `owner` still holds the lease.
+    /// Records an attempt and moves its delivery, if `owner` still holds the lease; for a
+    /// delivery that finished, names the next pending delivery of its call (`Recorded`).
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError>;
 
     /// Clears every lease: only for a store that knows it has a single process (SQLite).

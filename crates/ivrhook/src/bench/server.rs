@@ -122,8 +122,9 @@ fn clock_ticks() -> f64 {
 }
 
 /// CPU seconds the whole machine has been busy (all cores, every process: `/proc/stat`).
-/// With PostgreSQL, the nodes and the load on one machine, busy time per unit of work is a
-/// steadier figure than the rate, which moves with whatever else the machine runs.
+/// With PostgreSQL, the nodes and the load on one machine, busy time per delivery says what
+/// a delivery costs in all, next to the rate (on a machine whose speed varies it moves too:
+/// BENCHMARKS.md).
 pub fn machine_busy_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let f: Vec<u64> = stat

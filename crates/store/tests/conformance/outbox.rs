@@ -47,6 +47,14 @@ pub(crate) fn claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimReque
     }
 }
 
+/// `claim` for an app whose calls are ordered.
+pub(crate) fn ordered_claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimRequest {
+    ClaimRequest {
+        ordered: true,
+        ..claim(owner, lane, limit, now)
+    }
+}
+
 pub(crate) fn ids(claimed: &[Claimed]) -> Vec<i64> {
     claimed.iter().map(|c| c.delivery_id).collect()
 }
@@ -187,8 +195,7 @@ pub async fn an_ordered_call_waits_for_its_earlier_delivery(store: &dyn Store) {
     let first = submit(store, "app", "same").await;
     let second = submit(store, "app", "same").await;
     let other = submit(store, "app", "other").await;
-    let mut ordered = claim("n1", Lane::First, 10, NOW);
-    ordered.ordered = true;
+    let ordered = ordered_claim("n1", Lane::First, 10, NOW);
     let got = store.claim(ordered.clone()).await.unwrap();
     assert_eq!(ids(&got), [first, other]);
     assert!(

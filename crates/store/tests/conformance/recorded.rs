@@ -1,7 +1,7 @@
 //! What recording an attempt tells the engine: the next pending delivery of a call that a
 //! finished delivery may have been holding back.
 
-use crate::outbox::{claim, ids, record, submit, NOW};
+use crate::outbox::{ids, ordered_claim, record, submit, NOW};
 use ivrhook_store::{
     outbox::{Lane, Recorded, Settle},
     Store,
@@ -11,9 +11,10 @@ pub async fn a_finished_delivery_names_the_next_of_its_call(store: &dyn Store) {
     let first = submit(store, "app", "same").await;
     let second = submit(store, "app", "same").await;
     let alone = submit(store, "app", "alone").await;
-    let mut ordered = claim("n1", Lane::First, 10, NOW);
-    ordered.ordered = true;
-    let got = store.claim(ordered.clone()).await.unwrap();
+    let got = store
+        .claim(ordered_claim("n1", Lane::First, 10, NOW))
+        .await
+        .unwrap();
     assert_eq!(ids(&got), [first, alone]);
     // A retry finishes nothing; a delivered one names its call's next, in its lane.
     let retry = Settle::Retry {
@@ -22,8 +23,7 @@ pub async fn a_finished_delivery_names_the_next_of_its_call(store: &dyn Store) {
     };
     let recorded = store.record_attempt(record(&got[0], "n1", retry)).await;
     assert_eq!(recorded.unwrap(), Recorded::default());
-    let mut again = claim("n1", Lane::Retry, 10, NOW + 5);
-    again.ordered = true;
+    let again = ordered_claim("n1", Lane::Retry, 10, NOW + 5);
     let retried = store.claim(again).await.unwrap();
     assert_eq!(ids(&retried), [first]);
     let recorded = store
