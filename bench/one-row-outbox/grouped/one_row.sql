@@ -1,0 +1,4 @@
+\set c random(1, 10000000)
+WITH d AS (INSERT INTO deliveries (app_id, call_id, body, next_attempt_at_ms, created_at_ms, updated_at_ms) SELECT 'app', 'c' || (:c + g), decode(repeat('ab', 700), 'hex'), 0, 0, 0 FROM generate_series(1, 10) g RETURNING id) SELECT string_agg(id::text, ',') AS ids FROM d \gset
+WITH due AS (SELECT id FROM deliveries WHERE id = ANY(ARRAY[:ids]::bigint[]) FOR UPDATE SKIP LOCKED) UPDATE deliveries d SET lease_owner = 'o', lease_expires_at_ms = 1, updated_at_ms = 1 FROM due WHERE d.id = due.id RETURNING d.body;
+WITH a AS (INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, outcome) SELECT g, 'o', 0, 1, 'delivered' FROM unnest(ARRAY[:ids]::bigint[]) g) UPDATE deliveries SET state = 'delivered', finished_at_ms = 1, lease_owner = NULL, lease_expires_at_ms = 0, attempts = attempts + 1 WHERE id = ANY(ARRAY[:ids]::bigint[]) AND lease_owner = 'o';
