@@ -6,24 +6,24 @@ use crate::outbox::{
 use rusqlite::{Connection, OptionalExtension};
 
 /// The event and its delivery, together (the caller runs this in a savepoint).
+///
+/// The ids come from `last_insert_rowid`, not `RETURNING`: SQLite gathers a statement's
+/// `RETURNING` rows in a temporary b-tree of its own, created and dropped each time, which
+/// was a tenth of the instructions of a delivery (BENCHMARKS.md, step 16).
 pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submitted> {
-    let inserted: Option<i64> = conn
+    let inserted = conn
         .prepare_cached(
             "INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         )?
-        .query_row(
-            (
-                e.app_id.as_str(),
-                e.call_id.as_str(),
-                &e.idempotency_key,
-                &e.body,
-                e.created_at_ms,
-            ),
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(event_id) = inserted else {
+        .execute((
+            e.app_id.as_str(),
+            e.call_id.as_str(),
+            &e.idempotency_key,
+            &e.body,
+            e.created_at_ms,
+        ))?;
+    if inserted == 0 {
         let ids = conn
             .prepare_cached(
                 "SELECT e.id, d.id FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
@@ -36,26 +36,23 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
                 })
             })?;
         return Ok(Submitted::Existing(ids));
-    };
-    let delivery_id = conn
-        .prepare_cached(
-            "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                                     updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
-        )?
-        .query_row(
-            (
-                event_id,
-                e.app_id.as_str(),
-                e.call_id.as_str(),
-                e.first_attempt_at_ms,
-                e.created_at_ms,
-            ),
-            |r| r.get(0),
-        )?;
+    }
+    let event_id = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
+                                 updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute((
+        event_id,
+        e.app_id.as_str(),
+        e.call_id.as_str(),
+        e.first_attempt_at_ms,
+        e.created_at_ms,
+    ))?;
     Ok(Submitted::New(EventIds {
         event_id,
-        delivery_id,
+        delivery_id: conn.last_insert_rowid(),
     }))
 }
 
@@ -133,6 +130,7 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<R
         &a.warning,
         m.outcome,
     ))?;
+    // Without RETURNING (see `submit`); the call is read by primary key when it is needed.
     let moved = conn
         .prepare_cached(
             "UPDATE deliveries
@@ -140,26 +138,26 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<R
                  unknown_call_answers = unknown_call_answers + ?3, finished_at_ms = ?4,
                  last_error = ?5, attempts = attempts + 1, lane = 1, lease_owner = NULL,
                  lease_expires_at_ms = 0, updated_at_ms = ?6
-             WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'
-             RETURNING app_id, call_id",
+             WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'",
         )?
-        .query_row(
-            (
-                m.state,
-                m.next_attempt_at_ms,
-                m.unknown_call,
-                m.finished_at_ms,
-                m.last_error,
-                m.now_ms,
-                a.delivery_id,
-                &a.owner,
-            ),
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()?;
-    let Some((app, call)) = moved.filter(|_| m.finished_at_ms.is_some()) else {
+        .execute((
+            m.state,
+            m.next_attempt_at_ms,
+            m.unknown_call,
+            m.finished_at_ms,
+            m.last_error,
+            m.now_ms,
+            a.delivery_id,
+            &a.owner,
+        ))?;
+    if moved == 0 || m.finished_at_ms.is_none() {
         return Ok(Recorded::default());
-    };
+    }
+    let (app, call) = conn
+        .prepare_cached("SELECT app_id, call_id FROM deliveries WHERE id = ?1")?
+        .query_row([a.delivery_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
     let next = conn
         .prepare_cached(
             "SELECT lane, next_attempt_at_ms FROM deliveries INDEXED BY deliveries_ordering
