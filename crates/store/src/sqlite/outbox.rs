@@ -57,35 +57,30 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
 }
 
 // INDEXED BY pins the plan: statistics can never turn a claim into a scan of the backlog,
-// and a missing index fails loudly when the statement is prepared.
+// and a missing index fails loudly when the statement is prepared. The rows are read, then
+// leased one by one by primary key, in the writer's transaction (nothing else writes between
+// the two): an `UPDATE … WHERE id IN (…) RETURNING` costs three temporary b-trees a claim (the
+// id list, the excluded list, the returned rows), each created and dropped, where a lease by
+// primary key costs one b-tree seek (BENCHMARKS.md, step 16).
 const CLAIM: &str = "
-    UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
-    WHERE id IN (
-        SELECT d.id FROM deliveries d INDEXED BY deliveries_due
-        WHERE d.state = 'pending' AND d.app_id = ?4 AND d.lane = ?5
-          AND d.next_attempt_at_ms <= ?3 AND d.lease_expires_at_ms <= ?3
-          AND d.id NOT IN (SELECT value FROM json_each(?6))
-          AND (?7 = 0 OR NOT EXISTS (
-              SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
-              WHERE p.state = 'pending' AND p.app_id = d.app_id AND p.call_id = d.call_id
-                AND p.id < d.id))
-        ORDER BY d.next_attempt_at_ms, d.id
-        LIMIT ?8)
-    RETURNING id, event_id, call_id, attempts, unknown_call_answers, created_at_ms";
+    SELECT d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
+           e.body
+    FROM deliveries d INDEXED BY deliveries_due JOIN outbound_events e ON e.id = d.event_id
+    WHERE d.state = 'pending' AND d.app_id = ?1 AND d.lane = ?2
+      AND d.next_attempt_at_ms <= ?3 AND d.lease_expires_at_ms <= ?3
+      AND (?4 = 0 OR NOT EXISTS (
+          SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
+          WHERE p.state = 'pending' AND p.app_id = d.app_id AND p.call_id = d.call_id
+            AND p.id < d.id))
+    ORDER BY d.next_attempt_at_ms, d.id
+    LIMIT ?5";
 
 /// Leases due deliveries; the lease is part of the batch's commit.
 pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec<Claimed>> {
-    let exclude = serde_json::to_string(&c.exclude).unwrap_or_else(|_| "[]".into());
-    let params = (
-        &c.owner,
-        c.lease_until_ms,
-        c.now_ms,
-        &c.app_id,
-        c.lane.as_int(),
-        exclude,
-        c.ordered,
-        c.limit,
-    );
+    // The excluded deliveries are dropped here rather than in SQL: reading as many more rows
+    // as there are exclusions leaves the same first `limit` rows as a `NOT IN` would.
+    let read = i64::from(c.limit) + c.exclude.len() as i64;
+    let params = (&c.app_id, c.lane.as_int(), c.now_ms, c.ordered, read);
     let mut claimed: Vec<Claimed> = conn
         .prepare_cached(CLAIM)?
         .query_map(params, |r| {
@@ -96,16 +91,24 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
                 attempts: r.get(3)?,
                 unknown_call_answers: r.get(4)?,
                 created_at_ms: r.get(5)?,
-                body: Vec::new(),
+                body: r.get(6)?,
             })
         })?
+        .filter(|r| {
+            r.as_ref()
+                .map_or(true, |c2| !c.exclude.contains(&c2.delivery_id))
+        })
+        .take(c.limit as usize)
         .collect::<rusqlite::Result<_>>()?;
-    // RETURNING order is unspecified; send in the order the deliveries were created.
-    claimed.sort_by_key(|c| c.delivery_id);
-    let mut body = conn.prepare_cached("SELECT body FROM outbound_events WHERE id = ?1")?;
-    for c in &mut claimed {
-        c.body = body.query_row([c.event_id], |r| r.get(0))?;
+    let mut lease = conn.prepare_cached(
+        "UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
+         WHERE id = ?4",
+    )?;
+    for d in &claimed {
+        lease.execute((&c.owner, c.lease_until_ms, c.now_ms, d.delivery_id))?;
     }
+    // Sent in the order the deliveries were created.
+    claimed.sort_by_key(|c| c.delivery_id);
     Ok(claimed)
 }
 
@@ -244,9 +247,14 @@ mod plans {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::schema::connect(&dir.path().join("p.db")).unwrap();
         super::super::schema::migrate(&conn).unwrap();
-        let claim = plan(&conn, CLAIM, ("o", 1, 1, "app", 0, "[]", 1, 10));
+        let claim = plan(&conn, CLAIM, ("app", 0, 1, 1, 10));
         assert_indexed(&claim, "deliveries_due");
         assert_indexed(&claim, "deliveries_ordering");
+        assert_indexed(&claim, "SEARCH e USING INTEGER PRIMARY KEY");
+        assert!(
+            !claim.iter().any(|s| s.contains("TEMP B-TREE")),
+            "the claim sorts or gathers in a temporary b-tree: {claim:#?}"
+        );
         let next = plan(
             &conn,
             "SELECT MIN(next_attempt_at_ms) FROM deliveries
