@@ -1,7 +1,7 @@
 //! Connection settings and versioned migrations for the SQLite file.
 
 use crate::StoreError;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_outbox.sql")),
     (3, include_str!("migrations/0003_decoded_at_read.sql")),
+    (4, include_str!("migrations/0004_checks_without_lists.sql")),
 ];
 
 /// Opens the writer's connection: WAL so readers never block the writer, and
@@ -81,10 +82,31 @@ pub(crate) fn migrate(conn: &Connection) -> Result<Vec<i64>, StoreError> {
             known,
         });
     }
+    // A migration that rebuilds a table drops the old one, which foreign keys would refuse
+    // (dropping a parent deletes its rows first). SQLite's own procedure: enforcement off
+    // around the transaction (it cannot change inside one), and a check before each commit
+    // that every reference still holds.
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = apply(conn, current);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    result
+}
+
+fn apply(conn: &Connection, current: i64) -> Result<Vec<i64>, StoreError> {
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(StoreError::Corrupt(format!(
+                "migration {version} left rows of {table} pointing at rows that do not exist; \
+                 nothing was changed"
+            )));
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?1, ?2)",
             (version, chrono::Utc::now().timestamp_millis()),
@@ -94,4 +116,101 @@ pub(crate) fn migrate(conn: &Connection) -> Result<Vec<i64>, StoreError> {
         applied.push(*version);
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file at `version`, as an older ivrhook left it.
+    fn at_version(conn: &Connection, version: i64) {
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,
+                                             applied_at_ms INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= version) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v])
+                .unwrap();
+        }
+    }
+
+    /// Opcodes of a statement that create a temporary b-tree.
+    fn temporary_btrees(conn: &Connection, sql: &str) -> usize {
+        let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let ops: Vec<String> = stmt
+            .query_map([], |r| r.get(1))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        ops.iter().filter(|op| *op == "OpenEphemeral").count()
+    }
+
+    #[test]
+    fn migration_4_keeps_every_row_and_checks_states_without_a_temporary_btree() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("m.db")).unwrap();
+        at_version(&conn, 3);
+        conn.execute_batch(
+            "INSERT INTO outbound_events VALUES (7, 'app', 'c', NULL, x'00', 1);
+             INSERT INTO deliveries (id, event_id, app_id, call_id, state, lane, attempts,
+                                     next_attempt_at_ms, created_at_ms, updated_at_ms,
+                                     finished_at_ms, last_error)
+                 VALUES (9, 7, 'app', 'c', 'dead', 1, 3, 5, 1, 6, 6, 'gone');
+             INSERT INTO attempts (id, delivery_id, owner, started_at_ms, duration_ms, outcome)
+                 VALUES (11, 9, 'n1', 2, 3, 'dead');",
+        )
+        .unwrap();
+        let insert = "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms,
+                                              created_at_ms, updated_at_ms)
+                      VALUES (7, 'app', 'c', 0, 0, 0)";
+        assert_eq!(
+            temporary_btrees(&conn, insert),
+            1,
+            "version 3 checks through one"
+        );
+
+        assert_eq!(migrate(&conn).unwrap(), [4]);
+        let delivery: (i64, String, i64, i64, String) = conn
+            .query_row(
+                "SELECT event_id, state, lane, attempts, last_error FROM deliveries WHERE id = 9",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(delivery, (7, "dead".into(), 1, 3, "gone".into()));
+        let attempt: (i64, String) = conn
+            .query_row(
+                "SELECT delivery_id, outcome FROM attempts WHERE id = 11",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(attempt, (9, "dead".into()));
+        assert_eq!(temporary_btrees(&conn, insert), 0);
+        let record =
+            "INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, outcome)
+                      VALUES (9, 'n1', 0, 0, 'retry')";
+        assert_eq!(temporary_btrees(&conn, record), 0);
+
+        // The constraints still refuse what they refused.
+        let bad_state = conn.execute("UPDATE deliveries SET state = 'lost' WHERE id = 9", []);
+        assert!(format!("{:?}", bad_state.unwrap_err()).contains("CHECK constraint failed"));
+        let bad_outcome = conn.execute(&record.replace("'retry'", "'maybe'"), []);
+        assert!(format!("{:?}", bad_outcome.unwrap_err()).contains("CHECK constraint failed"));
+        let bad_lane = conn.execute("UPDATE deliveries SET lane = 2 WHERE id = 9", []);
+        assert!(format!("{:?}", bad_lane.unwrap_err()).contains("CHECK constraint failed"));
+        // The indexes are back.
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
+                 ('deliveries_due', 'deliveries_ordering', 'deliveries_by_state',
+                  'deliveries_by_event', 'attempts_by_delivery')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 5);
+    }
 }
