@@ -7,34 +7,48 @@ const INSERT_REPORT: &str = "
     INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
                          raw, decoded, utc_offset, warnings)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)
-    ON CONFLICT (call_id, app_id, content_hash)
-    DO UPDATE SET duplicates = duplicates + 1, last_duplicate_at_ms = excluded.received_at_ms
+    ON CONFLICT (call_id, app_id, content_hash) DO NOTHING";
+
+const COUNT_DUPLICATE: &str = "
+    UPDATE reports SET duplicates = duplicates + 1, last_duplicate_at_ms = ?4
+    WHERE call_id = ?1 AND app_id = ?2 AND content_hash = ?3
     RETURNING id, duplicates";
 
-/// One statement: the unique key decides between a new row and a duplicate.
+/// The unique key decides between a new row and a duplicate. A new report is one statement
+/// without `RETURNING` (its id is `last_insert_rowid`): SQLite gathers returned rows in a
+/// temporary b-tree, created and dropped per statement (BENCHMARKS.md, step 16). Only a
+/// duplicate, the rare case, pays for a second statement.
 pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inserted> {
+    let at_ms = r.received_at.timestamp_millis();
     let params = (
         r.app_id.as_str(),
         r.call_id.as_str(),
         &r.content_hash[..],
         &r.event,
         r.status,
-        r.received_at.timestamp_millis(),
+        at_ms,
         &r.peer,
         &r.raw,
         &r.utc_offset,
         &r.warnings,
     );
-    conn.prepare_cached(INSERT_REPORT)?
-        .query_row(params, |row| {
-            let id: i64 = row.get(0)?;
-            let times: i64 = row.get(1)?;
-            Ok(if times == 0 {
-                Inserted::New { id }
-            } else {
-                Inserted::Duplicate { id, times }
-            })
+    if conn.prepare_cached(INSERT_REPORT)?.execute(params)? == 1 {
+        return Ok(Inserted::New {
+            id: conn.last_insert_rowid(),
+        });
+    }
+    let key = (
+        r.call_id.as_str(),
+        r.app_id.as_str(),
+        &r.content_hash[..],
+        at_ms,
+    );
+    conn.prepare_cached(COUNT_DUPLICATE)?.query_row(key, |row| {
+        Ok(Inserted::Duplicate {
+            id: row.get(0)?,
+            times: row.get(1)?,
         })
+    })
 }
 
 pub(crate) fn register_call(
