@@ -5,24 +5,43 @@ use crate::outbox::{
 };
 use rusqlite::{Connection, OptionalExtension};
 
+// The statements a delivery runs, named so that a test can check that none of them builds a
+// temporary b-tree (`schema::tests::hot_writes_build_no_temporary_btree`).
+pub(super) const INSERT_EVENT: &str = "
+    INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+pub(super) const INSERT_DELIVERY: &str = "
+    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
+                            updated_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+pub(super) const LEASE: &str = "
+    UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
+    WHERE id = ?4";
+pub(super) const INSERT_ATTEMPT: &str = "
+    INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
+                          body_excerpt, error, warning, outcome)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+pub(super) const MOVE: &str = "
+    UPDATE deliveries
+    SET state = ?1, next_attempt_at_ms = ?2,
+        unknown_call_answers = unknown_call_answers + ?3, finished_at_ms = ?4,
+        last_error = ?5, attempts = attempts + 1, lane = 1, lease_owner = NULL,
+        lease_expires_at_ms = 0, updated_at_ms = ?6
+    WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'";
+
 /// The event and its delivery, together (the caller runs this in a savepoint).
 ///
 /// The ids come from `last_insert_rowid`, not `RETURNING`: SQLite gathers a statement's
 /// `RETURNING` rows in a temporary b-tree of its own, created and dropped each time, which
 /// was a tenth of the instructions of a delivery (BENCHMARKS.md, step 16).
 pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submitted> {
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-        )?
-        .execute((
-            e.app_id.as_str(),
-            e.call_id.as_str(),
-            &e.idempotency_key,
-            &e.body,
-            e.created_at_ms,
-        ))?;
+    let inserted = conn.prepare_cached(INSERT_EVENT)?.execute((
+        e.app_id.as_str(),
+        e.call_id.as_str(),
+        &e.idempotency_key,
+        &e.body,
+        e.created_at_ms,
+    ))?;
     if inserted == 0 {
         let ids = conn
             .prepare_cached(
@@ -38,12 +57,7 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
         return Ok(Submitted::Existing(ids));
     }
     let event_id = conn.last_insert_rowid();
-    conn.prepare_cached(
-        "INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                                 updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-    )?
-    .execute((
+    conn.prepare_cached(INSERT_DELIVERY)?.execute((
         event_id,
         e.app_id.as_str(),
         e.call_id.as_str(),
@@ -62,7 +76,7 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
 // the two): an `UPDATE … WHERE id IN (…) RETURNING` costs three temporary b-trees a claim (the
 // id list, the excluded list, the returned rows), each created and dropped, where a lease by
 // primary key costs one b-tree seek (BENCHMARKS.md, step 16).
-const CLAIM: &str = "
+pub(super) const CLAIM: &str = "
     SELECT d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
            e.body
     FROM deliveries d INDEXED BY deliveries_due JOIN outbound_events e ON e.id = d.event_id
@@ -100,10 +114,7 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
         })
         .take(c.limit as usize)
         .collect::<rusqlite::Result<_>>()?;
-    let mut lease = conn.prepare_cached(
-        "UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
-         WHERE id = ?4",
-    )?;
+    let mut lease = conn.prepare_cached(LEASE)?;
     for d in &claimed {
         lease.execute((&c.owner, c.lease_until_ms, c.now_ms, d.delivery_id))?;
     }
@@ -116,12 +127,7 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
 /// finished reports the next pending delivery of its call (`Recorded`).
 pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<Recorded> {
     let m = a.delivery_move();
-    conn.prepare_cached(
-        "INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
-                               body_excerpt, error, warning, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute((
+    conn.prepare_cached(INSERT_ATTEMPT)?.execute((
         a.delivery_id,
         &a.owner,
         a.started_at_ms,
@@ -134,25 +140,16 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<R
         m.outcome,
     ))?;
     // Without RETURNING (see `submit`); the call is read by primary key when it is needed.
-    let moved = conn
-        .prepare_cached(
-            "UPDATE deliveries
-             SET state = ?1, next_attempt_at_ms = ?2,
-                 unknown_call_answers = unknown_call_answers + ?3, finished_at_ms = ?4,
-                 last_error = ?5, attempts = attempts + 1, lane = 1, lease_owner = NULL,
-                 lease_expires_at_ms = 0, updated_at_ms = ?6
-             WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'",
-        )?
-        .execute((
-            m.state,
-            m.next_attempt_at_ms,
-            m.unknown_call,
-            m.finished_at_ms,
-            m.last_error,
-            m.now_ms,
-            a.delivery_id,
-            &a.owner,
-        ))?;
+    let moved = conn.prepare_cached(MOVE)?.execute((
+        m.state,
+        m.next_attempt_at_ms,
+        m.unknown_call,
+        m.finished_at_ms,
+        m.last_error,
+        m.now_ms,
+        a.delivery_id,
+        &a.owner,
+    ))?;
     if moved == 0 || m.finished_at_ms.is_none() {
         return Ok(Recorded::default());
     }

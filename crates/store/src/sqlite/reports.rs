@@ -3,7 +3,7 @@
 use crate::{Inserted, NewReport, StoredReport};
 use rusqlite::{Connection, Row};
 
-const INSERT_REPORT: &str = "
+pub(super) const INSERT_REPORT: &str = "
     INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
                          raw, decoded, utc_offset, warnings)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)
