@@ -183,7 +183,8 @@ impl Store for SqliteStore {
     }
 
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
-        self.write(false, move |c| outbox::claim(c, &request)).await
+        // A read and a lease per row: in a savepoint, so a claim leases all its rows or none.
+        self.write(true, move |c| outbox::claim(c, &request)).await
     }
 
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError> {
