@@ -238,4 +238,43 @@ mod tests {
             .unwrap();
         assert_eq!(indexes, 5);
     }
+
+    #[test]
+    fn a_migration_that_would_leave_a_dangling_reference_changes_nothing_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("b.db")).unwrap();
+        at_version(&conn, 3);
+        // An attempt whose delivery is gone, written with enforcement off.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        conn.execute_batch(
+            "INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, outcome)
+             VALUES (404, 'n1', 0, 0, 'retry')",
+        )
+        .unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+
+        let err = migrate(&conn).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt(m) if m.contains("migration 4") && m.contains("attempts")),
+            "{err:?}"
+        );
+        let version: i64 = conn
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(version, 3);
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'deliveries'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("state IN ("), "the old table stays: {sql}");
+        let enforced: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(enforced, "enforcement is back on after a failed migration");
+    }
 }
