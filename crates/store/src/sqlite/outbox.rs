@@ -28,6 +28,13 @@ pub(super) const MOVE: &str = "
         last_error = ?5, attempts = attempts + 1, lane = 1, lease_owner = NULL,
         lease_expires_at_ms = 0, updated_at_ms = ?6
     WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'";
+/// The next pending delivery of a finished delivery's call, in the call's order.
+pub(super) const NEXT_OF_CALL: &str = "
+    SELECT p.lane, p.next_attempt_at_ms
+    FROM deliveries f JOIN deliveries p INDEXED BY deliveries_ordering
+      ON p.state = 'pending' AND p.app_id = f.app_id AND p.call_id = f.call_id AND p.id > f.id
+    WHERE f.id = ?1
+    ORDER BY p.id LIMIT 1";
 
 /// The event and its delivery, together (the caller runs this in a savepoint).
 ///
@@ -110,7 +117,7 @@ pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec
         })?
         .filter(|r| {
             r.as_ref()
-                .map_or(true, |c2| !c.exclude.contains(&c2.delivery_id))
+                .map_or(true, |d| !c.exclude.contains(&d.delivery_id))
         })
         .take(c.limit as usize)
         .collect::<rusqlite::Result<_>>()?;
@@ -139,7 +146,7 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<R
         &a.warning,
         m.outcome,
     ))?;
-    // Without RETURNING (see `submit`); the call is read by primary key when it is needed.
+    // Without RETURNING (see `submit`); the call is found by primary key when it is needed.
     let moved = conn.prepare_cached(MOVE)?.execute((
         m.state,
         m.next_attempt_at_ms,
@@ -153,18 +160,9 @@ pub(crate) fn record(conn: &Connection, a: &AttemptRecord) -> rusqlite::Result<R
     if moved == 0 || m.finished_at_ms.is_none() {
         return Ok(Recorded::default());
     }
-    let (app, call) = conn
-        .prepare_cached("SELECT app_id, call_id FROM deliveries WHERE id = ?1")?
-        .query_row([a.delivery_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
     let next = conn
-        .prepare_cached(
-            "SELECT lane, next_attempt_at_ms FROM deliveries INDEXED BY deliveries_ordering
-             WHERE state = 'pending' AND app_id = ?1 AND call_id = ?2 AND id > ?3
-             ORDER BY id LIMIT 1",
-        )?
-        .query_row((app, call, a.delivery_id), |r| {
+        .prepare_cached(NEXT_OF_CALL)?
+        .query_row([a.delivery_id], |r| {
             Ok((Lane::from_int(r.get(0)?), r.get(1)?))
         })
         .optional()?;
@@ -248,6 +246,12 @@ mod plans {
         assert_indexed(&claim, "deliveries_due");
         assert_indexed(&claim, "deliveries_ordering");
         assert_indexed(&claim, "SEARCH e USING INTEGER PRIMARY KEY");
+        let next_of_call = plan(&conn, super::NEXT_OF_CALL, [1]);
+        assert_indexed(&next_of_call, "deliveries_ordering");
+        assert!(
+            !next_of_call.iter().any(|s| s.contains("TEMP B-TREE")),
+            "the next of a call is sorted: {next_of_call:#?}"
+        );
         assert!(
             !claim.iter().any(|s| s.contains("TEMP B-TREE")),
             "the claim sorts or gathers in a temporary b-tree: {claim:#?}"

@@ -167,6 +167,7 @@ mod tests {
             ("LEASE", outbox::LEASE),
             ("INSERT_ATTEMPT", outbox::INSERT_ATTEMPT),
             ("MOVE", outbox::MOVE),
+            ("NEXT_OF_CALL", outbox::NEXT_OF_CALL),
         ] {
             assert_eq!(temporary_btrees(&conn, sql), 0, "{name}");
         }
