@@ -4,7 +4,7 @@
 
 use crate::{attempt, destination::Destination, Inner, LEASE_MARGIN};
 use ivrhook_store::outbox::{ClaimRequest, ClaimRound, Lane};
-use std::sync::Arc;
+use std::sync::{atomic::Ordering, Arc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +29,9 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
             shutdown.clone(),
         ));
     }
+    // Only now may new events be leased as they are written: one leased before the release
+    // above would have its lease released under its running attempt.
+    inner.running.store(true, Ordering::Release);
     let mut attempts = JoinSet::new();
     let mut refreshed_at = inner.clock.now_ms();
     refresh(&inner).await;
@@ -38,7 +41,8 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
             refresh(&inner).await;
             refreshed_at = now;
         }
-        let started = claim_round(&inner, now, &mut attempts).await;
+        let started =
+            start_ready(&inner, now, &mut attempts) + claim_round(&inner, now, &mut attempts).await;
         while attempts.try_join_next().is_some() {}
         if started > 0 {
             continue;
@@ -52,8 +56,12 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => {}
         }
     }
-    // Requests in flight finish (bounded by their timeouts) and are recorded.
+    // Requests in flight finish (bounded by their timeouts) and are recorded, those sent as
+    // they were accepted too; no new event is sent from here from now on.
+    inner.running.store(false, Ordering::Release);
+    inner.attempts.close();
     while attempts.join_next().await.is_some() {}
+    inner.attempts.wait().await;
 }
 
 /// Re-reads every destination's earliest due time per lane from the store.
@@ -173,18 +181,40 @@ async fn start(
     }
     let n = claimed.len();
     for c in claimed {
-        {
-            let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.active += 1;
-            st.in_flight.insert(c.delivery_id);
-            st.breaker.on_start(request.now_ms);
-        }
-        attempts.spawn(attempt::run(
-            Arc::clone(inner),
-            Arc::clone(dest),
+        let admitted = dest.state.lock().unwrap_or_else(|p| p.into_inner()).admit(
             c,
             request.lease_until_ms,
-        ));
+            request.now_ms,
+            dest.settings.max_in_flight,
+        );
+        if let Some(c) = admitted {
+            attempts.spawn(attempt::run(
+                Arc::clone(inner),
+                Arc::clone(dest),
+                c,
+                request.lease_until_ms,
+            ));
+        }
     }
     n
+}
+
+/// Starts the claimed deliveries that were waiting for a slot, as slots free.
+fn start_ready(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -> usize {
+    let mut started = 0;
+    for dest in &inner.destinations {
+        loop {
+            let next = (dest.state.lock().unwrap_or_else(|p| p.into_inner()))
+                .next_ready(now, &dest.settings);
+            let Some(ready) = next else { break };
+            attempts.spawn(attempt::run(
+                Arc::clone(inner),
+                Arc::clone(dest),
+                ready.claimed,
+                ready.lease_until_ms,
+            ));
+            started += 1;
+        }
+    }
+    started
 }

@@ -9,6 +9,10 @@
 //! retries are claimed from separate lanes. New work wakes the engine at once; polling is
 //! only a slow backstop.
 //!
+//! A new event is sent straight from its acceptance when its destination has a free slot and
+//! nothing older due (`accept`): its delivery is leased in the write that stores it.
+//!
+//! - `accept`: a new event stored and, when it can be, sent at once.
 //! - `classify`: the answer's verdict (pure).
 //! - `schedule`: retry schedule, jitter, `Retry-After`, the `108105` limit (pure).
 //! - `breaker`: the circuit breaker (pure).
@@ -19,6 +23,7 @@
 //! - `clock`, `metrics`.
 #![forbid(unsafe_code)]
 
+mod accept;
 mod attempt;
 pub mod breaker;
 pub mod classify;
@@ -40,7 +45,7 @@ use ivrhook_store::{outbox::Lane, Store};
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -69,6 +74,12 @@ pub(crate) struct Inner {
     client: reqwest::Client,
     metrics: EngineMetrics,
     rng: AtomicU64,
+    /// Whether the claim loop runs: events are sent as they are accepted only while it does
+    /// (a node that does not deliver only stores them).
+    running: AtomicBool,
+    /// Attempts of events sent as they were accepted, and slots held for them: the claim
+    /// loop waits for them when it stops, as for its own.
+    attempts: tokio_util::task::TaskTracker,
 }
 
 impl Inner {
@@ -126,6 +137,8 @@ impl Engine {
                 client,
                 metrics,
                 rng: AtomicU64::new(seed),
+                running: AtomicBool::new(false),
+                attempts: tokio_util::task::TaskTracker::new(),
             }),
         })
     }
@@ -159,6 +172,11 @@ impl Engine {
                 .due_at(lane, at_ms);
             self.inner.wake.notify_one();
         }
+    }
+
+    /// Whether the claim loop runs; only then are new events sent from their submission.
+    pub fn delivering(&self) -> bool {
+        self.inner.running.load(Ordering::Acquire)
     }
 
     /// Runs until `shutdown`, then waits for requests in flight to be recorded.

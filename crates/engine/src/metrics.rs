@@ -14,6 +14,7 @@ pub struct EngineMetrics {
     lag: Histogram,
     breakers: Family<Labels, Gauge>,
     remote_wakeups: Counter,
+    sent_on_acceptance: Counter,
 }
 
 impl EngineMetrics {
@@ -25,6 +26,7 @@ impl EngineMetrics {
             )),
             breakers: Family::default(),
             remote_wakeups: Counter::default(),
+            sent_on_acceptance: Counter::default(),
         };
         registry.register(
             "delivery_attempts",
@@ -46,7 +48,17 @@ impl EngineMetrics {
             "Work announced by other nodes sharing the database (PostgreSQL NOTIFY)",
             m.remote_wakeups.clone(),
         );
+        registry.register(
+            "deliveries_sent_on_acceptance",
+            "First attempts started as their event was accepted, leased in the same write \
+             (the rest are claimed)",
+            m.sent_on_acceptance.clone(),
+        );
         m
+    }
+
+    pub(crate) fn sent_on_acceptance(&self) {
+        self.sent_on_acceptance.inc();
     }
 
     pub(crate) fn remote_wakeup(&self) {

@@ -3,7 +3,7 @@
 use ivrhook_engine::{Clock, DestinationSettings, Engine, EngineMetrics};
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
-    outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, Lane, NewEvent, Submitted},
+    outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, NewEvent, Submitted},
     sqlite::SqliteStore,
     Store,
 };
@@ -48,6 +48,10 @@ pub async fn harness(destinations: Vec<DestinationSettings>) -> Harness {
         let (engine, shutdown) = (engine.clone(), shutdown.clone());
         async move { engine.run(shutdown).await }
     });
+    // Submissions before the claim loop runs are left to claims: tests start after it.
+    while !engine.delivering() {
+        tokio::task::yield_now().await;
+    }
     Harness {
         store,
         engine,
@@ -64,22 +68,40 @@ pub fn report(app: &str, call: &str, tag: &str) -> Value {
            "status": 0})
 }
 
+/// A new event for `call`, due as the app's schedule says.
+pub fn event(engine: &Engine, app: &str, call: &str) -> NewEvent {
+    let now = engine.clock().now_ms();
+    NewEvent {
+        app_id: AppId::try_from(app).unwrap(),
+        call_id: CallId::try_from(call).unwrap(),
+        idempotency_key: None,
+        body: report(app, call, "x").to_string().into_bytes(),
+        created_at_ms: now,
+        first_attempt_at_ms: engine.first_attempt_at(app, now),
+        lease: None,
+    }
+}
+
 impl Harness {
+    /// Submits as the API does: sent from the submission when a slot is free (`Leased`),
+    /// otherwise left to a claim (`New`).
+    pub async fn submit_as(&self, app: &str, call: &str, tag: &str) -> Submitted {
+        let mut e = event(&self.engine, app, call);
+        e.body = report(app, call, tag).to_string().into_bytes();
+        self.engine.submit(e).await.unwrap()
+    }
+
     pub async fn submit(&self, app: &str, call: &str, tag: &str) -> EventIds {
-        let now = self.engine.clock().now_ms();
-        let event = NewEvent {
-            app_id: AppId::try_from(app).unwrap(),
-            call_id: CallId::try_from(call).unwrap(),
-            idempotency_key: None,
-            body: report(app, call, tag).to_string().into_bytes(),
-            created_at_ms: now,
-            first_attempt_at_ms: self.engine.first_attempt_at(app, now),
-        };
-        let Submitted::New(ids) = self.store.submit_event(event).await.unwrap() else {
-            panic!("new event")
-        };
-        self.engine.notify(app, Lane::First, now);
-        ids
+        match self.submit_as(app, call, tag).await {
+            Submitted::New(ids) | Submitted::Leased(ids) => ids,
+            other => panic!("not a new event: {other:?}"),
+        }
+    }
+
+    /// Stops the engine and waits for it, leaving the store open to be read.
+    pub async fn stop_engine(&mut self) {
+        self.shutdown.cancel();
+        (&mut self.task).await.unwrap();
     }
 
     /// Waits (in logical time, up to a day) for a delivery to reach `state`.

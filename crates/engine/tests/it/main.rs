@@ -2,6 +2,7 @@
 //! tokio's clock paused: retry schedules run in logical time, nothing sleeps for real.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
+mod accept;
 mod fake;
 mod harness;
 mod isolation;

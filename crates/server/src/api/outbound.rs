@@ -1,5 +1,6 @@
 //! `POST /v1/apps/{appId}/events`: hand ivrhook a report to deliver to the app's callback URL.
-//! 202 only after the event and its delivery are committed together (transactional outbox).
+//! 202 only after the event and its delivery are committed together (transactional outbox);
+//! the engine sends it at once when it can (its `accept`).
 
 use super::views::delivery_json;
 use crate::{error::ApiError, state::AppState};
@@ -59,12 +60,10 @@ pub async fn submit(
         body: body.to_vec(),
         created_at_ms: now,
         first_attempt_at_ms,
+        lease: None,
     };
-    let (status, ids) = match st.store.submit_event(event).await? {
-        Submitted::New(ids) => {
-            engine.notify(app.as_str(), Lane::First, first_attempt_at_ms);
-            (StatusCode::ACCEPTED, ids)
-        }
+    let (status, ids) = match engine.submit(event).await? {
+        Submitted::New(ids) | Submitted::Leased(ids) => (StatusCode::ACCEPTED, ids),
         Submitted::Existing(ids) => (StatusCode::OK, ids),
     };
     let body = json!({

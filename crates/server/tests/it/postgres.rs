@@ -129,12 +129,13 @@ async fn a_receive_only_node_accepts_events_that_a_deliver_only_node_sends() {
 /// A node's own announcements come back to its listener and are dropped: its engine was
 /// woken directly. Another node's are followed. (The test's NOTIFY is sent after the node's
 /// arrived at the test's own listener, and a listener gets notifications in commit order, so
-/// once the node has counted the test's, it has seen its own.)
+/// once the node has counted the test's, it has seen its own.) The first attempt waits a
+/// second, so the event is not sent from its submission (which would announce nothing).
 #[tokio::test]
 async fn a_node_does_not_wake_itself_with_its_own_announcements() {
     let receiver = spawn_app().await;
     let apps = format!(
-        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\n",
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\nretry_schedule = [\"1s\", \"5s\"]\n",
         receiver.url("/callback")
     );
     let node = spawn_on_postgres("self_notify", &apps).await;

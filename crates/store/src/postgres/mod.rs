@@ -93,7 +93,19 @@ impl PgStore {
             url: format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned())),
             reason: format!("is not a PostgreSQL URL: {e}"),
         })?;
+        // Every statement ivrhook runs on a hot path is written for an index (the plan tests),
+        // but a connection keeps the generic plan it made on the young table it first saw,
+        // and on a new table of a few hundred rows a sequential scan is the cheaper plan: the
+        // record of a group was measured scanning every delivery, for as long as the
+        // connection lived (BENCHMARKS.md, "Sent as it is accepted"). Without sequential
+        // scans to choose, that plan reads the index like the others. The URL's own options
+        // come after, so an operator can still turn it back on.
+        let options = match config.get_options() {
+            Some(theirs) => format!("-c enable_seqscan=off {theirs}"),
+            None => "-c enable_seqscan=off".to_owned(),
+        };
         config
+            .options(&options)
             .connect_timeout(POOL_TIMEOUT)
             .keepalives_idle(Duration::from_secs(10))
             .tcp_user_timeout(Duration::from_secs(15))

@@ -59,7 +59,8 @@ const RETRY_NOW: &str = "
 impl PgStore {
     /// Through the group writer (`submit_batch`); then other nodes' engines are woken
     /// (`announce`, after the commit: PostgreSQL serialises the commits of transactions that
-    /// NOTIFY).
+    /// NOTIFY), unless the delivery was leased to this node as it was written: no other node
+    /// can take it then.
     pub(super) async fn submit(&self, event: NewEvent) -> Result<Submitted, StoreError> {
         let app = event.app_id.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();

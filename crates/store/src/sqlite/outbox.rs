@@ -12,8 +12,13 @@ pub(super) const INSERT_EVENT: &str = "
     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 pub(super) const INSERT_DELIVERY: &str = "
     INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                            updated_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+                            updated_at_ms, lease_owner, lease_expires_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)";
+/// Whether a call has a pending delivery (a new one of an ordered app waits for it). In the
+/// writer's transaction, so events earlier in the same group count.
+pub(super) const CALL_PENDING: &str = "
+    SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_ordering
+                   WHERE state = 'pending' AND app_id = ?1 AND call_id = ?2)";
 pub(super) const LEASE: &str = "
     UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
     WHERE id = ?4";
@@ -64,17 +69,32 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
         return Ok(Submitted::Existing(ids));
     }
     let event_id = conn.last_insert_rowid();
+    let lease = match &e.lease {
+        Some(offer) if offer.ordered => {
+            let waits: bool = conn
+                .prepare_cached(CALL_PENDING)?
+                .query_row((e.app_id.as_str(), e.call_id.as_str()), |r| r.get(0))?;
+            Some(offer).filter(|_| !waits)
+        }
+        offer => offer.as_ref(),
+    };
     conn.prepare_cached(INSERT_DELIVERY)?.execute((
         event_id,
         e.app_id.as_str(),
         e.call_id.as_str(),
         e.first_attempt_at_ms,
         e.created_at_ms,
+        lease.map(|l| l.owner.as_str()),
+        lease.map_or(0, |l| l.until_ms),
     ))?;
-    Ok(Submitted::New(EventIds {
+    let ids = EventIds {
         event_id,
         delivery_id: conn.last_insert_rowid(),
-    }))
+    };
+    Ok(match lease {
+        Some(_) => Submitted::Leased(ids),
+        None => Submitted::New(ids),
+    })
 }
 
 // INDEXED BY pins the plan: statistics can never turn a claim into a scan of the backlog,
@@ -246,6 +266,8 @@ mod plans {
         assert_indexed(&claim, "deliveries_due");
         assert_indexed(&claim, "deliveries_ordering");
         assert_indexed(&claim, "SEARCH e USING INTEGER PRIMARY KEY");
+        let call_pending = plan(&conn, super::CALL_PENDING, ("app", "c"));
+        assert_indexed(&call_pending, "deliveries_ordering");
         let next_of_call = plan(&conn, super::NEXT_OF_CALL, [1]);
         assert_indexed(&next_of_call, "deliveries_ordering");
         assert!(

@@ -163,6 +163,7 @@ mod tests {
             ("INSERT_REPORT", reports::INSERT_REPORT),
             ("INSERT_EVENT", outbox::INSERT_EVENT),
             ("INSERT_DELIVERY", outbox::INSERT_DELIVERY),
+            ("CALL_PENDING", outbox::CALL_PENDING),
             ("CLAIM", outbox::CLAIM),
             ("LEASE", outbox::LEASE),
             ("INSERT_ATTEMPT", outbox::INSERT_ATTEMPT),

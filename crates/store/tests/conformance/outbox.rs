@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 pub(crate) const NOW: i64 = 1_700_000_000_000;
 
-fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
+pub(crate) fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
     NewEvent {
         app_id: AppId::try_from(app).unwrap(),
         call_id: CallId::try_from(call).unwrap(),
@@ -20,6 +20,7 @@ fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
         body: format!(r#"{{"callId":"{call}","k":{key:?}}}"#).into_bytes(),
         created_at_ms: NOW,
         first_attempt_at_ms: due,
+        lease: None,
     }
 }
 
@@ -60,8 +61,12 @@ pub(crate) fn ids(claimed: &[Claimed]) -> Vec<i64> {
 }
 
 pub(crate) fn record(c: &Claimed, owner: &str, settle: Settle) -> AttemptRecord {
+    record_id(c.delivery_id, owner, settle)
+}
+
+pub(crate) fn record_id(delivery_id: i64, owner: &str, settle: Settle) -> AttemptRecord {
     AttemptRecord {
-        delivery_id: c.delivery_id,
+        delivery_id,
         owner: owner.into(),
         started_at_ms: NOW + 10,
         duration_ms: 5,
