@@ -1,5 +1,5 @@
 //! A new event sent as it is accepted. When its app has a free request slot, a closed breaker
-//! and no first attempt known to be due, the store is offered a lease for the event's
+//! and no claimed delivery waiting for a slot, the store is offered a lease for the event's
 //! delivery in the write that stores it (`LeaseOffer`); if it takes it, this node sends the
 //! delivery straight after the commit. That saves the claim (a statement and a new row
 //! version for every delivery, about a third of the database's work for one that succeeds at

@@ -10,7 +10,8 @@
 //! only a slow backstop.
 //!
 //! A new event is sent straight from its acceptance when its destination has a free slot and
-//! nothing older due (`accept`): its delivery is leased in the write that stores it.
+//! no claimed delivery waits for one (`accept`): its delivery is leased in the write that
+//! stores it, and needs no claim.
 //!
 //! - `accept`: a new event stored and, when it can be, sent at once.
 //! - `classify`: the answer's verdict (pure).
