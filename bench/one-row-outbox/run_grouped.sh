@@ -7,7 +7,8 @@
 # Usage: [ROWS=10] [MODE=simple|prepared] bench/one-row-outbox/run_grouped.sh [server URL]
 # (ROWS=40 MODE=prepared gave BENCHMARKS.md's figures for groups of forty; VARIANTS="current lean"
 # runs those two only; VARIANTS="current accepted" compares the three writes with the two of a
-# delivery sent as it is accepted, its submission leasing its rows: step 17.)
+# delivery sent as it is accepted, its submission leasing its rows: step 17; "accepted
+# lean_accepted" prices the lean schema for such deliveries.)
 set -euo pipefail
 server=${1:-postgres://postgres@127.0.0.1:5432}
 rows=${ROWS:-10}
@@ -26,9 +27,11 @@ statements() {
 migrations=$here/../../crates/store/src/postgres/migrations
 # variant: the statements, and the schema change on top of the migrations (if any)
 declare -A script=([current]=current [no_ordering]=current [one_row]=one_row
-                   [fold_attempts]=fold_attempts [lean]=lean [accepted]=accepted)
+                   [fold_attempts]=fold_attempts [lean]=lean [accepted]=accepted
+                   [lean_accepted]=lean_accepted)
 declare -A extra=([no_ordering]=grouped/no_ordering_schema.sql [one_row]=one_row_schema.sql
-                  [fold_attempts]=grouped/fold_attempts_schema.sql [lean]=grouped/lean_schema.sql)
+                  [fold_attempts]=grouped/fold_attempts_schema.sql [lean]=grouped/lean_schema.sql
+                  [lean_accepted]=grouped/lean_schema.sql)
 for round in 1 2 3; do
     for variant in ${VARIANTS:-current one_row fold_attempts no_ordering lean}; do
         db=ivrhook_pgbench_$variant
