@@ -2,10 +2,11 @@
 //! is free, left to a claim when not, and waited for when the engine stops.
 
 use crate::fake::{FakeReceiver, Reply};
-use crate::harness::{harness, settings};
+use crate::gate::{Gate, GatedStore};
+use crate::harness::{event, harness, harness_with, settings};
 use ivrhook_engine::{Clock, Engine, EngineMetrics};
-use ivrhook_store::outbox::{DeliveryState, Submitted};
-use std::time::Duration;
+use ivrhook_store::outbox::{DeliveryState, Lane, Submitted};
+use std::{sync::Arc, time::Duration};
 
 const APP: &str = "3c1f0e2a9b8d4c7e8f6a5b4c3d2e1f00";
 
@@ -94,5 +95,56 @@ async fn a_node_that_does_not_deliver_leases_nothing() {
     let event = crate::harness::event(&idle, APP, "c");
     let got = idle.submit(event).await.unwrap();
     assert!(matches!(got, Submitted::New(_)), "{got:?}");
+    h.stop().await;
+}
+
+/// A claim planned on two free slots runs while two new events take them: what it claims
+/// waits for a slot rather than exceeding `max_in_flight`, and goes when one frees.
+#[tokio::test(start_paused = true)]
+async fn deliveries_claimed_while_new_events_took_the_slots_wait_for_one() {
+    let fake = FakeReceiver::start().await;
+    fake.always(Reply::code("000000").after(Duration::from_secs(1)));
+    let mut s = settings(APP, &fake.url);
+    s.max_in_flight = 2;
+    let gate = Arc::new(Gate::default());
+    let h = harness_with(vec![s], |inner| {
+        Arc::new(GatedStore {
+            inner,
+            gate: Arc::clone(&gate),
+        })
+    })
+    .await;
+    gate.arm();
+    // Two events stored without an offer, as by a node that could not send them: claimed.
+    let mut claimed = Vec::new();
+    for call in ["x1", "x2"] {
+        let mut e = event(&h.engine, APP, call);
+        e.body = crate::harness::report(APP, call, call)
+            .to_string()
+            .into_bytes();
+        let Submitted::New(ids) = h.store.submit_event(e).await.unwrap() else {
+            panic!("no offer, no lease")
+        };
+        claimed.push(ids.delivery_id);
+    }
+    h.engine.notify(APP, Lane::First, h.engine.clock().now_ms());
+    gate.entered().await;
+    for call in ["n1", "n2"] {
+        let got = h.submit_as(APP, call, call).await;
+        assert!(matches!(got, Submitted::Leased(_)), "{call}: {got:?}");
+    }
+    gate.release();
+    for id in claimed {
+        h.wait_for(id, DeliveryState::Delivered).await;
+    }
+    assert_eq!(fake.peak_concurrency(), 2, "max_in_flight held");
+    let order: Vec<String> = (fake.received().iter())
+        .map(|r| r.body["data"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        order[2..],
+        ["x1", "x2"],
+        "the claimed ones went when slots freed"
+    );
     h.stop().await;
 }

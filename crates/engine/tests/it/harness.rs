@@ -33,6 +33,14 @@ pub fn secs(s: u64) -> Duration {
 }
 
 pub async fn harness(destinations: Vec<DestinationSettings>) -> Harness {
+    harness_with(destinations, |store| store).await
+}
+
+/// `harness`, with the engine's store wrapped by `wrap` (`gate::GatedStore`).
+pub async fn harness_with(
+    destinations: Vec<DestinationSettings>,
+    wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("engine.db");
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, None))
@@ -40,7 +48,7 @@ pub async fn harness(destinations: Vec<DestinationSettings>) -> Harness {
         .unwrap()
         .unwrap()
         .with_waits_visible_to_tokio();
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = wrap(Arc::new(store));
     let metrics = EngineMetrics::register(&mut prometheus_client::registry::Registry::default());
     let engine = Engine::new(Arc::clone(&store), destinations, Clock::new(), metrics).unwrap();
     let shutdown = CancellationToken::new();

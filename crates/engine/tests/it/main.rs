@@ -4,6 +4,7 @@
 
 mod accept;
 mod fake;
+mod gate;
 mod harness;
 mod isolation;
 mod retries;
