@@ -92,7 +92,7 @@ async fn a_node_that_does_not_deliver_leases_nothing() {
         metrics,
     )
     .unwrap();
-    let event = crate::harness::event(&idle, APP, "c");
+    let event = event(&idle, APP, "c", "x");
     let got = idle.submit(event).await.unwrap();
     assert!(matches!(got, Submitted::New(_)), "{got:?}");
     h.stop().await;
@@ -118,10 +118,7 @@ async fn deliveries_claimed_while_new_events_took_the_slots_wait_for_one() {
     // Two events stored without an offer, as by a node that could not send them: claimed.
     let mut claimed = Vec::new();
     for call in ["x1", "x2"] {
-        let mut e = event(&h.engine, APP, call);
-        e.body = crate::harness::report(APP, call, call)
-            .to_string()
-            .into_bytes();
+        let e = event(&h.engine, APP, call, call);
         let Submitted::New(ids) = h.store.submit_event(e).await.unwrap() else {
             panic!("no offer, no lease")
         };

@@ -76,14 +76,14 @@ pub fn report(app: &str, call: &str, tag: &str) -> Value {
            "status": 0})
 }
 
-/// A new event for `call`, due as the app's schedule says.
-pub fn event(engine: &Engine, app: &str, call: &str) -> NewEvent {
+/// A new event for `call`, tagged `tag`, due as the app's schedule says.
+pub fn event(engine: &Engine, app: &str, call: &str, tag: &str) -> NewEvent {
     let now = engine.clock().now_ms();
     NewEvent {
         app_id: AppId::try_from(app).unwrap(),
         call_id: CallId::try_from(call).unwrap(),
         idempotency_key: None,
-        body: report(app, call, "x").to_string().into_bytes(),
+        body: report(app, call, tag).to_string().into_bytes(),
         created_at_ms: now,
         first_attempt_at_ms: engine.first_attempt_at(app, now),
         lease: None,
@@ -94,8 +94,7 @@ impl Harness {
     /// Submits as the API does: sent from the submission when a slot is free (`Leased`),
     /// otherwise left to a claim (`New`).
     pub async fn submit_as(&self, app: &str, call: &str, tag: &str) -> Submitted {
-        let mut e = event(&self.engine, app, call);
-        e.body = report(app, call, tag).to_string().into_bytes();
+        let e = event(&self.engine, app, call, tag);
         self.engine.submit(e).await.unwrap()
     }
 
