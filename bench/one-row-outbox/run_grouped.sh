@@ -28,10 +28,13 @@ migrations=$here/../../crates/store/src/postgres/migrations
 # variant: the statements, and the schema change on top of the migrations (if any)
 declare -A script=([current]=current [no_ordering]=current [one_row]=one_row
                    [fold_attempts]=fold_attempts [lean]=lean [accepted]=accepted
-                   [lean_accepted]=lean_accepted)
+                   [lean_accepted]=lean_accepted [accepted_attempt_log]=accepted_attempt_log
+                   [accepted_one_row]=accepted_one_row)
 declare -A extra=([no_ordering]=grouped/no_ordering_schema.sql [one_row]=one_row_schema.sql
                   [fold_attempts]=grouped/fold_attempts_schema.sql [lean]=grouped/lean_schema.sql
-                  [lean_accepted]=grouped/lean_schema.sql)
+                  [lean_accepted]=grouped/lean_schema.sql
+                  [accepted_attempt_log]=grouped/attempt_log_schema.sql
+                  [accepted_one_row]=one_row_schema.sql)
 for round in 1 2 3; do
     for variant in ${VARIANTS:-current one_row fold_attempts no_ordering lean}; do
         db=ivrhook_pgbench_$variant

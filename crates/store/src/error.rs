@@ -32,6 +32,9 @@ pub enum StoreError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("unexpected data in the database: {0}")]
     Corrupt(String),
+    /// An attempt recorded for a delivery that is not in the database.
+    #[error("no delivery {0} to record an attempt for")]
+    NoSuchDelivery(i64),
     #[error("the store is shut down")]
     Closed,
     #[error("a store task failed: {0}")]

@@ -47,7 +47,7 @@ const CLAIM: &str = "
     ) next LEFT JOIN claimed c ON true";
 
 /// Sends a dead or pending delivery now. A dead one starts a new round of its schedule (its
-/// attempts stay in the attempts table); a pending one keeps its place in the round.
+/// earlier attempts stay in its `attempt_log`); a pending one keeps its place in the round.
 const RETRY_NOW: &str = "
     UPDATE deliveries
     SET next_attempt_at_ms = $1, updated_at_ms = $1,

@@ -70,9 +70,12 @@ impl PgStore {
     }
 
     pub(super) async fn attempts(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
-        let sql = "SELECT id, started_at_ms, duration_ms, http_status, code, body_excerpt, error,
-                          warning, outcome
-                   FROM attempts WHERE delivery_id = $1 ORDER BY id";
+        // In the order they were appended (migration 5), which is their ids' order.
+        let sql = "SELECT (a->>'id')::bigint, (a->>'started_at_ms')::bigint,
+                          (a->>'duration_ms')::bigint, (a->>'http_status')::bigint, a->>'code',
+                          a->>'body_excerpt', a->>'error', a->>'warning', a->>'outcome'
+                   FROM deliveries d, jsonb_array_elements(d.attempt_log) WITH ORDINALITY AS t(a, n)
+                   WHERE d.id = $1 ORDER BY t.n";
         self.rows(sql, &[&delivery_id], attempt).await
     }
 

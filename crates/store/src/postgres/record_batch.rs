@@ -21,19 +21,25 @@ pub(crate) struct Job {
     pub answer: oneshot::Sender<Result<Recorded, StoreError>>,
 }
 
-/// Every record inserts its attempt; a delivery moves only if this owner still holds its
-/// lease (a lease that expired mid-request may have been taken by another node). Only pending
-/// deliveries carry a lease (a claim leases pending rows; every move out of pending clears
-/// it), so the lease is the whole check: a `state = 'pending'` term would let the planner
-/// read the rows through the pending-only indexes, and on a young table whose statistics say
-/// almost nothing is pending it did, walking every pending row to find one (measured at a
-/// backlog of thousands: 85 buffers per record instead of about 25).
+/// Every record appends its attempt to its delivery's `attempt_log` (migration 5: one row
+/// write per record, not two); the delivery moves only if this owner still holds its lease (a
+/// lease that expired mid-request may have been taken by another node). The move is decided
+/// per column by `CASE`, not by the `WHERE`, so that the attempt is kept either way, and it is
+/// decided on the row as it is when locked (PostgreSQL re-evaluates the assignments on the
+/// newest version of a row another transaction changed meanwhile). An attempt that found its
+/// lease gone says so in its entry (`lease_lost`), which is also how the statement tells which
+/// rows it moved. Only pending deliveries carry a lease (a claim leases pending rows; every
+/// move out of pending clears it), so the lease is the whole check: a `state = 'pending'` term
+/// would let the planner read the rows through the pending-only indexes, and on a young table
+/// whose statistics say almost nothing is pending it did, walking every pending row to find
+/// one (measured at a backlog of thousands: 85 buffers per record instead of about 25).
 ///
 /// A group is one statement, its rows in parallel arrays: one statement per record cost
 /// PostgreSQL a round trip, an executor start and a transaction's `BEGIN`/`COMMIT` share
 /// each, most of its work per delivery (BENCHMARKS.md). The rows are found by `id = ANY(…)`
 /// on the primary key: joined to the arrays alone, a planner with stale statistics was
-/// measured hashing every pending delivery instead.
+/// measured hashing every pending delivery instead. A record whose delivery does not exist
+/// changes nothing and comes back missing.
 ///
 /// A delivery that finishes returns the next pending delivery of its call (id, lane, due
 /// time): it may have been waiting for this one, behind the lane's claim floor (`floors`),
@@ -52,24 +58,35 @@ const RECORD_MANY: &str = "
                              $14::bigint[], $15::text[], $16::bigint[])
             AS r(id, owner, started_at_ms, duration_ms, http_status, code, body_excerpt,
                  error, warning, outcome, state, next_attempt_at_ms, unknown_call,
-                 finished_at_ms, last_error, now_ms)),
-    attempt AS (
-        INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
-                              body_excerpt, error, warning, outcome)
-        SELECT id, owner, started_at_ms, duration_ms, http_status, code, body_excerpt, error,
-               warning, outcome
-        FROM r)
+                 finished_at_ms, last_error, now_ms))
     UPDATE deliveries d
-    SET state = r.state, next_attempt_at_ms = r.next_attempt_at_ms,
-        unknown_call_answers = d.unknown_call_answers + r.unknown_call,
-        finished_at_ms = r.finished_at_ms, last_error = r.last_error,
-        attempts = d.attempts + 1, lane = 1,
-        lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = r.now_ms
+    SET attempt_log = d.attempt_log || jsonb_strip_nulls(jsonb_build_object(
+            'id', nextval('attempt_ids'), 'owner', r.owner, 'started_at_ms', r.started_at_ms,
+            'duration_ms', r.duration_ms, 'http_status', r.http_status, 'code', r.code,
+            'body_excerpt', r.body_excerpt, 'error', r.error, 'warning', r.warning,
+            'outcome', r.outcome,
+            'lease_lost', CASE WHEN d.lease_owner = r.owner THEN NULL ELSE true END)),
+        state = CASE WHEN d.lease_owner = r.owner THEN r.state ELSE d.state END,
+        next_attempt_at_ms = CASE WHEN d.lease_owner = r.owner
+                                  THEN r.next_attempt_at_ms ELSE d.next_attempt_at_ms END,
+        unknown_call_answers = CASE WHEN d.lease_owner = r.owner
+                                    THEN d.unknown_call_answers + r.unknown_call
+                                    ELSE d.unknown_call_answers END,
+        finished_at_ms = CASE WHEN d.lease_owner = r.owner
+                              THEN r.finished_at_ms ELSE d.finished_at_ms END,
+        last_error = CASE WHEN d.lease_owner = r.owner THEN r.last_error ELSE d.last_error END,
+        attempts = CASE WHEN d.lease_owner = r.owner THEN d.attempts + 1 ELSE d.attempts END,
+        lane = CASE WHEN d.lease_owner = r.owner THEN 1 ELSE d.lane END,
+        lease_expires_at_ms = CASE WHEN d.lease_owner = r.owner
+                                   THEN 0 ELSE d.lease_expires_at_ms END,
+        updated_at_ms = CASE WHEN d.lease_owner = r.owner THEN r.now_ms ELSE d.updated_at_ms END,
+        lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
     FROM r
-    WHERE d.id = ANY($1::bigint[]) AND d.id = r.id AND d.lease_owner = r.owner
+    WHERE d.id = ANY($1::bigint[]) AND d.id = r.id
     RETURNING d.id, d.app_id, (
         SELECT min(ARRAY[p.id, p.lane, p.next_attempt_at_ms]) FROM deliveries p
-        WHERE r.state <> 'pending' AND p.finished_at_ms IS NULL AND p.app_id = d.app_id
+        WHERE r.state <> 'pending' AND NOT ((d.attempt_log -> -1) ? 'lease_lost')
+          AND p.finished_at_ms IS NULL AND p.app_id = d.app_id
           AND p.call_id = d.call_id AND (p.call_id, p.id) > (d.call_id, d.id))";
 
 pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
@@ -80,8 +97,7 @@ pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
         match record_many(&pool, &floors, &batch).await {
             Ok(found) => {
                 for job in batch {
-                    let recorded = found.get(&job.record.delivery_id).copied();
-                    let _ = job.answer.send(Ok(recorded.unwrap_or_default()));
+                    let _ = job.answer.send(answer(&found, job.record.delivery_id));
                 }
                 return;
             }
@@ -98,12 +114,20 @@ pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
     for job in batch {
         let id = job.record.delivery_id;
         let result = record_many(&pool, &floors, std::slice::from_ref(&job)).await;
-        let result = result.map(|found| found.get(&id).copied().unwrap_or_default());
-        let _ = job.answer.send(result);
+        let _ = job.answer.send(result.and_then(|found| answer(&found, id)));
     }
 }
 
-/// What each finished delivery found, by delivery id (only those with a next of their call).
+/// A record's answer from what its statement returned: nothing means no such delivery.
+fn answer(found: &HashMap<i64, Recorded>, id: i64) -> Result<Recorded, StoreError> {
+    found
+        .get(&id)
+        .copied()
+        .ok_or(StoreError::NoSuchDelivery(id))
+}
+
+/// What each record found, by delivery id: every delivery written, with the next of its call
+/// for those that finished and have one.
 async fn record_many(
     pool: &Pool,
     floors: &Floors,
@@ -134,7 +158,7 @@ async fn record_many(
 
     let client = pool.get().await?;
     let stmt = client.prepare_cached(RECORD_MANY).await?;
-    let moved = client
+    let written = client
         .query(
             &stmt,
             &[
@@ -159,19 +183,21 @@ async fn record_many(
         .await?;
     // Committed: what follows only reads what came back, and cannot fail the records.
     let mut found = HashMap::new();
-    for row in &moved {
-        let (Ok(delivery), Ok(app), Ok(Some(next))) = (
-            row.try_get::<_, i64>(0),
-            row.try_get::<_, String>(1),
-            row.try_get::<_, Option<Vec<i64>>>(2),
-        ) else {
+    for row in &written {
+        let Ok(delivery) = row.try_get::<_, i64>(0) else {
             continue;
         };
-        if let [id, lane, due] = next[..] {
-            floors.lower(&app, lane, (due, id));
-            let next_of_call = Some((Lane::from_int(lane), due));
-            found.insert(delivery, Recorded { next_of_call });
-        }
+        let next = match (row.try_get::<_, String>(1), row.try_get(2)) {
+            (Ok(app), Ok(Some::<Vec<i64>>(next))) => match next[..] {
+                [id, lane, due] => {
+                    floors.lower(&app, lane, (due, id));
+                    Some((Lane::from_int(lane), due))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        found.insert(delivery, Recorded { next_of_call: next });
     }
     Ok(found)
 }
@@ -198,8 +224,8 @@ mod tests {
     }
 
     /// One group: a delivery delivered, one retried, one whose lease another owner holds (its
-    /// attempt is kept, the delivery does not move), and one for a delivery that does not
-    /// exist, which fails the group; the others are then written one by one.
+    /// attempt is kept and marked, the delivery does not move), and one for a delivery that
+    /// does not exist, which is refused by name while the others are written.
     #[tokio::test]
     async fn a_group_moves_each_leased_delivery_and_survives_a_bad_record() {
         let (db, store) = scratch_store("ivrhook_batch_record", 4).await;
@@ -236,9 +262,18 @@ mod tests {
         write(store.pool.clone(), Arc::default(), jobs).await;
         let mut results = Vec::new();
         for a in answers {
-            results.push(a.await.unwrap().is_ok());
+            results.push(a.await.unwrap().map_err(|e| e.to_string()));
         }
-        assert_eq!(results, [true, true, true, false]);
+        let missing = format!("no delivery {} to record an attempt for", ids[2] + 1000);
+        assert_eq!(
+            results,
+            [
+                Ok(Recorded::default()),
+                Ok(Recorded::default()),
+                Ok(Recorded::default()),
+                Err(missing)
+            ]
+        );
 
         let (first, attempts) = store.delivery(ids[0]).await.unwrap().unwrap();
         assert_eq!(
@@ -257,6 +292,19 @@ mod tests {
             (DeliveryState::Pending, 0, 1),
             "another owner's lease: the attempt is kept, the delivery does not move"
         );
+        let marks = "SELECT id, attempt_log -> -1 ->> 'lease_lost' FROM deliveries
+                     WHERE id = ANY($1) ORDER BY id";
+        let client = store.pool.get().await.unwrap();
+        let marks: Vec<(i64, Option<String>)> = client
+            .query(marks, &[&ids])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let lost = Some("true".to_owned());
+        assert_eq!(marks, [(ids[0], None), (ids[1], None), (ids[2], lost)]);
+        drop(client);
         store.close().await;
         db.drop_database().await.unwrap();
     }

@@ -29,12 +29,12 @@ pub(crate) const MORE_PENDING: &str = "
     SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
 
 /// Empty tables, never analysed.
-pub(crate) const EMPTY: &str = "TRUNCATE outbound_events, deliveries, attempts CASCADE";
+pub(crate) const EMPTY: &str = "TRUNCATE outbound_events, deliveries CASCADE";
 
 /// A new table of 200 rows, never analysed: one that a node's first statements planned on
 /// (an empty table is planned as ten pages; this one is planned as what it is, a few).
 pub(crate) const FEW_ROWS: &str = "
-    TRUNCATE outbound_events, deliveries, attempts CASCADE;
+    TRUNCATE outbound_events, deliveries CASCADE;
     INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
     SELECT 'app', 'f' || n, 'x', 0 FROM generate_series(1, 200) n;
     INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,

@@ -1,7 +1,7 @@
 //! What recording an attempt tells the engine: the next pending delivery of a call that a
 //! finished delivery may have been holding back.
 
-use crate::outbox::{ids, ordered_claim, record, submit, NOW};
+use crate::outbox::{ids, ordered_claim, record, record_id, submit, NOW};
 use ivrhook_store::{
     outbox::{Lane, Recorded, Settle},
     Store,
@@ -44,4 +44,25 @@ pub async fn a_finished_delivery_names_the_next_of_its_call(store: &dyn Store) {
         .record_attempt(record(&got[1], "n2", Settle::Delivered))
         .await;
     assert_eq!(recorded.unwrap(), Recorded::default());
+}
+
+/// An attempt for a delivery that is not there is an error, not a silent success, and it
+/// leaves the store able to record the next one.
+pub async fn an_attempt_for_no_delivery_is_refused(store: &dyn Store) {
+    let id = submit(store, "app", "c").await;
+    let got = store
+        .claim(ordered_claim("n1", Lane::First, 1, NOW))
+        .await
+        .unwrap();
+    let missing = store
+        .record_attempt(record_id(id + 1_000, "n1", Settle::Delivered))
+        .await;
+    assert!(missing.is_err(), "{missing:?}");
+    assert!(store.delivery(id + 1_000).await.unwrap().is_none());
+    store
+        .record_attempt(record(&got[0], "n1", Settle::Delivered))
+        .await
+        .unwrap();
+    let (_, attempts) = store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(attempts.len(), 1);
 }

@@ -1,0 +1,3 @@
+\set c random(1, 10000000)
+WITH d AS (INSERT INTO deliveries (app_id, call_id, body, next_attempt_at_ms, created_at_ms, updated_at_ms, lease_owner, lease_expires_at_ms) SELECT 'app', 'c' || (:c + g), decode(repeat('ab', 700), 'hex'), 0, 0, 0, 'o', 1 FROM generate_series(1, 10) g RETURNING id) SELECT string_agg(id::text, ',') AS ids FROM d \gset
+WITH a AS (INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, outcome) SELECT g, 'o', 0, 1, 'delivered' FROM unnest(ARRAY[:ids]::bigint[]) g) UPDATE deliveries SET state = 'delivered', finished_at_ms = 1, lease_owner = NULL, lease_expires_at_ms = 0, attempts = attempts + 1 WHERE id = ANY(ARRAY[:ids]::bigint[]) AND lease_owner = 'o';

@@ -1,0 +1,101 @@
+//! Upgrades with data in: a database built at an older version, rows written the way that
+//! version's nodes wrote them, then migrated.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::{
+    outbox::{AttemptRow, DeliveryState, Settle},
+    postgres::{
+        scratch::ScratchDatabase,
+        test_support::{record, submit},
+        Migrations, PgStore,
+    },
+    Store,
+};
+
+/// Version 4's rows: a dead delivery with two attempts, a pending one with none, and an event
+/// of each. The attempts take their ids from the table's sequence, as version 4 did.
+const VERSION_4_ROWS: &str = "
+    INSERT INTO outbound_events (id, app_id, call_id, body, created_at_ms)
+        VALUES (7, 'app', 'c1', 'x', 1), (8, 'app', 'c2', 'y', 1);
+    INSERT INTO deliveries (id, event_id, app_id, call_id, state, lane, attempts,
+                            next_attempt_at_ms, created_at_ms, updated_at_ms, finished_at_ms,
+                            last_error)
+        VALUES (9, 7, 'app', 'c1', 'dead', 1, 2, 5, 1, 6, 6, 'gone'),
+               (10, 8, 'app', 'c2', 'pending', 0, 0, 0, 1, 1, NULL, NULL);
+    INSERT INTO attempts (delivery_id, owner, started_at_ms, duration_ms, http_status, code,
+                          body_excerpt, error, warning, outcome)
+        VALUES (9, 'n1', 2, 3, 503, NULL, 'busy', NULL, NULL, 'retry'),
+               (9, 'n2', 4, 2, 200, '108104', NULL, NULL, 'slow', 'dead');
+    SELECT setval('outbound_events_id_seq', 8); SELECT setval('deliveries_id_seq', 10);";
+
+/// Migration 5 moves every attempt into its delivery's row, in order and with its id, drops
+/// the table, and new attempts go on from the old ids.
+#[tokio::test]
+async fn migration_5_moves_each_attempt_into_its_delivery_row() {
+    let db = ScratchDatabase::for_tests("ivrhook_migrate_attempts")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    assert_eq!(migrate_to(&mut client, 4).await.unwrap(), [1, 2, 3, 4]);
+    client.batch_execute(VERSION_4_ROWS).await.unwrap();
+    assert_eq!(migrate(&mut client).await.unwrap(), [5]);
+    let gone: bool = client
+        .query_one("SELECT to_regclass('attempts') IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(gone, "the attempts table is dropped");
+
+    let store = PgStore::open(&db.url, Migrations::Require, 2)
+        .await
+        .unwrap();
+    let (dead, attempts) = store.delivery(9).await.unwrap().unwrap();
+    assert_eq!((dead.state, dead.attempts), (DeliveryState::Dead, 2));
+    let moved =
+        |id, started, duration, status, code: Option<&str>, excerpt: Option<&str>| AttemptRow {
+            id,
+            started_at_ms: started,
+            duration_ms: duration,
+            http_status: Some(status),
+            code: code.map(str::to_owned),
+            body_excerpt: excerpt.map(str::to_owned),
+            error: None,
+            warning: None,
+            outcome: String::new(),
+        };
+    let first = AttemptRow {
+        outcome: "retry".to_owned(),
+        ..moved(1, 2, 3, 503, None, Some("busy"))
+    };
+    let second = AttemptRow {
+        warning: Some("slow".to_owned()),
+        outcome: "dead".to_owned(),
+        ..moved(2, 4, 2, 200, Some("108104"), None)
+    };
+    assert_eq!(attempts, [first, second]);
+
+    // The pending delivery had none; its first attempt now takes the next id.
+    client
+        .execute("UPDATE deliveries SET lease_owner = 'a' WHERE id = 10", &[])
+        .await
+        .unwrap();
+    store
+        .record_attempt(record(10, "a", "000000", Settle::Delivered))
+        .await
+        .unwrap();
+    let (row, attempts) = store.delivery(10).await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Delivered);
+    let ids: Vec<i64> = attempts.iter().map(|a| a.id).collect();
+    assert_eq!(ids, [3]);
+    // And a new event's delivery starts with an empty log.
+    let id = submit(&store, "c3").await;
+    assert!(store.delivery(id).await.unwrap().unwrap().1.is_empty());
+
+    drop(client);
+    store.close().await;
+    db.drop_database().await.unwrap();
+}
