@@ -11,7 +11,7 @@ fresh() {
     psql -q "$server/postgres" -c "SET client_min_messages = warning" \
         -c "DROP DATABASE IF EXISTS ivrhook_pgbench_$1" \
         -c "CREATE DATABASE ivrhook_pgbench_$1"
-    cat "$migrations"/000*.sql | psql -q "$server/ivrhook_pgbench_$1"
+    cat "$migrations"/000[1-4]_*.sql | psql -q "$server/ivrhook_pgbench_$1"
     if [ "$1" = one_row ]; then psql -q "$server/ivrhook_pgbench_$1" -f "$here/one_row_schema.sql"; fi
 }
 for round in 1 2 3; do

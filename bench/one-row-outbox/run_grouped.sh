@@ -8,7 +8,8 @@
 # (ROWS=40 MODE=prepared gave BENCHMARKS.md's figures for groups of forty; VARIANTS="current lean"
 # runs those two only; VARIANTS="current accepted" compares the three writes with the two of a
 # delivery sent as it is accepted, its submission leasing its rows: step 17; "accepted
-# lean_accepted" prices the lean schema for such deliveries.)
+# lean_accepted" prices the lean schema for such deliveries; accepted_attempt_log and
+# accepted_one_row price its parts one at a time: step 18.)
 set -euo pipefail
 server=${1:-postgres://postgres@127.0.0.1:5432}
 rows=${ROWS:-10}
@@ -40,7 +41,7 @@ for round in 1 2 3; do
         db=ivrhook_pgbench_$variant
         psql -q "$server/postgres" -c "SET client_min_messages = warning" \
             -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-        cat "$migrations"/000*.sql | psql -q "$server/$db"
+        cat "$migrations"/000[1-4]_*.sql | psql -q "$server/$db"
         if [ -n "${extra[$variant]:-}" ]; then psql -q "$server/$db" -f "$here/${extra[$variant]}"; fi
         tps=$(PGOPTIONS='-c synchronous_commit=off' pgbench -M "$mode" -n -c 4 -j 2 -T 15 \
             -f "$(statements "${script[$variant]}")" "$server/$db" | grep '^tps')

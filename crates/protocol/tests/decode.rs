@@ -183,7 +183,7 @@ fn refusals_name_the_field_in_the_spec_order() {
     assert!(refusal(b"{\"appId\": ").starts_with("body: is not valid JSON"));
     assert!(refusal(b"[1, 2]").starts_with("body: must be a JSON object, got an array"));
     assert_eq!(refusal(b"{}"), "appId: required field is missing");
-    let cases: [(&str, Value, &str); 9] = [
+    let cases: [(&str, Value, &str); 10] = [
         ("appId", json!(7), "appId: must be a string, got a number"),
         ("appId", json!(""), "appId: must not be empty"),
         ("callId", Value::Null, "callId: must be a string, got null"),
@@ -191,6 +191,11 @@ fn refusals_name_the_field_in_the_spec_order() {
             "event",
             json!(["multrpt"]),
             "event: must be a string, got an array",
+        ),
+        (
+            "event",
+            json!("mult\u{0}rpt"),
+            "event: contains a control character at byte 4",
         ),
         (
             "result",

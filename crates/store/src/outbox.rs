@@ -159,6 +159,33 @@ pub(crate) struct DeliveryMove {
 }
 
 impl AttemptRecord {
+    /// The record with every text as both backends can keep it. Its code, excerpt and reasons
+    /// come from the business's answer, which may hold a NUL character; PostgreSQL's text
+    /// cannot, and refused such a record every time, so the delivery was sent again at each
+    /// lease expiry and never recorded. A NUL becomes U+FFFD, as undecodable bytes already do.
+    pub(crate) fn storable(mut self) -> Self {
+        fn clean(text: &mut String) {
+            if text.contains('\0') {
+                *text = text.replace('\0', "\u{FFFD}");
+            }
+        }
+        for text in [
+            &mut self.code,
+            &mut self.body_excerpt,
+            &mut self.error,
+            &mut self.warning,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            clean(text);
+        }
+        if let Settle::Dead { reason } = &mut self.settle {
+            clean(reason);
+        }
+        self
+    }
+
     pub(crate) fn delivery_move(&self) -> DeliveryMove {
         let now = self.started_at_ms + self.duration_ms;
         let ended = |outcome, state, last_error| DeliveryMove {

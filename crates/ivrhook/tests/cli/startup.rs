@@ -92,7 +92,10 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
         "{stderr}"
     );
     let out = run_ok(&dir, &["migrate", "--database", &db.url]).await;
-    assert!(out.contains("applied migration(s) [1, 2, 3, 4, 5]"), "{out}");
+    assert!(
+        out.contains("applied migration(s) [1, 2, 3, 4, 5]"),
+        "{out}"
+    );
     let again = run_ok(&dir, &["migrate", "--database", &db.url]).await;
     assert!(again.contains("up to date"), "{again}");
     let mut node = serve(&dir, &["--database", &db.url, "--no-migrate"]).await;

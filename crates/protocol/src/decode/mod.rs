@@ -111,6 +111,12 @@ pub fn decode_value(value: Value, opts: &DecodeOptions) -> Result<Decoded, Decod
     let app_id: AppId = cx.required_id("appId")?;
     let call_id: CallId = cx.required_id("callId")?;
     let event = cx.required_string("event")?;
+    // The event's name is kept as text, and PostgreSQL's text cannot hold a NUL: refused here
+    // by name, as the identifiers' control characters are, rather than failing the write.
+    if let Some((at, _)) = event.char_indices().find(|(_, c)| c.is_control()) {
+        let reason = format!("contains a control character at byte {at}");
+        return Err(DecodeError::new("event", reason));
+    }
     let multrpt = event == "multrpt";
     let (entries, status) = if multrpt {
         let (key, items) = cx.results_array()?;

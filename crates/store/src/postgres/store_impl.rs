@@ -48,7 +48,7 @@ impl Store for PgStore {
     }
 
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError> {
-        self.record(attempt).await
+        self.record(attempt.storable()).await
     }
 
     /// Never called for this backend (other nodes may hold leases); leases expire instead.

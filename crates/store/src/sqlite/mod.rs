@@ -188,6 +188,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<Recorded, StoreError> {
+        let attempt = attempt.storable();
         self.write(true, move |c| outbox::record(c, &attempt)).await
     }
 

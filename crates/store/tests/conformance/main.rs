@@ -56,6 +56,7 @@ conformance!(
     outbox::listings_filter_and_page,
     recorded::a_finished_delivery_names_the_next_of_its_call,
     recorded::an_attempt_for_no_delivery_is_refused,
+    recorded::an_answer_with_a_nul_character_is_recorded,
     leased::a_lease_offer_is_taken_only_when_the_delivery_may_go,
     leased::concurrent_offers_for_one_ordered_call_lease_one,
 );

@@ -3,7 +3,7 @@
 
 use crate::outbox::{ids, ordered_claim, record, record_id, submit, NOW};
 use ivrhook_store::{
-    outbox::{Lane, Recorded, Settle},
+    outbox::{DeliveryState, Lane, Recorded, Settle},
     Store,
 };
 
@@ -65,4 +65,36 @@ pub async fn an_attempt_for_no_delivery_is_refused(store: &dyn Store) {
         .unwrap();
     let (_, attempts) = store.delivery(id).await.unwrap().unwrap();
     assert_eq!(attempts.len(), 1);
+}
+
+/// A business's answer may hold a NUL character, which PostgreSQL's text cannot: the
+/// attempt is recorded all the same (the NUL shown as U+FFFD), and the delivery moves,
+/// instead of failing at every try and being sent again at every lease expiry.
+pub async fn an_answer_with_a_nul_character_is_recorded(store: &dyn Store) {
+    let id = submit(store, "app", "c").await;
+    let got = store
+        .claim(ordered_claim("n1", Lane::First, 1, NOW))
+        .await
+        .unwrap();
+    let mut attempt = record(
+        &got[0],
+        "n1",
+        Settle::Dead {
+            reason: "answered \0".into(),
+        },
+    );
+    attempt.code = Some("10\08100".into());
+    attempt.body_excerpt = Some("{\"code\":\"10\\u00008100\"}\0".into());
+    attempt.warning = Some("\0".into());
+    store.record_attempt(attempt).await.unwrap();
+    let (row, attempts) = store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Dead);
+    assert_eq!(row.last_error.as_deref(), Some("answered \u{FFFD}"));
+    let a = &attempts[0];
+    assert_eq!(a.code.as_deref(), Some("10\u{FFFD}8100"));
+    assert_eq!(
+        a.body_excerpt.as_deref(),
+        Some("{\"code\":\"10\\u00008100\"}\u{FFFD}")
+    );
+    assert_eq!(a.warning.as_deref(), Some("\u{FFFD}"));
 }
