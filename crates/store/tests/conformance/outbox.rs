@@ -4,7 +4,7 @@ use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     outbox::{
         AttemptRecord, ClaimRequest, Claimed, DeliveryFilter, DeliveryState, Lane, NewEvent,
-        Settle, Submitted,
+        Recorded, Settle, Submitted,
     },
     Store,
 };
@@ -288,15 +288,22 @@ pub async fn attempts_move_deliveries_and_are_kept(store: &dyn Store) {
 pub async fn a_lost_lease_records_the_attempt_but_moves_nothing(store: &dyn Store) {
     let id = submit(store, "app", "c").await;
     let got = store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap();
+    let next = submit(store, "app", "c").await;
     // n1's lease lapsed and n2 took the delivery; n1's late answer must not settle it.
-    store
+    let taken = store
         .claim(claim("n2", Lane::First, 1, NOW + 120_000))
         .await
         .unwrap();
-    store
+    assert_eq!(ids(&taken), [id]);
+    let recorded = store
         .record_attempt(record(&got[0], "n1", Settle::Delivered))
         .await
         .unwrap();
+    assert_eq!(
+        recorded,
+        Recorded::default(),
+        "a record that moved nothing unblocks nothing, though {next} waits on the call"
+    );
     let (row, attempts) = store.delivery(id).await.unwrap().unwrap();
     assert_eq!(row.state, DeliveryState::Pending);
     assert_eq!(row.attempts, 0);
