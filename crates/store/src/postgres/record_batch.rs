@@ -187,17 +187,16 @@ async fn record_many(
         let Ok(delivery) = row.try_get::<_, i64>(0) else {
             continue;
         };
-        let next = match (row.try_get::<_, String>(1), row.try_get(2)) {
-            (Ok(app), Ok(Some::<Vec<i64>>(next))) => match next[..] {
-                [id, lane, due] => {
-                    floors.lower(&app, lane, (due, id));
-                    Some((Lane::from_int(lane), due))
-                }
-                _ => None,
-            },
+        let app = row.try_get::<_, String>(1);
+        let next = row.try_get::<_, Option<Vec<i64>>>(2);
+        let next_of_call = match (app, next.ok().flatten().as_deref()) {
+            (Ok(app), Some(&[id, lane, due])) => {
+                floors.lower(&app, lane, (due, id));
+                Some((Lane::from_int(lane), due))
+            }
             _ => None,
         };
-        found.insert(delivery, Recorded { next_of_call: next });
+        found.insert(delivery, Recorded { next_of_call });
     }
     Ok(found)
 }

@@ -1,9 +1,10 @@
 -- Each delivery keeps its attempts in its own row: a JSON array that every attempt record
 -- appends to, instead of a row of its own in `attempts`. A delivery that succeeds at once
 -- then costs two row writes (its submission and its record) instead of three, and its record
--- one heap tuple and three index entries fewer: PostgreSQL alone wrote 18-27 % more such
--- deliveries a second (BENCHMARKS.md, PostgreSQL step 18). A delivery's attempts are only ever
--- read together, with their delivery, and a retry schedule bounds how many there are.
+-- one heap tuple and three index entries fewer: half the WAL records and about 40 % fewer
+-- buffers per record (BENCHMARKS.md, PostgreSQL step 18; end to end, deliveries a second were
+-- within the spread). A delivery's attempts are only ever read together, with their delivery,
+-- and a retry schedule bounds how many there are.
 --
 -- Entries keep the columns the table had; a null column is left out of its entry. `lease_lost`
 -- (true, or absent) marks an attempt whose lease had passed to another owner by the time it
