@@ -9,7 +9,8 @@
 # runs those two only; VARIANTS="current accepted" compares the three writes with the two of a
 # delivery sent as it is accepted, its submission leasing its rows: step 17; "accepted
 # lean_accepted" prices the lean schema for such deliveries; accepted_attempt_log and
-# accepted_one_row price its parts one at a time: step 18.)
+# accepted_one_row price its parts one at a time, accepted_c identifiers in COLLATE "C":
+# step 18.)
 set -euo pipefail
 server=${1:-postgres://postgres@127.0.0.1:5432}
 rows=${ROWS:-10}
@@ -30,12 +31,13 @@ migrations=$here/../../crates/store/src/postgres/migrations
 declare -A script=([current]=current [no_ordering]=current [one_row]=one_row
                    [fold_attempts]=fold_attempts [lean]=lean [accepted]=accepted
                    [lean_accepted]=lean_accepted [accepted_attempt_log]=accepted_attempt_log
-                   [accepted_one_row]=accepted_one_row)
+                   [accepted_one_row]=accepted_one_row [accepted_c]=accepted)
 declare -A extra=([no_ordering]=grouped/no_ordering_schema.sql [one_row]=one_row_schema.sql
                   [fold_attempts]=grouped/fold_attempts_schema.sql [lean]=grouped/lean_schema.sql
                   [lean_accepted]=grouped/lean_schema.sql
                   [accepted_attempt_log]=grouped/attempt_log_schema.sql
-                  [accepted_one_row]=one_row_schema.sql)
+                  [accepted_one_row]=one_row_schema.sql
+                  [accepted_c]=grouped/c_collation_schema.sql)
 for round in 1 2 3; do
     for variant in ${VARIANTS:-current one_row fold_attempts no_ordering lean}; do
         db=ivrhook_pgbench_$variant
