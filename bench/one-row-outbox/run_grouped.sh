@@ -9,8 +9,8 @@
 # runs those two only; VARIANTS="current accepted" compares the three writes with the two of a
 # delivery sent as it is accepted, its submission leasing its rows: step 17; "accepted
 # lean_accepted" prices the lean schema for such deliveries; accepted_attempt_log and
-# accepted_one_row price its parts one at a time, accepted_c identifiers in COLLATE "C":
-# step 18.)
+# accepted_one_row price its parts one at a time, accepted_c identifiers in COLLATE "C"
+# (migration 6 since): step 18.)
 set -euo pipefail
 server=${1:-postgres://postgres@127.0.0.1:5432}
 rows=${ROWS:-10}

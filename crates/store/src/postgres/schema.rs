@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("migrations/0005_attempts_in_delivery_row.sql"),
     ),
+    (
+        6,
+        include_str!("migrations/0006_identifiers_compare_bytes.sql"),
+    ),
 ];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.

@@ -42,7 +42,7 @@ async fn migration_5_moves_each_attempt_into_its_delivery_row() {
     tokio::spawn(conn);
     assert_eq!(migrate_to(&mut client, 4).await.unwrap(), [1, 2, 3, 4]);
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [5]);
+    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6]);
     let gone: bool = client
         .query_one("SELECT to_regclass('attempts') IS NULL", &[])
         .await
@@ -97,5 +97,73 @@ async fn migration_5_moves_each_attempt_into_its_delivery_row() {
 
     drop(client);
     store.close().await;
+    db.drop_database().await.unwrap();
+}
+
+/// Every identifier column compares as bytes (migration 6), so no index of them depends on
+/// the operating system's locale; the rows of an older version keep their values and their
+/// unique keys still hold.
+#[tokio::test]
+async fn identifiers_compare_as_bytes_after_migration_6() {
+    let db = ScratchDatabase::for_tests("ivrhook_migrate_collation")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    migrate_to(&mut client, 5).await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO calls VALUES ('app', 'c1', 1);
+             INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
+                 VALUES ('app', 'c1', 'k', 'x', 1);",
+        )
+        .await
+        .unwrap();
+    assert_eq!(migrate(&mut client).await.unwrap(), [6]);
+    let columns = "SELECT c.relname || '.' || a.attname, co.collname
+                   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                   JOIN pg_collation co ON co.oid = a.attcollation
+                   WHERE c.relname IN ('reports', 'calls', 'outbound_events', 'deliveries')
+                     AND a.attname IN ('app_id', 'call_id', 'idempotency_key', 'state')
+                   ORDER BY 1";
+    let found: Vec<(String, String)> = client
+        .query(columns, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        "calls.app_id",
+        "calls.call_id",
+        "deliveries.app_id",
+        "deliveries.call_id",
+        "deliveries.state",
+        "outbound_events.app_id",
+        "outbound_events.call_id",
+        "outbound_events.idempotency_key",
+        "reports.app_id",
+        "reports.call_id",
+    ]
+    .iter()
+    .map(|c| (c.to_string(), "C".to_owned()))
+    .collect();
+    assert_eq!(found, expected);
+    // The keys still hold on the rows an older version wrote.
+    let again = client
+        .execute("INSERT INTO calls VALUES ('app', 'c1', 2)", &[])
+        .await;
+    assert!(again.is_err(), "the calls key lets a duplicate in");
+    let key = client
+        .execute(
+            "INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
+             VALUES ('app', 'c2', 'k', 'y', 2)",
+            &[],
+        )
+        .await;
+    assert!(key.is_err(), "the idempotency key lets a duplicate in");
+    drop(client);
     db.drop_database().await.unwrap();
 }
