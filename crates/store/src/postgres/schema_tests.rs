@@ -29,17 +29,23 @@ const VERSION_4_ROWS: &str = "
                (9, 'n2', 4, 2, 200, '108104', NULL, NULL, 'slow', 'dead');
     SELECT setval('outbound_events_id_seq', 8); SELECT setval('deliveries_id_seq', 10);";
 
+/// A fresh database named `name`, not migrated, and a connection to it.
+async fn scratch(name: &str) -> (ScratchDatabase, tokio_postgres::Client) {
+    let db = ScratchDatabase::for_tests(name)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    (db, client)
+}
+
 /// Migration 5 moves every attempt into its delivery's row, in order and with its id, drops
 /// the table, and new attempts go on from the old ids.
 #[tokio::test]
 async fn migration_5_moves_each_attempt_into_its_delivery_row() {
-    let db = ScratchDatabase::for_tests("ivrhook_migrate_attempts")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (mut client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let (db, mut client) = scratch("ivrhook_migrate_attempts").await;
     assert_eq!(migrate_to(&mut client, 4).await.unwrap(), [1, 2, 3, 4]);
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
     assert_eq!(migrate(&mut client).await.unwrap(), [5, 6]);
@@ -105,13 +111,7 @@ async fn migration_5_moves_each_attempt_into_its_delivery_row() {
 /// unique keys still hold.
 #[tokio::test]
 async fn identifiers_compare_as_bytes_after_migration_6() {
-    let db = ScratchDatabase::for_tests("ivrhook_migrate_collation")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (mut client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let (db, mut client) = scratch("ivrhook_migrate_collation").await;
     migrate_to(&mut client, 5).await.unwrap();
     client
         .batch_execute(
