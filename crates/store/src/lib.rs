@@ -1,10 +1,13 @@
 //! ivrhook's durable store: every received report, byte for byte, and the calls a business
-//! registered; the sender's outbox of events, deliveries and attempts. One trait, [`Store`],
-//! chosen once at start-up by the database URL's scheme.
+//! registered; the outbox of deliveries (events submitted to the sender, received reports
+//! forwarded on), each to one destination, with leases and attempts; the cursors of the
+//! report feed's named consumers. One trait, [`Store`], chosen once at start-up by the
+//! database URL's scheme.
 //!
 //! - `traits`: the `Store` trait.
 //! - `model`: received reports in and out (`NewReport`, `Inserted`, `StoredReport`).
-//! - `outbox`: the sender's events, deliveries, leases and attempts.
+//! - `outbox`: events, deliveries, leases and attempts.
+//! - `rows`: the row mappings both backends share.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
 //! - `sqlite`: the embedded backend: one writer thread with group commit, a reader pool.
 //! - `postgres`: the backend for several nodes sharing one database.
@@ -15,12 +18,13 @@ pub mod error;
 pub mod model;
 pub mod outbox;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod traits;
 pub mod url;
 
 pub use error::StoreError;
-pub use model::{Inserted, NewReport, StoredReport};
+pub use model::{Consumer, Forward, Inserted, NewReport, StoredReport};
 pub use traits::Store;
 pub use url::DatabaseUrl;
 

@@ -24,6 +24,25 @@ pub struct NewReport {
     pub utc_offset: String,
     /// The decoder's warnings, as a JSON array.
     pub warnings: String,
+    /// Where the report is forwarded: a delivery each, written with a new report (in the same
+    /// transaction) and never for a duplicate.
+    pub forwards: Vec<Forward>,
+}
+
+/// A forward delivery to create with a new report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    pub destination: String,
+    pub first_attempt_at_ms: i64,
+}
+
+/// A named consumer of the report feed and how far it has acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumer {
+    pub name: String,
+    /// The id of the last report it acknowledged (0: none).
+    pub cursor: i64,
+    pub updated_at_ms: i64,
 }
 
 /// What an insert did.

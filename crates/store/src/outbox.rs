@@ -1,4 +1,5 @@
-//! The sender's outbox as the store sees it: events, their deliveries, and attempts.
+//! The outbox as the store sees it: events submitted for delivery, received reports forwarded
+//! on, their deliveries (each to one destination), and attempts.
 
 use ivrhook_protocol::{AppId, CallId};
 use std::fmt;
@@ -8,6 +9,8 @@ use std::fmt;
 pub struct NewEvent {
     pub app_id: AppId,
     pub call_id: CallId,
+    /// The destination its delivery goes to (the app's callback destination).
+    pub destination: String,
     pub idempotency_key: Option<String>,
     /// The bytes to POST, exactly.
     pub body: Vec<u8>,
@@ -73,10 +76,10 @@ impl Lane {
     }
 }
 
-/// What a worker asks for: up to `limit` due deliveries of one app in one lane.
+/// What a worker asks for: up to `limit` due deliveries of one destination in one lane.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {
-    pub app_id: String,
+    pub destination: String,
     pub lane: Lane,
     pub limit: u32,
     pub now_ms: i64,
@@ -92,13 +95,52 @@ pub struct ClaimRequest {
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub delivery_id: i64,
-    pub event_id: i64,
     pub call_id: String,
     /// Attempts made so far in this round.
     pub attempts: u32,
     pub unknown_call_answers: u32,
     pub created_at_ms: i64,
-    pub body: Vec<u8>,
+    pub payload: Payload,
+}
+
+/// What a delivery carries: an event's bytes, or a received report to render.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    Event { id: i64, body: Vec<u8> },
+    Report(ReceivedReport),
+}
+
+/// A received report as a forward delivery needs it: the bytes as they arrived and what its
+/// decoded form is derived from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedReport {
+    pub id: i64,
+    pub app_id: String,
+    pub event: String,
+    pub status: Option<i64>,
+    pub received_at_ms: i64,
+    pub raw: Vec<u8>,
+    /// `None` only for rows older than the column (their decoded form was stored instead).
+    pub utc_offset: Option<String>,
+    /// The decoder's warnings, as a JSON array.
+    pub warnings: String,
+}
+
+impl Payload {
+    /// Where the delivery comes from.
+    pub fn source(&self) -> Source {
+        match self {
+            Payload::Event { id, .. } => Source::Event(*id),
+            Payload::Report(r) => Source::Report(r.id),
+        }
+    }
+}
+
+/// What a delivery delivers: an event submitted to the sender, or a received report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Event(i64),
+    Report(i64),
 }
 
 /// What a claim round found: the deliveries leased and, when fewer were leased than asked
@@ -237,6 +279,12 @@ impl DeliveryState {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
+
+    /// A state read from the database: anything else is corrupt data, never a default.
+    pub(crate) fn stored(s: &str) -> Result<Self, crate::StoreError> {
+        Self::parse(s)
+            .ok_or_else(|| crate::StoreError::Corrupt(format!("deliveries.state: {s:?}")))
+    }
 }
 
 impl fmt::Display for DeliveryState {
@@ -248,7 +296,9 @@ impl fmt::Display for DeliveryState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryRow {
     pub id: i64,
-    pub event_id: i64,
+    pub source: Source,
+    pub destination: String,
+    /// The app of the event or report it delivers.
     pub app_id: String,
     pub call_id: String,
     pub state: DeliveryState,
@@ -284,15 +334,26 @@ pub struct OutboundRow {
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
     pub app_id: Option<String>,
+    pub destination: Option<String>,
     pub state: Option<DeliveryState>,
     pub after: i64,
     pub limit: u32,
 }
 
-/// The earliest due time of pending deliveries, by app and lane.
+/// The earliest due time of pending deliveries, by destination and lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueSummary {
-    pub app_id: String,
+    pub destination: String,
     pub lane: Lane,
     pub next_attempt_at_ms: i64,
+}
+
+/// Deliveries of one destination in one state, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationCount {
+    pub destination: String,
+    pub state: DeliveryState,
+    pub count: i64,
+    /// When the oldest of them was created.
+    pub oldest_created_at_ms: i64,
 }

@@ -3,9 +3,9 @@
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
-    Inserted, NewReport, StoreError, StoredReport,
+    Consumer, Inserted, NewReport, StoreError, StoredReport,
 };
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
@@ -16,7 +16,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // --- received reports (the receiver) ---
 
     /// Stores a report unless the same app, call and content is stored already; the database's
-    /// unique key decides, so concurrent duplicates cannot both be new.
+    /// unique key decides, so concurrent duplicates cannot both be new. A new report's
+    /// forward deliveries are written in the same transaction.
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError>;
 
     /// Records a call the business placed. `true` when it was not known before.
@@ -29,6 +30,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Reports with an id greater than `after`, in id order, at most `limit`.
     async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError>;
+
+    /// The id of the newest report (0 when none is stored).
+    async fn latest_report_id(&self) -> Result<i64, StoreError>;
+
+    // --- named consumers of the report feed ---
+
+    /// A consumer's cursor, `None` for a name never acknowledged.
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Moves a consumer's cursor forward to `cursor` (never back); returns where it is now.
+    async fn ack_consumer(&self, name: &str, cursor: i64, now_ms: i64) -> Result<i64, StoreError>;
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError>;
+
+    /// How many reports are newer than `cursor`, and when the first of them was received.
+    async fn reports_behind(&self, cursor: i64) -> Result<(i64, Option<i64>), StoreError>;
 
     // --- the outbox (the sender) ---
 
@@ -43,15 +60,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A failed read of the due time gives `None`, never an error: the deliveries are leased
     /// by then and must be sent.
     async fn claim_round(&self, request: ClaimRequest) -> Result<ClaimRound, StoreError> {
-        let (app, lane, now, limit) = (
-            request.app_id.clone(),
+        let (destination, lane, now, limit) = (
+            request.destination.clone(),
             request.lane,
             request.now_ms,
             request.limit,
         );
         let claimed = self.claim(request).await?;
         let next_due_ms = if claimed.len() < limit as usize {
-            self.next_due(&app, lane, now).await.ok().flatten()
+            self.next_due(&destination, lane, now).await.ok().flatten()
         } else {
             None
         };
@@ -72,10 +89,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn retry_delivery(&self, id: i64, now_ms: i64)
         -> Result<Option<DeliveryRow>, StoreError>;
 
-    /// Like `retry_delivery` for an app's dead and pending deliveries created in a time range.
+    /// Like `retry_delivery` for a destination's dead and pending deliveries created in a time
+    /// range.
     async fn retry_range(
         &self,
-        app: &AppId,
+        destination: &str,
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
@@ -89,20 +107,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Events sent for a call, with their deliveries, oldest first.
     async fn outbound_for_call(&self, call: &CallId) -> Result<Vec<OutboundRow>, StoreError>;
 
-    /// The earliest due time of each app's pending deliveries per lane, for a worker starting
-    /// up or catching up.
-    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError>;
+    /// The forward deliveries of a call's received reports, oldest first.
+    async fn forwards_for_call(&self, call: &CallId) -> Result<Vec<DeliveryRow>, StoreError>;
 
-    /// The earliest due time after `after_ms` of an app's pending deliveries in a lane.
+    /// The earliest due time of each destination's pending deliveries per lane, for a worker
+    /// starting up or catching up.
+    async fn earliest_due(
+        &self,
+        destinations: Vec<String>,
+    ) -> Result<Vec<DueSummary>, StoreError>;
+
+    /// The earliest due time after `after_ms` of a destination's pending deliveries in a lane.
     async fn next_due(
         &self,
-        app: &str,
+        destination: &str,
         lane: Lane,
         after_ms: i64,
     ) -> Result<Option<i64>, StoreError>;
 
-    /// Pending and dead deliveries per app, for the metrics.
-    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError>;
+    /// Pending and dead deliveries per destination (backlogs and the metrics).
+    async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError>;
 
     // --- operations ---
 
@@ -118,9 +142,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Whether this store is used by one process only (its leases can be cleared at start).
     fn single_process(&self) -> bool;
 
-    /// App ids with new due work, announced by any process sharing the database (an empty
-    /// id: anything may be due). `None` when this process is the only writer.
+    /// Destinations with new due work, announced by any process sharing the database (an
+    /// empty name: anything may be due). `None` when this process is the only writer.
     fn wake_ups(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
+
+    /// A message each time another process sharing the database stores a new report. `None`
+    /// when this process is the only writer.
+    fn new_reports(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         None
     }
 }

@@ -3,7 +3,7 @@
 //! claim that always starts at the front reads past every delivery finished since the last
 //! vacuum: hundreds of thousands of entries a minute at thousands of deliveries a second
 //! (measured: up to 14,000 buffers per claim). A claim therefore starts at the first row the
-//! previous claim took for the same app and lane, or half a second before that claim's time
+//! previous claim took for the same destination and lane, or half a second before that claim's time
 //! if that is earlier (`WRITE_LAG_MS`), and reads from the front only once a second
 //! (`FULL_SCAN_EVERY_MS`), which finds what can become claimable behind the floor
 //! without this node hearing of it: leases that expired, another node's clock running
@@ -23,7 +23,7 @@ pub(crate) const FULL_SCAN_EVERY_MS: i64 = 1_000;
 /// committing is found by the next read from the front.
 pub(crate) const WRITE_LAG_MS: i64 = 500;
 
-/// A position in the claim index: `(next_attempt_at_ms, id)` within one app and lane.
+/// A position in the claim index: `(next_attempt_at_ms, id)` within one destination and lane.
 pub(crate) type Position = (i64, i64);
 
 /// Reading from here reads the whole index.
@@ -51,9 +51,9 @@ pub(crate) struct Start {
 }
 
 impl Floors {
-    pub fn start(&self, app: &str, lane: i64, now_ms: i64) -> Start {
+    pub fn start(&self, destination: &str, lane: i64, now_ms: i64) -> Start {
         let map = self.by_lane.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(&(app.to_owned(), lane)) {
+        match map.get(&(destination.to_owned(), lane)) {
             Some(f) if now_ms < f.full_scan_at_ms.saturating_add(FULL_SCAN_EVERY_MS) => Start {
                 at: f.at,
                 generation: f.generation,
@@ -72,14 +72,14 @@ impl Floors {
     /// After a claim from `start` that took rows from `first` on (`None`: took nothing).
     pub fn claimed(
         &self,
-        app: &str,
+        destination: &str,
         lane: i64,
         now_ms: i64,
         start: Start,
         first: Option<Position>,
     ) {
         let mut map = self.by_lane.lock().unwrap_or_else(|p| p.into_inner());
-        let f = map.entry((app.to_owned(), lane)).or_insert(Floor {
+        let f = map.entry((destination.to_owned(), lane)).or_insert(Floor {
             at: FRONT,
             full_scan_at_ms: i64::MIN,
             generation: 0,
@@ -95,9 +95,9 @@ impl Floors {
     }
 
     /// Something at `at` became claimable (a delivery whose predecessor this node recorded).
-    pub fn lower(&self, app: &str, lane: i64, at: Position) {
+    pub fn lower(&self, destination: &str, lane: i64, at: Position) {
         let mut map = self.by_lane.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = map.get_mut(&(app.to_owned(), lane)) {
+        if let Some(f) = map.get_mut(&(destination.to_owned(), lane)) {
             f.at = f.at.min(at);
             f.generation += 1;
         }
@@ -133,7 +133,7 @@ mod tests {
             "nothing taken: stays"
         );
         assert_eq!(floors.start("a", 1, t + 20).at, FRONT, "per lane");
-        assert_eq!(floors.start("b", 0, t + 20).at, FRONT, "per app");
+        assert_eq!(floors.start("b", 0, t + 20).at, FRONT, "per destination");
         assert_eq!(floors.start("a", 0, t + FULL_SCAN_EVERY_MS).at, FRONT);
         // A row due just now: the floor stays WRITE_LAG_MS behind the claim's time.
         floors.claimed("a", 1, t, floors.start("a", 1, t), Some((t - 1, 90)));
@@ -178,7 +178,7 @@ mod on_postgres {
 
     async fn claim(store: &PgStore, now_ms: i64, limit: u32) -> Vec<i64> {
         let request = ClaimRequest {
-            app_id: "app".to_owned(),
+            destination: "app:app".to_owned(),
             lane: Lane::First,
             limit,
             now_ms,

@@ -56,15 +56,16 @@ pub enum Migrations {
 pub struct PgStore {
     pool: Pool,
     location: String,
-    wake: broadcast::Sender<String>,
+    /// What the listener heard from other nodes (`notify::listen`).
+    heard: notify::Heard,
     /// Received reports for the group inserter (`batch`).
     inserts: mpsc::UnboundedSender<report_batch::Job>,
     /// Events for the group writer (`submit_batch`).
     submissions: mpsc::UnboundedSender<submit_batch::Job>,
     /// Attempt records for the group writer (`record_batch`).
     records: mpsc::UnboundedSender<record_batch::Job>,
-    /// App ids to announce to other nodes (`notify::announce`); "" for any app.
-    announcements: mpsc::UnboundedSender<String>,
+    /// What to announce to other nodes (`notify::announce`).
+    announcements: mpsc::UnboundedSender<notify::Announcement>,
     /// This store's name in its announcements, so its own come back to it ignored.
     origin: String,
     /// Where claims start reading the claim index.
@@ -126,7 +127,10 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Task(format!("building the PostgreSQL pool: {e}")))?;
         let location = format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned()));
-        let (wake, _) = broadcast::channel(1024);
+        let heard = notify::Heard {
+            due: broadcast::channel(1024).0,
+            reports: broadcast::channel(16).0,
+        };
         let inserts = batch::spawn(pool.clone(), report_batch::write);
         let submissions = batch::spawn(pool.clone(), submit_batch::write);
         let floors = std::sync::Arc::new(floors::Floors::default());
@@ -142,7 +146,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             location,
-            wake,
+            heard,
             inserts,
             submissions,
             records,
@@ -186,26 +190,44 @@ impl PgStore {
         applied
     }
 
-    /// Subscribes to other nodes' announcements, starting the LISTEN connection on first use.
+    /// Subscribes to other nodes' due work, starting the LISTEN connection on first use.
     fn subscribe(&self) -> broadcast::Receiver<String> {
-        let receiver = self.wake.subscribe();
+        let receiver = self.heard.due.subscribe();
+        self.start_listening();
+        receiver
+    }
+
+    /// Subscribes to other nodes' new reports, starting the LISTEN connection on first use.
+    fn subscribe_reports(&self) -> broadcast::Receiver<()> {
+        let receiver = self.heard.reports.subscribe();
+        self.start_listening();
+        receiver
+    }
+
+    fn start_listening(&self) {
         let config = self.listen.lock().ok().and_then(|mut c| c.take());
         if let Some(config) = config {
             tokio::spawn(notify::listen(
                 config,
                 self.origin.clone(),
-                self.wake.clone(),
+                self.heard.clone(),
                 self.stop.clone(),
             ));
         }
-        receiver
     }
 
-    /// Tells other nodes that `app` has new due work ("" for any app), after this node's
+    /// Tells other nodes that `destination` has new due work ("" for any), after this node's
     /// write has committed.
-    fn announce(&self, app: &str) {
+    fn announce(&self, destination: &str) {
         // Fails only when the announcer has stopped (the store is closing): nothing to wake.
-        let _ = self.announcements.send(app.to_owned());
+        let _ = self
+            .announcements
+            .send(notify::Announcement::Due(destination.to_owned()));
+    }
+
+    /// Tells other nodes that new reports are stored.
+    fn announce_reports(&self) {
+        let _ = self.announcements.send(notify::Announcement::Reports);
     }
 
     async fn client(&self) -> Result<Object, StoreError> {

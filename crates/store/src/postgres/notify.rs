@@ -1,13 +1,14 @@
 //! Wake-ups across nodes: every new or retried delivery is announced with
-//! `NOTIFY ivrhook_due, '<origin> <app id>'`; each delivering node keeps one connection that
-//! LISTENs and hands the app ids to its engine. Announcements are sent by one task per node,
-//! after the writes commit, several apps in one statement: PostgreSQL serialises the commits
-//! of transactions that NOTIFY, so notifying inside each submission would make every
-//! submission wait for the one before it. A node's own announcements come back to its
-//! listener and are dropped by their origin: its engine was woken directly, and waking it
-//! again costs a claim that finds nothing. Polling stays as a slow backstop for anything
-//! missed while the connection was down (after a reconnect an empty app asks for a full
-//! refresh).
+//! `NOTIFY ivrhook_due, '<origin> <destination>'`, every group of new reports with
+//! `NOTIFY ivrhook_reports, '<origin> '`; each node that delivers or follows the report feed
+//! keeps one connection that LISTENs and hands what arrives to its engine and its feed.
+//! Announcements are sent by one task per node, after the writes commit, several in one
+//! statement: PostgreSQL serialises the commits of transactions that NOTIFY, so notifying
+//! inside each write would make every write wait for the one before it. A node's own
+//! announcements come back to its listener and are dropped by their origin: it was told
+//! directly. Polling stays as a slow backstop for anything missed while the connection was
+//! down (after a reconnect an empty destination asks for a full refresh, and the feed looks
+//! again).
 
 use deadpool_postgres::Pool;
 use std::{collections::BTreeSet, future::poll_fn, time::Duration};
@@ -16,6 +17,23 @@ use tokio_postgres::{AsyncMessage, Config, NoTls};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) const CHANNEL: &str = "ivrhook_due";
+pub(crate) const REPORTS: &str = "ivrhook_reports";
+
+/// What a node tells the others.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Announcement {
+    /// A destination has new due work ("" for any).
+    Due(String),
+    /// New reports are stored.
+    Reports,
+}
+
+/// Where the listener hands what other nodes announced.
+#[derive(Debug, Clone)]
+pub(crate) struct Heard {
+    pub due: broadcast::Sender<String>,
+    pub reports: broadcast::Sender<()>,
+}
 
 /// A name for one store's announcements, unique enough among the nodes of one database.
 pub(crate) fn origin() -> String {
@@ -25,8 +43,8 @@ pub(crate) fn origin() -> String {
     format!("{:x}.{nanos:x}", std::process::id())
 }
 
-/// The app id of another node's announcement; `None` for this node's own. A payload without
-/// an origin (a node of an older version) is all app id.
+/// The destination of another node's announcement; `None` for this node's own. A payload
+/// without an origin (a node of an older version) is all destination.
 fn foreign<'a>(payload: &'a str, origin: &str) -> Option<&'a str> {
     match payload.split_once(' ') {
         Some((from, _)) if from == origin => None,
@@ -36,25 +54,25 @@ fn foreign<'a>(payload: &'a str, origin: &str) -> Option<&'a str> {
 }
 
 /// Runs until `stop`, reconnecting after a second whenever the connection drops.
-pub(crate) async fn listen(
-    config: Config,
-    origin: String,
-    tx: broadcast::Sender<String>,
-    stop: CancellationToken,
-) {
+pub(crate) async fn listen(config: Config, origin: String, heard: Heard, stop: CancellationToken) {
     let mut connected_before = false;
     while !stop.is_cancelled() {
         match config.connect(NoTls).await {
             Ok((client, mut conn)) => {
-                let (msgs_tx, mut msgs) = tokio::sync::mpsc::unbounded_channel();
+                let (msgs_tx, mut msgs) = mpsc::unbounded_channel();
                 // The connection must be polled for LISTEN to complete and notifications to arrive.
                 let origin = origin.clone();
                 let driver = tokio::spawn(async move {
                     while let Some(m) = poll_fn(|cx| conn.poll_message(cx)).await {
                         match m {
                             Ok(AsyncMessage::Notification(n)) => {
-                                if let Some(app) = foreign(n.payload(), &origin) {
-                                    let _ = msgs_tx.send(app.to_owned());
+                                if let Some(what) = foreign(n.payload(), &origin) {
+                                    let heard = if n.channel() == REPORTS {
+                                        Announcement::Reports
+                                    } else {
+                                        Announcement::Due(what.to_owned())
+                                    };
+                                    let _ = msgs_tx.send(heard);
                                 }
                             }
                             Ok(_) => {}
@@ -65,18 +83,23 @@ pub(crate) async fn listen(
                         }
                     }
                 });
-                if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                let listening = client
+                    .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {REPORTS}"))
+                    .await;
+                if let Err(e) = listening {
                     tracing::warn!(error = %e, "LISTEN failed; retrying in a second");
                 } else {
                     if connected_before {
                         // Notifications sent while we were away are lost: look at everything.
-                        let _ = tx.send(String::new());
+                        let _ = heard.due.send(String::new());
+                        let _ = heard.reports.send(());
                     }
                     connected_before = true;
                     loop {
                         tokio::select! {
                             m = msgs.recv() => match m {
-                                Some(app) => { let _ = tx.send(app); }
+                                Some(Announcement::Due(d)) => { let _ = heard.due.send(d); }
+                                Some(Announcement::Reports) => { let _ = heard.reports.send(()); }
                                 None => break,
                             },
                             () = stop.cancelled() => break,
@@ -96,26 +119,32 @@ pub(crate) async fn listen(
     }
 }
 
-/// Sends what `announce` queued: waits for one app id, takes every other one already queued,
-/// and notifies them in one statement. While it runs, new ids queue up and go in the next
-/// round, so a burst costs a few NOTIFYs, and no id waits behind more than one round.
+/// Sends what `announce` queued: waits for one announcement, takes every other one already
+/// queued, and notifies them in one statement. While it runs, new ones queue up and go in the
+/// next round, so a burst costs a few NOTIFYs, and none waits behind more than one round.
 pub(crate) async fn announce(
     pool: Pool,
     origin: String,
-    mut queued: mpsc::UnboundedReceiver<String>,
+    mut queued: mpsc::UnboundedReceiver<Announcement>,
 ) {
     while let Some(first) = queued.recv().await {
-        let mut apps = BTreeSet::from([first]);
-        while let Ok(app) = queued.try_recv() {
-            apps.insert(app);
+        let mut round = BTreeSet::from([first]);
+        while let Ok(next) = queued.try_recv() {
+            round.insert(next);
         }
-        let apps: Vec<String> = apps.into_iter().collect();
+        let (channels, payloads): (Vec<&str>, Vec<&str>) = round
+            .iter()
+            .map(|a| match a {
+                Announcement::Due(d) => (CHANNEL, d.as_str()),
+                Announcement::Reports => (REPORTS, ""),
+            })
+            .unzip();
         let sent = async {
             let client = pool.get().await.map_err(|e| e.to_string())?;
             client
                 .execute(
-                    "SELECT pg_notify($1, $3 || ' ' || app) FROM unnest($2::text[]) AS app",
-                    &[&CHANNEL, &apps, &origin],
+                    "SELECT pg_notify(c, $3 || ' ' || p) FROM unnest($1::text[], $2::text[]) AS t(c, p)",
+                    &[&channels, &payloads, &origin],
                 )
                 .await
                 .map_err(|e| e.to_string())

@@ -4,47 +4,58 @@
 
 use super::PgStore;
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, ClaimRound, Claimed, NewEvent, Recorded, Submitted},
-    StoreError,
+    outbox::{AttemptRecord, ClaimRequest, ClaimRound, NewEvent, Recorded, Submitted},
+    rows, StoreError,
 };
 
-/// Rows due now in one app's lane, oldest due first, from the lane's floor (`floors`) on; with
-/// `ordered`, a delivery waits while an earlier one for its call is pending (on any node: the
-/// state is in the row).
+/// Rows due now in one destination's lane, oldest due first, from the lane's floor (`floors`)
+/// on; with `ordered`, a delivery waits while an earlier one of its call to the same
+/// destination is pending (on any node: the state is in the row).
 ///
-/// Each part is written so that one index only can serve it (migration 0004), because a
+/// Each part is written so that one index only can serve it (migrations 4 and 7), because a
 /// prepared claim keeps the generic plan it made on a young table: the scan by
 /// `deliveries_due`; the ordering check by `deliveries_ordering`, pending rows named by
 /// `finished_at_ms IS NULL` and the earlier id by a row comparison that begins at `call_id`
 /// (a plain `p.id < d.id` would let the primary key serve it, reading every earlier row).
 ///
-/// The statement also reads the lane's next due time after now (one row even when nothing is
-/// claimed, the claimed columns then null): a worker that claims fewer than it asked for
-/// needs it, and a second statement for it cost as many round trips as the claims.
-const CLAIM: &str = "
-    WITH due AS (
-        SELECT d.id FROM deliveries d
-        WHERE d.state = 'pending' AND d.app_id = $4 AND d.lane = $5
-          AND (d.next_attempt_at_ms, d.id) >= ($9, $10)
-          AND d.next_attempt_at_ms <= $3 AND d.lease_expires_at_ms <= $3
-          AND d.id <> ALL($6)
-          AND (NOT $7 OR NOT EXISTS (
-              SELECT 1 FROM deliveries p
-              WHERE p.finished_at_ms IS NULL AND p.app_id = d.app_id
-                AND p.call_id = d.call_id AND (p.call_id, p.id) < (d.call_id, d.id)))
-        ORDER BY d.next_attempt_at_ms, d.id
-        LIMIT $8
-        FOR UPDATE SKIP LOCKED),
-    claimed AS (
-        UPDATE deliveries d SET lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3
-        FROM due, outbound_events e
-        WHERE d.id = due.id AND e.id = d.event_id
-        RETURNING d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers,
-                  d.created_at_ms, e.body, d.next_attempt_at_ms)
-    SELECT c.*, next.at FROM (
-        SELECT MIN(next_attempt_at_ms) AS at FROM deliveries
-        WHERE state = 'pending' AND app_id = $4 AND lane = $5 AND next_attempt_at_ms > $3
-    ) next LEFT JOIN claimed c ON true";
+/// The claimed rows come back as `rows::CLAIMED`, each with its event's body or its report,
+/// joined by primary key. The statement also reads the lane's next due time after now (one
+/// row even when nothing is claimed, the claimed columns then null): a worker that claims
+/// fewer than it asked for needs it, and a second statement for it cost as many round trips
+/// as the claims.
+static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH due AS (
+             SELECT d.id FROM deliveries d
+             WHERE d.state = 'pending' AND d.destination = $4 AND d.lane = $5
+               AND (d.next_attempt_at_ms, d.id) >= ($9, $10)
+               AND d.next_attempt_at_ms <= $3 AND d.lease_expires_at_ms <= $3
+               AND d.id <> ALL($6)
+               AND (NOT $7 OR NOT EXISTS (
+                   SELECT 1 FROM deliveries p
+                   WHERE p.finished_at_ms IS NULL AND p.destination = d.destination
+                     AND p.call_id = d.call_id AND (p.call_id, p.id) < (d.call_id, d.id)))
+             ORDER BY d.next_attempt_at_ms, d.id
+             LIMIT $8
+             FOR UPDATE SKIP LOCKED),
+         c AS (
+             UPDATE deliveries d
+             SET lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3
+             FROM due
+             WHERE d.id = due.id
+             RETURNING d.id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
+                       d.event_id, d.report_id, d.next_attempt_at_ms)
+         SELECT {}, c.next_attempt_at_ms, next.at
+         FROM (
+             SELECT MIN(next_attempt_at_ms) AS at FROM deliveries
+             WHERE state = 'pending' AND destination = $4 AND lane = $5
+               AND next_attempt_at_ms > $3
+         ) next
+         LEFT JOIN (c LEFT JOIN outbound_events e ON e.id = c.event_id
+                      LEFT JOIN reports r ON r.id = c.report_id) ON true",
+        rows::CLAIMED
+    )
+});
 
 /// Sends a dead or pending delivery now. A dead one starts a new round of its schedule (its
 /// earlier attempts stay in its `attempt_log`); a pending one keeps its place in the round.
@@ -62,23 +73,23 @@ impl PgStore {
     /// NOTIFY), unless the delivery was leased to this node as it was written: no other node
     /// can take it then.
     pub(super) async fn submit(&self, event: NewEvent) -> Result<Submitted, StoreError> {
-        let app = event.app_id.clone();
+        let destination = event.destination.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.submissions
             .send(super::submit_batch::Job { event, answer })
             .map_err(|_| StoreError::Closed)?;
         let submitted = answered.await.map_err(|_| StoreError::Closed)??;
         if let Submitted::New(_) = submitted {
-            self.announce(app.as_str());
+            self.announce(&destination);
         }
         Ok(submitted)
     }
 
     pub(super) async fn claim_due(&self, c: &ClaimRequest) -> Result<ClaimRound, StoreError> {
         let lane = c.lane.as_int();
-        let start = self.floors.start(&c.app_id, lane, c.now_ms);
+        let start = self.floors.start(&c.destination, lane, c.now_ms);
         let client = self.client().await?;
-        let stmt = client.prepare_cached(CLAIM).await?;
+        let stmt = client.prepare_cached(&CLAIM).await?;
         let rows = client
             .query(
                 &stmt,
@@ -86,7 +97,7 @@ impl PgStore {
                     &c.owner,
                     &c.lease_until_ms,
                     &c.now_ms,
-                    &c.app_id,
+                    &c.destination,
                     &lane,
                     &c.exclude,
                     &c.ordered,
@@ -97,34 +108,24 @@ impl PgStore {
             )
             .await?;
         let next_due_ms: Option<i64> = match rows.first() {
-            Some(r) => r.try_get(8)?,
+            Some(r) => r.try_get(16)?,
             None => None,
         };
         // Without a claimed row, the one row carries only the due time.
-        let rows: Vec<_> = rows
+        let found: Vec<_> = rows
             .iter()
             .filter(|r| matches!(r.try_get::<_, Option<i64>>(0), Ok(Some(_))))
             .collect();
         let mut first: Option<super::floors::Position> = None;
-        for r in &rows {
-            let at = (r.try_get(7)?, r.try_get(0)?);
+        for r in &found {
+            let at = (r.try_get(15)?, r.try_get(0)?);
             first = Some(first.map_or(at, |f| f.min(at)));
         }
-        self.floors.claimed(&c.app_id, lane, c.now_ms, start, first);
-        let count = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-        let mut claimed = rows
+        self.floors
+            .claimed(&c.destination, lane, c.now_ms, start, first);
+        let mut claimed = found
             .iter()
-            .map(|r| {
-                Ok(Claimed {
-                    delivery_id: r.try_get(0)?,
-                    event_id: r.try_get(1)?,
-                    call_id: r.try_get(2)?,
-                    attempts: count(r.try_get(3)?),
-                    unknown_call_answers: count(r.try_get(4)?),
-                    created_at_ms: r.try_get(5)?,
-                    body: r.try_get(6)?,
-                })
-            })
+            .map(|r| rows::claimed(*r))
             .collect::<Result<Vec<_>, StoreError>>()?;
         // RETURNING order is unspecified; send in the order the deliveries were created.
         claimed.sort_by_key(|c| c.delivery_id);
@@ -158,7 +159,7 @@ impl PgStore {
 
     pub(super) async fn retry_many(
         &self,
-        app: &str,
+        destination: &str,
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
@@ -166,12 +167,12 @@ impl PgStore {
         // Two states as two terms, so each can read its own index (migration 0004); no index
         // holds both.
         let sql = format!(
-            "{RETRY_NOW} WHERE app_id = $2 AND created_at_ms >= $3 AND created_at_ms < $4
+            "{RETRY_NOW} WHERE destination = $2 AND created_at_ms >= $3 AND created_at_ms < $4
                            AND (state = 'dead' OR state = 'pending')"
         );
         let client = self.client().await?;
         let n = client
-            .execute(&sql, &[&now_ms, &app, &from_ms, &to_ms])
+            .execute(&sql, &[&now_ms, &destination, &from_ms, &to_ms])
             .await?;
         if n > 0 {
             self.floors.reset();
@@ -198,10 +199,10 @@ mod plans {
     async fn the_claim_reads_its_indexes_whatever_it_was_planned_on() {
         let (db, store) = scratch_store("ivrhook_plans_claim", 2).await;
         let client = store.client().await.unwrap();
-        let args = "'o', 1, 1, 'app', 0, '{}', true, 64, \
+        let args = "'o', 1, 1, 'app:a', 0, '{}', true, 64, \
                     -9223372036854775808, -9223372036854775808";
         for (case, before, after) in PLAN_CASES {
-            let plan = kept_plan(&client, CLAIM, args, before, after).await;
+            let plan = kept_plan(&client, &CLAIM, args, before, after).await;
             assert!(
                 plan.contains("Index Scan using deliveries_due on deliveries d"),
                 "{case}:\n{plan}"

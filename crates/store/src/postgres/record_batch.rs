@@ -83,10 +83,10 @@ const RECORD_MANY: &str = "
         lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
     FROM r
     WHERE d.id = ANY($1::bigint[]) AND d.id = r.id
-    RETURNING d.id, d.app_id, (
+    RETURNING d.id, d.destination, (
         SELECT min(ARRAY[p.id, p.lane, p.next_attempt_at_ms]) FROM deliveries p
         WHERE r.state <> 'pending' AND NOT ((d.attempt_log -> -1) ? 'lease_lost')
-          AND p.finished_at_ms IS NULL AND p.app_id = d.app_id
+          AND p.finished_at_ms IS NULL AND p.destination = d.destination
           AND p.call_id = d.call_id AND (p.call_id, p.id) > (d.call_id, d.id))";
 
 pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
@@ -187,11 +187,11 @@ async fn record_many(
         let Ok(delivery) = row.try_get::<_, i64>(0) else {
             continue;
         };
-        let app = row.try_get::<_, String>(1);
+        let destination = row.try_get::<_, String>(1);
         let next = row.try_get::<_, Option<Vec<i64>>>(2);
-        let next_of_call = match (app, next.ok().flatten().as_deref()) {
-            (Ok(app), Some(&[id, lane, due])) => {
-                floors.lower(&app, lane, (due, id));
+        let next_of_call = match (destination, next.ok().flatten().as_deref()) {
+            (Ok(destination), Some(&[id, lane, due])) => {
+                floors.lower(&destination, lane, (due, id));
                 Some((Lane::from_int(lane), due))
             }
             _ => None,

@@ -30,7 +30,7 @@ async fn a_group_moves_each_leased_delivery_and_survives_a_bad_record() {
     }
     let claimed = store
         .claim(ClaimRequest {
-            app_id: "app".to_owned(),
+            destination: "app:app".to_owned(),
             lane: Lane::First,
             limit: 10,
             now_ms: 1,

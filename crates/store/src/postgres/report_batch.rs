@@ -1,8 +1,8 @@
 //! Received reports in groups (`batch`): copies of one report in a group become one row and
-//! count as its duplicates; a group that fails is retried one report at a time, so one bad
-//! report fails alone.
+//! count as its duplicates; each new report's forward deliveries are written by the same
+//! statement; a group that fails is retried one report at a time, so one bad report fails
+//! alone.
 
-use super::reports::insert_one;
 use crate::{Inserted, NewReport, StoreError};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
@@ -13,16 +13,39 @@ pub(crate) struct Job {
     pub answer: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
+/// The group's reports, then the forward deliveries of those that are new (`xmax = 0`: inserted,
+/// not updated as a duplicate), each found by its report's key. Deliveries are inserted in
+/// the order of their reports' ids, so a call's later report gets later delivery ids: the
+/// order its deliveries go in.
 const INSERT_MANY: &str = "
-    INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
-                         raw, utc_offset, warnings, duplicates, last_duplicate_at_ms)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
-                         $6::bigint[], $7::text[], $8::bytea[], $9::text[], $10::text[],
-                         $11::bigint[], $12::bigint[])
-    ON CONFLICT (call_id, app_id, content_hash)
-    DO UPDATE SET duplicates = reports.duplicates + excluded.duplicates + 1,
-                  last_duplicate_at_ms = excluded.received_at_ms
-    RETURNING id, duplicates, xmax = 0, call_id, app_id, content_hash";
+    WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
+                             $6::bigint[], $7::text[], $8::bytea[], $9::text[], $10::text[],
+                             $11::bigint[], $12::bigint[]) WITH ORDINALITY
+            AS t(app_id, call_id, content_hash, event, status, received_at_ms, peer, raw,
+                 utc_offset, warnings, duplicates, last_duplicate_at_ms, g)),
+    ins AS (
+        INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
+                             raw, utc_offset, warnings, duplicates, last_duplicate_at_ms)
+        SELECT app_id, call_id, content_hash, event, status, received_at_ms, peer, raw,
+               utc_offset, warnings, duplicates, last_duplicate_at_ms
+        FROM input ORDER BY g
+        ON CONFLICT (call_id, app_id, content_hash)
+        DO UPDATE SET duplicates = reports.duplicates + excluded.duplicates + 1,
+                      last_duplicate_at_ms = excluded.received_at_ms
+        RETURNING id, duplicates, xmax = 0 AS new, call_id, app_id, content_hash),
+    forwarded AS (
+        INSERT INTO deliveries (report_id, destination, app_id, call_id, next_attempt_at_ms,
+                                created_at_ms, updated_at_ms)
+        SELECT ins.id, f.destination, ins.app_id, ins.call_id, f.due, i.received_at_ms,
+               i.received_at_ms
+        FROM unnest($13::bigint[], $14::text[], $15::bigint[]) WITH ORDINALITY
+                 AS f(g, destination, due, n)
+             JOIN input i ON i.g = f.g
+             JOIN ins ON ins.new AND ins.call_id = i.call_id AND ins.app_id = i.app_id
+                     AND ins.content_hash = i.content_hash
+        ORDER BY ins.id, f.n)
+    SELECT id, duplicates, new, call_id, app_id, content_hash FROM ins";
 
 type Key = (String, String, [u8; 32]);
 
@@ -52,7 +75,11 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
             }
         }
     }
-    match insert_many(pool, &groups).await {
+    let copies: Vec<(&NewReport, usize)> = groups
+        .iter()
+        .map(|(_, jobs)| (&jobs[0].report, jobs.len()))
+        .collect();
+    match insert_many(pool, &copies).await {
         Ok(rows) => {
             for (k, jobs) in groups {
                 let Some(&(id, total, inserted)) = rows.get(&k) else {
@@ -90,13 +117,39 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
     }
 }
 
-/// One statement for the whole group; returns (id, duplicates, newly inserted) by key.
+/// One report in the group statement, committed on return (`synchronous_commit` is on by
+/// default): the unique key decides between a new row and a duplicate, across every node.
+async fn insert_one(pool: &Pool, report: &NewReport) -> Result<Inserted, StoreError> {
+    let k = key(report);
+    let rows = insert_many(pool, &[(report, 1)]).await?;
+    let &(id, times, _) = rows.get(&k).ok_or_else(|| {
+        StoreError::Corrupt("a report was not returned by its insert".into())
+    })?;
+    Ok(if times == 0 {
+        Inserted::New { id }
+    } else {
+        Inserted::Duplicate { id, times }
+    })
+}
+
+/// One statement for the whole group, each report with the number of its copies in the group;
+/// returns (id, duplicates, newly inserted) by key.
 async fn insert_many(
     pool: &Pool,
-    groups: &[(Key, Vec<Job>)],
+    groups: &[(&NewReport, usize)],
 ) -> Result<HashMap<Key, (i64, i64, bool)>, StoreError> {
-    let firsts: Vec<&NewReport> = groups.iter().map(|(_, jobs)| &jobs[0].report).collect();
-    let extras: Vec<i64> = groups.iter().map(|(_, j)| j.len() as i64 - 1).collect();
+    let firsts: Vec<&NewReport> = groups.iter().map(|(r, _)| *r).collect();
+    let extras: Vec<i64> = groups.iter().map(|(_, n)| *n as i64 - 1).collect();
+    // Forward deliveries as parallel arrays: the report's 1-based place, the destination, the
+    // first attempt's due time.
+    let mut forwards: (Vec<i64>, Vec<&str>, Vec<i64>) = Default::default();
+    for (g, r) in firsts.iter().enumerate() {
+        for f in &r.forwards {
+            forwards.0.push(g as i64 + 1);
+            forwards.1.push(&f.destination);
+            forwards.2.push(f.first_attempt_at_ms);
+        }
+    }
     let received: Vec<i64> = firsts
         .iter()
         .map(|r| r.received_at.timestamp_millis())
@@ -136,6 +189,9 @@ async fn insert_many(
                     .collect::<Vec<_>>(),
                 &extras,
                 &last_duplicate,
+                &forwards.0,
+                &forwards.1,
+                &forwards.2,
             ],
         )
         .await?;
@@ -170,6 +226,7 @@ mod tests {
             raw: b"{}".to_vec(),
             utc_offset: "+08:00".into(),
             warnings: "[]".into(),
+            forwards: Vec::new(),
         }
     }
 
@@ -217,15 +274,10 @@ mod tests {
         );
         // The group statement itself takes copies (the answers above could also come from
         // the one-by-one fallback): two more of `a` and a new `c` in one statement.
-        let job = |c: &str| Job {
-            report: report(c),
-            answer: oneshot::channel().0,
-        };
-        let groups = vec![
-            (key(&report("a")), vec![job("a"), job("a")]),
-            (key(&report("c")), vec![job("c")]),
-        ];
-        let rows = insert_many(&pool, &groups).await.unwrap();
+        let (a_report, c_report) = (report("a"), report("c"));
+        let rows = insert_many(&pool, &[(&a_report, 2), (&c_report, 1)])
+            .await
+            .unwrap();
         assert_eq!(rows[&key(&report("a"))], (a, 6, false));
         assert!(rows[&key(&report("c"))].2, "c is new");
         crate::Store::close(&store).await;

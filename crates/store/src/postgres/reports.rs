@@ -2,17 +2,7 @@
 
 use super::PgStore;
 use crate::{Inserted, NewReport, StoreError, StoredReport};
-use deadpool_postgres::Pool;
 use tokio_postgres::Row;
-
-const INSERT_REPORT: &str = "
-    INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
-                         raw, utc_offset, warnings)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-    ON CONFLICT (call_id, app_id, content_hash)
-    DO UPDATE SET duplicates = reports.duplicates + 1,
-                  last_duplicate_at_ms = excluded.received_at_ms
-    RETURNING id, duplicates";
 
 const COLUMNS: &str = "id, app_id, call_id, event, status, received_at_ms, peer, raw, warnings,
     duplicates, utc_offset";
@@ -37,44 +27,28 @@ fn report(row: &Row) -> Result<StoredReport, StoreError> {
     })
 }
 
-/// One report in one statement, committed on return (`synchronous_commit` is on by default):
-/// the unique key decides between a new row and a duplicate, across every node.
-pub(super) async fn insert_one(pool: &Pool, r: &NewReport) -> Result<Inserted, StoreError> {
-    let client = pool.get().await?;
-    let stmt = client.prepare_cached(INSERT_REPORT).await?;
-    let row = client
-        .query_one(
-            &stmt,
-            &[
-                &r.app_id.as_str(),
-                &r.call_id.as_str(),
-                &&r.content_hash[..],
-                &r.event,
-                &r.status,
-                &r.received_at.timestamp_millis(),
-                &r.peer,
-                &r.raw,
-                &r.utc_offset,
-                &r.warnings,
-            ],
-        )
-        .await?;
-    let (id, times): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-    Ok(if times == 0 {
-        Inserted::New { id }
-    } else {
-        Inserted::Duplicate { id, times }
-    })
-}
-
 impl PgStore {
-    /// Through the group inserter (`batch`): answered once its statement has committed.
+    /// Through the group inserter (`batch`): answered once its statement has committed. A new
+    /// report is announced to the other nodes (their feeds), and so is each destination it
+    /// is forwarded to (their engines).
     pub(super) async fn insert(&self, report: NewReport) -> Result<Inserted, StoreError> {
+        let destinations: Vec<String> = report
+            .forwards
+            .iter()
+            .map(|f| f.destination.clone())
+            .collect();
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.inserts
             .send(super::report_batch::Job { report, answer })
             .map_err(|_| StoreError::Closed)?;
-        answered.await.map_err(|_| StoreError::Closed)?
+        let inserted = answered.await.map_err(|_| StoreError::Closed)??;
+        if let Inserted::New { .. } = inserted {
+            self.announce_reports();
+            for destination in &destinations {
+                self.announce(destination);
+            }
+        }
+        Ok(inserted)
     }
 
     pub(super) async fn register(&self, app: &str, call: &str) -> Result<bool, StoreError> {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("migrations/0006_identifiers_compare_bytes.sql"),
     ),
+    (7, include_str!("migrations/0007_destinations.sql")),
 ];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.

@@ -48,7 +48,7 @@ async fn migration_5_moves_each_attempt_into_its_delivery_row() {
     let (db, mut client) = scratch("ivrhook_migrate_attempts").await;
     assert_eq!(migrate_to(&mut client, 4).await.unwrap(), [1, 2, 3, 4]);
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6]);
+    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7]);
     let gone: bool = client
         .query_one("SELECT to_regclass('attempts') IS NULL", &[])
         .await
@@ -121,7 +121,7 @@ async fn identifiers_compare_as_bytes_after_migration_6() {
         )
         .await
         .unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [6]);
+    assert_eq!(migrate_to(&mut client, 6).await.unwrap(), [6]);
     let columns = "SELECT c.relname || '.' || a.attname, co.collname
                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                    JOIN pg_collation co ON co.oid = a.attcollation
@@ -165,5 +165,52 @@ async fn identifiers_compare_as_bytes_after_migration_6() {
         .await;
     assert!(key.is_err(), "the idempotency key lets a duplicate in");
     drop(client);
+    db.drop_database().await.unwrap();
+}
+
+/// Migration 7: an existing delivery goes to its app's callback destination and keeps its
+/// event; a delivery now has exactly one source, an event or a report.
+#[tokio::test]
+async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destination() {
+    let (db, mut client) = scratch("ivrhook_migrate_destinations").await;
+    migrate_to(&mut client, 4).await.unwrap();
+    client.batch_execute(VERSION_4_ROWS).await.unwrap();
+    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7]);
+    let store = PgStore::open(&db.url, Migrations::Require, 2)
+        .await
+        .unwrap();
+    let (dead, _) = store.delivery(9).await.unwrap().unwrap();
+    assert_eq!(
+        (dead.destination.as_str(), dead.source, dead.state),
+        ("app:app", crate::outbox::Source::Event(7), DeliveryState::Dead)
+    );
+    // A delivery without a source is refused.
+    let neither = client
+        .execute(
+            "INSERT INTO deliveries (destination, app_id, call_id, next_attempt_at_ms,
+                                     created_at_ms, updated_at_ms)
+             VALUES ('x', 'a', 'c', 0, 0, 0)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(format!("{neither:?}").contains("deliveries_one_source"), "{neither:?}");
+    let pending = store
+        .claim(crate::outbox::ClaimRequest {
+            destination: "app:app".into(),
+            lane: crate::outbox::Lane::First,
+            limit: 10,
+            now_ms: 1,
+            lease_until_ms: 100,
+            owner: "n".into(),
+            ordered: true,
+            exclude: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let claimed: Vec<i64> = pending.iter().map(|c| c.delivery_id).collect();
+    assert_eq!(claimed, [10], "the pending delivery is claimed by its destination");
+    drop(client);
+    store.close().await;
     db.drop_database().await.unwrap();
 }

@@ -4,9 +4,9 @@ use super::PgStore;
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
-    Inserted, NewReport, Store, StoreError, StoredReport,
+    Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
@@ -32,6 +32,26 @@ impl Store for PgStore {
 
     async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
         self.after(after, limit).await
+    }
+
+    async fn latest_report_id(&self) -> Result<i64, StoreError> {
+        self.latest().await
+    }
+
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        self.consumer(name).await
+    }
+
+    async fn ack_consumer(&self, name: &str, cursor: i64, now_ms: i64) -> Result<i64, StoreError> {
+        self.ack(name, cursor, now_ms).await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        self.consumer_list().await
+    }
+
+    async fn reports_behind(&self, cursor: i64) -> Result<(i64, Option<i64>), StoreError> {
+        self.behind(cursor).await
     }
 
     async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError> {
@@ -69,12 +89,12 @@ impl Store for PgStore {
 
     async fn retry_range(
         &self,
-        app: &AppId,
+        destination: &str,
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        self.retry_many(app.as_str(), from_ms, to_ms, now_ms).await
+        self.retry_many(destination, from_ms, to_ms, now_ms).await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
@@ -95,20 +115,27 @@ impl Store for PgStore {
         self.outbound(call.as_str()).await
     }
 
-    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
-        self.earliest(&apps).await
+    async fn forwards_for_call(&self, call: &CallId) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.forwards(call.as_str()).await
+    }
+
+    async fn earliest_due(
+        &self,
+        destinations: Vec<String>,
+    ) -> Result<Vec<DueSummary>, StoreError> {
+        self.earliest(&destinations).await
     }
 
     async fn next_due(
         &self,
-        app: &str,
+        destination: &str,
         lane: Lane,
         after_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        self.next(app, lane, after_ms).await
+        self.next(destination, lane, after_ms).await
     }
 
-    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError> {
+    async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.counts().await
     }
 
@@ -134,5 +161,9 @@ impl Store for PgStore {
 
     fn wake_ups(&self) -> Option<broadcast::Receiver<String>> {
         Some(self.subscribe())
+    }
+
+    fn new_reports(&self) -> Option<broadcast::Receiver<()>> {
+        Some(self.subscribe_reports())
     }
 }

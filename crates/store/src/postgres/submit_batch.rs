@@ -23,8 +23,9 @@ pub(crate) struct Job {
 /// one more WAL record after it, and only a key can conflict (ids come from the sequence).
 ///
 /// `lease` decides each lease offer once (`MATERIALIZED`: inlined, its test would run once for
-/// each of the two columns it sets). An ordered app's delivery is leased only if no earlier
-/// event of its call is in the group and no delivery of its call is unfinished: every
+/// each of the two columns it sets). An ordered destination's delivery is leased only if no
+/// earlier event of its call to it is in the group and no delivery of its call to it is
+/// unfinished: every
 /// delivery this statement sees committed before it began, so before this one's id was drawn.
 /// The unfinished check is a scalar subquery, probing `deliveries_ordering` by call for each
 /// row (the plan test): as `NOT EXISTS`, the planner may hash it instead, reading every
@@ -33,9 +34,10 @@ const SUBMIT_MANY: &str = "
     WITH input AS (
         SELECT nextval('outbound_events_id_seq'::regclass) AS id, t.*
         FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[],
-                    $6::bigint[], $7::text[], $8::bigint[], $9::bool[]) WITH ORDINALITY
+                    $6::bigint[], $7::text[], $8::bigint[], $9::bool[], $10::text[])
+                 WITH ORDINALITY
              AS t(app_id, call_id, idempotency_key, body, created_at_ms, first_at_ms,
-                  lease_owner, lease_until_ms, ordered, ord)
+                  lease_owner, lease_until_ms, ordered, destination, ord)
         ORDER BY ord),
     keyed AS (
         INSERT INTO outbound_events (id, app_id, call_id, idempotency_key, body, created_at_ms)
@@ -51,15 +53,17 @@ const SUBMIT_MANY: &str = "
     lease AS MATERIALIZED (
         SELECT i.id, i.lease_owner IS NOT NULL AND (NOT i.ordered OR (
             NOT EXISTS (SELECT 1 FROM input f
-                        WHERE f.app_id = i.app_id AND f.call_id = i.call_id AND f.id < i.id)
+                        WHERE f.destination = i.destination AND f.call_id = i.call_id
+                          AND f.id < i.id)
             AND (SELECT true FROM deliveries p
-                 WHERE p.finished_at_ms IS NULL AND p.app_id = i.app_id
+                 WHERE p.finished_at_ms IS NULL AND p.destination = i.destination
                    AND p.call_id = i.call_id LIMIT 1) IS NULL)) AS taken
         FROM input i),
     delivery AS (
-        INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                                updated_at_ms, lease_owner, lease_expires_at_ms)
-        SELECT i.id, i.app_id, i.call_id, i.first_at_ms, i.created_at_ms, i.created_at_ms,
+        INSERT INTO deliveries (event_id, destination, app_id, call_id, next_attempt_at_ms,
+                                created_at_ms, updated_at_ms, lease_owner, lease_expires_at_ms)
+        SELECT i.id, i.destination, i.app_id, i.call_id, i.first_at_ms, i.created_at_ms,
+               i.created_at_ms,
                CASE WHEN l.taken THEN i.lease_owner END,
                CASE WHEN l.taken THEN i.lease_until_ms ELSE 0 END
         FROM input i JOIN (SELECT id FROM keyed UNION ALL SELECT id FROM keyless) e
@@ -152,6 +156,10 @@ async fn submit_many(pool: &Pool, jobs: &[Job]) -> Result<HashMap<i64, Submitted
                 &offers
                     .iter()
                     .map(|l| l.is_some_and(|l| l.ordered))
+                    .collect::<Vec<_>>(),
+                &events
+                    .iter()
+                    .map(|e| e.destination.as_str())
                     .collect::<Vec<_>>(),
             ],
         )

@@ -7,6 +7,7 @@ use crate::postgres::test_support::{kept_plan, scratch_store, PLAN_CASES};
 fn job(call: &str, key: Option<&str>) -> (Job, oneshot::Receiver<Result<Submitted, StoreError>>) {
     let event = NewEvent {
         app_id: "app".try_into().unwrap(),
+        destination: "app:app".into(),
         call_id: call.try_into().unwrap(),
         idempotency_key: key.map(str::to_owned),
         body: call.as_bytes().to_vec(),
@@ -187,7 +188,7 @@ async fn the_lease_check_reads_the_ordering_index_whatever_it_was_planned_on() {
     let (db, store) = scratch_store("ivrhook_plans_submit", 2).await;
     let client = store.client().await.unwrap();
     let args = "ARRAY['app'], ARRAY['c1'], ARRAY[NULL], ARRAY['\\x00'::bytea], ARRAY[0], \
-                ARRAY[0], ARRAY['n1'], ARRAY[1], ARRAY[true]";
+                ARRAY[0], ARRAY['n1'], ARRAY[1], ARRAY[true], ARRAY['app:app']";
     for (case, before, after) in PLAN_CASES {
         let plan = kept_plan(&client, SUBMIT_MANY, args, before, after).await;
         // Probed by the row's call: not every unfinished delivery read once and hashed.
@@ -199,7 +200,7 @@ async fn the_lease_check_reads_the_ordering_index_whatever_it_was_planned_on() {
             plan.lines()
                 .nth(probe + 1)
                 .is_some_and(|l| l.contains("Index Cond")
-                    && l.contains("app_id = i")
+                    && l.contains("destination = i")
                     && l.contains("call_id = i")),
             "{case}:\n{plan}"
         );

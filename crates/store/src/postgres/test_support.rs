@@ -8,13 +8,14 @@ use crate::{
     Store,
 };
 
-/// 5,000 pending deliveries of app `app`, all due at 0, on a table never analysed.
+/// 5,000 pending deliveries of app `app` (destination `app:app`), all due at 0, on a table
+/// never analysed.
 pub(crate) const YOUNG_BACKLOG: &str = "
     INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
     SELECT 'app', 'c' || n, 'x', 0 FROM generate_series(1, 5000) n;
-    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                            updated_at_ms)
-    SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
+    INSERT INTO deliveries (event_id, destination, app_id, call_id, next_attempt_at_ms,
+                            created_at_ms, updated_at_ms)
+    SELECT id, 'app:' || app_id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
 
 /// Statistics that say nothing is pending: every delivery finished, then `ANALYZE` (what
 /// autovacuum records after a quiet spell). Pending rows that arrive later are not in them.
@@ -24,9 +25,9 @@ pub(crate) const NOTHING_PENDING: &str = "
 
 /// A new pending delivery for each event, due at 0.
 pub(crate) const MORE_PENDING: &str = "
-    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                            updated_at_ms)
-    SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
+    INSERT INTO deliveries (event_id, destination, app_id, call_id, next_attempt_at_ms,
+                            created_at_ms, updated_at_ms)
+    SELECT id, 'app:' || app_id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
 
 /// Empty tables, never analysed.
 pub(crate) const EMPTY: &str = "TRUNCATE outbound_events, deliveries CASCADE";
@@ -37,9 +38,9 @@ pub(crate) const FEW_ROWS: &str = "
     TRUNCATE outbound_events, deliveries CASCADE;
     INSERT INTO outbound_events (app_id, call_id, body, created_at_ms)
     SELECT 'app', 'f' || n, 'x', 0 FROM generate_series(1, 200) n;
-    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                            updated_at_ms)
-    SELECT id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
+    INSERT INTO deliveries (event_id, destination, app_id, call_id, next_attempt_at_ms,
+                            created_at_ms, updated_at_ms)
+    SELECT id, 'app:' || app_id, app_id, call_id, 0, 0, 0 FROM outbound_events;";
 
 /// What a kept plan may have been made from, as (case, before, after) for `kept_plan`. Run in
 /// this order on one fresh database: the third case plans on the backlog the second left.
@@ -93,6 +94,7 @@ pub(crate) async fn kept_plan(
 pub(crate) async fn submit(store: &PgStore, call: &str) -> i64 {
     let event = NewEvent {
         app_id: "app".try_into().unwrap(),
+        destination: "app:app".into(),
         call_id: call.try_into().unwrap(),
         idempotency_key: None,
         body: b"{}".to_vec(),

@@ -26,9 +26,9 @@ mod writer;
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
-    BatchHook, Inserted, NewReport, Store, StoreError, StoredReport,
+    BatchHook, Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
@@ -153,7 +153,9 @@ fn now_ms() -> i64 {
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
-        self.write(false, move |c| reports::insert(c, &report))
+        // With forwards a report is several statements: all of them or none.
+        let atomic = !report.forwards.is_empty();
+        self.write(atomic, move |c| reports::insert(c, &report))
             .await
     }
 
@@ -176,6 +178,29 @@ impl Store for SqliteStore {
 
     async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
         self.read(move |c| reports::after(c, after, limit)).await
+    }
+
+    async fn latest_report_id(&self) -> Result<i64, StoreError> {
+        self.read(reports::latest).await
+    }
+
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |c| reports::consumer(c, &name)).await
+    }
+
+    async fn ack_consumer(&self, name: &str, cursor: i64, now_ms: i64) -> Result<i64, StoreError> {
+        let name = name.to_owned();
+        self.write(false, move |c| reports::ack(c, &name, cursor, now_ms))
+            .await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        self.read(reports::consumers).await
+    }
+
+    async fn reports_behind(&self, cursor: i64) -> Result<(i64, Option<i64>), StoreError> {
+        self.read(move |c| reports::behind(c, cursor)).await
     }
 
     async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError> {
@@ -212,14 +237,14 @@ impl Store for SqliteStore {
 
     async fn retry_range(
         &self,
-        app: &AppId,
+        destination: &str,
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let app = app.to_string();
+        let destination = destination.to_owned();
         self.write(false, move |c| {
-            outbox::retry_range(c, &app, from_ms, to_ms, now_ms)
+            outbox::retry_range(c, &destination, from_ms, to_ms, now_ms)
         })
         .await
     }
@@ -246,23 +271,32 @@ impl Store for SqliteStore {
         self.read(move |c| outbox_read::for_call(c, &call)).await
     }
 
-    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
-        self.read(move |c| outbox_read::earliest_due(c, &apps))
+    async fn forwards_for_call(&self, call: &CallId) -> Result<Vec<DeliveryRow>, StoreError> {
+        let call = call.to_string();
+        self.read(move |c| outbox_read::forwards_for_call(c, &call))
+            .await
+    }
+
+    async fn earliest_due(
+        &self,
+        destinations: Vec<String>,
+    ) -> Result<Vec<DueSummary>, StoreError> {
+        self.read(move |c| outbox_read::earliest_due(c, &destinations))
             .await
     }
 
     async fn next_due(
         &self,
-        app: &str,
+        destination: &str,
         lane: Lane,
         after_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let app = app.to_owned();
-        self.read(move |c| outbox_read::next_due(c, &app, lane, after_ms))
+        let destination = destination.to_owned();
+        self.read(move |c| outbox_read::next_due(c, &destination, lane, after_ms))
             .await
     }
 
-    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError> {
+    async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.read(outbox_read::counts).await
     }
 

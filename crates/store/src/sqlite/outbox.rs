@@ -1,7 +1,8 @@
 //! The outbox's writes, run as jobs on the writer thread.
 
-use crate::outbox::{
-    AttemptRecord, ClaimRequest, Claimed, EventIds, Lane, NewEvent, Recorded, Submitted,
+use crate::{
+    outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, Lane, NewEvent, Recorded, Submitted},
+    rows, Forward,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -11,14 +12,19 @@ pub(super) const INSERT_EVENT: &str = "
     INSERT INTO outbound_events (app_id, call_id, idempotency_key, body, created_at_ms)
     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 pub(super) const INSERT_DELIVERY: &str = "
-    INSERT INTO deliveries (event_id, app_id, call_id, next_attempt_at_ms, created_at_ms,
-                            updated_at_ms, lease_owner, lease_expires_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)";
-/// Whether a call has a pending delivery (a new one of an ordered app waits for it). In the
-/// writer's transaction, so events earlier in the same group count.
+    INSERT INTO deliveries (event_id, destination, app_id, call_id, next_attempt_at_ms,
+                            created_at_ms, updated_at_ms, lease_owner, lease_expires_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)";
+pub(super) const INSERT_FORWARD: &str = "
+    INSERT INTO deliveries (report_id, destination, app_id, call_id, next_attempt_at_ms,
+                            created_at_ms, updated_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+/// Whether a call has a pending delivery to a destination (a new one of an ordered
+/// destination waits for it). In the writer's transaction, so events earlier in the same
+/// group count.
 pub(super) const CALL_PENDING: &str = "
     SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_ordering
-                   WHERE state = 'pending' AND app_id = ?1 AND call_id = ?2)";
+                   WHERE state = 'pending' AND destination = ?1 AND call_id = ?2)";
 pub(super) const LEASE: &str = "
     UPDATE deliveries SET lease_owner = ?1, lease_expires_at_ms = ?2, updated_at_ms = ?3
     WHERE id = ?4";
@@ -33,11 +39,13 @@ pub(super) const MOVE: &str = "
         last_error = ?5, attempts = attempts + 1, lane = 1, lease_owner = NULL,
         lease_expires_at_ms = 0, updated_at_ms = ?6
     WHERE id = ?7 AND lease_owner = ?8 AND state = 'pending'";
-/// The next pending delivery of a finished delivery's call, in the call's order.
+/// The next pending delivery of a finished delivery's call to its destination, in the call's
+/// order.
 pub(super) const NEXT_OF_CALL: &str = "
     SELECT p.lane, p.next_attempt_at_ms
     FROM deliveries f JOIN deliveries p INDEXED BY deliveries_ordering
-      ON p.state = 'pending' AND p.app_id = f.app_id AND p.call_id = f.call_id AND p.id > f.id
+      ON p.state = 'pending' AND p.destination = f.destination AND p.call_id = f.call_id
+         AND p.id > f.id
     WHERE f.id = ?1
     ORDER BY p.id LIMIT 1";
 
@@ -73,13 +81,14 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
         Some(offer) if offer.ordered => {
             let waits: bool = conn
                 .prepare_cached(CALL_PENDING)?
-                .query_row((e.app_id.as_str(), e.call_id.as_str()), |r| r.get(0))?;
+                .query_row((&e.destination, e.call_id.as_str()), |r| r.get(0))?;
             Some(offer).filter(|_| !waits)
         }
         offer => offer.as_ref(),
     };
     conn.prepare_cached(INSERT_DELIVERY)?.execute((
         event_id,
+        &e.destination,
         e.app_id.as_str(),
         e.call_id.as_str(),
         e.first_attempt_at_ms,
@@ -103,38 +112,36 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
 // the two): an `UPDATE … WHERE id IN (…) RETURNING` costs three temporary b-trees a claim (the
 // id list, the excluded list, the returned rows), each created and dropped, where a lease by
 // primary key costs one b-tree seek (BENCHMARKS.md, step 16).
-pub(super) const CLAIM: &str = "
-    SELECT d.id, d.event_id, d.call_id, d.attempts, d.unknown_call_answers, d.created_at_ms,
-           e.body
-    FROM deliveries d INDEXED BY deliveries_due JOIN outbound_events e ON e.id = d.event_id
-    WHERE d.state = 'pending' AND d.app_id = ?1 AND d.lane = ?2
-      AND d.next_attempt_at_ms <= ?3 AND d.lease_expires_at_ms <= ?3
-      AND (?4 = 0 OR NOT EXISTS (
-          SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
-          WHERE p.state = 'pending' AND p.app_id = d.app_id AND p.call_id = d.call_id
-            AND p.id < d.id))
-    ORDER BY d.next_attempt_at_ms, d.id
-    LIMIT ?5";
+//
+// The claimed columns are `rows::CLAIMED`, the delivery named `c`: its event or its report is
+// joined by primary key.
+pub(super) static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {}
+         FROM deliveries c INDEXED BY deliveries_due
+              LEFT JOIN outbound_events e ON e.id = c.event_id
+              LEFT JOIN reports r ON r.id = c.report_id
+         WHERE c.state = 'pending' AND c.destination = ?1 AND c.lane = ?2
+           AND c.next_attempt_at_ms <= ?3 AND c.lease_expires_at_ms <= ?3
+           AND (?4 = 0 OR NOT EXISTS (
+               SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
+               WHERE p.state = 'pending' AND p.destination = c.destination
+                 AND p.call_id = c.call_id AND p.id < c.id))
+         ORDER BY c.next_attempt_at_ms, c.id
+         LIMIT ?5",
+        rows::CLAIMED
+    )
+});
 
 /// Leases due deliveries; the lease is part of the batch's commit.
 pub(crate) fn claim(conn: &Connection, c: &ClaimRequest) -> rusqlite::Result<Vec<Claimed>> {
     // The excluded deliveries are dropped here rather than in SQL: reading as many more rows
     // as there are exclusions leaves the same first `limit` rows as a `NOT IN` would.
     let read = i64::from(c.limit) + c.exclude.len() as i64;
-    let params = (&c.app_id, c.lane.as_int(), c.now_ms, c.ordered, read);
+    let params = (&c.destination, c.lane.as_int(), c.now_ms, c.ordered, read);
     let mut claimed: Vec<Claimed> = conn
-        .prepare_cached(CLAIM)?
-        .query_map(params, |r| {
-            Ok(Claimed {
-                delivery_id: r.get(0)?,
-                event_id: r.get(1)?,
-                call_id: r.get(2)?,
-                attempts: r.get(3)?,
-                unknown_call_answers: r.get(4)?,
-                created_at_ms: r.get(5)?,
-                body: r.get(6)?,
-            })
-        })?
+        .prepare_cached(&CLAIM)?
+        .query_map(params, |r| rows::claimed(r).map_err(rows::for_sqlite))?
         .filter(|r| {
             r.as_ref()
                 .map_or(true, |d| !c.exclude.contains(&d.delivery_id))
@@ -215,18 +222,42 @@ pub(crate) fn retry_one(conn: &Connection, id: i64, now_ms: i64) -> rusqlite::Re
 
 pub(crate) fn retry_range(
     conn: &Connection,
-    app: &str,
+    destination: &str,
     from_ms: i64,
     to_ms: i64,
     now_ms: i64,
 ) -> rusqlite::Result<u64> {
     let sql = format!(
-        "{RETRY_NOW} WHERE app_id = ?2 AND created_at_ms >= ?3 AND created_at_ms < ?4
+        "{RETRY_NOW} WHERE destination = ?2 AND created_at_ms >= ?3 AND created_at_ms < ?4
                        AND state IN ('dead', 'pending')"
     );
     Ok(conn
         .prepare_cached(&sql)?
-        .execute((now_ms, app, from_ms, to_ms))? as u64)
+        .execute((now_ms, destination, from_ms, to_ms))? as u64)
+}
+
+/// A new report's forward deliveries, in the order given (a call's later report gets later
+/// ids, which is the order its deliveries go in).
+pub(crate) fn forward(
+    conn: &Connection,
+    report_id: i64,
+    app: &str,
+    call: &str,
+    created_at_ms: i64,
+    forwards: &[Forward],
+) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT_FORWARD)?;
+    for f in forwards {
+        insert.execute((
+            report_id,
+            &f.destination,
+            app,
+            call,
+            f.first_attempt_at_ms,
+            created_at_ms,
+        ))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -251,8 +282,10 @@ mod plans {
             "{index} not used: {steps:#?}"
         );
         for s in steps {
-            let scans_deliveries =
-                s.starts_with("SCAN d") || s.starts_with("SCAN p") || s == "SCAN deliveries";
+            let scans_deliveries = s.starts_with("SCAN c")
+                || s.starts_with("SCAN d")
+                || s.starts_with("SCAN p")
+                || s == "SCAN deliveries";
             assert!(!scans_deliveries, "table scan in {steps:#?}");
         }
     }
@@ -262,11 +295,12 @@ mod plans {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::schema::connect(&dir.path().join("p.db")).unwrap();
         super::super::schema::migrate(&conn).unwrap();
-        let claim = plan(&conn, CLAIM, ("app", 0, 1, 1, 10));
+        let claim = plan(&conn, &CLAIM, ("app:a", 0, 1, 1, 10));
         assert_indexed(&claim, "deliveries_due");
         assert_indexed(&claim, "deliveries_ordering");
         assert_indexed(&claim, "SEARCH e USING INTEGER PRIMARY KEY");
-        let call_pending = plan(&conn, super::CALL_PENDING, ("app", "c"));
+        assert_indexed(&claim, "SEARCH r USING INTEGER PRIMARY KEY");
+        let call_pending = plan(&conn, super::CALL_PENDING, ("app:a", "c"));
         assert_indexed(&call_pending, "deliveries_ordering");
         let next_of_call = plan(&conn, super::NEXT_OF_CALL, [1]);
         assert_indexed(&next_of_call, "deliveries_ordering");
@@ -281,8 +315,8 @@ mod plans {
         let next = plan(
             &conn,
             "SELECT MIN(next_attempt_at_ms) FROM deliveries
-             WHERE state = 'pending' AND app_id = ?1 AND lane = ?2 AND next_attempt_at_ms > ?3",
-            ("app", 0, 0),
+             WHERE state = 'pending' AND destination = ?1 AND lane = ?2 AND next_attempt_at_ms > ?3",
+            ("app:a", 0, 0),
         );
         assert_indexed(&next, "deliveries_due");
         let by_state = plan(
@@ -299,8 +333,8 @@ mod plans {
         assert_indexed(&by_app_and_state, "deliveries_by_state");
         let retry_range = plan(
             &conn,
-            "UPDATE deliveries SET next_attempt_at_ms = 1 WHERE app_id = ?1 AND created_at_ms >= ?2
-             AND created_at_ms < ?3 AND state IN ('dead', 'pending')",
+            "UPDATE deliveries SET next_attempt_at_ms = 1 WHERE destination = ?1
+             AND created_at_ms >= ?2 AND created_at_ms < ?3 AND state IN ('dead', 'pending')",
             ("app", 0, 1),
         );
         assert_indexed(&retry_range, "deliveries_by_state");

@@ -1,38 +1,20 @@
 //! The outbox's reads: listings, a delivery with its attempts, due times and counts.
 
-use crate::outbox::{
-    AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, DueSummary, Lane, OutboundRow,
+use crate::{
+    outbox::{
+        AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, DestinationCount, DueSummary,
+        Lane, OutboundRow,
+    },
+    rows,
 };
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
-const COLUMNS: &str = "d.id, d.event_id, d.app_id, d.call_id, d.state, d.attempts,
-    d.next_attempt_at_ms, d.created_at_ms, d.updated_at_ms, d.finished_at_ms, d.last_error";
-
 fn delivery(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
-    let state: String = r.get(4)?;
-    Ok(DeliveryRow {
-        id: r.get(0)?,
-        event_id: r.get(1)?,
-        app_id: r.get(2)?,
-        call_id: r.get(3)?,
-        state: DeliveryState::parse(&state).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                4,
-                rusqlite::types::Type::Text,
-                format!("unknown state {state:?}").into(),
-            )
-        })?,
-        attempts: r.get(5)?,
-        next_attempt_at_ms: r.get(6)?,
-        created_at_ms: r.get(7)?,
-        updated_at_ms: r.get(8)?,
-        finished_at_ms: r.get(9)?,
-        last_error: r.get(10)?,
-    })
+    rows::delivery(r).map_err(rows::for_sqlite)
 }
 
 pub(crate) fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<DeliveryRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM deliveries d WHERE d.id = ?1");
+    let sql = format!("SELECT {} FROM deliveries d WHERE d.id = ?1", rows::DELIVERY);
     conn.prepare_cached(&sql)?
         .query_row([id], delivery)
         .optional()
@@ -40,11 +22,15 @@ pub(crate) fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<Deliver
 
 /// The statement is built for the filters given, so each combination uses its index.
 pub(crate) fn list(conn: &Connection, f: &DeliveryFilter) -> rusqlite::Result<Vec<DeliveryRow>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM deliveries d WHERE d.id > ?");
+    let mut sql = format!("SELECT {} FROM deliveries d WHERE d.id > ?", rows::DELIVERY);
     let mut params: Vec<&dyn ToSql> = vec![&f.after];
     if let Some(app) = &f.app_id {
         sql.push_str(" AND d.app_id = ?");
         params.push(app);
+    }
+    if let Some(destination) = &f.destination {
+        sql.push_str(" AND d.destination = ?");
+        params.push(destination);
     }
     let state = f.state.map(DeliveryState::as_str);
     if let Some(state) = &state {
@@ -81,30 +67,44 @@ pub(crate) fn attempts(conn: &Connection, delivery_id: i64) -> rusqlite::Result<
 
 pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<OutboundRow>> {
     let sql = format!(
-        "SELECT {COLUMNS}, e.body FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
-         WHERE e.call_id = ?1 ORDER BY e.id"
+        "SELECT {}, e.body FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
+         WHERE e.call_id = ?1 ORDER BY e.id",
+        rows::DELIVERY
     );
     conn.prepare_cached(&sql)?
         .query_map([call], |r| {
             Ok(OutboundRow {
                 delivery: delivery(r)?,
-                body: r.get(11)?,
+                body: r.get(13)?,
             })
         })?
         .collect()
 }
 
-/// The earliest due time of each app's lanes: one index seek each, however large the backlog.
+/// A call's forward deliveries: each report of the call, each of its destinations.
+pub(crate) fn forwards_for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<DeliveryRow>> {
+    let sql = format!(
+        "SELECT {} FROM reports r JOIN deliveries d ON d.report_id = r.id
+         WHERE r.call_id = ?1 ORDER BY d.id",
+        rows::DELIVERY
+    );
+    conn.prepare_cached(&sql)?
+        .query_map([call], delivery)?
+        .collect()
+}
+
+/// The earliest due time of each destination's lanes: one index seek each, however large the
+/// backlog.
 pub(crate) fn earliest_due(
     conn: &Connection,
-    apps: &[String],
+    destinations: &[String],
 ) -> rusqlite::Result<Vec<DueSummary>> {
     let mut out = Vec::new();
-    for app in apps {
+    for destination in destinations {
         for lane in [Lane::First, Lane::Retry] {
-            if let Some(at) = next_due(conn, app, lane, i64::MIN)? {
+            if let Some(at) = next_due(conn, destination, lane, i64::MIN)? {
                 out.push(DueSummary {
-                    app_id: app.clone(),
+                    destination: destination.clone(),
                     lane,
                     next_attempt_at_ms: at,
                 });
@@ -116,29 +116,23 @@ pub(crate) fn earliest_due(
 
 pub(crate) fn next_due(
     conn: &Connection,
-    app: &str,
+    destination: &str,
     lane: Lane,
     after_ms: i64,
 ) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached(
         "SELECT MIN(next_attempt_at_ms) FROM deliveries
-         WHERE state = 'pending' AND app_id = ?1 AND lane = ?2 AND next_attempt_at_ms > ?3",
+         WHERE state = 'pending' AND destination = ?1 AND lane = ?2 AND next_attempt_at_ms > ?3",
     )?
-    .query_row((app, lane.as_int(), after_ms), |r| r.get(0))
+    .query_row((destination, lane.as_int(), after_ms), |r| r.get(0))
 }
 
-pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Vec<(String, DeliveryState, i64)>> {
+/// Pending and dead deliveries per destination, with the oldest of each.
+pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Vec<DestinationCount>> {
     conn.prepare_cached(
-        "SELECT app_id, state, COUNT(*) FROM deliveries
-         WHERE state IN ('pending', 'dead') GROUP BY app_id, state",
+        "SELECT destination, state, COUNT(*), MIN(created_at_ms) FROM deliveries
+         WHERE state IN ('pending', 'dead') GROUP BY destination, state",
     )?
-    .query_map([], |r| {
-        let state: String = r.get(1)?;
-        Ok((
-            r.get(0)?,
-            DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending),
-            r.get(2)?,
-        ))
-    })?
+    .query_map([], |r| rows::count(r).map_err(rows::for_sqlite))?
     .collect()
 }

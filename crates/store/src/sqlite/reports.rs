@@ -17,7 +17,8 @@ const COUNT_DUPLICATE: &str = "
 /// The unique key decides between a new row and a duplicate. A new report is one statement
 /// without `RETURNING` (its id is `last_insert_rowid`): SQLite gathers returned rows in a
 /// temporary b-tree, created and dropped per statement (BENCHMARKS.md, step 16). Only a
-/// duplicate, the rare case, pays for a second statement.
+/// duplicate, the rare case, pays for a second statement. A new report's forward deliveries
+/// follow it (the caller runs a report with forwards in a savepoint); a duplicate gets none.
 pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inserted> {
     let at_ms = r.received_at.timestamp_millis();
     let params = (
@@ -33,9 +34,10 @@ pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inser
         &r.warnings,
     );
     if conn.prepare_cached(INSERT_REPORT)?.execute(params)? == 1 {
-        return Ok(Inserted::New {
-            id: conn.last_insert_rowid(),
-        });
+        let id = conn.last_insert_rowid();
+        let (app, call) = (r.app_id.as_str(), r.call_id.as_str());
+        super::outbox::forward(conn, id, app, call, at_ms, &r.forwards)?;
+        return Ok(Inserted::New { id });
     }
     let key = (
         r.call_id.as_str(),
@@ -116,4 +118,54 @@ pub(crate) fn after(
 pub(crate) fn call_known(conn: &Connection, app: &str, call: &str) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM calls WHERE app_id = ?1 AND call_id = ?2")?;
     stmt.exists((app, call))
+}
+
+/// The id of the newest report (0 when there is none).
+pub(crate) fn latest(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM reports")?
+        .query_row([], |r| r.get(0))
+}
+
+pub(crate) fn consumer(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached("SELECT cursor FROM consumers WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()
+}
+
+/// Moves a consumer's cursor forward (never back); returns where it is.
+pub(crate) fn ack(conn: &Connection, name: &str, cursor: i64, now_ms: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO consumers (name, cursor, updated_at_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET cursor = MAX(cursor, excluded.cursor),
+                                          updated_at_ms = excluded.updated_at_ms",
+    )?
+    .execute((name, cursor, now_ms))?;
+    conn.prepare_cached("SELECT cursor FROM consumers WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+}
+
+pub(crate) fn consumers(conn: &Connection) -> rusqlite::Result<Vec<crate::Consumer>> {
+    conn.prepare_cached("SELECT name, cursor, updated_at_ms FROM consumers ORDER BY name")?
+        .query_map([], |r| {
+            Ok(crate::Consumer {
+                name: r.get(0)?,
+                cursor: r.get(1)?,
+                updated_at_ms: r.get(2)?,
+            })
+        })?
+        .collect()
+}
+
+/// Reports after `cursor` (how far behind a consumer is), and when the first of them arrived.
+pub(crate) fn behind(conn: &Connection, cursor: i64) -> rusqlite::Result<(i64, Option<i64>)> {
+    use rusqlite::OptionalExtension;
+    let count = conn
+        .prepare_cached("SELECT COUNT(*) FROM reports WHERE id > ?1")?
+        .query_row([cursor], |r| r.get(0))?;
+    let first = conn
+        .prepare_cached("SELECT received_at_ms FROM reports WHERE id > ?1 ORDER BY id LIMIT 1")?
+        .query_row([cursor], |r| r.get(0))
+        .optional()?;
+    Ok((count, first))
 }

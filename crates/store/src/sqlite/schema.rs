@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_outbox.sql")),
     (3, include_str!("migrations/0003_decoded_at_read.sql")),
     (4, include_str!("migrations/0004_checks_without_lists.sql")),
+    (5, include_str!("migrations/0005_destinations.sql")),
 ];
 
 /// Opens the writer's connection: WAL so readers never block the writer, and
@@ -163,8 +164,9 @@ mod tests {
             ("INSERT_REPORT", reports::INSERT_REPORT),
             ("INSERT_EVENT", outbox::INSERT_EVENT),
             ("INSERT_DELIVERY", outbox::INSERT_DELIVERY),
+            ("INSERT_FORWARD", outbox::INSERT_FORWARD),
             ("CALL_PENDING", outbox::CALL_PENDING),
-            ("CLAIM", outbox::CLAIM),
+            ("CLAIM", outbox::CLAIM.as_str()),
             ("LEASE", outbox::LEASE),
             ("INSERT_ATTEMPT", outbox::INSERT_ATTEMPT),
             ("MOVE", outbox::MOVE),
@@ -198,7 +200,7 @@ mod tests {
             "version 3 checks through one"
         );
 
-        assert_eq!(migrate(&conn).unwrap(), [4]);
+        assert_eq!(migrate(&conn).unwrap(), [4, 5]);
         let delivery: (i64, String, i64, i64, String) = conn
             .query_row(
                 "SELECT event_id, state, lane, attempts, last_error FROM deliveries WHERE id = 9",
@@ -239,6 +241,44 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexes, 5);
+    }
+
+    /// Migration 5: an existing delivery goes to its app's callback destination and keeps its
+    /// event; a delivery has exactly one source.
+    #[test]
+    fn migration_5_sends_existing_deliveries_to_their_apps_callback_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("m5.db")).unwrap();
+        at_version(&conn, 4);
+        conn.execute_batch(
+            "INSERT INTO outbound_events VALUES (7, 'app', 'c', NULL, x'00', 1);
+             INSERT INTO deliveries (id, event_id, app_id, call_id, state, lane, attempts,
+                                     next_attempt_at_ms, created_at_ms, updated_at_ms)
+                 VALUES (9, 7, 'app', 'c', 'pending', 1, 3, 5, 1, 6);
+             INSERT INTO attempts (id, delivery_id, owner, started_at_ms, duration_ms, outcome)
+                 VALUES (11, 9, 'n1', 2, 3, 'retry');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&conn).unwrap(), [5]);
+        let row: (i64, Option<i64>, String, i64) = conn
+            .query_row(
+                "SELECT event_id, report_id, destination, attempts FROM deliveries WHERE id = 9",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row, (7, None, "app:app".into(), 3));
+        let neither = conn.execute(
+            "INSERT INTO deliveries (destination, app_id, call_id, next_attempt_at_ms,
+                                     created_at_ms, updated_at_ms)
+             VALUES ('x', 'a', 'c', 0, 0, 0)",
+            [],
+        );
+        assert!(format!("{:?}", neither.unwrap_err()).contains("CHECK constraint failed"));
+        let consumers: i64 = conn
+            .query_row("SELECT count(*) FROM consumers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(consumers, 0);
     }
 
     #[test]

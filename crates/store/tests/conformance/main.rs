@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod backends;
+mod forwards;
 mod leased;
 mod outbox;
 mod recorded;
@@ -59,4 +60,7 @@ conformance!(
     recorded::an_answer_with_a_nul_character_is_recorded,
     leased::a_lease_offer_is_taken_only_when_the_delivery_may_go,
     leased::concurrent_offers_for_one_ordered_call_lease_one,
+    forwards::a_new_report_is_forwarded_once_to_each_destination,
+    forwards::a_calls_forwards_go_in_order_per_destination,
+    forwards::consumer_cursors_move_forward_only,
 );

@@ -3,8 +3,8 @@
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     outbox::{
-        AttemptRecord, ClaimRequest, Claimed, DeliveryFilter, DeliveryState, Lane, NewEvent,
-        Recorded, Settle, Submitted,
+        AttemptRecord, ClaimRequest, Claimed, DeliveryFilter, DeliveryState, DestinationCount,
+        Lane, NewEvent, Payload, Recorded, Settle, Submitted,
     },
     Store,
 };
@@ -15,6 +15,7 @@ pub(crate) const NOW: i64 = 1_700_000_000_000;
 pub(crate) fn event(app: &str, call: &str, key: Option<&str>, due: i64) -> NewEvent {
     NewEvent {
         app_id: AppId::try_from(app).unwrap(),
+        destination: format!("app:{app}"),
         call_id: CallId::try_from(call).unwrap(),
         idempotency_key: key.map(str::to_owned),
         body: format!(r#"{{"callId":"{call}","k":{key:?}}}"#).into_bytes(),
@@ -37,7 +38,7 @@ pub(crate) async fn submit(store: &dyn Store, app: &str, call: &str) -> i64 {
 
 pub(crate) fn claim(owner: &str, lane: Lane, limit: u32, now: i64) -> ClaimRequest {
     ClaimRequest {
-        app_id: "app".into(),
+        destination: "app:app".into(),
         lane,
         limit,
         now_ms: now,
@@ -127,7 +128,10 @@ pub async fn claims_lease_due_deliveries_in_order_with_bodies(store: &dyn Store)
     submit(store, "elsewhere", "c-x").await;
     let first = store.claim(claim("n1", Lane::First, 2, NOW)).await.unwrap();
     assert_eq!(ids(&first), [a, b]);
-    assert_eq!(first[0].body, br#"{"callId":"c-a","k":None}"#);
+    let Payload::Event { body, .. } = &first[0].payload else {
+        panic!("an event's delivery carries the event: {:?}", first[0].payload)
+    };
+    assert_eq!(body, br#"{"callId":"c-a","k":None}"#);
     assert_eq!((first[0].call_id.as_str(), first[0].attempts), ("c-a", 0));
     assert_eq!(first[0].created_at_ms, NOW);
     let rest = store
@@ -320,16 +324,19 @@ pub async fn retries_lane_and_due_times(store: &dyn Store) {
         .submit_event(event("app", "c", None, NOW + 7_000))
         .await
         .unwrap();
-    let apps = vec!["app".to_owned(), "none".to_owned()];
+    let apps = vec!["app:app".to_owned(), "app:none".to_owned()];
     let due = store.earliest_due(apps.clone()).await.unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!((due[0].app_id.as_str(), due[0].lane), ("app", Lane::First));
+    assert_eq!(
+        (due[0].destination.as_str(), due[0].lane),
+        ("app:app", Lane::First)
+    );
     assert_eq!(due[0].next_attempt_at_ms, NOW);
     assert_eq!(
-        store.next_due("app", Lane::First, NOW).await.unwrap(),
+        store.next_due("app:app", Lane::First, NOW).await.unwrap(),
         Some(NOW + 7_000)
     );
-    assert_eq!(store.next_due("app", Lane::Retry, 0).await.unwrap(), None);
+    assert_eq!(store.next_due("app:app", Lane::Retry, 0).await.unwrap(), None);
     let got = store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap();
     let settle = Settle::Retry {
         at_ms: NOW + 3_000,
@@ -412,24 +419,32 @@ pub async fn dead_deliveries_are_retried_one_or_by_range(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(ids(&again), [dead[0]]);
-    let app = AppId::try_from("app").unwrap();
     assert_eq!(
         store
-            .retry_range(&app, NOW, NOW + 1, NOW + 200)
+            .retry_range("app:app", NOW, NOW + 1, NOW + 200)
             .await
             .unwrap(),
         3
     );
     assert_eq!(
         store
-            .retry_range(&app, NOW + 1, NOW + 9, NOW)
+            .retry_range("app:app", NOW + 1, NOW + 9, NOW)
             .await
             .unwrap(),
         0,
         "range"
     );
     let counts = store.delivery_counts().await.unwrap();
-    assert_eq!(counts, [("app".to_owned(), DeliveryState::Pending, 3)]);
+    assert_eq!(counts, [count("app:app", DeliveryState::Pending, 3)]);
+}
+
+pub(crate) fn count(destination: &str, state: DeliveryState, count: i64) -> DestinationCount {
+    DestinationCount {
+        destination: destination.into(),
+        state,
+        count,
+        oldest_created_at_ms: NOW,
+    }
 }
 
 pub async fn listings_filter_and_page(store: &dyn Store) {
@@ -444,6 +459,7 @@ pub async fn listings_filter_and_page(store: &dyn Store) {
     let list = |app: Option<&str>, state, after, limit| {
         store.deliveries(DeliveryFilter {
             app_id: app.map(str::to_owned),
+            destination: None,
             state,
             after,
             limit,
@@ -472,14 +488,23 @@ pub async fn listings_filter_and_page(store: &dyn Store) {
         (dead.len(), dead[0].id, dead[0].app_id.as_str()),
         (1, a, "app")
     );
+    let to_other = store
+        .deliveries(DeliveryFilter {
+            destination: Some("app:other".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(to_other.iter().map(|d| d.id).collect::<Vec<_>>(), [c]);
     let mut counts = store.delivery_counts().await.unwrap();
-    counts.sort_by_key(|(app, state, _)| (app.clone(), state.as_str()));
+    counts.sort_by_key(|c| (c.destination.clone(), c.state.as_str()));
     assert_eq!(
         counts,
         [
-            ("app".to_owned(), DeliveryState::Dead, 1),
-            ("app".to_owned(), DeliveryState::Pending, 1),
-            ("other".to_owned(), DeliveryState::Pending, 1),
+            count("app:app", DeliveryState::Dead, 1),
+            count("app:app", DeliveryState::Pending, 1),
+            count("app:other", DeliveryState::Pending, 1),
         ]
     );
     let timeline = store

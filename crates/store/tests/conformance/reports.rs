@@ -16,6 +16,7 @@ pub fn report(call: &str, content: u8) -> NewReport {
         raw: raw.into_bytes(),
         utc_offset: "+08:00".into(),
         warnings: r#"[{"field":"status","message":"m"}]"#.into(),
+        forwards: Vec::new(),
     }
 }
 
