@@ -1,4 +1,4 @@
-//! A new event sent as it is accepted. When its app has a free request slot, a closed breaker
+//! A new event sent as it is accepted. When its destination has a free request slot, a closed breaker
 //! and no claimed delivery waiting for a slot, the store is offered a lease for the event's
 //! delivery in the write that stores it (`LeaseOffer`); if it takes it, this node sends the
 //! delivery straight after the commit. That saves the claim (a statement and a new row
@@ -8,7 +8,7 @@
 
 use crate::{attempt, destination::Destination, Engine, Inner, LEASE_MARGIN};
 use ivrhook_store::{
-    outbox::{Claimed, Lane, LeaseOffer, NewEvent, Submitted},
+    outbox::{Claimed, Lane, LeaseOffer, NewEvent, Payload, Submitted},
     StoreError,
 };
 use std::sync::{atomic::Ordering, Arc};
@@ -35,8 +35,8 @@ impl Engine {
         let kept = reservation
             .as_ref()
             .map(|_| (event.call_id.to_string(), event.body.clone()));
-        let (app, created_at_ms, due_ms) = (
-            event.app_id.clone(),
+        let (destination, created_at_ms, due_ms) = (
+            event.destination.clone(),
             event.created_at_ms,
             event.first_attempt_at_ms,
         );
@@ -45,17 +45,19 @@ impl Engine {
             (Submitted::Leased(ids), Some(reservation), Some((call_id, body))) => {
                 reservation.send(Claimed {
                     delivery_id: ids.delivery_id,
-                    event_id: ids.event_id,
                     call_id,
                     attempts: 0,
                     unknown_call_answers: 0,
                     created_at_ms,
-                    body,
+                    payload: Payload::Event {
+                        id: ids.event_id,
+                        body,
+                    },
                 });
             }
             // Left to a claim (a lease is only ever taken when offered).
             (Submitted::New(_) | Submitted::Leased(_), ..) => {
-                self.notify(app.as_str(), Lane::First, due_ms);
+                self.notify(&destination, Lane::First, due_ms);
             }
             (Submitted::Existing(_), ..) => {}
         }
@@ -63,20 +65,15 @@ impl Engine {
     }
 }
 
-/// A slot for `event`, if it is due now and its app's destination can start a request now.
+/// A slot for `event`, if it is due now and its destination can start a request now.
 fn reserve(inner: &Arc<Inner>, event: &NewEvent) -> Option<Reservation> {
     let now = inner.clock.now_ms();
     if event.first_attempt_at_ms > now || !inner.running.load(Ordering::Acquire) {
         return None;
     }
-    let dest = &inner.destinations[*inner.by_app.get(event.app_id.as_str())?];
+    let dest = &inner.destinations[*inner.by_name.get(&event.destination)?];
     let settings = &dest.settings;
-    if !dest
-        .state
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .reserve(now, settings.max_in_flight)
-    {
+    if !dest.state().reserve(now, settings.max_in_flight) {
         return None;
     }
     Some(Reservation {
@@ -96,11 +93,9 @@ impl Reservation {
     /// Starts the attempt on the held slot, as the claim loop starts a claimed one.
     fn send(mut self, claimed: Claimed) {
         self.sent = true;
-        {
-            let mut st = self.dest.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.in_flight.insert(claimed.delivery_id);
-            st.breaker.on_start(self.inner.clock.now_ms());
-        }
+        self.dest
+            .state()
+            .start_reserved(claimed.delivery_id, self.inner.clock.now_ms());
         self.inner.metrics.sent_on_acceptance();
         self.inner.attempts.spawn(attempt::run(
             Arc::clone(&self.inner),
@@ -114,9 +109,7 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         if !self.sent {
-            let mut st = self.dest.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.active -= 1;
-            drop(st);
+            self.dest.state().unreserve();
             // The claim loop may have skipped a claim for want of this slot.
             self.inner.wake.notify_one();
         }

@@ -86,6 +86,21 @@ pub fn classify_code(status: u16, retry_after: Option<&str>, code: Option<&str>)
     }
 }
 
+/// Classifies an internal webhook's answer, which has no contract code: any 2xx is delivered;
+/// 408, 429 and 5xx are retried (after `Retry-After` if given); a redirect or another 4xx will
+/// not change by itself.
+pub fn classify_status(status: u16, retry_after: Option<&str>) -> Verdict {
+    let retry_after = retry_after.and_then(parse_retry_after);
+    match status {
+        200..=299 => Verdict::Delivered { warning: None },
+        408 | 429 | 500..=599 => retry(format!("HTTP {status}"), retry_after),
+        300..=399 => dead(format!(
+            "HTTP {status}: redirects are not followed; fix the destination's url"
+        )),
+        _ => dead(format!("HTTP {status}")),
+    }
+}
+
 /// Classifies a request that got no answer: always worth another try.
 pub fn classify_failure(failure: Failure, detail: &str) -> Verdict {
     let what = match failure {
@@ -207,6 +222,29 @@ mod tests {
             ),
             "the body's verdict wins"
         );
+    }
+
+    #[test]
+    fn a_webhook_is_decided_by_its_status() {
+        for status in [200, 201, 202, 204, 299] {
+            assert_eq!(
+                classify_status(status, None),
+                Verdict::Delivered { warning: None }
+            );
+        }
+        for status in [408, 429, 500, 502, 503] {
+            assert!(is_retry(&classify_status(status, None)), "{status}");
+        }
+        let Verdict::Retry { retry_after, .. } = classify_status(429, Some("12")) else {
+            panic!()
+        };
+        assert_eq!(retry_after, Some(Duration::from_secs(12)));
+        for status in [301, 302, 400, 401, 404, 410, 422] {
+            assert!(
+                matches!(classify_status(status, None), Verdict::Dead { .. }),
+                "{status}"
+            );
+        }
     }
 
     #[test]

@@ -1,294 +1,87 @@
-//! Where an app's reports go, and what the engine tracks about that place while it runs.
+//! A destination: where deliveries go (an app's callback URL, or a place received reports are
+//! forwarded to), its settings, and what the engine keeps about it while it runs.
 
 use crate::{
-    breaker::{Breaker, BreakerState},
-    schedule::RetrySchedule,
+    backlog::Backlog, kinds::Kind, route::Route, schedule::RetrySchedule, state::DestinationState,
+    transport::Transport,
 };
-use ivrhook_protocol::{AppId, SigningSecret};
-use ivrhook_store::outbox::{Claimed, Lane};
+use ivrhook_protocol::AppId;
 use std::{
-    collections::{HashSet, VecDeque},
-    sync::Mutex,
+    sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
-/// An app's delivery settings, validated at the edge (the config file).
+/// The destination an app's callback URL is: `app:<appId>`. The colon keeps it apart from
+/// every forward destination's name (`[a-z0-9_-]+`).
+pub fn callback_name(app: &AppId) -> String {
+    format!("app:{app}")
+}
+
+/// A destination's settings, validated at the edge (the config file).
 #[derive(Debug, Clone)]
 pub struct DestinationSettings {
-    pub app_id: AppId,
-    pub url: reqwest::Url,
-    pub secret: Option<SigningSecret>,
+    /// Unique; labels its metrics and keys its deliveries.
+    pub name: String,
+    pub kind: Kind,
     pub timeout: Duration,
     pub max_in_flight: u32,
     pub schedule: RetrySchedule,
+    /// A call's later delivery waits until the earlier one is delivered or dead.
     pub ordered: bool,
+    /// For a forward destination, which received reports it gets; `None` for an app's
+    /// callback (it gets the events submitted for the app).
+    pub route: Option<Route>,
+    /// Pending deliveries past which the receiver refuses reports bound here (`108102`).
+    pub max_backlog: u64,
 }
 
 impl DestinationSettings {
-    /// Defaults for everything but the URL: 5 s timeout, 16 in flight, the default schedule,
-    /// ordered per call.
-    pub fn new(app_id: AppId, url: reqwest::Url) -> Self {
+    /// Defaults for everything but the name and kind: 5 s timeout, 16 in flight, the default
+    /// schedule, ordered per call, a backlog of a million.
+    pub fn new(name: String, kind: Kind) -> Self {
         DestinationSettings {
-            app_id,
-            url,
-            secret: None,
+            name,
+            kind,
             timeout: Duration::from_secs(5),
             max_in_flight: 16,
             schedule: RetrySchedule::default(),
             ordered: true,
+            route: None,
+            max_backlog: 1_000_000,
         }
+    }
+
+    /// An app's callback URL, with the defaults.
+    pub fn callback(app: &AppId, url: reqwest::Url) -> Self {
+        let spec = crate::kinds::callback::Spec { url, secret: None };
+        DestinationSettings::new(callback_name(app), Kind::Callback(spec))
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct Destination {
     pub settings: DestinationSettings,
-    pub state: Mutex<DestinationState>,
+    pub transport: Arc<dyn Transport>,
+    pub backlog: Backlog,
+    state: Mutex<DestinationState>,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct DestinationState {
-    /// Requests running now; never more than `max_in_flight`.
-    pub active: u32,
-    /// Deliveries claimed here and not yet recorded (running, or answered and being
-    /// recorded): claims skip them.
-    pub in_flight: HashSet<i64>,
-    pub breaker: Breaker,
-    /// The earliest known due time per lane (`None`: nothing pending that we know of).
-    pub due: [Option<i64>; 2],
-    /// Bumped by every announcement of new due work, so a claim or refresh that read the
-    /// store before the announcement does not overwrite it.
-    pub generation: [u64; 2],
-    /// Claimed deliveries waiting for a request slot: new events sent as they are accepted
-    /// took the slots a claim had counted on while it ran. They go before anything else.
-    pub ready: VecDeque<Ready>,
-}
-
-/// A claimed delivery waiting for a slot, with its lease.
-#[derive(Debug)]
-pub(crate) struct Ready {
-    pub claimed: Claimed,
-    pub lease_until_ms: i64,
-}
-
-pub(crate) fn lane_index(lane: Lane) -> usize {
-    match lane {
-        Lane::First => 0,
-        Lane::Retry => 1,
-    }
-}
-
-impl DestinationState {
-    pub fn due_at(&mut self, lane: Lane, at_ms: i64) {
-        let i = lane_index(lane);
-        self.due[i] = Some(self.due[i].map_or(at_ms, |d| d.min(at_ms)));
-        self.generation[i] += 1;
-    }
-
-    /// Replaces a lane's due time with what the store said, unless new work was announced
-    /// since `generation` was read.
-    pub fn set_due(&mut self, lane: Lane, at: Option<i64>, generation: u64) {
-        let i = lane_index(lane);
-        if self.generation[i] == generation {
-            self.due[i] = at;
+impl Destination {
+    pub fn new(settings: DestinationSettings, client: &reqwest::Client) -> Self {
+        Destination {
+            transport: settings.kind.clone().transport(client),
+            settings,
+            backlog: Backlog::default(),
+            state: Mutex::new(DestinationState::default()),
         }
     }
 
-    /// How many to claim from each lane now. First attempts come first, but when both lanes
-    /// have due work a quarter of the free slots go to retries, so neither starves.
-    ///
-    /// Requests running are at most `max_in_flight`; claimed deliveries not yet recorded
-    /// (running, or answered and waiting for their record to commit) at most twice that, so a
-    /// node killed abruptly leaves at most `2 × max_in_flight` deliveries that were sent and
-    /// may be sent again.
-    pub fn plan(&self, now_ms: i64, max_in_flight: u32) -> [u32; 2] {
-        if !self.ready.is_empty() {
-            return [0, 0];
-        }
-        let allowed = self.breaker.allowance(now_ms, self.free(max_in_flight));
-        let is_due = |i: usize| self.due[i].is_some_and(|d| d <= now_ms);
-        match (is_due(0), is_due(1)) {
-            (true, true) => {
-                let retries = (allowed / 4).max(u32::from(allowed >= 2));
-                [allowed - retries, retries]
-            }
-            (true, false) => [allowed, 0],
-            (false, true) => [0, allowed],
-            (false, false) => [0, 0],
-        }
+    /// The run-time state, for one short change (never held across an await).
+    pub fn state(&self) -> MutexGuard<'_, DestinationState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Slots for requests that may start now: see `plan`.
-    fn free(&self, max_in_flight: u32) -> u32 {
-        // Sent and not yet recorded: what a killed node may have sent twice.
-        let sent = self.in_flight.len().saturating_sub(self.ready.len());
-        let unrecorded = u32::try_from(sent).unwrap_or(u32::MAX);
-        max_in_flight
-            .saturating_sub(self.active)
-            .min((2 * max_in_flight).saturating_sub(unrecorded))
-    }
-
-    /// Takes a request slot for a new event to be sent as it is accepted (`accept`), if one
-    /// is free, the breaker is closed and no claimed delivery waits for a slot (those are
-    /// older, and go first). Deliveries due but not yet claimed do not hold it back: while
-    /// slots are free the claim loop takes them too, and once a claim finds the slots taken,
-    /// what it claimed waits in `ready` and new events wait behind it.
-    pub fn reserve(&mut self, now_ms: i64, max_in_flight: u32) -> bool {
-        let closed = self.breaker.state(now_ms) == BreakerState::Closed;
-        let free = self.ready.is_empty() && closed && self.free(max_in_flight) > 0;
-        if free {
-            self.active += 1;
-        }
-        free
-    }
-
-    /// A claimed delivery: started now (`Some`) if a slot is free, otherwise queued in
-    /// `ready`. Slots taken by new events while the claim ran are why one may not be.
-    pub fn admit(
-        &mut self,
-        claimed: Claimed,
-        lease_until_ms: i64,
-        now_ms: i64,
-        max_in_flight: u32,
-    ) -> Option<Claimed> {
-        let free = self.free(max_in_flight) > 0;
-        self.in_flight.insert(claimed.delivery_id);
-        if free {
-            self.active += 1;
-            self.breaker.on_start(now_ms);
-            return Some(claimed);
-        }
-        self.ready.push_back(Ready {
-            claimed,
-            lease_until_ms,
-        });
-        None
-    }
-
-    /// The next queued delivery to start now, if a slot is free and the breaker lets it go.
-    /// One whose lease would end before a request could finish is dropped: it is claimed
-    /// again once the lease expires, rather than sent while another node may take it.
-    pub fn next_ready(&mut self, now_ms: i64, settings: &DestinationSettings) -> Option<Ready> {
-        let timeout_ms = settings.timeout.as_millis() as i64;
-        while self
-            .breaker
-            .allowance(now_ms, self.free(settings.max_in_flight))
-            > 0
-        {
-            let ready = self.ready.pop_front()?;
-            if now_ms + timeout_ms > ready.lease_until_ms {
-                self.in_flight.remove(&ready.claimed.delivery_id);
-                continue;
-            }
-            self.active += 1;
-            self.breaker.on_start(now_ms);
-            return Some(ready);
-        }
-        None
-    }
-
-    /// When something may become claimable without an outside event.
-    pub fn next_wake(&self, now_ms: i64) -> Option<i64> {
-        let due = self.due.iter().flatten().copied().min()?;
-        match self.breaker.reopens_at() {
-            Some(at) if at > now_ms => Some(at.max(due)),
-            _ if due > now_ms => Some(due),
-            // Due now but nothing may start: a finishing request wakes the engine.
-            _ => None,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Free slots are bounded by requests running and, separately, by deliveries claimed and
-    /// not yet recorded (twice `max_in_flight`).
-    #[test]
-    fn plan_bounds_running_requests_and_unrecorded_claims() {
-        let mut st = DestinationState::default();
-        st.due_at(Lane::First, 0);
-        assert_eq!(st.plan(0, 16), [16, 0]);
-        st.active = 15;
-        st.in_flight = (0..15).collect();
-        assert_eq!(st.plan(0, 16), [1, 0], "one request slot left");
-        st.active = 0;
-        st.in_flight = (0..30).collect();
-        assert_eq!(st.plan(0, 16), [2, 0], "30 of 32 unrecorded");
-        st.in_flight = (0..40).collect();
-        assert_eq!(st.plan(0, 16), [0, 0]);
-    }
-
-    fn claimed(id: i64) -> Claimed {
-        Claimed {
-            delivery_id: id,
-            event_id: id,
-            call_id: format!("c{id}"),
-            attempts: 0,
-            unknown_call_answers: 0,
-            created_at_ms: 0,
-            body: Vec::new(),
-        }
-    }
-
-    /// A slot for a new event is taken only when a claim could also start one and no claimed
-    /// delivery waits for one; a held slot counts like a running request.
-    #[test]
-    fn reserve_takes_a_free_slot_unless_a_claimed_delivery_waits_or_the_breaker_holds() {
-        let mut st = DestinationState::default();
-        assert!(st.reserve(0, 2));
-        assert!(st.reserve(0, 2));
-        assert_eq!(st.active, 2);
-        assert!(!st.reserve(0, 2), "both slots held");
-        // A claim that ran meanwhile: its delivery waits for a slot, and goes first.
-        assert!(st.admit(claimed(7), 60_000, 0, 2).is_none());
-        assert_eq!(st.plan(0, 2), [0, 0], "no claim while one waits");
-        st.active = 1;
-        assert!(
-            !st.reserve(0, 2),
-            "the waiting delivery goes before new events"
-        );
-        let s = DestinationSettings::new("a".try_into().unwrap(), "http://x/".parse().unwrap());
-        let next = st.next_ready(0, &s).map(|r| r.claimed.delivery_id);
-        assert_eq!((next, st.active), (Some(7), 2));
-        st.active = 0;
-        st.due_at(Lane::First, 0);
-        assert!(
-            st.reserve(0, 2),
-            "due but unclaimed work does not hold new events back"
-        );
-        for _ in 0..crate::breaker::FAILURES_TO_OPEN {
-            st.breaker.on_failure(5);
-        }
-        assert!(!st.reserve(6, 2), "the breaker is open");
-        let probe_at = 5 + crate::breaker::FIRST_COOLDOWN_MS;
-        assert_eq!(st.breaker.state(probe_at), BreakerState::HalfOpen);
-        assert!(!st.reserve(probe_at, 2), "the probe is the claim loop's");
-    }
-
-    /// A queued delivery whose lease would run out before its request could finish is not
-    /// sent: another node may claim it once the lease expires.
-    #[test]
-    fn a_queued_delivery_near_the_end_of_its_lease_is_dropped_not_sent() {
-        let s = DestinationSettings::new("a".try_into().unwrap(), "http://x/".parse().unwrap());
-        let mut st = DestinationState {
-            active: s.max_in_flight,
-            ..DestinationState::default()
-        };
-        assert!(st.admit(claimed(1), 4_000, 0, s.max_in_flight).is_none());
-        assert!(st.admit(claimed(2), 60_000, 0, s.max_in_flight).is_none());
-        st.active = 0;
-        let next = st.next_ready(0, &s).map(|r| r.claimed.delivery_id);
-        assert_eq!(
-            next,
-            Some(2),
-            "a 5 s request does not fit a lease ending at 4 s"
-        );
-        assert_eq!(
-            st.in_flight,
-            HashSet::from([2]),
-            "the dropped one may be claimed again"
-        );
+    pub fn name(&self) -> &str {
+        &self.settings.name
     }
 }

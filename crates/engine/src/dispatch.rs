@@ -69,25 +69,25 @@ pub(crate) async fn refresh(inner: &Inner) {
     let generations: Vec<[u64; 2]> = inner
         .destinations
         .iter()
-        .map(|d| d.state.lock().unwrap_or_else(|p| p.into_inner()).generation)
+        .map(|d| d.state().generations())
         .collect();
-    let apps = inner
+    let names = inner
         .destinations
         .iter()
-        .map(|d| d.settings.app_id.to_string())
+        .map(|d| d.settings.name.clone())
         .collect();
-    let summary = match inner.store.earliest_due(apps).await {
+    let summary = match inner.store.earliest_due(names).await {
         Ok(s) => s,
         Err(e) => {
             return tracing::warn!(error = ?e, "could not read due deliveries; will try again")
         }
     };
     for (dest, seen) in inner.destinations.iter().zip(generations) {
-        let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = dest.state();
         for (lane, seen) in [(Lane::First, seen[0]), (Lane::Retry, seen[1])] {
             let due = summary
                 .iter()
-                .find(|s| s.lane == lane && s.app_id == dest.settings.app_id.as_str())
+                .find(|s| s.lane == lane && s.destination == dest.name())
                 .map(|s| s.next_attempt_at_ms);
             st.set_due(lane, due, seen);
         }
@@ -98,12 +98,7 @@ fn next_wake(inner: &Inner, now: i64) -> Option<i64> {
     inner
         .destinations
         .iter()
-        .filter_map(|d| {
-            d.state
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .next_wake(now)
-        })
+        .filter_map(|d| d.state().next_wake(now))
         .min()
 }
 
@@ -112,12 +107,11 @@ async fn claim_round(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -
     let mut claims = JoinSet::new();
     for dest in &inner.destinations {
         let (plan, exclude, generation) = {
-            let st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-            let exclude: Vec<i64> = st.in_flight.iter().copied().collect();
+            let st = dest.state();
             (
                 st.plan(now, dest.settings.max_in_flight),
-                exclude,
-                st.generation,
+                st.exclusions(),
+                st.generations(),
             )
         };
         for (lane, limit, seen) in [
@@ -128,7 +122,7 @@ async fn claim_round(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -
                 continue;
             }
             let request = ClaimRequest {
-                app_id: dest.settings.app_id.to_string(),
+                destination: dest.settings.name.clone(),
                 lane,
                 limit,
                 now_ms: now,
@@ -168,20 +162,20 @@ async fn start(
     } = match result {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(error = ?e, app = %request.app_id, "claiming deliveries failed; retrying in a second");
-            let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.set_due(request.lane, Some(request.now_ms + 1000), seen);
+            tracing::error!(error = ?e, destination = %request.destination,
+                "claiming deliveries failed; retrying in a second");
+            dest.state()
+                .set_due(request.lane, Some(request.now_ms + 1000), seen);
             return 0;
         }
     };
     if claimed.len() < request.limit as usize {
         // Nothing more is due now (or it waits behind an earlier delivery for its call).
-        let mut st = dest.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.set_due(request.lane, next_due_ms, seen);
+        dest.state().set_due(request.lane, next_due_ms, seen);
     }
     let n = claimed.len();
     for c in claimed {
-        let admitted = dest.state.lock().unwrap_or_else(|p| p.into_inner()).admit(
+        let admitted = dest.state().admit(
             c,
             request.lease_until_ms,
             request.now_ms,
@@ -204,8 +198,11 @@ fn start_ready(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -> usiz
     let mut started = 0;
     for dest in &inner.destinations {
         loop {
-            let next = (dest.state.lock().unwrap_or_else(|p| p.into_inner()))
-                .next_ready(now, &dest.settings);
+            let settings = &dest.settings;
+            let timeout_ms = settings.timeout.as_millis() as i64;
+            let next = dest
+                .state()
+                .next_ready(now, timeout_ms, settings.max_in_flight);
             let Some(ready) = next else { break };
             attempts.spawn(attempt::run(
                 Arc::clone(inner),

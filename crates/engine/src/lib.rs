@@ -1,53 +1,63 @@
-//! ivrhook's delivery engine: gets each event to its app's callback URL, however long the
-//! business's server is slow, down or shedding load.
+//! ivrhook's delivery engine: gets each delivery to its destination, however long the
+//! destination is slow, down or shedding load. A destination is an app's callback URL (the
+//! sender: events submitted for the app) or a place received reports are forwarded to (an
+//! internal webhook, a NATS JetStream subject, a RabbitMQ exchange); each kind is one
+//! [`Transport`], and nothing else here knows the kinds apart.
 //!
 //! The engine claims due deliveries with a lease (owner + expiry, longer than the request
 //! timeout), lets the claim commit, and only then sends: no database lock is held across the
 //! network, and a process that dies mid-request loses nothing (its leases expire and the
 //! deliveries are claimed again: at-least-once). Each destination has its own in-flight limit
-//! and circuit breaker, so a slow or dead URL holds only its own deliveries; first attempts and
-//! retries are claimed from separate lanes. New work wakes the engine at once; polling is
+//! and circuit breaker, so a slow or dead one holds only its own deliveries; first attempts
+//! and retries are claimed from separate lanes. New work wakes the engine at once; polling is
 //! only a slow backstop.
 //!
 //! A new event is sent straight from its acceptance when its destination has a free slot and
 //! no claimed delivery waits for one (`accept`): its delivery is leased in the write that
 //! stores it, and needs no claim.
 //!
+//! - `destination`, `state`: each destination's settings and run-time state.
+//! - `transport`, `kinds`: the trait every kind implements, and the kinds.
+//! - `route`, `forward`, `backlog`: which reports go where, and backpressure.
 //! - `accept`: a new event stored and, when it can be, sent at once.
-//! - `classify`: the answer's verdict (pure).
-//! - `schedule`: retry schedule, jitter, `Retry-After`, the `108105` limit (pure).
-//! - `breaker`: the circuit breaker (pure).
-//! - `destination`: per-app settings and run-time state.
-//! - `dispatch`: the claim loop.
-//! - `attempt`: one HTTP attempt and its record.
+//! - `dispatch`: the claim loop; `attempt`: one attempt and its record.
+//! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.
 //! - `clock`, `metrics`.
 #![forbid(unsafe_code)]
 
 mod accept;
 mod attempt;
+mod backlog;
 pub mod breaker;
 pub mod classify;
 pub mod clock;
 mod destination;
 mod dispatch;
+mod forward;
+pub mod kinds;
 pub mod metrics;
 mod remote;
+pub mod route;
 pub mod schedule;
+mod state;
+pub mod transport;
 
 pub use clock::Clock;
-pub use destination::DestinationSettings;
+pub use destination::{callback_name, DestinationSettings};
+pub use forward::BacklogFull;
 pub use metrics::EngineMetrics;
-/// The URL type of `DestinationSettings::url`.
+/// The URL type of the HTTP kinds' settings.
 pub use reqwest::Url;
+pub use transport::{Outcome, Transport};
 
-use destination::{Destination, DestinationState};
+use destination::Destination;
 use ivrhook_store::{outbox::Lane, Store};
 use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::Duration,
 };
@@ -68,11 +78,10 @@ pub struct Engine {
 pub(crate) struct Inner {
     store: Arc<dyn Store>,
     destinations: Vec<Arc<Destination>>,
-    by_app: HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
     wake: Notify,
     owner: String,
     clock: Clock,
-    client: reqwest::Client,
     metrics: EngineMetrics,
     rng: AtomicU64,
     /// Whether the claim loop runs: events are sent as they are accepted only while it does
@@ -100,30 +109,23 @@ impl Inner {
 pub struct EngineError(#[from] reqwest::Error);
 
 impl Engine {
+    /// An engine for `destinations` (their names unique). Nothing connects until a
+    /// destination's first delivery.
     pub fn new(
         store: Arc<dyn Store>,
         destinations: Vec<DestinationSettings>,
         clock: Clock,
         metrics: EngineMetrics,
     ) -> Result<Engine, EngineError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ivrhook/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(64)
-            .build()?;
-        let by_app = destinations
+        let client = kinds::http::client()?;
+        let by_name = destinations
             .iter()
             .enumerate()
-            .map(|(i, d)| (d.app_id.to_string(), i))
+            .map(|(i, d)| (d.name.clone(), i))
             .collect();
         let destinations = destinations
             .into_iter()
-            .map(|settings| {
-                Arc::new(Destination {
-                    settings,
-                    state: Mutex::new(DestinationState::default()),
-                })
-            })
+            .map(|settings| Arc::new(Destination::new(settings, &client)))
             .collect();
         let seed = clock.now_ms() as u64 ^ u64::from(std::process::id()) << 32;
         let owner = format!("ivrhook-{}-{:08x}", std::process::id(), seed as u32);
@@ -131,11 +133,10 @@ impl Engine {
             inner: Arc::new(Inner {
                 store,
                 destinations,
-                by_app,
+                by_name,
                 wake: Notify::new(),
                 owner,
                 clock,
-                client,
                 metrics,
                 rng: AtomicU64::new(seed),
                 running: AtomicBool::new(false),
@@ -144,33 +145,35 @@ impl Engine {
         })
     }
 
-    /// The settings for an app that has a callback URL.
-    pub fn destination(&self, app: &str) -> Option<&DestinationSettings> {
-        let i = *self.inner.by_app.get(app)?;
+    /// A destination's settings, by name.
+    pub fn destination(&self, name: &str) -> Option<&DestinationSettings> {
+        let i = *self.inner.by_name.get(name)?;
         Some(&self.inner.destinations[i].settings)
+    }
+
+    /// Every destination's settings, in the order configured.
+    pub fn destinations(&self) -> impl Iterator<Item = &DestinationSettings> {
+        self.inner.destinations.iter().map(|d| &d.settings)
     }
 
     pub fn clock(&self) -> Clock {
         self.inner.clock
     }
 
-    /// When a new event's first attempt is due.
-    pub fn first_attempt_at(&self, app: &str, created_ms: i64) -> i64 {
+    /// When a new delivery's first attempt is due.
+    pub fn first_attempt_at(&self, destination: &str, created_ms: i64) -> i64 {
         let delay = self
-            .destination(app)
+            .destination(destination)
             .and_then(|d| d.schedule.delay(0, self.inner.draw()))
             .unwrap_or_default();
         created_ms + delay.as_millis() as i64
     }
 
-    /// Tells the engine an app has work due at `at_ms` in `lane` (a new event, a manual retry).
-    pub fn notify(&self, app: &str, lane: Lane, at_ms: i64) {
-        if let Some(i) = self.inner.by_app.get(app) {
-            let dest = &self.inner.destinations[*i];
-            dest.state
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .due_at(lane, at_ms);
+    /// Tells the engine a destination has work due at `at_ms` in `lane` (a new delivery, a
+    /// manual retry).
+    pub fn notify(&self, destination: &str, lane: Lane, at_ms: i64) {
+        if let Some(i) = self.inner.by_name.get(destination) {
+            self.inner.destinations[*i].state().due_at(lane, at_ms);
             self.inner.wake.notify_one();
         }
     }

@@ -1,18 +1,36 @@
-//! The engine's Prometheus metrics, registered into the server's registry.
+//! The engine's Prometheus metrics, registered into the server's registry. Every series of a
+//! destination is labelled by its name, never its URL (a URL may carry credentials).
 
 use crate::breaker::BreakerState;
 use prometheus_client::{
-    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{exponential_buckets, Histogram},
+    },
     registry::Registry,
 };
 
 type Labels = Vec<(&'static str, String)>;
 
+fn destination(name: &str) -> Labels {
+    vec![("destination", name.to_owned())]
+}
+
+fn lag_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 20))
+}
+
 #[derive(Debug, Clone)]
 pub struct EngineMetrics {
     attempts: Family<Labels, Counter>,
-    lag: Histogram,
+    lag: Family<Labels, Histogram, fn() -> Histogram>,
     breakers: Family<Labels, Gauge>,
+    backlog: Family<Labels, Gauge>,
+    dead: Family<Labels, Gauge>,
+    oldest: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    refused: Family<Labels, Counter>,
     remote_wakeups: Counter,
     sent_on_acceptance: Counter,
 }
@@ -21,27 +39,50 @@ impl EngineMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let m = EngineMetrics {
             attempts: Family::default(),
-            lag: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
-                0.001, 2.0, 20,
-            )),
+            lag: Family::new_with_constructor(lag_histogram),
             breakers: Family::default(),
+            backlog: Family::default(),
+            dead: Family::default(),
+            oldest: Family::default(),
+            refused: Family::default(),
             remote_wakeups: Counter::default(),
             sent_on_acceptance: Counter::default(),
         };
         registry.register(
             "delivery_attempts",
-            "Delivery attempts by app and outcome (delivered, retry, dead)",
+            "Delivery attempts by destination and outcome (delivered, retry, dead)",
             m.attempts.clone(),
         );
         registry.register(
             "delivery_lag_seconds",
-            "Time from an event's acceptance to its delivery",
+            "Time from a delivery's creation (an event submitted, a report received) to its \
+             delivery",
             m.lag.clone(),
         );
         registry.register(
-            "delivery_breaker_state",
+            "destination_breaker_state",
             "Circuit breaker per destination: 0 closed, 1 open, 2 half-open",
             m.breakers.clone(),
+        );
+        registry.register(
+            "destination_backlog",
+            "Pending deliveries per destination (its backlog), as last counted",
+            m.backlog.clone(),
+        );
+        registry.register(
+            "destination_dead",
+            "Dead deliveries per destination, as last counted",
+            m.dead.clone(),
+        );
+        registry.register(
+            "destination_oldest_pending_seconds",
+            "Age of each destination's oldest pending delivery (0: none pending)",
+            m.oldest.clone(),
+        );
+        registry.register(
+            "inbound_refused_backlog",
+            "Reports answered 108102 because a destination they go to was at its max_backlog",
+            m.refused.clone(),
         );
         registry.register(
             "remote_wakeups",
@@ -65,22 +106,34 @@ impl EngineMetrics {
         self.remote_wakeups.inc();
     }
 
-    pub(crate) fn attempt(&self, app: &str, outcome: &'static str) {
-        self.attempts
-            .get_or_create(&vec![
-                ("app", app.to_owned()),
-                ("outcome", outcome.to_owned()),
-            ])
-            .inc();
+    pub(crate) fn attempt(&self, name: &str, outcome: &'static str) {
+        let mut labels = destination(name);
+        labels.push(("outcome", outcome.to_owned()));
+        self.attempts.get_or_create(&labels).inc();
     }
 
-    pub(crate) fn delivered_after(&self, lag_ms: i64) {
-        self.lag.observe(lag_ms.max(0) as f64 / 1000.0);
+    pub(crate) fn delivered_after(&self, name: &str, lag_ms: i64) {
+        self.lag
+            .get_or_create(&destination(name))
+            .observe(lag_ms.max(0) as f64 / 1000.0);
     }
 
-    pub(crate) fn breaker(&self, app: &str, url: &str, state: BreakerState) {
+    pub(crate) fn breaker(&self, name: &str, state: BreakerState) {
         self.breakers
-            .get_or_create(&vec![("app", app.to_owned()), ("url", url.to_owned())])
+            .get_or_create(&destination(name))
             .set(state.as_gauge());
+    }
+
+    pub(crate) fn counted(&self, name: &str, pending: i64, dead: i64, oldest_ms: i64) {
+        let labels = destination(name);
+        self.backlog.get_or_create(&labels).set(pending);
+        self.dead.get_or_create(&labels).set(dead);
+        self.oldest
+            .get_or_create(&labels)
+            .set(oldest_ms.max(0) as f64 / 1000.0);
+    }
+
+    pub(crate) fn refused(&self, name: &str) {
+        self.refused.get_or_create(&destination(name)).inc();
     }
 }

@@ -1,5 +1,5 @@
-//! Work announced by other nodes sharing the database (PostgreSQL's NOTIFY): a new event for
-//! an app makes its first-attempt lane due now; an empty announcement (a retry by another
+//! Work announced by other nodes sharing the database (PostgreSQL's NOTIFY): a new delivery
+//! for a destination makes its first-attempt lane due now; an empty announcement (a retry by another
 //! node's API, or a reconnect after which announcements may have been missed) re-reads every
 //! due time. Without this, other nodes' work would wait for the polling backstop.
 
@@ -17,16 +17,12 @@ pub(crate) async fn follow(inner: Arc<Inner>, mut rx: Receiver<String>, stop: Ca
         };
         inner.metrics.remote_wakeup();
         match announced {
-            Ok(app) if !app.is_empty() => {
-                let Some(i) = inner.by_app.get(&app) else {
-                    continue; // an app this node does not deliver for
+            Ok(name) if !name.is_empty() => {
+                let Some(i) = inner.by_name.get(&name) else {
+                    continue; // a destination this node does not deliver to
                 };
                 let now = inner.clock.now_ms();
-                inner.destinations[*i]
-                    .state
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .due_at(Lane::First, now);
+                inner.destinations[*i].state().due_at(Lane::First, now);
                 inner.wake.notify_one();
             }
             // Missed announcements (too many to buffer) are handled like an empty one.

@@ -9,12 +9,14 @@
 //! - `report`: the decoded report, its commands and hang-up notice.
 //! - `decode`: tolerant (and optionally strict) decoding of request bodies, with warnings.
 //! - `encode`: the report back to JSON, for the sender side.
+//! - `forward`: the stable decoded form a received report is forwarded in.
 //! - `signature`: Standard Webhooks signing secrets and signatures.
 #![forbid(unsafe_code)]
 
 pub mod codes;
 pub mod decode;
 pub mod encode;
+pub mod forward;
 pub mod ids;
 pub mod report;
 pub mod signature;

@@ -23,6 +23,8 @@ pub enum Refusal {
     UnknownCall(String),
     #[error("queue full: {0} reports are waiting to be stored; retry later")]
     QueueFull(usize),
+    #[error("queue full: {0}; retry later")]
+    Backlog(#[source] ivrhook_engine::BacklogFull),
     #[error("internal error: the report was not stored; retry later")]
     Store(#[source] StoreError),
 }
@@ -33,7 +35,7 @@ impl Refusal {
             Refusal::BadInput(_) => ResponseCode::BadInput,
             Refusal::UnknownApp(_) => ResponseCode::UnknownApp,
             Refusal::UnknownCall(_) => ResponseCode::UnknownCall,
-            Refusal::QueueFull(_) => ResponseCode::QueueFull,
+            Refusal::QueueFull(_) | Refusal::Backlog(_) => ResponseCode::QueueFull,
             Refusal::Store(_) => ResponseCode::OtherError,
         }
     }

@@ -1,7 +1,9 @@
 //! The callback path: what the voice platform POSTs `multrpt` reports to.
 //!
-//! Decode → app check → known-call check → admission → durable insert, in the order the spec
-//! settles (bad input first, then `108101`, then `108105`), and `000000` only after the commit.
+//! Decode → app check → known-call check → admission → routing → durable insert, in the order
+//! the spec settles (bad input first, then `108101`, then `108105`; `108102` when the write
+//! path or a destination the report goes to is full), and `000000` only after the commit of
+//! the report with its forward deliveries.
 
 use crate::{
     error::{answer, Refusal},
@@ -30,6 +32,9 @@ pub async fn receive(
         Err(refusal) => {
             match &refusal {
                 Refusal::Store(e) => tracing::error!(error = ?e, %peer, "report not stored"),
+                Refusal::Backlog(full) => {
+                    tracing::warn!(%peer, destination = %full.destination, "report refused: destination backlog full")
+                }
                 other => {
                     tracing::debug!(%peer, code = %other.code(), reason = %other, "report refused")
                 }
@@ -94,9 +99,24 @@ async fn handle(
     let _slot = st.admit().ok_or_else(|| {
         Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
     })?;
-    let new = new_report(decoded, raw.to_vec(), peer, st.config.inbound.decode.offset);
+    let received_at = chrono::Utc::now();
+    let forwards = match &st.engine {
+        Some(engine) => engine
+            .route(report, received_at.timestamp_millis())
+            .map_err(Refusal::Backlog)?,
+        None => Vec::new(),
+    };
+    let mut new = new_report(decoded, raw.to_vec(), peer, st.config.inbound.decode.offset);
+    new.received_at = received_at;
+    new.forwards = forwards.clone();
     match st.store.insert_report(new).await.map_err(Refusal::Store)? {
-        Inserted::New { .. } => Ok("accepted"),
+        Inserted::New { .. } => {
+            if let Some(engine) = &st.engine {
+                engine.forwarded(&forwards);
+            }
+            st.feed.bump();
+            Ok("accepted")
+        }
         Inserted::Duplicate { .. } => {
             st.metrics.duplicate();
             Ok("accepted before: duplicate of a stored report")
@@ -126,5 +146,6 @@ fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr, offset: UtcOffse
         warnings,
         app_id: report.app_id,
         call_id: report.call_id,
+        forwards: Vec::new(),
     }
 }

@@ -1,14 +1,16 @@
 //! ivrhook's HTTP side: the `multrpt` receiver, the `/v1` API, health and metrics, and the
 //! configuration that shapes them.
 //!
-//! [`Server::bind`] opens the store, builds the delivery engine when an app has a
-//! `callback_url`, and prepares the router on a listener the caller bound (tests bind
-//! `127.0.0.1:0`); [`Server::run`] serves and delivers until the cancellation token fires,
-//! then answers what is in flight, lets attempts in flight be recorded, and closes the store.
+//! [`Server::bind`] opens the store, builds the delivery engine when any destination is
+//! configured (an app's `callback_url`, a `[[destinations]]` entry), and prepares the router on
+//! a listener the caller bound (tests bind `127.0.0.1:0`); [`Server::run`] serves and delivers
+//! until the cancellation token fires, then answers what is in flight, lets attempts in flight
+//! be recorded, and closes the store.
 //!
 //! - `config`: layered, validated configuration.
 //! - `inbound`: the callback path (`POST /callback`).
-//! - `api`: `/v1` (call registration, timelines, paging, events to deliver, deliveries).
+//! - `feed`: the report feed's waiters (long polls, consumers, the event stream).
+//! - `api`: `/v1` (call registration, timelines, the feed, events to deliver, deliveries).
 //! - `ops`: `/healthz`, `/metrics`, fallbacks.
 //! - `error`: the error enums and their one mapping to HTTP.
 //! - `metrics`: Prometheus metrics.
@@ -18,6 +20,7 @@
 mod api;
 pub mod config;
 pub mod error;
+mod feed;
 mod inbound;
 pub mod metrics;
 mod ops;
@@ -81,11 +84,7 @@ impl Server {
             .iter()
             .map(|a| (a.id.clone(), a.require_known_calls))
             .collect();
-        let destinations: Vec<_> = config
-            .apps
-            .iter()
-            .filter_map(|a| a.delivery.clone())
-            .collect();
+        let destinations = config.all_destinations();
         let engine = if destinations.is_empty() {
             None
         } else {
@@ -104,6 +103,7 @@ impl Server {
             store,
             metrics,
             apps,
+            feed: feed::Feed::default(),
         });
         Ok(Server { listener, state })
     }
@@ -128,7 +128,12 @@ impl Server {
             (true, true) => format!("reports: POST {}; delivering", st.config.inbound.path),
             (true, false) => format!("reports: POST {}", st.config.inbound.path),
             (false, true) => "not receiving; delivering".to_owned(),
-            (false, false) => "not receiving; no app to deliver for".to_owned(),
+            (false, false) => "not receiving; no destination to deliver to".to_owned(),
+        };
+        let forwards = st.config.destinations.len();
+        let roles = match forwards {
+            0 => roles,
+            n => format!("{roles}; forwarding to {n} destination(s)"),
         };
         format!(
             "ivrhook listening on http://{addr} ({roles}); data in {}; {apps}",
@@ -143,6 +148,14 @@ impl Server {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.run(stop).await })
         });
+        if let Some(engine) = state.engine.clone() {
+            let stop = shutdown.clone();
+            tokio::spawn(async move { engine.watch_backlogs(stop).await });
+        }
+        if let Some(announced) = state.store.new_reports() {
+            let (st, stop) = (Arc::clone(&state), shutdown.clone());
+            tokio::spawn(async move { st.feed.follow(announced, stop).await });
+        }
         let app = router(Arc::clone(&state));
         let served = axum::serve(
             self.listener,

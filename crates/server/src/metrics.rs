@@ -2,7 +2,6 @@
 
 use ivrhook_engine::EngineMetrics;
 use ivrhook_protocol::ResponseCode;
-use ivrhook_store::outbox::DeliveryState;
 use prometheus_client::{
     encoding::text::encode,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -24,8 +23,9 @@ pub struct Metrics {
     pub backlog: Gauge,
     /// The delivery engine's metrics, in the same registry.
     pub engine: EngineMetrics,
-    /// Pending and dead deliveries per app, read from the store at each scrape.
-    deliveries: Family<Vec<(&'static str, String)>, Gauge>,
+    /// Reports a named consumer has not acknowledged, and the age of the oldest of them.
+    consumer_behind: Family<Vec<(&'static str, String)>, Gauge>,
+    consumer_age: Family<Vec<(&'static str, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 impl Metrics {
@@ -75,15 +75,22 @@ impl Metrics {
             backlog.clone(),
         );
         let engine = EngineMetrics::register(&mut registry);
-        let deliveries = Family::default();
+        let consumer_behind = Family::default();
         registry.register(
-            "deliveries",
-            "Deliveries by app and state (pending, dead), as stored",
-            Family::clone(&deliveries),
+            "consumer_lag_reports",
+            "Reports stored after a named consumer's cursor (not yet acknowledged)",
+            Family::clone(&consumer_behind),
+        );
+        let consumer_age = Family::default();
+        registry.register(
+            "consumer_lag_seconds",
+            "Age of the oldest report a named consumer has not acknowledged (0: none)",
+            Family::clone(&consumer_age),
         );
         Metrics {
             engine,
-            deliveries,
+            consumer_behind,
+            consumer_age,
             registry,
             answered,
             duplicates,
@@ -108,22 +115,12 @@ impl Metrics {
         self.batch_sizes.observe(size as f64);
     }
 
-    /// Sets the per-app delivery gauges from the store's counts (zero where none are left).
-    pub fn set_delivery_counts(&self, apps: &[String], counts: &[(String, DeliveryState, i64)]) {
-        for app in apps {
-            for state in [DeliveryState::Pending, DeliveryState::Dead] {
-                let n = counts
-                    .iter()
-                    .find(|(a, s, _)| a == app && *s == state)
-                    .map_or(0, |(_, _, n)| *n);
-                self.deliveries
-                    .get_or_create(&vec![
-                        ("app", app.clone()),
-                        ("state", state.as_str().to_owned()),
-                    ])
-                    .set(n);
-            }
-        }
+    pub fn consumer(&self, name: &str, behind: i64, oldest_ms: i64) {
+        let labels = vec![("consumer", name.to_owned())];
+        self.consumer_behind.get_or_create(&labels).set(behind);
+        self.consumer_age
+            .get_or_create(&labels)
+            .set(oldest_ms.max(0) as f64 / 1000.0);
     }
 
     pub fn render(&self) -> String {

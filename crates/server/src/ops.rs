@@ -26,23 +26,10 @@ pub async fn healthz(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus (OpenMetrics) text.
+/// `GET /metrics`: Prometheus (OpenMetrics) text. The per-destination counts are kept current
+/// by the engine (`watch_backlogs`), the consumers' lag is read here.
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
-    if st.engine.is_some() {
-        match st.store.delivery_counts().await {
-            Ok(counts) => {
-                let apps: Vec<String> = st
-                    .config
-                    .apps
-                    .iter()
-                    .filter(|a| a.delivery.is_some())
-                    .map(|a| a.id.to_string())
-                    .collect();
-                st.metrics.set_delivery_counts(&apps, &counts);
-            }
-            Err(e) => tracing::warn!(error = ?e, "metrics: could not count deliveries"),
-        }
-    }
+    crate::feed::measure_consumers(&st).await;
     let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(CONTENT_TYPE, ct)], st.metrics.render()).into_response()
 }

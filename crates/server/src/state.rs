@@ -14,8 +14,11 @@ pub struct AppState {
     /// `require_known_calls` by configured app.
     pub apps: HashMap<AppId, bool>,
     pub accept_any_app: bool,
-    /// The sender: present when at least one app has a `callback_url`.
+    /// The delivery engine: present when any destination is configured (an app's
+    /// `callback_url`, a `[[destinations]]` entry).
     pub engine: Option<Engine>,
+    /// Wakes the report feed's waiters.
+    pub feed: crate::feed::Feed,
 }
 
 /// A place in the bounded write path; dropping it gives the place back.

@@ -282,8 +282,7 @@ impl DeliveryState {
 
     /// A state read from the database: anything else is corrupt data, never a default.
     pub(crate) fn stored(s: &str) -> Result<Self, crate::StoreError> {
-        Self::parse(s)
-            .ok_or_else(|| crate::StoreError::Corrupt(format!("deliveries.state: {s:?}")))
+        Self::parse(s).ok_or_else(|| crate::StoreError::Corrupt(format!("deliveries.state: {s:?}")))
     }
 }
 

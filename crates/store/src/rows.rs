@@ -37,9 +37,11 @@ pub(crate) fn delivery(r: &impl Columns) -> Result<DeliveryRow, StoreError> {
     let source = match (r.int(1)?, r.int(2)?) {
         (Some(event), None) => Source::Event(event),
         (None, Some(report)) => Source::Report(report),
-        _ => return Err(StoreError::Corrupt(
-            "deliveries: a delivery has exactly one of event_id and report_id".into(),
-        )),
+        _ => {
+            return Err(StoreError::Corrupt(
+                "deliveries: a delivery has exactly one of event_id and report_id".into(),
+            ))
+        }
     };
     Ok(DeliveryRow {
         id: required(r.int(0)?, "deliveries.id")?,
@@ -77,9 +79,11 @@ pub(crate) fn claimed(r: &impl Columns) -> Result<Claimed, StoreError> {
             utc_offset: r.text(13)?,
             warnings: required(r.text(14)?, "reports.warnings")?,
         }),
-        _ => return Err(StoreError::Corrupt(
-            "deliveries: a delivery has exactly one of event_id and report_id".into(),
-        )),
+        _ => {
+            return Err(StoreError::Corrupt(
+                "deliveries: a delivery has exactly one of event_id and report_id".into(),
+            ))
+        }
     };
     Ok(Claimed {
         delivery_id: required(r.int(0)?, "deliveries.id")?,

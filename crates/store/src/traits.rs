@@ -112,10 +112,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The earliest due time of each destination's pending deliveries per lane, for a worker
     /// starting up or catching up.
-    async fn earliest_due(
-        &self,
-        destinations: Vec<String>,
-    ) -> Result<Vec<DueSummary>, StoreError>;
+    async fn earliest_due(&self, destinations: Vec<String>) -> Result<Vec<DueSummary>, StoreError>;
 
     /// The earliest due time after `after_ms` of a destination's pending deliveries in a lane.
     async fn next_due(

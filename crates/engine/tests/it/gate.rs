@@ -7,9 +7,9 @@ use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DeliveryState, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
-    Inserted, NewReport, Store, StoreError, StoredReport,
+    Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -75,6 +75,21 @@ impl Store for GatedStore {
     async fn reports_after(&self, after: i64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
         self.inner.reports_after(after, limit).await
     }
+    async fn latest_report_id(&self) -> Result<i64, StoreError> {
+        self.inner.latest_report_id().await
+    }
+    async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        self.inner.consumer_cursor(name).await
+    }
+    async fn ack_consumer(&self, name: &str, cursor: i64, now_ms: i64) -> Result<i64, StoreError> {
+        self.inner.ack_consumer(name, cursor, now_ms).await
+    }
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        self.inner.consumers().await
+    }
+    async fn reports_behind(&self, cursor: i64) -> Result<(i64, Option<i64>), StoreError> {
+        self.inner.reports_behind(cursor).await
+    }
     async fn submit_event(&self, event: NewEvent) -> Result<Submitted, StoreError> {
         self.inner.submit_event(event).await
     }
@@ -93,12 +108,14 @@ impl Store for GatedStore {
     }
     async fn retry_range(
         &self,
-        app: &AppId,
+        destination: &str,
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        self.inner.retry_range(app, from_ms, to_ms, now_ms).await
+        self.inner
+            .retry_range(destination, from_ms, to_ms, now_ms)
+            .await
     }
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         self.inner.deliveries(filter).await
@@ -112,18 +129,21 @@ impl Store for GatedStore {
     async fn outbound_for_call(&self, call: &CallId) -> Result<Vec<OutboundRow>, StoreError> {
         self.inner.outbound_for_call(call).await
     }
-    async fn earliest_due(&self, apps: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
-        self.inner.earliest_due(apps).await
+    async fn forwards_for_call(&self, call: &CallId) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.inner.forwards_for_call(call).await
+    }
+    async fn earliest_due(&self, names: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
+        self.inner.earliest_due(names).await
     }
     async fn next_due(
         &self,
-        app: &str,
+        destination: &str,
         lane: Lane,
         after_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        self.inner.next_due(app, lane, after_ms).await
+        self.inner.next_due(destination, lane, after_ms).await
     }
-    async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryState, i64)>, StoreError> {
+    async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.inner.delivery_counts().await
     }
     async fn ping(&self) -> Result<(), StoreError> {
@@ -140,5 +160,8 @@ impl Store for GatedStore {
     }
     fn wake_ups(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
         self.inner.wake_ups()
+    }
+    fn new_reports(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        self.inner.new_reports()
     }
 }

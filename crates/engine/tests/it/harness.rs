@@ -1,7 +1,7 @@
 //! An engine over a fresh SQLite store, and helpers to submit events and wait for outcomes.
 
-use ivrhook_engine::{Clock, DestinationSettings, Engine, EngineMetrics};
-use ivrhook_protocol::{AppId, CallId};
+use ivrhook_engine::{callback_name, kinds, Clock, DestinationSettings, Engine, EngineMetrics};
+use ivrhook_protocol::{AppId, CallId, SigningSecret};
 use ivrhook_store::{
     outbox::{AttemptRow, DeliveryRow, DeliveryState, EventIds, NewEvent, Submitted},
     sqlite::SqliteStore,
@@ -21,7 +21,19 @@ pub struct Harness {
 }
 
 pub fn settings(app: &str, url: &reqwest::Url) -> DestinationSettings {
-    DestinationSettings::new(AppId::try_from(app).unwrap(), url.clone())
+    DestinationSettings::callback(&AppId::try_from(app).unwrap(), url.clone())
+}
+
+/// An app's callback destination, signing with `secret`.
+pub fn signed(app: &str, url: &reqwest::Url, secret: SigningSecret) -> DestinationSettings {
+    let spec = kinds::callback::Spec {
+        url: url.clone(),
+        secret: Some(secret),
+    };
+    DestinationSettings {
+        kind: kinds::Kind::Callback(spec),
+        ..settings(app, url)
+    }
 }
 
 pub fn schedule(delays: &[Duration]) -> ivrhook_engine::schedule::RetrySchedule {
@@ -79,13 +91,16 @@ pub fn report(app: &str, call: &str, tag: &str) -> Value {
 /// A new event for `call`, tagged `tag`, due as the app's schedule says.
 pub fn event(engine: &Engine, app: &str, call: &str, tag: &str) -> NewEvent {
     let now = engine.clock().now_ms();
+    let app_id = AppId::try_from(app).unwrap();
+    let destination = callback_name(&app_id);
     NewEvent {
-        app_id: AppId::try_from(app).unwrap(),
+        first_attempt_at_ms: engine.first_attempt_at(&destination, now),
+        destination,
+        app_id,
         call_id: CallId::try_from(call).unwrap(),
         idempotency_key: None,
         body: report(app, call, tag).to_string().into_bytes(),
         created_at_ms: now,
-        first_attempt_at_ms: engine.first_attempt_at(app, now),
         lease: None,
     }
 }

@@ -134,9 +134,8 @@ async fn signatures_verify_with_an_independent_implementation_and_ids_are_stable
     let fake = FakeReceiver::start().await;
     fake.script([Reply::code("108104")]);
     let key = b"a sixteen+ byte key for tests!!";
-    let mut s = settings(APP, &fake.url);
-    s.secret = Some(SigningSecret::parse(&format!("whsec_{}", STANDARD.encode(key))).unwrap());
-    let h = harness(vec![s]).await;
+    let secret = SigningSecret::parse(&format!("whsec_{}", STANDARD.encode(key))).unwrap();
+    let h = harness(vec![signed(APP, &fake.url, secret)]).await;
     let ids = h.submit(APP, "call-1", "signed").await;
     h.wait_for(ids.delivery_id, DeliveryState::Delivered).await;
     let got = fake.received();

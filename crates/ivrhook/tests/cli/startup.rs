@@ -88,12 +88,12 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
         .unwrap_or_else(|e| panic!("{e}"));
     let (_, stderr) = run_fails(&dir, &["serve", "--database", &db.url, "--no-migrate"]).await;
     assert!(
-        stderr.contains("older than this ivrhook needs (6); run `ivrhook migrate`"),
+        stderr.contains("older than this ivrhook needs (7); run `ivrhook migrate`"),
         "{stderr}"
     );
     let out = run_ok(&dir, &["migrate", "--database", &db.url]).await;
     assert!(
-        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6]"),
+        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6, 7]"),
         "{out}"
     );
     let again = run_ok(&dir, &["migrate", "--database", &db.url]).await;
@@ -104,6 +104,9 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
     let _ = node.child.wait().await;
     // SQLite: migrate creates and migrates the file.
     let out = run_ok(&dir, &["migrate", "--database", "sqlite://m.db"]).await;
-    assert!(out.contains("applied migration(s) [1, 2, 3, 4]"), "{out}");
+    assert!(
+        out.contains("applied migration(s) [1, 2, 3, 4, 5]"),
+        "{out}"
+    );
     db.drop_database().await.unwrap();
 }

@@ -1,6 +1,6 @@
 //! Registering calls (for `require_known_calls`) and reading a call's timeline.
 
-use super::views::{outbound_json, report_json};
+use super::views::{delivery_json, outbound_json, report_json};
 use crate::{error::ApiError, state::AppState};
 use axum::{
     body::Bytes,
@@ -49,8 +49,8 @@ pub async fn register(
     ))
 }
 
-/// `GET /v1/calls/{callId}`: every report received for the call and every report sent for it
-/// (with its delivery), oldest first.
+/// `GET /v1/calls/{callId}`: every report received for the call (and each one's forward
+/// deliveries) and every report sent for it (with its delivery), oldest first.
 pub async fn timeline(
     State(st): State<Arc<AppState>>,
     call_id: Result<Path<String>, PathRejection>,
@@ -64,9 +64,14 @@ pub async fn timeline(
             "callId: no report has been received or sent for {call}"
         )));
     }
+    let forwards = st.store.forwards_for_call(&call).await?;
     let reports: Vec<Value> = reports.iter().map(report_json).collect();
     let outbound: Vec<Value> = outbound.iter().map(outbound_json).collect();
-    Ok(Json(
-        json!({"callId": call, "reports": reports, "outbound": outbound}),
-    ))
+    let forwards: Vec<Value> = forwards.iter().map(delivery_json).collect();
+    Ok(Json(json!({
+        "callId": call,
+        "reports": reports,
+        "forwards": forwards,
+        "outbound": outbound,
+    })))
 }

@@ -15,8 +15,9 @@ use axum::{
     http::StatusCode,
     Json,
 };
+use ivrhook_engine::callback_name;
 use ivrhook_protocol::AppId;
-use ivrhook_store::outbox::{DeliveryFilter, DeliveryState};
+use ivrhook_store::outbox::{DeliveryFilter, DeliveryState, Lane};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -24,12 +25,13 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 struct ListQuery {
     app: Option<String>,
+    destination: Option<String>,
     state: Option<String>,
     after: Option<String>,
     limit: Option<String>,
 }
 
-/// `GET /v1/deliveries?app=&state=pending|delivered|dead&after=&limit=`
+/// `GET /v1/deliveries?app=&destination=&state=pending|delivered|dead&after=&limit=`
 pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -45,6 +47,7 @@ pub async fn list(
     };
     let filter = DeliveryFilter {
         app_id: q.app.filter(|a| !a.is_empty()),
+        destination: q.destination.filter(|d| !d.is_empty()),
         state,
         after: page.after,
         limit: page.limit,
@@ -108,28 +111,50 @@ struct RangeBody {
 }
 
 /// `POST /v1/apps/{appId}/deliveries/retry` with `{"from": RFC 3339, "to": RFC 3339}` (both
-/// optional): every dead or pending delivery of the app created in `[from, to)` goes now.
-pub async fn retry_range(
+/// optional): every dead or pending delivery to the app's callback URL created in `[from, to)`
+/// goes now.
+pub async fn retry_app_range(
     State(st): State<Arc<AppState>>,
     app: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (Path(app), body) = (app?, body?);
     let app = AppId::try_from(app).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
-    let engine = st
-        .engine
-        .as_ref()
-        .filter(|e| e.destination(app.as_str()).is_some());
-    let engine = engine.ok_or_else(|| {
-        ApiError::NotFound(format!("appId: {app} has no callback_url configured"))
-    })?;
+    let name = callback_name(&app);
+    let missing = || ApiError::NotFound(format!("appId: {app} has no callback_url configured"));
+    let retried = retry_range(&st, &name, &body, missing).await?;
+    Ok(Json(
+        json!({"appId": app, "destination": name, "retried": retried}),
+    ))
+}
+
+/// `POST /v1/destinations/{name}/deliveries/retry`: the same for any destination.
+pub async fn retry_destination_range(
+    State(st): State<Arc<AppState>>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (Path(name), body) = (name?, body?);
+    let missing = || ApiError::NotFound(format!("destination: {name:?} is not configured"));
+    let retried = retry_range(&st, &name, &body, missing).await?;
+    Ok(Json(json!({"destination": name, "retried": retried})))
+}
+
+async fn retry_range(
+    st: &AppState,
+    name: &str,
+    body: &[u8],
+    missing: impl FnOnce() -> ApiError,
+) -> Result<u64, ApiError> {
+    let engine = st.engine.as_ref().filter(|e| e.destination(name).is_some());
+    let engine = engine.ok_or_else(missing)?;
     let range: RangeBody = if body.is_empty() {
         RangeBody {
             from: None,
             to: None,
         }
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", e.to_string()))?
     };
     let now = engine.clock().now_ms();
     let from = parse_time("from", range.from.as_deref())?.unwrap_or(0);
@@ -137,12 +162,12 @@ pub async fn retry_range(
     if from >= to {
         return Err(ApiError::invalid("to", "must be later than from"));
     }
-    let retried = st.store.retry_range(&app, from, to, now).await?;
+    let retried = st.store.retry_range(name, from, to, now).await?;
     if retried > 0 {
-        engine.notify(app.as_str(), ivrhook_store::outbox::Lane::First, now);
-        engine.notify(app.as_str(), ivrhook_store::outbox::Lane::Retry, now);
+        engine.notify(name, Lane::First, now);
+        engine.notify(name, Lane::Retry, now);
     }
-    Ok(Json(json!({"appId": app, "retried": retried})))
+    Ok(retried)
 }
 
 fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {

@@ -1,21 +1,23 @@
-//! `GET /v1/events?after=CURSOR&limit=N`: every received report, in the order received.
-//! The cursor is opaque to clients; pass back `next` to get the following page (an empty
-//! page means there is nothing newer yet).
+//! `GET /v1/events?after=CURSOR&limit=N&wait=30s`: every received report, in the order
+//! received. The cursor is opaque to clients; pass back `next` to get the following page. With
+//! `wait`, an empty page is held until a report newer than the cursor is committed (on any
+//! node sharing the database) or the wait runs out: a long poll.
 
 use super::{paging::Page, views::report_json};
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, feed::MAX_WAIT, state::AppState};
 use axum::{
     extract::{RawQuery, State},
     Json,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 #[derive(Deserialize)]
 struct PageQuery {
     after: Option<String>,
     limit: Option<String>,
+    wait: Option<String>,
 }
 
 pub async fn page(
@@ -25,8 +27,27 @@ pub async fn page(
     let q: PageQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid("query", e.to_string()))?;
     let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
-    let reports = st.store.reports_after(page.after, page.limit).await?;
+    let wait = parse_wait(q.wait.as_deref())?;
+    let reports = st
+        .feed
+        .wait_after(&st, page.after, page.limit, wait)
+        .await?;
     let next = page.next(reports.last().map(|r| r.id));
     let events: Vec<Value> = reports.iter().map(report_json).collect();
     Ok(Json(json!({"events": events, "next": next})))
+}
+
+/// `wait`: how long an empty page may be held, `0s` (the default) to `5m`.
+pub(crate) fn parse_wait(text: Option<&str>) -> Result<Duration, ApiError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(Duration::ZERO);
+    };
+    let wait = crate::config::parse_duration(text).map_err(|e| ApiError::invalid("wait", e))?;
+    if wait > MAX_WAIT {
+        return Err(ApiError::invalid(
+            "wait",
+            format!("{text:?} is longer than the longest wait, {MAX_WAIT:?}"),
+        ));
+    }
+    Ok(wait)
 }

@@ -3,16 +3,19 @@
 //! With `admin_token` set, every request needs `Authorization: Bearer <token>`.
 //!
 //! - `calls`: `POST /v1/apps/{appId}/calls`, `GET /v1/calls/{callId}`.
-//! - `events`: `GET /v1/events?after=&limit=`.
+//! - `events`, `stream`, `consumers`: the report feed (pages and long polls, server-sent
+//!   events, named consumers).
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
 //! - `deliveries`: listing, inspecting and retrying deliveries.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
 
 mod calls;
+mod consumers;
 mod deliveries;
 mod events;
 mod outbound;
 mod paging;
+mod stream;
 mod views;
 
 use crate::{error::ApiError, state::AppState};
@@ -31,10 +34,18 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/apps/{app_id}/calls", post(calls::register))
         .route("/v1/calls/{call_id}", get(calls::timeline))
         .route("/v1/events", get(events::page))
+        .route("/v1/events/stream", get(stream::stream))
+        .route("/v1/consumers", get(consumers::list))
+        .route("/v1/consumers/{name}/events", get(consumers::events))
+        .route("/v1/consumers/{name}/ack", post(consumers::ack))
         .route("/v1/apps/{app_id}/events", post(outbound::submit))
         .route(
             "/v1/apps/{app_id}/deliveries/retry",
-            post(deliveries::retry_range),
+            post(deliveries::retry_app_range),
+        )
+        .route(
+            "/v1/destinations/{name}/deliveries/retry",
+            post(deliveries::retry_destination_range),
         )
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))

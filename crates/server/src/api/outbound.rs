@@ -13,6 +13,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     Json,
 };
+use ivrhook_engine::callback_name;
 use ivrhook_protocol::{decode, AppId, DecodeOptions};
 use ivrhook_store::outbox::{DeliveryRow, DeliveryState, Lane, NewEvent, Submitted};
 use serde_json::{json, Value};
@@ -28,10 +29,11 @@ pub async fn submit(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (Path(app_id), body) = (app_id?, body?);
     let app = AppId::try_from(app_id).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
+    let destination = callback_name(&app);
     let engine = st
         .engine
         .as_ref()
-        .filter(|e| e.destination(app.as_str()).is_some())
+        .filter(|e| e.destination(&destination).is_some())
         .ok_or_else(|| {
             ApiError::NotFound(format!("appId: {app} has no callback_url configured"))
         })?;
@@ -52,8 +54,9 @@ pub async fn submit(
     }
     let idempotency_key = idempotency_key(&headers)?;
     let now = engine.clock().now_ms();
-    let first_attempt_at_ms = engine.first_attempt_at(app.as_str(), now);
+    let first_attempt_at_ms = engine.first_attempt_at(&destination, now);
     let event = NewEvent {
+        destination,
         app_id: app.clone(),
         call_id: decoded.report.call_id,
         idempotency_key,
@@ -95,8 +98,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 pub(crate) fn announce(st: &AppState, d: &DeliveryRow) {
     if let Some(engine) = &st.engine {
         if d.state == DeliveryState::Pending {
-            engine.notify(&d.app_id, Lane::First, d.next_attempt_at_ms);
-            engine.notify(&d.app_id, Lane::Retry, d.next_attempt_at_ms);
+            engine.notify(&d.destination, Lane::First, d.next_attempt_at_ms);
+            engine.notify(&d.destination, Lane::Retry, d.next_attempt_at_ms);
         }
     }
 }

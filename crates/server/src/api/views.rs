@@ -3,7 +3,7 @@
 use chrono::SecondsFormat;
 use ivrhook_protocol::{decode, DecodeOptions};
 use ivrhook_store::{
-    outbox::{AttemptRow, DeliveryRow, DeliveryState, OutboundRow},
+    outbox::{AttemptRow, DeliveryRow, DeliveryState, OutboundRow, Source},
     StoredReport,
 };
 use serde_json::{json, Value};
@@ -57,9 +57,15 @@ fn derive(r: &StoredReport) -> Value {
 
 pub(crate) fn delivery_json(d: &DeliveryRow) -> Value {
     let pending = d.state == DeliveryState::Pending;
+    let (event_id, report_id) = match d.source {
+        Source::Event(id) => (Some(id), None),
+        Source::Report(id) => (None, Some(id)),
+    };
     json!({
         "id": d.id,
-        "eventId": d.event_id,
+        "destination": d.destination,
+        "eventId": event_id,
+        "reportId": report_id,
         "appId": d.app_id,
         "callId": d.call_id,
         "state": d.state.as_str(),
@@ -90,5 +96,9 @@ pub(crate) fn attempt_json(a: &AttemptRow) -> Value {
 pub(crate) fn outbound_json(o: &OutboundRow) -> Value {
     let body = serde_json::from_slice::<Value>(&o.body)
         .unwrap_or_else(|_| json!(String::from_utf8_lossy(&o.body)));
-    json!({"eventId": o.delivery.event_id, "body": body, "delivery": delivery_json(&o.delivery)})
+    let event_id = match o.delivery.source {
+        Source::Event(id) => Some(id),
+        Source::Report(_) => None,
+    };
+    json!({"eventId": event_id, "body": body, "delivery": delivery_json(&o.delivery)})
 }

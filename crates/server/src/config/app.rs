@@ -1,13 +1,14 @@
 //! One `[[apps]]` entry: the receiver's settings and, with `callback_url`, the sender's.
 
-use super::{invalid, App, ConfigError};
-use ivrhook_engine::{schedule::RetrySchedule, DestinationSettings};
+use super::{delivery::Common, invalid, App, ConfigError};
+use ivrhook_engine::{
+    callback_name,
+    kinds::{callback, Kind},
+    DestinationSettings,
+};
 use ivrhook_protocol::{AppId, SigningSecret};
 use serde::Deserialize;
 use std::time::Duration;
-
-/// Jitter applied to every retry schedule: retries after an outage spread out.
-const JITTER: f64 = 0.2;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,17 +26,18 @@ pub(crate) struct FileApp {
 
 impl FileApp {
     pub(super) fn validate(self, i: usize) -> Result<App, ConfigError> {
-        let key = |name: &str| format!("apps[{i}].{name}");
+        let prefix = format!("apps[{i}]");
+        let key = |name: &str| format!("{prefix}.{name}");
         let id = AppId::try_from(self.id).map_err(|e| invalid(key("id"), e.to_string()))?;
+        let common = Common {
+            timeout: self.timeout,
+            max_in_flight: self.max_in_flight,
+            retry_schedule: self.retry_schedule,
+            ordered: self.ordered,
+        };
         let Some(url) = self.callback_url else {
-            let sender_keys = [
-                ("secret", self.secret.is_some()),
-                ("timeout", self.timeout.is_some()),
-                ("max_in_flight", self.max_in_flight.is_some()),
-                ("retry_schedule", self.retry_schedule.is_some()),
-                ("ordered", self.ordered.is_some()),
-            ];
-            if let Some((name, _)) = sender_keys.iter().find(|(_, set)| *set) {
+            let secret = [("secret", self.secret.is_some())];
+            if let Some((name, _)) = secret.iter().chain(&common.set()).find(|(_, set)| *set) {
                 return Err(invalid(
                     key(name),
                     "is a delivery setting, but callback_url is not set",
@@ -56,37 +58,13 @@ impl FileApp {
                 format!("{url} must be an http:// or https:// URL with a host"),
             ));
         }
-        let mut d = DestinationSettings::new(id.clone(), url);
-        if let Some(secret) = self.secret {
-            d.secret = Some(SigningSecret::parse(&secret).map_err(|e| invalid(key("secret"), e))?);
-        }
-        if let Some(t) = self.timeout {
-            d.timeout = parse_duration(&t).map_err(|e| invalid(key("timeout"), e))?;
-            if d.timeout.is_zero() {
-                return Err(invalid(key("timeout"), "must be greater than 0"));
-            }
-        }
-        if let Some(n) = self.max_in_flight {
-            if n == 0 {
-                return Err(invalid(key("max_in_flight"), "must be at least 1"));
-            }
-            d.max_in_flight = n;
-        }
-        if let Some(list) = self.retry_schedule {
-            let delays = list
-                .iter()
-                .enumerate()
-                .map(|(j, t)| {
-                    parse_duration(t)
-                        .map_err(|e| invalid(format!("apps[{i}].retry_schedule[{j}]"), e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            d.schedule = RetrySchedule::new(delays, JITTER)
-                .map_err(|e| invalid(key("retry_schedule"), e))?;
-        }
-        if let Some(ordered) = self.ordered {
-            d.ordered = ordered;
-        }
+        let secret = self
+            .secret
+            .map(|s| SigningSecret::parse(&s).map_err(|e| invalid(key("secret"), e)))
+            .transpose()?;
+        let spec = callback::Spec { url, secret };
+        let mut d = DestinationSettings::new(callback_name(&id), Kind::Callback(spec));
+        common.apply(&mut d, &prefix)?;
         Ok(App {
             id,
             require_known_calls: self.require_known_calls,

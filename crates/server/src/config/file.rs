@@ -83,6 +83,7 @@ pub(super) struct FileConfig {
     pub admin_token: Option<String>,
     pub inbound: FileInbound,
     pub apps: Vec<FileApp>,
+    pub destinations: Vec<FileDestination>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,7 +97,7 @@ pub(super) struct FileInbound {
     pub strict: bool,
 }
 
-pub(super) use super::app::FileApp;
+pub(super) use super::{app::FileApp, destination::FileDestination};
 
 impl Default for FileConfig {
     fn default() -> Self {
@@ -109,6 +110,7 @@ impl Default for FileConfig {
             admin_token: None,
             inbound: FileInbound::default(),
             apps: Vec::new(),
+            destinations: Vec::new(),
         }
     }
 }
@@ -170,6 +172,7 @@ impl FileConfig {
             }
             apps.push(app);
         }
+        let destinations = validate_destinations(self.destinations, &seen)?;
         Ok(Config {
             listen,
             database,
@@ -187,8 +190,28 @@ impl FileConfig {
             admin_token,
             inbound,
             apps,
+            destinations,
         })
     }
+}
+
+fn validate_destinations(
+    entries: Vec<FileDestination>,
+    apps: &HashSet<ivrhook_protocol::AppId>,
+) -> Result<Vec<ivrhook_engine::DestinationSettings>, ConfigError> {
+    let mut names = HashSet::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let d = entry.validate(i, apps)?;
+        if !names.insert(d.name.clone()) {
+            return Err(invalid(
+                format!("destinations[{i}].name"),
+                format!("{:?} is used by another destination", d.name),
+            ));
+        }
+        out.push(d);
+    }
+    Ok(out)
 }
 
 impl FileInbound {

@@ -3,10 +3,15 @@
 //! the key when something is wrong.
 //!
 //! - `file`: the file's shape, as serde reads it; unknown keys are refused.
+//! - `app`, `destination`, `filter`, `delivery`: `[[apps]]`, `[[destinations]]` and what
+//!   they share.
 //! - `DEFAULT_TOML`: the documented default file, printed by `ivrhook config`.
 
 mod app;
+mod delivery;
+mod destination;
 mod file;
+mod filter;
 mod roles;
 
 use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
@@ -69,6 +74,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub inbound: Inbound,
     pub apps: Vec<App>,
+    /// Where received reports are forwarded (`[[destinations]]`).
+    pub destinations: Vec<ivrhook_engine::DestinationSettings>,
 }
 
 /// `[inbound]`: how the receiver takes reports.
@@ -107,6 +114,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Every destination: each app's callback URL, then the forward destinations.
+    pub fn all_destinations(&self) -> Vec<ivrhook_engine::DestinationSettings> {
+        let callbacks = self.apps.iter().filter_map(|a| a.delivery.clone());
+        callbacks.chain(self.destinations.iter().cloned()).collect()
+    }
+
     /// Reads a config file (or the defaults when `path` is `None`) and applies overrides.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let (text, name) = match path {

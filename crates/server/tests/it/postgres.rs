@@ -105,7 +105,9 @@ async fn a_receive_only_node_accepts_events_that_a_deliver_only_node_sends() {
     assert_eq!(done["attempts"][0]["code"], "000000");
     assert_eq!(receiver.timeline("pg-split").await.len(), 1);
     // The front node sends nothing itself; the back node was woken by the front's NOTIFY.
-    let series = format!("ivrhook_delivery_attempts_total{{app=\"{APP}\",outcome=\"delivered\"}}");
+    let series = format!(
+        "ivrhook_delivery_attempts_total{{destination=\"app:{APP}\",outcome=\"delivered\"}}"
+    );
     assert_eq!(back.metric(&series).await, 1.0);
     assert!(back.metric("ivrhook_remote_wakeups_total").await >= 1.0);
     // Roles: the deliver-only node has no callback path; the receive-only node has.
@@ -159,9 +161,9 @@ async fn a_node_does_not_wake_itself_with_its_own_announcements() {
         .await
         .expect("the node announced its event")
         .unwrap();
-    assert!(own.ends_with(&format!(" {APP}")), "{own}");
+    assert!(own.ends_with(&format!(" app:{APP}")), "{own}");
     client
-        .batch_execute(&format!("NOTIFY ivrhook_due, 'another-node {APP}'"))
+        .batch_execute(&format!("NOTIFY ivrhook_due, 'another-node app:{APP}'"))
         .await
         .unwrap();
     eventually("the other node's announcement to be followed", || async {

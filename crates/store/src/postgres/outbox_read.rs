@@ -140,7 +140,7 @@ impl PgStore {
                    UNION ALL
                    SELECT destination, 'dead', COUNT(*), MIN(created_at_ms) FROM deliveries
                    WHERE state = 'dead' GROUP BY destination";
-        self.rows(sql, &[], |r| rows::count(r)).await
+        self.rows(sql, &[], rows::count).await
     }
 
     pub(super) async fn latest(&self) -> Result<i64, StoreError> {
@@ -151,7 +151,9 @@ impl PgStore {
 
     pub(super) async fn consumer(&self, name: &str) -> Result<Option<i64>, StoreError> {
         let sql = "SELECT cursor FROM consumers WHERE name = $1";
-        let found = self.rows(sql, &[&name], |r| Ok(r.try_get::<_, i64>(0)?)).await?;
+        let found = self
+            .rows(sql, &[&name], |r| Ok(r.try_get::<_, i64>(0)?))
+            .await?;
         Ok(found.into_iter().next())
     }
 
@@ -163,7 +165,11 @@ impl PgStore {
                        updated_at_ms = excluded.updated_at_ms
                    RETURNING cursor";
         let found = self
-            .rows(sql, &[&name, &cursor, &now], |r| Ok(r.try_get::<_, i64>(0)?))
+            .rows(
+                sql,
+                &[&name, &cursor, &now],
+                |r| Ok(r.try_get::<_, i64>(0)?),
+            )
             .await?;
         found
             .into_iter()

@@ -122,9 +122,9 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
 async fn insert_one(pool: &Pool, report: &NewReport) -> Result<Inserted, StoreError> {
     let k = key(report);
     let rows = insert_many(pool, &[(report, 1)]).await?;
-    let &(id, times, _) = rows.get(&k).ok_or_else(|| {
-        StoreError::Corrupt("a report was not returned by its insert".into())
-    })?;
+    let &(id, times, _) = rows
+        .get(&k)
+        .ok_or_else(|| StoreError::Corrupt("a report was not returned by its insert".into()))?;
     Ok(if times == 0 {
         Inserted::New { id }
     } else {

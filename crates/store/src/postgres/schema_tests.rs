@@ -182,7 +182,11 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
     let (dead, _) = store.delivery(9).await.unwrap().unwrap();
     assert_eq!(
         (dead.destination.as_str(), dead.source, dead.state),
-        ("app:app", crate::outbox::Source::Event(7), DeliveryState::Dead)
+        (
+            "app:app",
+            crate::outbox::Source::Event(7),
+            DeliveryState::Dead
+        )
     );
     // A delivery without a source is refused.
     let neither = client
@@ -194,7 +198,10 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
         )
         .await
         .unwrap_err();
-    assert!(format!("{neither:?}").contains("deliveries_one_source"), "{neither:?}");
+    assert!(
+        format!("{neither:?}").contains("deliveries_one_source"),
+        "{neither:?}"
+    );
     let pending = store
         .claim(crate::outbox::ClaimRequest {
             destination: "app:app".into(),
@@ -209,7 +216,11 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
         .await
         .unwrap();
     let claimed: Vec<i64> = pending.iter().map(|c| c.delivery_id).collect();
-    assert_eq!(claimed, [10], "the pending delivery is claimed by its destination");
+    assert_eq!(
+        claimed,
+        [10],
+        "the pending delivery is claimed by its destination"
+    );
     drop(client);
     store.close().await;
     db.drop_database().await.unwrap();

@@ -119,10 +119,7 @@ impl Store for PgStore {
         self.forwards(call.as_str()).await
     }
 
-    async fn earliest_due(
-        &self,
-        destinations: Vec<String>,
-    ) -> Result<Vec<DueSummary>, StoreError> {
+    async fn earliest_due(&self, destinations: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
         self.earliest(&destinations).await
     }
 

@@ -277,10 +277,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn earliest_due(
-        &self,
-        destinations: Vec<String>,
-    ) -> Result<Vec<DueSummary>, StoreError> {
+    async fn earliest_due(&self, destinations: Vec<String>) -> Result<Vec<DueSummary>, StoreError> {
         self.read(move |c| outbox_read::earliest_due(c, &destinations))
             .await
     }

@@ -2,8 +2,8 @@
 
 use crate::{
     outbox::{
-        AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, DestinationCount, DueSummary,
-        Lane, OutboundRow,
+        AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, DestinationCount, DueSummary, Lane,
+        OutboundRow,
     },
     rows,
 };
@@ -14,7 +14,10 @@ fn delivery(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
 }
 
 pub(crate) fn one(conn: &Connection, id: i64) -> rusqlite::Result<Option<DeliveryRow>> {
-    let sql = format!("SELECT {} FROM deliveries d WHERE d.id = ?1", rows::DELIVERY);
+    let sql = format!(
+        "SELECT {} FROM deliveries d WHERE d.id = ?1",
+        rows::DELIVERY
+    );
     conn.prepare_cached(&sql)?
         .query_row([id], delivery)
         .optional()
@@ -82,7 +85,10 @@ pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<Ou
 }
 
 /// A call's forward deliveries: each report of the call, each of its destinations.
-pub(crate) fn forwards_for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<DeliveryRow>> {
+pub(crate) fn forwards_for_call(
+    conn: &Connection,
+    call: &str,
+) -> rusqlite::Result<Vec<DeliveryRow>> {
     let sql = format!(
         "SELECT {} FROM reports r JOIN deliveries d ON d.report_id = r.id
          WHERE r.call_id = ?1 ORDER BY d.id",

@@ -134,7 +134,12 @@ pub(crate) fn consumer(conn: &Connection, name: &str) -> rusqlite::Result<Option
 }
 
 /// Moves a consumer's cursor forward (never back); returns where it is.
-pub(crate) fn ack(conn: &Connection, name: &str, cursor: i64, now_ms: i64) -> rusqlite::Result<i64> {
+pub(crate) fn ack(
+    conn: &Connection,
+    name: &str,
+    cursor: i64,
+    now_ms: i64,
+) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO consumers (name, cursor, updated_at_ms) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET cursor = MAX(cursor, excluded.cursor),

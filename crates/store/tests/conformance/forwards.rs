@@ -56,14 +56,22 @@ pub async fn a_new_report_is_forwarded_once_to_each_destination(store: &dyn Stor
         (id, sent.raw.as_slice(), "app")
     );
     assert_eq!(
-        (carried.event.as_str(), carried.status, carried.received_at_ms),
+        (
+            carried.event.as_str(),
+            carried.status,
+            carried.received_at_ms
+        ),
         ("multrpt", Some(1), 1_700_000_000_123)
     );
     assert_eq!(carried.utc_offset.as_deref(), Some("+08:00"));
     assert_eq!(carried.warnings, sent.warnings);
     assert_eq!(crm[0].created_at_ms, 1_700_000_000_123);
     assert_eq!(store.claim(to("bus", 10, false)).await.unwrap().len(), 1);
-    assert!(store.claim(to("elsewhere", 10, false)).await.unwrap().is_empty());
+    assert!(store
+        .claim(to("elsewhere", 10, false))
+        .await
+        .unwrap()
+        .is_empty());
 
     let call = CallId::try_from("c1").unwrap();
     let rows = store.forwards_for_call(&call).await.unwrap();
@@ -79,7 +87,10 @@ pub async fn a_new_report_is_forwarded_once_to_each_destination(store: &dyn Stor
         ]
     );
     let (row, _) = store.delivery(rows[0].id).await.unwrap().unwrap();
-    assert_eq!((row.source, row.call_id.as_str()), (Source::Report(id), "c1"));
+    assert_eq!(
+        (row.source, row.call_id.as_str()),
+        (Source::Report(id), "c1")
+    );
     let mut counts = store.delivery_counts().await.unwrap();
     counts.sort_by_key(|c| c.destination.clone());
     let received = |destination| DestinationCount {
@@ -97,7 +108,11 @@ pub async fn a_calls_forwards_go_in_order_per_destination(store: &dyn Store) {
     new_id(store, forwarded("c2", 3, &["crm"])).await;
     let first = store.claim(to("crm", 10, true)).await.unwrap();
     let calls: Vec<&str> = first.iter().map(|c| c.call_id.as_str()).collect();
-    assert_eq!(calls, ["c1", "c2"], "c1's second report waits for its first");
+    assert_eq!(
+        calls,
+        ["c1", "c2"],
+        "c1's second report waits for its first"
+    );
     let earlier = first.iter().find(|c| c.call_id == "c1").unwrap();
     store
         .record_attempt(record(earlier, "n1", Settle::Delivered))
@@ -120,7 +135,11 @@ pub async fn consumer_cursors_move_forward_only(store: &dyn Store) {
     assert_eq!(store.latest_report_id().await.unwrap(), b);
     assert_eq!(store.consumer_cursor("crm").await.unwrap(), None);
     assert_eq!(store.ack_consumer("crm", a, NOW).await.unwrap(), a);
-    assert_eq!(store.ack_consumer("crm", 0, NOW + 1).await.unwrap(), a, "never back");
+    assert_eq!(
+        store.ack_consumer("crm", 0, NOW + 1).await.unwrap(),
+        a,
+        "never back"
+    );
     assert_eq!(store.consumer_cursor("crm").await.unwrap(), Some(a));
     assert_eq!(
         store.reports_behind(a).await.unwrap(),
@@ -130,7 +149,11 @@ pub async fn consumer_cursors_move_forward_only(store: &dyn Store) {
     let listed = store.consumers().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
-        (listed[0].name.as_str(), listed[0].cursor, listed[0].updated_at_ms),
+        (
+            listed[0].name.as_str(),
+            listed[0].cursor,
+            listed[0].updated_at_ms
+        ),
         ("crm", b, NOW + 2)
     );
 }

@@ -129,7 +129,10 @@ pub async fn claims_lease_due_deliveries_in_order_with_bodies(store: &dyn Store)
     let first = store.claim(claim("n1", Lane::First, 2, NOW)).await.unwrap();
     assert_eq!(ids(&first), [a, b]);
     let Payload::Event { body, .. } = &first[0].payload else {
-        panic!("an event's delivery carries the event: {:?}", first[0].payload)
+        panic!(
+            "an event's delivery carries the event: {:?}",
+            first[0].payload
+        )
     };
     assert_eq!(body, br#"{"callId":"c-a","k":None}"#);
     assert_eq!((first[0].call_id.as_str(), first[0].attempts), ("c-a", 0));
@@ -336,7 +339,10 @@ pub async fn retries_lane_and_due_times(store: &dyn Store) {
         store.next_due("app:app", Lane::First, NOW).await.unwrap(),
         Some(NOW + 7_000)
     );
-    assert_eq!(store.next_due("app:app", Lane::Retry, 0).await.unwrap(), None);
+    assert_eq!(
+        store.next_due("app:app", Lane::Retry, 0).await.unwrap(),
+        None
+    );
     let got = store.claim(claim("n1", Lane::First, 1, NOW)).await.unwrap();
     let settle = Settle::Retry {
         at_ms: NOW + 3_000,

@@ -1,0 +1,87 @@
+//! What the HTTP kinds share: the client, a bounded read of the answer, and a request that
+//! got no answer described by its causes.
+
+use crate::{
+    classify::{classify_failure, Failure, Verdict},
+    transport::Outcome,
+};
+
+/// Bytes of an answer read to classify it; the rest is not read.
+const MAX_ANSWER: usize = 64 * 1024;
+/// Bytes of an answer kept with the attempt.
+const EXCERPT: usize = 512;
+
+/// The client every HTTP destination shares: redirects are never followed (a redirect is the
+/// destination's answer, not a place to send a report on to).
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("ivrhook/", env!("CARGO_PKG_VERSION")))
+        .pool_max_idle_per_host(64)
+        .build()
+}
+
+/// An answer's status, `Retry-After` and first bytes.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn excerpt(&self) -> Option<String> {
+        (!self.body.is_empty()).then(|| {
+            String::from_utf8_lossy(&self.body[..self.body.len().min(EXCERPT)]).into_owned()
+        })
+    }
+}
+
+/// Sends the request and reads a bounded answer; a request that got none is its `Outcome`.
+pub(crate) async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, Outcome> {
+    let mut response = request.send().await.map_err(|e| failure(&e))?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| failure(&e))? {
+        let room = MAX_ANSWER - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ANSWER {
+            break;
+        }
+    }
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// A request that got no answer: always worth another try, and a sign the URL is down.
+fn failure(e: &reqwest::Error) -> Outcome {
+    let kind = if e.is_timeout() {
+        Failure::Timeout
+    } else if e.is_connect() {
+        Failure::Connect
+    } else {
+        Failure::Other
+    };
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        // Some errors already print their cause; say each cause once.
+        let text = s.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        source = s.source();
+    }
+    match classify_failure(kind, &detail) {
+        Verdict::Retry { reason, .. } => Outcome::unreachable(reason),
+        other => Outcome::of(other),
+    }
+}

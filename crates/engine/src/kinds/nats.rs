@@ -1,0 +1,159 @@
+//! NATS JetStream: each forwarded report published to a subject, delivered on the stream's
+//! acknowledgement. The `Nats-Msg-Id` is the same on every retry of a delivery, so the
+//! stream's duplicate window drops a message published again after its acknowledgement was
+//! lost (a timeout, a node killed before it recorded the attempt).
+//!
+//! The client is made on the first delivery and kept; it reconnects by itself after the
+//! server goes away, and a publish meanwhile times out and is retried on the schedule.
+
+use super::{body::BodyMode, template::Template};
+use crate::transport::{Outcome, Transport};
+use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
+use async_trait::async_trait;
+use ivrhook_store::outbox::{Claimed, Payload};
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+#[derive(Clone)]
+pub struct Spec {
+    /// `nats://host:port`, credentials allowed (never logged).
+    pub url: String,
+    pub subject: Template,
+    /// The stream the subject must land in (`Nats-Expected-Stream`), checked when connecting.
+    pub stream: Option<String>,
+    /// Make the stream, listening on the subject's wildcard, when it does not exist.
+    pub create_stream: bool,
+    pub body: BodyMode,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("url", &super::shown(&self.url))
+            .field("subject", &self.subject)
+            .field("stream", &self.stream)
+            .field("create_stream", &self.create_stream)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+pub(crate) struct Nats {
+    spec: Spec,
+    context: Mutex<Option<jetstream::Context>>,
+}
+
+impl std::fmt::Debug for Nats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nats")
+            .field("subject", &self.spec.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Nats {
+    pub fn new(spec: Spec) -> Self {
+        Nats {
+            spec,
+            context: Mutex::new(None),
+        }
+    }
+
+    /// The JetStream context, connecting (and checking the stream) the first time.
+    async fn context(&self, timeout: Duration) -> Result<jetstream::Context, String> {
+        let mut held = self.context.lock().await;
+        if let Some(js) = held.as_ref() {
+            return Ok(js.clone());
+        }
+        let client = async_nats::ConnectOptions::new()
+            .name("ivrhook")
+            .connection_timeout(timeout)
+            .connect(self.spec.url.as_str())
+            .await
+            .map_err(|e| format!("could not connect to NATS: {e}"))?;
+        let mut js = jetstream::new(client);
+        js.set_timeout(timeout);
+        if let Some(stream) = &self.spec.stream {
+            self.check_stream(&js, stream).await?;
+        }
+        *held = Some(js.clone());
+        Ok(js)
+    }
+
+    async fn check_stream(&self, js: &jetstream::Context, name: &str) -> Result<(), String> {
+        let missing = match js.get_stream(name).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if !self.spec.create_stream {
+            return Err(format!(
+                "JetStream stream {name:?} was not found ({missing}); create it, or set \
+                 create_stream = true"
+            ));
+        }
+        let config = jetstream::stream::Config {
+            name: name.to_owned(),
+            subjects: vec![self.spec.subject.wildcard()],
+            ..Default::default()
+        };
+        js.create_stream(config)
+            .await
+            .map(|_| tracing::info!(stream = name, "created the JetStream stream"))
+            .map_err(|e| format!("could not create JetStream stream {name:?}: {e}"))
+    }
+
+    fn message(&self, delivery: &Claimed) -> PublishMessage {
+        let body = self.spec.body.render(&delivery.payload);
+        let source = match &delivery.payload {
+            Payload::Report(r) => format!("r{}", r.id),
+            Payload::Event { id, .. } => format!("e{id}"),
+        };
+        // Unique per report and destination, the same on every retry.
+        let id = format!("{}:{source}:d{}", delivery.call_id, delivery.delivery_id);
+        let message = PublishMessage::build()
+            .payload(body.into())
+            .message_id(id)
+            .header("Content-Type", self.spec.body.content_type());
+        match &self.spec.stream {
+            Some(stream) => message.expected_stream(stream),
+            None => message,
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for Nats {
+    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome {
+        let js = match tokio::time::timeout(timeout, self.context(timeout)).await {
+            Ok(Ok(js)) => js,
+            Ok(Err(e)) => return Outcome::unreachable(e),
+            Err(_) => {
+                return Outcome::unreachable(format!("NATS: no connection within {timeout:?}"))
+            }
+        };
+        let subject = self
+            .spec
+            .subject
+            .render(&delivery.payload, &delivery.call_id);
+        let published = async {
+            js.send_publish(subject.clone(), self.message(delivery))
+                .await?
+                .await
+        };
+        match tokio::time::timeout(timeout, published).await {
+            Err(_) => Outcome::unreachable(format!(
+                "no JetStream acknowledgement for {subject} within {timeout:?}"
+            )),
+            Ok(Err(e)) if e.kind() == PublishErrorKind::StreamNotFound => {
+                Outcome::unreachable(format!("no JetStream stream listens on subject {subject}"))
+            }
+            Ok(Err(e)) => Outcome::unreachable(format!("publishing to {subject} failed: {e}")),
+            Ok(Ok(ack)) => Outcome {
+                excerpt: Some(format!("stream {} sequence {}", ack.stream, ack.sequence)),
+                ..Outcome::delivered(ack.duplicate.then(|| {
+                    "the stream already had this message (same Nats-Msg-Id): kept once".to_owned()
+                }))
+            },
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! An internal webhook: each forwarded report POSTed as JSON; any 2xx is delivered
+//! (`classify_status`).
+
+use super::{
+    body::BodyMode,
+    http::{exchange, Answer},
+};
+use crate::{
+    classify::{classify_status, Verdict},
+    transport::{Outcome, Transport},
+};
+use async_trait::async_trait;
+use ivrhook_protocol::SigningSecret;
+use ivrhook_store::outbox::Claimed;
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Spec {
+    pub url: reqwest::Url,
+    pub body: BodyMode,
+    pub secret: Option<SigningSecret>,
+    /// Sent with every request, after ivrhook's own.
+    pub headers: HeaderMap,
+}
+
+/// Shows header names, never their values (an `Authorization` header is a credential).
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Spec")
+            .field("url", &super::shown(self.url.as_str()))
+            .field("body", &self.body)
+            .field("secret", &self.secret)
+            .field("headers", &headers)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Webhook {
+    client: reqwest::Client,
+    spec: Spec,
+}
+
+impl Webhook {
+    pub fn new(client: reqwest::Client, spec: Spec) -> Self {
+        Webhook { client, spec }
+    }
+}
+
+#[async_trait]
+impl Transport for Webhook {
+    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome {
+        let body = self.spec.body.render(&delivery.payload);
+        let mut request = self
+            .client
+            .post(self.spec.url.clone())
+            .timeout(timeout)
+            .header(CONTENT_TYPE, self.spec.body.content_type())
+            .header("ivrhook-call-id", &delivery.call_id)
+            .headers(self.spec.headers.clone());
+        if let Some(secret) = &self.spec.secret {
+            // Standard Webhooks: the id is the delivery's, the same on every retry.
+            let id = format!("dlv_{}", delivery.delivery_id);
+            request = super::sign(request, secret, &id, &body);
+        }
+        match exchange(request.body(body)).await {
+            Ok(answer) => read(&answer),
+            Err(failed) => failed,
+        }
+    }
+}
+
+fn read(answer: &Answer) -> Outcome {
+    let verdict = classify_status(answer.status, answer.retry_after.as_deref());
+    let down = matches!(verdict, Verdict::Retry { .. }) && answer.status != 429;
+    let error = match &verdict {
+        Verdict::Retry { reason, .. } | Verdict::Dead { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    Outcome {
+        verdict,
+        http_status: Some(answer.status),
+        code: None,
+        excerpt: answer.excerpt(),
+        error,
+        down,
+    }
+}

@@ -1,0 +1,137 @@
+//! Which received reports go to a destination: its apps and its filter, every key optional and
+//! all of them AND-ed. Pure: decided on the decoded report, unit-tested.
+
+use ivrhook_protocol::{
+    forward::{has_recording, last_keys},
+    AppId, CallStatus, Report,
+};
+use std::collections::HashSet;
+
+/// `[destinations.filter]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub status: Option<CallStatus>,
+    pub event: Option<String>,
+    pub dtmf: Option<Keys>,
+    pub has_recording: Option<bool>,
+}
+
+/// What the last command's keys must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keys {
+    /// `"*"`: any keys at all.
+    Any,
+    Exactly(String),
+}
+
+/// A destination's share of the received reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    /// `None`: every app.
+    pub apps: Option<HashSet<AppId>>,
+    pub filter: Filter,
+}
+
+impl Route {
+    pub fn matches(&self, r: &Report) -> bool {
+        self.apps
+            .as_ref()
+            .is_none_or(|apps| apps.contains(&r.app_id))
+            && self.filter.matches(r)
+    }
+}
+
+impl Filter {
+    pub fn matches(&self, r: &Report) -> bool {
+        let keys = last_keys(r);
+        self.status.is_none_or(|s| r.status == Some(s))
+            && self.event.as_ref().is_none_or(|e| *e == r.event)
+            && self.dtmf.as_ref().is_none_or(|want| match want {
+                Keys::Any => keys.is_some(),
+                Keys::Exactly(k) => keys == Some(k.as_str()),
+            })
+            && self
+                .has_recording
+                .is_none_or(|want| has_recording(r) == want)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ivrhook_protocol::{decode, DecodeOptions};
+
+    fn report(status: u8, keys: Option<&str>, recording: bool) -> Report {
+        let dtmf = keys.map_or(String::new(), |k| format!(r#","dtmfCode":"{k}""#));
+        let hungup = if recording {
+            r#","hungup":"{\"fileName\":\"https://r.example/1.wav\",\"reason\":0}""#
+        } else {
+            ""
+        };
+        let body = format!(
+            r#"{{"appId":"a1","callId":"c","event":"multrpt","status":{status},
+                "result":[{{"code":"0","start":"20180112172322010","end":"20180112172325010"{dtmf}}}]{hungup}}}"#
+        );
+        decode(body.as_bytes(), &DecodeOptions::default())
+            .unwrap()
+            .report
+    }
+
+    #[test]
+    fn every_key_must_match() {
+        let hung_up_with_1 = report(1, Some("1"), true);
+        let completed = report(0, None, false);
+        let filter = Filter {
+            status: Some(CallStatus::HungUp),
+            event: Some("multrpt".into()),
+            dtmf: Some(Keys::Exactly("1".into())),
+            has_recording: Some(true),
+        };
+        assert!(filter.matches(&hung_up_with_1));
+        assert!(!filter.matches(&completed));
+        assert!(!filter.matches(&report(1, Some("2"), true)), "other keys");
+        assert!(
+            !filter.matches(&report(1, Some("1"), false)),
+            "no recording"
+        );
+        assert!(!filter.matches(&report(0, Some("1"), true)), "completed");
+        let other_event = Filter {
+            event: Some("callstatrpt".into()),
+            ..Filter::default()
+        };
+        assert!(!other_event.matches(&completed));
+        assert!(Filter::default().matches(&completed), "no keys: everything");
+    }
+
+    #[test]
+    fn any_keys_and_no_recording_are_conditions_too() {
+        let any = Filter {
+            dtmf: Some(Keys::Any),
+            ..Filter::default()
+        };
+        assert!(any.matches(&report(0, Some("25"), false)));
+        assert!(!any.matches(&report(0, None, false)));
+        let without = Filter {
+            has_recording: Some(false),
+            ..Filter::default()
+        };
+        assert!(without.matches(&report(0, None, false)));
+        assert!(!without.matches(&report(1, None, true)));
+    }
+
+    #[test]
+    fn apps_narrow_a_route() {
+        let a1 = AppId::try_from("a1").unwrap();
+        let only_a2 = Route {
+            apps: Some(HashSet::from([AppId::try_from("a2").unwrap()])),
+            filter: Filter::default(),
+        };
+        assert!(!only_a2.matches(&report(0, None, false)));
+        let with_a1 = Route {
+            apps: Some(HashSet::from([a1])),
+            filter: Filter::default(),
+        };
+        assert!(with_a1.matches(&report(0, None, false)));
+        assert!(Route::default().matches(&report(0, None, false)));
+    }
+}

@@ -1,0 +1,90 @@
+//! `GET /v1/events/stream?after=&app=&call=`: the report feed as server-sent events, one
+//! `report` event each, its `id` the report's cursor. A client that reconnects with
+//! `Last-Event-ID` (or `after`) resumes after it; without either it starts with the next report
+//! committed. `app` and `call` narrow the stream to one app or one call.
+
+use super::views::report_json;
+use crate::{error::ApiError, state::AppState};
+use axum::{
+    extract::{RawQuery, State},
+    http::HeaderMap,
+    response::sse::{Event, KeepAlive, Sse},
+};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+/// How long one wait for new reports lasts before the stream looks again (keep-alives go out
+/// meanwhile).
+const WAIT: Duration = Duration::from_secs(30);
+/// Reports read at a time.
+const BATCH: u32 = 100;
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    after: Option<String>,
+    app: Option<String>,
+    call: Option<String>,
+}
+
+struct Cursor {
+    st: Arc<AppState>,
+    after: i64,
+    app: Option<String>,
+    call: Option<String>,
+}
+
+pub async fn stream(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let q: StreamQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(q.after);
+    let after = match resume.filter(|a| !a.is_empty()) {
+        Some(a) => a.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::invalid("after", format!("{a:?} is not a cursor (a report's id)"))
+        })?,
+        None => st.store.latest_report_id().await?,
+    };
+    let cursor = Cursor {
+        st,
+        after,
+        app: q.app.filter(|a| !a.is_empty()),
+        call: q.call.filter(|c| !c.is_empty()),
+    };
+    let events = stream::unfold(cursor, next_events).flat_map(stream::iter);
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The next reports after the cursor, as events (none when the wait ran out).
+async fn next_events(mut c: Cursor) -> Option<(Vec<Result<Event, Infallible>>, Cursor)> {
+    let found = c.st.feed.wait_after(&c.st, c.after, BATCH, WAIT).await;
+    let reports = match found {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = ?e, "event stream: the store failed; the client reconnects");
+            return None;
+        }
+    };
+    if let Some(last) = reports.last() {
+        c.after = last.id;
+    }
+    let events = reports
+        .iter()
+        .filter(|r| c.app.as_ref().is_none_or(|a| *a == r.app_id))
+        .filter(|r| c.call.as_ref().is_none_or(|call| *call == r.call_id))
+        .map(|r| {
+            Ok(Event::default()
+                .event("report")
+                .id(r.id.to_string())
+                .data(report_json(r).to_string()))
+        })
+        .collect();
+    Some((events, c))
+}

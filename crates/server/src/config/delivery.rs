@@ -1,0 +1,62 @@
+//! The delivery settings every destination has, in `[[apps]]` (with `callback_url`) and in
+//! `[[destinations]]` alike: `timeout`, `max_in_flight`, `retry_schedule`, `ordered`.
+
+use super::{invalid, parse_duration, ConfigError};
+use ivrhook_engine::{schedule::RetrySchedule, DestinationSettings};
+
+/// Jitter applied to every retry schedule: retries after an outage spread out.
+const JITTER: f64 = 0.2;
+
+/// The keys as the file gives them.
+#[derive(Debug, Default)]
+pub(super) struct Common {
+    pub timeout: Option<String>,
+    pub max_in_flight: Option<u32>,
+    pub retry_schedule: Option<Vec<String>>,
+    pub ordered: Option<bool>,
+}
+
+impl Common {
+    /// Which of them are set, by key name.
+    pub fn set(&self) -> [(&'static str, bool); 4] {
+        [
+            ("timeout", self.timeout.is_some()),
+            ("max_in_flight", self.max_in_flight.is_some()),
+            ("retry_schedule", self.retry_schedule.is_some()),
+            ("ordered", self.ordered.is_some()),
+        ]
+    }
+
+    /// Applies what is set to `d`; `prefix` names the entry (`apps[0]`, `destinations[1]`).
+    pub fn apply(self, d: &mut DestinationSettings, prefix: &str) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("{prefix}.{name}");
+        if let Some(t) = self.timeout {
+            d.timeout = parse_duration(&t).map_err(|e| invalid(key("timeout"), e))?;
+            if d.timeout.is_zero() {
+                return Err(invalid(key("timeout"), "must be greater than 0"));
+            }
+        }
+        if let Some(n) = self.max_in_flight {
+            if n == 0 {
+                return Err(invalid(key("max_in_flight"), "must be at least 1"));
+            }
+            d.max_in_flight = n;
+        }
+        if let Some(list) = self.retry_schedule {
+            let delays = list
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    parse_duration(t)
+                        .map_err(|e| invalid(format!("{prefix}.retry_schedule[{j}]"), e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            d.schedule = RetrySchedule::new(delays, JITTER)
+                .map_err(|e| invalid(key("retry_schedule"), e))?;
+        }
+        if let Some(ordered) = self.ordered {
+            d.ordered = ordered;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! The report feed: every stored report, in id order, for the business's own systems to
+//! follow (long polls, named consumers, the event stream). A waiter sleeps until a report is
+//! committed, on this node (`bump`, after its insert) or on another sharing the database
+//! (PostgreSQL's NOTIFY, `follow`), or until its wait runs out.
+
+use crate::state::AppState;
+use ivrhook_store::{StoreError, StoredReport};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+/// The longest a long poll may wait.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
+
+#[derive(Debug)]
+pub struct Feed {
+    /// Bumped each time reports are committed.
+    changed: watch::Sender<u64>,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Feed {
+            changed: watch::channel(0).0,
+        }
+    }
+}
+
+impl Feed {
+    /// New reports are committed.
+    pub fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Bumps the feed for every report another node announces, until `stop`.
+    pub async fn follow(&self, mut announced: broadcast::Receiver<()>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                r = announced.recv() => match r {
+                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => self.bump(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Reports after `after` (at most `limit`), waiting up to `wait` for the first to be
+    /// committed when there is none yet.
+    pub async fn wait_after(
+        &self,
+        st: &AppState,
+        after: i64,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        // Subscribed before each read, so a commit between the read and the wait is seen.
+        let mut changed = self.changed.subscribe();
+        loop {
+            let reports = st.store.reports_after(after, limit).await?;
+            if !reports.is_empty() {
+                return Ok(reports);
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return Ok(reports) },
+                () = tokio::time::sleep_until(deadline) => return Ok(reports),
+            }
+        }
+    }
+}
+
+/// Sets each named consumer's lag gauges from the store (at a scrape of `/metrics`).
+pub async fn measure_consumers(st: &AppState) {
+    let consumers = match st.store.consumers().await {
+        Ok(c) => c,
+        Err(e) => return tracing::warn!(error = ?e, "metrics: could not read the consumers"),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    for c in consumers {
+        match st.store.reports_behind(c.cursor).await {
+            Ok((behind, first)) => {
+                let age = first.map_or(0, |at| now - at);
+                st.metrics.consumer(&c.name, behind, age);
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, consumer = %c.name, "metrics: could not measure a consumer")
+            }
+        }
+    }
+}
