@@ -173,17 +173,49 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Waits for `check` to hold, polling, for at most ten seconds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    eventually_within(what, Duration::from_secs(10), check).await
+}
+
+/// Waits for `check` to hold, polling, for at most `limit`.
+pub async fn eventually_within<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting for {what}"
         );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A multrpt report for `call_id` that ends as `status` (0 completed, 1 hung up), the last
+/// command's keys `keys`, a recording when hung up, and `n` in its pass-through data.
+pub fn call_report(call_id: &str, n: u32, status: u8, keys: Option<&str>) -> Value {
+    let mut dtmf = serde_json::json!({"event": "ivrreportdtmf", "code": "0",
+        "start": "20180112172325010", "end": "20180112172327510"});
+    if let Some(k) = keys {
+        dtmf["dtmfCode"] = k.into();
+    }
+    let mut r = serde_json::json!({
+        "appId": APP, "callId": call_id, "event": "multrpt", "data": format!("n={n}"),
+        "result": [{"event": "playoverrpt", "code": "0", "start": "20180112172322010",
+                    "end": "20180112172325010"}, dtmf],
+        "status": status,
+    });
+    if status == 1 {
+        r["hungup"] = serde_json::json!({"fileName": "https://rec.example/r.wav", "reason": 16,
+            "dir": 1, "timeStamp": "20180112172328000"})
+        .to_string()
+        .into();
+    }
+    r
 }

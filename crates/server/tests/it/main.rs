@@ -3,7 +3,9 @@
 
 mod api;
 mod codes;
+mod forward_webhook;
 mod helpers;
 mod outbound;
 mod postgres;
+mod sink;
 mod variants;
