@@ -20,11 +20,14 @@ fn webhook(name: &str, url: &str, extra: &str) -> String {
 async fn delivered(app: &TestApp, destination: &str, n: usize) {
     let count = |state: &'static str| async move {
         let path = format!("/v1/deliveries?destination={destination}&state={state}");
-        app.get(&path).await.1["deliveries"].as_array().map_or(0, Vec::len)
+        app.get(&path).await.1["deliveries"]
+            .as_array()
+            .map_or(0, Vec::len)
     };
-    eventually(&format!("{n} deliveries to {destination} delivered"), || async {
-        count("delivered").await == n && count("pending").await == 0
-    })
+    eventually(
+        &format!("{n} deliveries to {destination} delivered"),
+        || async { count("delivered").await == n && count("pending").await == 0 },
+    )
     .await;
 }
 
@@ -53,14 +56,25 @@ async fn reports_reach_a_webhook_once_each_in_call_order_decoded_or_raw() {
     }
     // The platform retries one: stored once, forwarded once.
     let again = app.post_callback(sent[0].clone()).await;
-    assert_eq!((again.code.as_str(), again.msg.contains("duplicate")), ("000000", true));
+    assert_eq!(
+        (again.code.as_str(), again.msg.contains("duplicate")),
+        ("000000", true)
+    );
     // Once every delivery is finished nothing more is sent: the counts are final.
     delivered(&app, "crm", 8).await;
     delivered(&app, "archive", 8).await;
-    assert_eq!(decoded.hits().len(), 8, "once each, the duplicate not again");
+    assert_eq!(
+        decoded.hits().len(),
+        8,
+        "once each, the duplicate not again"
+    );
     assert_eq!(raw.hits().len(), 8);
     for call in ["call-a", "call-b"] {
-        assert_eq!(order(&decoded.hits(), call), ["n=0", "n=1", "n=2", "n=3"], "{call}");
+        assert_eq!(
+            order(&decoded.hits(), call),
+            ["n=0", "n=1", "n=2", "n=3"],
+            "{call}"
+        );
     }
     let mut raw_bodies: Vec<Vec<u8>> = raw.hits().iter().map(|h| h.raw.clone()).collect();
     let mut sent_bytes: Vec<Vec<u8>> = sent.iter().map(|b| b.as_bytes().to_vec()).collect();
@@ -68,10 +82,17 @@ async fn reports_reach_a_webhook_once_each_in_call_order_decoded_or_raw() {
     sent_bytes.sort();
     assert_eq!(raw_bodies, sent_bytes, "body = raw: the platform's bytes");
 
-    let hit = decoded.hits().into_iter().find(|h| h.json()["data"] == "n=3").unwrap();
+    let hit = decoded
+        .hits()
+        .into_iter()
+        .find(|h| h.json()["data"] == "n=3")
+        .unwrap();
     let v = hit.json();
     assert_eq!(v["schemaVersion"], 1);
-    assert_eq!((v["appId"].as_str(), v["status"].as_str()), (Some(APP), Some("hungup")));
+    assert_eq!(
+        (v["appId"].as_str(), v["status"].as_str()),
+        (Some(APP), Some("hungup"))
+    );
     assert_eq!(v["keys"], "1");
     assert_eq!(v["commands"][0]["kind"], "playback");
     assert_eq!(v["commands"][0]["durationMs"], 3000);
@@ -85,8 +106,12 @@ async fn reports_reach_a_webhook_once_each_in_call_order_decoded_or_raw() {
     let (_, timeline) = app.get("/v1/calls/call-a").await;
     let forwards = timeline["forwards"].as_array().unwrap();
     assert_eq!(forwards.len(), 8, "4 reports x 2 destinations");
-    assert!(forwards.iter().all(|d| d["state"] == "delivered" && d["reportId"].is_i64()));
-    let (_, listed) = app.get("/v1/deliveries?destination=archive&state=delivered").await;
+    assert!(forwards
+        .iter()
+        .all(|d| d["state"] == "delivered" && d["reportId"].is_i64()));
+    let (_, listed) = app
+        .get("/v1/deliveries?destination=archive&state=delivered")
+        .await;
     assert_eq!(listed["deliveries"].as_array().unwrap().len(), 8);
     app.stop().await;
 }
@@ -132,7 +157,11 @@ async fn filters_send_each_report_only_where_it_matches() {
         delivered(&app, &format!("d{i}"), want.len()).await;
     }
     let (_, all) = app.get("/v1/deliveries").await;
-    assert_eq!(all["deliveries"].as_array().unwrap().len(), 4, "no other delivery made");
+    assert_eq!(
+        all["deliveries"].as_array().unwrap().len(),
+        4,
+        "no other delivery made"
+    );
     for (i, (sink, want)) in sinks.iter().zip(expected).enumerate() {
         let mut got: Vec<String> = sink
             .hits()
@@ -150,7 +179,11 @@ async fn filters_send_each_report_only_where_it_matches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_that_is_down_fills_its_backlog_then_drains() {
     let addr = free_addr().await;
-    let toml = webhook("crm", &format!("http://{addr}/hook"), "max_backlog = 3\ntimeout = \"1s\"");
+    let toml = webhook(
+        "crm",
+        &format!("http://{addr}/hook"),
+        "max_backlog = 3\ntimeout = \"1s\"",
+    );
     let app = spawn_with(&toml).await;
     for n in 0..3 {
         let body = call_report(&format!("down-{n}"), n, 0, None).to_string();
@@ -160,24 +193,47 @@ async fn a_destination_that_is_down_fills_its_backlog_then_drains() {
         .post_callback(call_report("down-3", 3, 0, None).to_string())
         .await;
     assert_eq!(refused.code, "108102", "{}", refused.msg);
-    assert!(refused.msg.contains("destination crm") && refused.msg.contains("max_backlog is 3"), "{}", refused.msg);
+    assert!(
+        refused.msg.contains("destination crm") && refused.msg.contains("max_backlog is 3"),
+        "{}",
+        refused.msg
+    );
     let backlog = "ivrhook_destination_backlog{destination=\"crm\"}";
-    eventually("the backlog in /metrics", || async { app.metric(backlog).await == 3.0 }).await;
-    assert_eq!(app.metric("ivrhook_inbound_refused_backlog_total{destination=\"crm\"}").await, 1.0);
+    eventually("the backlog in /metrics", || async {
+        app.metric(backlog).await == 3.0
+    })
+    .await;
+    assert_eq!(
+        app.metric("ivrhook_inbound_refused_backlog_total{destination=\"crm\"}")
+            .await,
+        1.0
+    );
     let (_, timeline) = app.get("/v1/calls/down-3").await;
-    assert_eq!(timeline["error"]["kind"], "not_found", "a refused report is not stored");
+    assert_eq!(
+        timeline["error"]["kind"], "not_found",
+        "a refused report is not stored"
+    );
 
     let sink = Sink::start_at(addr).await;
     eventually_within("the backlog delivered", Duration::from_secs(30), || async {
         sink.hits().len() >= 3
     })
     .await;
-    eventually("the backlog counted empty", || async { app.metric(backlog).await == 0.0 }).await;
+    eventually("the backlog counted empty", || async {
+        app.metric(backlog).await == 0.0
+    })
+    .await;
     let again = app
         .post_callback(call_report("down-3", 3, 0, None).to_string())
         .await;
-    assert_eq!(again.code, "000000", "accepted again once the destination drained");
-    eventually("the last report delivered", || async { sink.hits().len() == 4 }).await;
+    assert_eq!(
+        again.code, "000000",
+        "accepted again once the destination drained"
+    );
+    eventually("the last report delivered", || async {
+        sink.hits().len() == 4
+    })
+    .await;
     app.stop().await;
     sink.stop();
 }

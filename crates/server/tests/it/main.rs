@@ -3,9 +3,13 @@
 
 mod api;
 mod codes;
+mod forward_nats;
+mod forward_rabbitmq;
 mod forward_webhook;
 mod helpers;
+mod nats;
 mod outbound;
 mod postgres;
+mod rabbit;
 mod sink;
 mod variants;

@@ -44,7 +44,12 @@ impl Sink {
 
     /// A sink on `addr` (a port a test kept free, to bring a "down" destination back).
     pub async fn start_at(addr: SocketAddr) -> Sink {
-        Sink::on(TcpListener::bind(addr).await.expect("bind the sink's port again")).await
+        Sink::on(
+            TcpListener::bind(addr)
+                .await
+                .expect("bind the sink's port again"),
+        )
+        .await
     }
 
     async fn on(listener: TcpListener) -> Sink {
@@ -78,7 +83,11 @@ impl Sink {
     }
 }
 
-async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> axum::http::StatusCode {
+async fn hook(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::http::StatusCode {
     shared.hits.lock().unwrap().push(Hit {
         headers,
         raw: body.to_vec(),
