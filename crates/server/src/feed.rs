@@ -5,6 +5,7 @@
 
 use crate::state::AppState;
 use ivrhook_store::{StoreError, StoredReport};
+use prometheus_client::metrics::gauge::Gauge;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -16,17 +17,27 @@ pub const MAX_WAIT: Duration = Duration::from_secs(300);
 pub struct Feed {
     /// Bumped each time reports are committed.
     changed: watch::Sender<u64>,
+    /// Requests waiting for a report now (long polls, event streams).
+    waiting: Gauge,
 }
 
-impl Default for Feed {
-    fn default() -> Self {
-        Feed {
-            changed: watch::channel(0).0,
-        }
+/// Counts a waiter while it lives.
+struct Waiting<'a>(&'a Gauge);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
 impl Feed {
+    pub fn new(waiting: Gauge) -> Feed {
+        Feed {
+            changed: watch::channel(0).0,
+            waiting,
+        }
+    }
+
     /// New reports are committed.
     pub fn bump(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
@@ -46,7 +57,7 @@ impl Feed {
     }
 
     /// Reports after `after` (at most `limit`), waiting up to `wait` for the first to be
-    /// committed when there is none yet.
+    /// committed when there is none yet (less when the server is stopping).
     pub async fn wait_after(
         &self,
         st: &AppState,
@@ -59,12 +70,15 @@ impl Feed {
         let mut changed = self.changed.subscribe();
         loop {
             let reports = st.store.reports_after(after, limit).await?;
-            if !reports.is_empty() {
+            if !reports.is_empty() || wait.is_zero() {
                 return Ok(reports);
             }
+            self.waiting.inc();
+            let _waiting = Waiting(&self.waiting);
             tokio::select! {
                 r = changed.changed() => if r.is_err() { return Ok(reports) },
                 () = tokio::time::sleep_until(deadline) => return Ok(reports),
+                () = st.stopping.cancelled() => return Ok(reports),
             }
         }
     }

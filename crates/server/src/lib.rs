@@ -96,6 +96,7 @@ impl Server {
             )?;
             Some(engine)
         };
+        let metrics_feed = metrics.feed_waiting.clone();
         let state = Arc::new(AppState {
             engine,
             accept_any_app: config.accepts_any_app(),
@@ -103,7 +104,8 @@ impl Server {
             store,
             metrics,
             apps,
-            feed: feed::Feed::default(),
+            feed: feed::Feed::new(metrics_feed),
+            stopping: CancellationToken::new(),
         });
         Ok(Server { listener, state })
     }
@@ -144,6 +146,12 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
         let state = Arc::clone(&self.state);
         let deliver = state.config.roles.deliver;
+        let stopping = state.stopping.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            stopping.cancel();
+        });
         let engine = state.engine.clone().filter(|_| deliver).map(|engine| {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.run(stop).await })

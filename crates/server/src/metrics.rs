@@ -26,6 +26,8 @@ pub struct Metrics {
     /// Reports a named consumer has not acknowledged, and the age of the oldest of them.
     consumer_behind: Family<Vec<(&'static str, String)>, Gauge>,
     consumer_age: Family<Vec<(&'static str, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Long polls and event streams waiting for a report now.
+    pub feed_waiting: Gauge,
 }
 
 impl Metrics {
@@ -87,10 +89,17 @@ impl Metrics {
             "Age of the oldest report a named consumer has not acknowledged (0: none)",
             Family::clone(&consumer_age),
         );
+        let feed_waiting = Gauge::default();
+        registry.register(
+            "feed_waiting",
+            "Long polls and event streams waiting for the next report",
+            feed_waiting.clone(),
+        );
         Metrics {
             engine,
             consumer_behind,
             consumer_age,
+            feed_waiting,
             registry,
             answered,
             duplicates,

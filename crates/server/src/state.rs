@@ -19,6 +19,9 @@ pub struct AppState {
     pub engine: Option<Engine>,
     /// Wakes the report feed's waiters.
     pub feed: crate::feed::Feed,
+    /// Cancelled when the server begins to stop: long polls answer and event streams end at
+    /// once, rather than holding the shutdown for their whole wait.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 /// A place in the bounded write path; dropping it gives the place back.

@@ -64,6 +64,9 @@ pub async fn stream(
 
 /// The next reports after the cursor, as events (none when the wait ran out).
 async fn next_events(mut c: Cursor) -> Option<(Vec<Result<Event, Infallible>>, Cursor)> {
+    if c.st.stopping.is_cancelled() {
+        return None; // the server is stopping: the client reconnects to another node or later
+    }
     let found = c.st.feed.wait_after(&c.st, c.after, BATCH, WAIT).await;
     let reports = match found {
         Ok(r) => r,

@@ -3,6 +3,7 @@
 
 mod api;
 mod codes;
+mod feed;
 mod forward_nats;
 mod forward_rabbitmq;
 mod forward_webhook;
