@@ -6,10 +6,14 @@
 //! - `check`: `ivrhook check`, the contract's cases against a receiver, as a table.
 //! - `bench`: `ivrhook bench receive|deliver`, the machine's figures for both paths.
 //! - `stats`: latency percentiles and the summary tables.
+//! - `tail`: `ivrhook tail`, new reports followed live.
+//! - `net`: what a command says when the server cannot be reached.
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod calls;
 pub mod check;
+pub mod net;
 pub mod simulate;
 pub mod stats;
+pub mod tail;

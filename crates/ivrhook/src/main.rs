@@ -43,6 +43,13 @@ enum Command {
     ///
     /// Example: ivrhook send --app 247e35ff320a4142a105024055c367cf report.json
     Send(send::SendArgs),
+    /// Follow new reports live: one line each (local time, app, call, completed or hung up,
+    /// each command's kind and duration, the keys pressed, the hang-up reason and recording).
+    ///
+    /// Reconnects by itself and resumes after the last report printed; stop it with Ctrl-C.
+    ///
+    /// Example: ivrhook tail --app 247e35ff320a4142a105024055c367cf --server http://gw:8080
+    Tail(TailArgs),
     /// Play the voice platform: send realistic multrpt reports to a receiver and summarise
     /// its answers, retries, latency and throughput.
     ///
@@ -96,6 +103,25 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+struct TailArgs {
+    /// The running ivrhook's base URL.
+    #[arg(long, env = "IVRHOOK_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The admin token, when the server has one.
+    #[arg(long, env = "IVRHOOK_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Only this app's reports.
+    #[arg(long)]
+    app: Option<String>,
+    /// Only this call's reports.
+    #[arg(long)]
+    call: Option<String>,
+    /// One JSON object a line (the report as the API shows it) instead of a readable line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct MigrateArgs {
     /// TOML configuration file whose `database` to migrate.
     #[arg(long, short, env = "IVRHOOK_CONFIG")]
@@ -134,6 +160,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => finish(serve(args).await),
         Command::Migrate(args) => finish(migrate(args).await),
         Command::Send(args) => finish(send::run(args).await),
+        Command::Tail(args) => finish(tail(args).await),
         Command::Simulate(args) => finish(cli_tools::simulate(args).await),
         Command::Check(args) => finish(cli_tools::check(args).await),
         Command::Bench(args) => finish(cli_tools::bench(args).await),
@@ -174,6 +201,21 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
     server.run(shutdown).await?;
     tracing::info!("stopped: every accepted report is committed");
     Ok(())
+}
+
+async fn tail(args: TailArgs) -> Result<(), Box<dyn Error>> {
+    let follow = ivrhook::tail::Follow {
+        server: args.server,
+        token: args.token,
+        app: args.app,
+        call: args.call,
+        json: args.json,
+    };
+    let print = |line: &str| println!("{line}");
+    tokio::select! {
+        r = ivrhook::tail::run(follow, print) => r.map_err(Into::into),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
 }
 
 async fn migrate(args: MigrateArgs) -> Result<(), Box<dyn Error>> {

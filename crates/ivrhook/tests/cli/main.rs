@@ -7,4 +7,5 @@ mod crash;
 mod deliver;
 mod proc;
 mod startup;
+mod tail;
 mod tools;

@@ -271,3 +271,54 @@ async fn a_refusing_webhook_is_retried_then_dead_with_its_reason() {
     .await;
     app.stop().await;
 }
+
+/// On PostgreSQL any node receives and any node forwards: a receive-only node stores the
+/// report and its forward, a deliver-only node sends it, and a long poll on the second node
+/// answers for a report the first one stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_one_node_receives_and_another_forwards() {
+    let sink = Sink::start().await;
+    let hook = webhook("crm", &sink.url(), "");
+    let front = spawn_on_postgres("forward_split", &format!("roles = [\"receive\"]\n{hook}")).await;
+    let back = spawn_with_database(
+        &front.database_url,
+        &format!("roles = [\"deliver\"]\n{hook}"),
+    )
+    .await;
+    let (_, page) = back.get("/v1/events").await;
+    let next = page["next"].as_str().unwrap().to_owned();
+    let poll = {
+        let url = back.url(&format!("/v1/events?after={next}&wait=60s"));
+        let client = back.client.clone();
+        tokio::spawn(async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    eventually("the long poll to wait", || async {
+        back.metric("ivrhook_feed_waiting").await == 1.0
+    })
+    .await;
+    let body = call_report("pg-forward", 0, 1, Some("1")).to_string();
+    assert_eq!(front.post_callback(body).await.code, "000000");
+    let answered = tokio::time::timeout(Duration::from_secs(30), poll)
+        .await
+        .expect("the other node's report ended the long poll")
+        .unwrap();
+    assert_eq!(answered["events"][0]["callId"], "pg-forward");
+    eventually("the forward sent by the deliver-only node", || async {
+        sink.hits().len() == 1
+    })
+    .await;
+    delivered(&back, "crm", 1).await;
+    let sent = "ivrhook_delivery_attempts_total{destination=\"crm\",outcome=\"delivered\"}";
+    assert_eq!(back.metric(sent).await, 1.0);
+    back.stop().await;
+    front.stop().await;
+}
