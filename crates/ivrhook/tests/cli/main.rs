@@ -5,6 +5,7 @@ mod bench;
 mod cluster;
 mod crash;
 mod deliver;
+mod forward_crash;
 mod proc;
 mod startup;
 mod tail;

@@ -117,6 +117,11 @@ pub struct Load {
 
 impl Load {
     pub fn start(base: &str, senders: usize) -> Load {
+        Load::named(base, senders, "load")
+    }
+
+    /// `start`, with callIds `{prefix}-{sender}-{n}`.
+    pub fn named(base: &str, senders: usize, prefix: &str) -> Load {
         let acked = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let client = reqwest::Client::builder()
@@ -127,12 +132,13 @@ impl Load {
             .map(|task| {
                 let (acked, stop, client) = (acked.clone(), stop.clone(), client.clone());
                 let url = format!("{base}/callback");
+                let prefix = prefix.to_owned();
                 tokio::spawn(async move {
                     for n in 0.. {
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
-                        let call = format!("load-{task}-{n}");
+                        let call = format!("{prefix}-{task}-{n}");
                         let Ok(resp) = client
                             .post(&url)
                             .body(report(&call).to_string())

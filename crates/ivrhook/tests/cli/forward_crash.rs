@@ -1,0 +1,191 @@
+//! SIGKILL with a backlog of forward deliveries: after a restart everything is handed on, and
+//! a message published to JetStream before the kill but recorded after it is in the stream
+//! once (its `Nats-Msg-Id` is the same when it is published again).
+
+use crate::proc::*;
+use async_nats::jetstream;
+use axum::{routing::post, Router};
+use serde_json::Value;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+const STREAM: &str = "IVRTEST_KILL";
+const DUPLICATE: &str = "the stream already had this message";
+
+async fn stream() -> jetstream::stream::Stream {
+    let url = std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let client = async_nats::connect(&url).await.unwrap_or_else(|e| {
+        panic!(
+            "NATS is not reachable at {url} ({e}); start it with: start-stop-daemon --start \
+                --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js \
+                -sd /var/lib/nats-server"
+        )
+    });
+    let js = jetstream::new(client);
+    let _ = js.delete_stream(STREAM).await;
+    js.create_stream(jetstream::stream::Config {
+        name: STREAM.into(),
+        subjects: vec!["ivrtest-kill.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create the test stream")
+}
+
+/// The callIds in the stream, with how many messages each has.
+async fn in_stream(s: &mut jetstream::stream::Stream) -> HashMap<String, usize> {
+    let last = s.info().await.unwrap().state.last_sequence;
+    let mut seen = HashMap::new();
+    for seq in 1..=last {
+        let m = s.get_raw_message(seq).await.unwrap();
+        let call = m.subject.trim_start_matches("ivrtest-kill.").to_owned();
+        *seen.entry(call).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// A webhook that counts what it gets, by callId.
+async fn webhook() -> (String, Arc<Mutex<HashMap<String, usize>>>) {
+    let got: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::clone(&got);
+    let app = Router::new().route(
+        "/hook",
+        post(move |body: axum::body::Bytes| async move {
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            let call = v["callId"].as_str().unwrap().to_owned();
+            *seen.lock().unwrap().entry(call).or_insert(0) += 1;
+            "ok"
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+/// Waits until no delivery to `bus` is pending.
+async fn drained(base: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending: Value = reqwest::get(format!(
+            "{base}/v1/deliveries?destination=bus&state=pending"
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        if pending["deliveries"].as_array().is_some_and(Vec::is_empty) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backlog never drained"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Attempts of every delivery to `bus` that found its message already in the stream.
+async fn republished(base: &str) -> usize {
+    let client = reqwest::Client::new();
+    let (mut n, mut after) = (0, "0".to_owned());
+    loop {
+        let page: Value = client
+            .get(format!(
+                "{base}/v1/deliveries?destination=bus&limit=1000&after={after}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let deliveries = page["deliveries"].as_array().unwrap();
+        if deliveries.is_empty() {
+            return n;
+        }
+        for d in deliveries {
+            let one: Value = client
+                .get(format!("{base}/v1/deliveries/{}", d["id"]))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            n += one["attempts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["warning"].as_str().is_some_and(|w| w.contains(DUPLICATE)))
+                .count();
+        }
+        after = page["next"].as_str().unwrap().to_owned();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_it_once() {
+    let (_guard, dir) = temp_dir();
+    let mut s = stream().await;
+    let (hook, hooked) = webhook().await;
+    let nats = std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    std::fs::write(
+        dir.join("ivrhook.toml"),
+        format!(
+            "[[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"{nats}\"\n\
+             subject = \"ivrtest-kill.{{call}}\"\nstream = \"{STREAM}\"\nmax_in_flight = 64\n\
+             [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"{hook}\"\n"
+        ),
+    )
+    .unwrap();
+    // Kill while forwarding until a message published before a kill is seen again after it;
+    // each round kills a node with deliveries in flight.
+    for round in 0..10 {
+        let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+        let load = Load::named(&server.base, 16, &format!("kill{round}"));
+        load.wait_for_acks(300).await;
+        server.child.start_kill().expect("SIGKILL sent");
+        server.child.wait().await.unwrap();
+        load.finish().await;
+        let mut again = serve(&dir, &["--config", "ivrhook.toml"]).await;
+        drained(&again.base).await;
+        let sent_again = republished(&again.base).await;
+        again.child.start_kill().unwrap();
+        again.child.wait().await.unwrap();
+        eprintln!("round {round}: {sent_again} published again after the kill");
+        if sent_again > 0 {
+            break;
+        }
+    }
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let stored: HashSet<String> = stored_call_ids(&server.base).await.into_iter().collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let at_hook = hooked.lock().unwrap().len();
+        if in_stream(&mut s).await.len() >= stored.len() && at_hook >= stored.len() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not everything was handed on"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = in_stream(&mut s).await;
+    let keys: HashSet<String> = seen.keys().cloned().collect();
+    assert_eq!(keys, stored, "every stored report in the stream");
+    let hooked: HashSet<String> = hooked.lock().unwrap().keys().cloned().collect();
+    assert_eq!(hooked, stored, "every stored report at the webhook");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "in the stream more than once: {twice:?}");
+    assert!(
+        republished(&server.base).await > 0,
+        "no message published before a kill was published again after it"
+    );
+    server.child.start_kill().unwrap();
+}
