@@ -167,6 +167,13 @@ enum BenchPath {
     Receive,
     /// Deliveries per second from API acceptance to the receiver's 000000, and the lag.
     Deliver,
+    /// The receive rate with two destinations (a webhook and NATS JetStream) next to the rate
+    /// with none, forwarded reports per second, and the forwarding lag at half capacity.
+    Forward {
+        /// The NATS server (with JetStream) to forward to.
+        #[arg(long, env = "TEST_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+    },
 }
 
 pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
@@ -202,6 +209,19 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 nodes: args.nodes,
             };
             bench::deliver::run(dir.path(), &o).await?
+        }
+        BenchPath::Forward { nats } => {
+            if args.nodes != 1 {
+                return Err("--nodes: bench forward runs one node".into());
+            }
+            let o = bench::forward::Options {
+                connections: args.connections,
+                duration: args.duration,
+                warmup: Duration::from_secs(1),
+                database: args.database,
+                nats,
+            };
+            bench::forward::run(dir.path(), &o).await?
         }
     };
     print!("{}", report.render());

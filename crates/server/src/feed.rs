@@ -1,14 +1,20 @@
 //! The report feed: every stored report, in id order, for the business's own systems to
 //! follow (long polls, named consumers, the event stream). A waiter sleeps until a report is
 //! committed, on this node (`bump`, after its insert) or on another sharing the database
-//! (PostgreSQL's NOTIFY, `follow`), or until its wait runs out.
+//! (PostgreSQL's NOTIFY, followed from the first wait on: a node nobody follows keeps no
+//! listening connection for it), or until its wait runs out.
 
 use crate::state::AppState;
 use ivrhook_store::{StoreError, StoredReport};
 use prometheus_client::metrics::gauge::Gauge;
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 use tokio::sync::{broadcast, watch};
-use tokio_util::sync::CancellationToken;
 
 /// The longest a long poll may wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(300);
@@ -16,9 +22,11 @@ pub const MAX_WAIT: Duration = Duration::from_secs(300);
 #[derive(Debug)]
 pub struct Feed {
     /// Bumped each time reports are committed.
-    changed: watch::Sender<u64>,
+    changed: Arc<watch::Sender<u64>>,
     /// Requests waiting for a report now (long polls, event streams).
     waiting: Gauge,
+    /// Whether other nodes' reports are followed yet (`follow`).
+    following: AtomicBool,
 }
 
 /// Counts a waiter while it lives.
@@ -33,27 +41,38 @@ impl Drop for Waiting<'_> {
 impl Feed {
     pub fn new(waiting: Gauge) -> Feed {
         Feed {
-            changed: watch::channel(0).0,
+            changed: Arc::new(watch::channel(0).0),
             waiting,
+            following: AtomicBool::new(false),
         }
     }
 
     /// New reports are committed.
     pub fn bump(&self) {
-        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        bump(&self.changed);
     }
 
-    /// Bumps the feed for every report another node announces, until `stop`.
-    pub async fn follow(&self, mut announced: broadcast::Receiver<()>, stop: CancellationToken) {
-        loop {
-            tokio::select! {
-                r = announced.recv() => match r {
-                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => self.bump(),
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                () = stop.cancelled() => return,
-            }
+    /// From now on, bumps the feed for every report another node announces (once; nothing
+    /// to follow for a store no other process writes to).
+    fn follow_others(&self, st: &AppState) {
+        if self.following.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let Some(mut announced) = st.store.new_reports() else {
+            return;
+        };
+        let (changed, stop) = (Arc::clone(&self.changed), st.stopping.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = announced.recv() => match r {
+                        Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => bump(&changed),
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    () = stop.cancelled() => return,
+                }
+            }
+        });
     }
 
     /// Reports after `after` (at most `limit`), waiting up to `wait` for the first to be
@@ -66,6 +85,9 @@ impl Feed {
         wait: Duration,
     ) -> Result<Vec<StoredReport>, StoreError> {
         let deadline = tokio::time::Instant::now() + wait;
+        if !wait.is_zero() {
+            self.follow_others(st);
+        }
         // Subscribed before each read, so a commit between the read and the wait is seen.
         let mut changed = self.changed.subscribe();
         loop {
@@ -82,6 +104,10 @@ impl Feed {
             }
         }
     }
+}
+
+fn bump(changed: &watch::Sender<u64>) {
+    changed.send_modify(|n| *n = n.wrapping_add(1));
 }
 
 /// Sets each named consumer's lag gauges from the store (at a scrape of `/metrics`).

@@ -160,10 +160,6 @@ impl Server {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.watch_backlogs(stop).await });
         }
-        if let Some(announced) = state.store.new_reports() {
-            let (st, stop) = (Arc::clone(&state), shutdown.clone());
-            tokio::spawn(async move { st.feed.follow(announced, stop).await });
-        }
         let app = router(Arc::clone(&state));
         let served = axum::serve(
             self.listener,

@@ -3,10 +3,11 @@
 //! - `load`: the load generator (hyper's bare HTTP/1 client, N keep-alive connections).
 //! - `server`: the server under test as a child process; its CPU and memory from /proc.
 //! - `ceiling`: the HTTP stack alone, answering without decoding or storing.
-//! - `receive`, `deliver`: the two benches.
+//! - `receive`, `deliver`, `forward`: the benches.
 
 pub mod ceiling;
 pub mod deliver;
+pub mod forward;
 pub mod load;
 pub mod receive;
 pub mod server;

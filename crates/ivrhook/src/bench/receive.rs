@@ -14,14 +14,14 @@ const SEED: &str = include_str!("../../../../fixtures/seed-example-all-succeeded
 const SEED_CALL: &str = "88-2018031000182918181271218-108bc381ca0f42d8-out";
 
 /// The spec's example, each request with its own callId: the write path, not the dedupe path.
-struct Seeded {
+pub(crate) struct Seeded {
     head: String,
     tail: String,
     run: u64,
 }
 
 impl Seeded {
-    fn new(run: u64) -> Seeded {
+    pub(crate) fn new(run: u64) -> Seeded {
         let (head, tail) = SEED.split_once(SEED_CALL).expect("the seed has its callId");
         Seeded {
             head: head.to_owned(),

@@ -92,8 +92,10 @@ pub(crate) async fn listen(config: Config, origin: String, heard: Heard, stop: C
                     if connected_before {
                         // Notifications sent while we were away are lost: look at everything.
                         let _ = heard.due.send(String::new());
-                        let _ = heard.reports.send(());
                     }
+                    // The feed's waiters look again: a report committed before this LISTEN
+                    // (on the first connection too) was announced to nobody here.
+                    let _ = heard.reports.send(());
                     connected_before = true;
                     loop {
                         tokio::select! {

@@ -1,0 +1,277 @@
+//! `ivrhook bench forward`: what forwarding costs the receiver, and how fast reports reach the
+//! business's systems. In one run: the receive rate with no destination; the receive rate with
+//! two (a webhook served by the bench, and NATS JetStream), every report forwarded to both; and,
+//! at half that rate, the lag from each report's POST to its arrival at each destination.
+
+use super::{
+    load::{drive, Workload},
+    receive::Seeded,
+    server::Cluster,
+    Report,
+};
+use crate::stats::Latencies;
+use axum::{body::Bytes, extract::State, routing::post, Router};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub connections: usize,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub database: Option<String>,
+    /// The NATS server with JetStream the second destination publishes to.
+    pub nats: String,
+}
+
+/// When each callId arrived, per destination.
+#[derive(Default)]
+struct Arrivals {
+    webhook: Mutex<HashMap<String, Instant>>,
+    nats: Mutex<HashMap<String, Instant>>,
+}
+
+fn call_id(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("\"callId\":\"")? + 10;
+    let len = text[start..].find('"')?;
+    Some(text[start..start + len].to_owned())
+}
+
+fn arrived(map: &Mutex<HashMap<String, Instant>>, body: &[u8]) {
+    if let Some(call) = call_id(body) {
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(call).or_insert_with(Instant::now);
+    }
+}
+
+async fn webhook(State(a): State<Arc<Arrivals>>, body: Bytes) -> &'static str {
+    arrived(&a.webhook, &body);
+    "ok"
+}
+
+/// The bench's receiver ends: the webhook, and a subscriber to the NATS subjects.
+async fn destinations(a: &Arc<Arrivals>, nats: &str, subjects: &str) -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let app = Router::new()
+        .route("/hook", post(webhook))
+        .with_state(Arc::clone(a));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = async_nats::connect(nats)
+        .await
+        .map_err(|e| format!("--nats {nats}: {e}"))?;
+    let mut messages = client
+        .subscribe(subjects.to_owned())
+        .await
+        .map_err(|e| e.to_string())?;
+    let a = Arc::clone(a);
+    tokio::spawn(async move {
+        let _client = client;
+        while let Some(m) = messages.next().await {
+            arrived(&a.nats, &m.payload);
+        }
+    });
+    Ok(url)
+}
+
+/// The spec's example with its own callIds, each one's send time kept.
+struct Timed {
+    seeded: Seeded,
+    sent: Mutex<HashMap<u64, Instant>>,
+}
+
+impl Workload for Timed {
+    fn body(&self, n: u64) -> Bytes {
+        self.seeded.body(n)
+    }
+    fn success(&self, status: u16, body: &[u8]) -> bool {
+        self.seeded.success(status, body)
+    }
+    fn done(&self, n: u64, sent: Instant) {
+        let mut sent_at = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent_at.insert(n, sent);
+    }
+}
+
+/// One phase's receive rate, and (with destinations) each accepted report's lag to each.
+struct Phase {
+    acks_per_sec: f64,
+    forwarded_per_sec: f64,
+    lag: [Latencies; 2],
+}
+
+async fn phase(
+    server: &Cluster,
+    o: &Options,
+    run: u64,
+    rate: Option<f64>,
+    arrivals: Option<&Arrivals>,
+) -> Result<Phase, String> {
+    let work = Arc::new(Timed {
+        seeded: Seeded::new(run),
+        sent: Mutex::default(),
+    });
+    let started = Instant::now();
+    let acks = drive(
+        &server.addrs(),
+        "/callback",
+        o.connections,
+        o.warmup,
+        o.duration,
+        rate,
+        work.clone(),
+    )
+    .await;
+    let acks_per_sec = acks.ok as f64 / o.duration.as_secs_f64();
+    let Some(arrivals) = arrivals else {
+        return Ok(Phase {
+            acks_per_sec,
+            forwarded_per_sec: 0.0,
+            lag: Default::default(),
+        });
+    };
+    let sent = std::mem::take(&mut *work.sent.lock().unwrap_or_else(|p| p.into_inner()));
+    let calls: Vec<(String, Instant)> = sent
+        .iter()
+        .map(|(n, at)| (call_id(&work.body(*n)).unwrap_or_default(), *at))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let maps = [&arrivals.webhook, &arrivals.nats];
+    loop {
+        let done = maps.iter().all(|m| {
+            let m = m.lock().unwrap_or_else(|p| p.into_inner());
+            calls.iter().all(|(c, _)| m.contains_key(c))
+        });
+        if done {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("not every accepted report reached both destinations within 300 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut lag: [Latencies; 2] = Default::default();
+    let mut last = started;
+    for (i, m) in maps.iter().enumerate() {
+        let m = m.lock().unwrap_or_else(|p| p.into_inner());
+        for (call, at) in &calls {
+            let got = m[call];
+            last = last.max(got);
+            lag[i].push(got.saturating_duration_since(*at));
+        }
+    }
+    let forwarded_per_sec = calls.len() as f64 / (last - started).as_secs_f64().max(1e-9);
+    Ok(Phase {
+        acks_per_sec,
+        forwarded_per_sec,
+        lag,
+    })
+}
+
+/// Runs the bench on its database; a scratch PostgreSQL database is dropped however it ends.
+pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
+    let (database, scratch) = super::database(o.database.as_deref(), "sqlite://plain.db").await?;
+    let result = run_on(dir, o, &database).await;
+    super::drop_scratch(scratch).await;
+    result
+}
+
+async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, String> {
+    let run_id = chrono::Utc::now().timestamp_micros() as u64;
+    let plain = Cluster::start(
+        dir,
+        &["serve", "--listen", "127.0.0.1:0", "--database", database],
+        1,
+    )
+    .await?;
+    let without = phase(&plain, o, run_id, None, None).await?;
+    plain.stop().await;
+
+    let arrivals = Arc::new(Arrivals::default());
+    let prefix = format!("ivrbench-{}", std::process::id());
+    let hook = destinations(&arrivals, &o.nats, &format!("{prefix}.>")).await?;
+    let stream = format!("IVRBENCH_{}", std::process::id());
+    std::fs::write(
+        dir.join("forward.toml"),
+        config(&hook, &o.nats, &prefix, &stream),
+    )
+    .map_err(|e| e.to_string())?;
+    let database = forwarding_database(database);
+    let args = [
+        "serve",
+        "--config",
+        "forward.toml",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        &database,
+    ];
+    let server = Cluster::start(dir, &args, 1).await?;
+    let with = phase(&server, o, run_id + 1, None, Some(&arrivals)).await?;
+    let half = (with.acks_per_sec * 0.5).max(1.0);
+    let steady = phase(&server, o, run_id + 2, Some(half), Some(&arrivals)).await?;
+    server.stop().await;
+    drop_stream(&o.nats, &stream).await;
+
+    let mut steady = steady;
+    let [hook_lag, nats_lag] = &mut steady.lag;
+    let mut all = hook_lag.clone();
+    all.extend(nats_lag.clone());
+    let ms = |l: &mut Latencies, p: f64| l.percentile(p).as_secs_f64() * 1000.0;
+    Ok(Report {
+        json: json!({
+            "path": "forward",
+            "database": super::shown(&database),
+            "connections": o.connections,
+            "duration_s": o.duration.as_secs_f64(),
+            "receive_per_sec_without_destinations": without.acks_per_sec,
+            "receive_per_sec_with_two_destinations": with.acks_per_sec,
+            "receive_ratio": with.acks_per_sec / without.acks_per_sec.max(1e-9),
+            "forwarded_per_sec_at_capacity": with.forwarded_per_sec,
+            "offered_per_sec": half,
+            "lag_p50_ms": ms(&mut all, 50.0),
+            "lag_p99_ms": ms(&mut all, 99.0),
+            "webhook_lag_p99_ms": ms(hook_lag, 99.0),
+            "nats_lag_p99_ms": ms(nats_lag, 99.0),
+        }),
+    })
+}
+
+/// The forwarding server's database: a second SQLite file beside the first (a PostgreSQL
+/// scratch database is shared; its reports differ by callId).
+fn forwarding_database(database: &str) -> String {
+    if database.starts_with("sqlite://") {
+        "sqlite://forward.db".to_owned()
+    } else {
+        database.to_owned()
+    }
+}
+
+fn config(hook: &str, nats: &str, prefix: &str, stream: &str) -> String {
+    format!(
+        "[[destinations]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\nmax_in_flight = 64\n\
+         [[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"{nats}\"\nmax_in_flight = 64\n\
+         subject = \"{prefix}.{{app}}.{{status}}\"\nstream = \"{stream}\"\ncreate_stream = true\n"
+    )
+}
+
+async fn drop_stream(nats: &str, stream: &str) {
+    if let Ok(client) = async_nats::connect(nats).await {
+        let _ = async_nats::jetstream::new(client)
+            .delete_stream(stream)
+            .await;
+    }
+}
