@@ -261,3 +261,75 @@ impl FileDestination {
         Ok(Some(apps))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use ivrhook_engine::{kinds::Kind, route::Keys};
+
+    fn error(entries: &str) -> String {
+        Config::from_toml(entries, "t").unwrap_err().to_string()
+    }
+
+    const HOOK: &str = "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://crm.internal/ivr\"\n";
+
+    #[test]
+    fn every_mistake_names_its_key() {
+        let cases = [
+            ("[[destinations]]\nname = \"crm\"", "destinations[0].kind: is required"),
+            ("[[destinations]]\nkind = \"webhook\"", "destinations[0].name: is required"),
+            (&HOOK.replace("crm\"", "CRM\""), "destinations[0].name: \"CRM\" must be"),
+            (&format!("{HOOK}{HOOK}"), "destinations[1].name: \"crm\" is used by another"),
+            (&HOOK.replace("webhook", "kafka"), "destinations[0].kind: \"kafka\" is not a kind"),
+            (&format!("{HOOK}subject = \"x\""), "destinations[0].subject: is a nats setting, but this destination's kind is \"webhook\""),
+            (&HOOK.replace("http://crm.internal/ivr", "ftp://x/"), "destinations[0].url: ftp://x/ must be a http/https URL"),
+            (&HOOK.replace("url = \"http://crm.internal/ivr\"\n", ""), "destinations[0].url: is required"),
+            (&format!("{HOOK}body = \"both\""), "destinations[0].body: \"both\" must be"),
+            (&format!("{HOOK}secret = \"x\""), "destinations[0].secret: must start with whsec_"),
+            (&format!("{HOOK}headers = {{ \"Content-Type\" = \"x\" }}"), "destinations[0].headers.Content-Type: is set by ivrhook itself"),
+            (&format!("{HOOK}max_backlog = 0"), "destinations[0].max_backlog: must be at least 1"),
+            (&format!("{HOOK}timeout = \"soon\""), "destinations[0].timeout: "),
+            (&format!("{HOOK}retry_schedule = [\"1s\", \"x\"]"), "destinations[0].retry_schedule[1]: "),
+            (&format!("{HOOK}[destinations.filter]\nstatus = \"maybe\""), "destinations[0].filter.status: \"maybe\" must be"),
+            (&format!("{HOOK}[destinations.filter]\ndtmf = \"\""), "destinations[0].filter.dtmf: must be the keys"),
+            (&format!("[[apps]]\nid = \"a1\"\n{HOOK}apps = [\"a2\"]"), "destinations[0].apps[0]: a2 is not an app in [[apps]]"),
+            ("[[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"nats://n:4222\"", "destinations[0].subject: is required"),
+            ("[[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"nats://n:4222\"\nsubject = \"ivr.{ap}\"", "destinations[0].subject: {ap} is not a placeholder"),
+            ("[[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"nats://n:4222\"\nsubject = \"s\"\ncreate_stream = true", "destinations[0].create_stream: needs stream"),
+            ("[[destinations]]\nname = \"mq\"\nkind = \"rabbitmq\"\nurl = \"amqps://h/%2f\"\nexchange = \"\"\nrouting_key = \"k\"", "destinations[0].url: amqps:// (TLS) is not supported"),
+            ("[[destinations]]\nname = \"mq\"\nkind = \"rabbitmq\"\nurl = \"amqp://h/%2f\"\nrouting_key = \"k\"", "destinations[0].exchange: is required"),
+        ];
+        for (toml, expected) in cases {
+            let got = error(toml);
+            assert!(got.starts_with(expected), "{toml}\n  gave: {got}\n  want: {expected}");
+        }
+        assert!(error(&format!("{HOOK}[destinations.filter]\nstatu = \"x\"")).contains("unknown field `statu`"));
+    }
+
+    #[test]
+    fn a_full_entry_parses_and_shows_no_credential() {
+        let c = Config::from_toml(
+            "[[apps]]\nid = \"a1\"\n\
+             [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.internal/ivr?token=t0ps3cret\"\n\
+             apps = [\"a1\"]\nbody = \"raw\"\nheaders = { \"Authorization\" = \"Bearer hunter2\" }\n\
+             timeout = \"2s\"\nmax_in_flight = 4\nordered = false\nmax_backlog = 10\n\
+             [destinations.filter]\nstatus = \"hungup\"\ndtmf = \"*\"\nhas_recording = true\n\
+             [[destinations]]\nname = \"archive\"\nkind = \"rabbitmq\"\n\
+             url = \"amqp://guest:s3cret@127.0.0.1:5672/%2f\"\nexchange = \"ivr\"\nrouting_key = \"{app}.{status}\"\n",
+            "t",
+        )
+        .unwrap();
+        let crm = &c.destinations[0];
+        assert_eq!((crm.max_in_flight, crm.ordered, crm.max_backlog), (4, false, 10));
+        let route = crm.route.as_ref().unwrap();
+        assert_eq!(route.filter.dtmf, Some(Keys::Any));
+        assert_eq!(route.apps.as_ref().map(|a| a.len()), Some(1));
+        assert!(matches!(&crm.kind, Kind::Webhook(w) if w.headers.len() == 1));
+        assert!(matches!(&c.destinations[1].kind, Kind::Rabbitmq(r) if r.exchange == "ivr"));
+        let shown = format!("{c:?}");
+        for secret in ["t0ps3cret", "hunter2", "s3cret@"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert_eq!(c.all_destinations().len(), 2);
+    }
+}

@@ -70,6 +70,44 @@ strict = false
 # retry_schedule = ["0s", "5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "12h"]
 # Deliver a call's reports in order: a later one waits until the earlier is delivered or dead.
 # ordered = true
+
+# Where received reports are handed on: one entry per destination. Each report is written with
+# a delivery to every destination it matches, in the same transaction, before 000000.
+# [[destinations]]
+# Unique, a-z 0-9 _ -: labels the metrics (never the URL) and keys the deliveries.
+# name = "crm"
+# webhook (POST, any 2xx delivers), nats (JetStream, the publish acknowledgement delivers)
+# or rabbitmq (publisher confirms, persistent, mandatory).
+# kind = "webhook"
+# webhook: http(s)://; nats: nats:// or tls://; rabbitmq: amqp://user:pass@host:port/vhost.
+# url = "http://crm.internal:9000/ivr"
+# Only these apps' reports (default: every app).
+# apps = ["247e35ff320a4142a105024055c367cf"]
+# decoded: the documented JSON form (schemaVersion 1); raw: the platform's bytes as received.
+# body = "decoded"
+# webhook only: Standard Webhooks signature (whsec_ + base64 key), and extra headers.
+# secret = "whsec_..."
+# headers = { "X-Team" = "ivr" }
+# nats only: the subject ({app} {event} {status} {call}), the stream it must land in, and
+# whether to make that stream (listening on the subject with * for each placeholder).
+# subject = "ivr.{app}.{status}"
+# stream = "IVR"
+# create_stream = false
+# rabbitmq only: the exchange ("" for the default one) and the routing key.
+# exchange = "ivr"
+# routing_key = "{app}.{status}"
+# timeout = "5s"
+# max_in_flight = 16
+# retry_schedule = ["0s", "5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "12h"]
+# ordered = true
+# Pending deliveries past which a report bound here is refused with 108102 (queue full).
+# max_backlog = 1000000
+# Every key optional, all of them must match.
+# [destinations.filter]
+# status = "hungup"          # completed | hungup
+# event = "multrpt"
+# dtmf = "1"                 # the last command's keys, or "*" for any keys
+# has_recording = true
 "#;
 
 #[derive(Debug, Deserialize)]
