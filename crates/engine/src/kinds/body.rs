@@ -45,14 +45,7 @@ impl BodyMode {
 /// it was read with. A body this decoder no longer reads still goes out, with the reason and
 /// the raw text, rather than being held back.
 fn decoded(r: &ReceivedReport) -> Vec<u8> {
-    let options = DecodeOptions {
-        offset: r
-            .utc_offset
-            .as_deref()
-            .and_then(|o| o.parse().ok())
-            .unwrap_or_default(),
-        strict: false,
-    };
+    let options = DecodeOptions::as_received(r.utc_offset.as_deref());
     let received = Received {
         id: r.id,
         at_ms: r.received_at_ms,

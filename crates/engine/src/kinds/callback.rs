@@ -74,16 +74,5 @@ fn read(answer: &Answer) -> Outcome {
     // The breaker is for a URL that is down: an HTTP error without a contract code. A
     // business that answers 108102 or 108104 is up; each delivery backs off on its own.
     let down = matches!(verdict, Verdict::Retry { .. }) && code.is_none();
-    let error = match &verdict {
-        Verdict::Retry { reason, .. } | Verdict::Dead { reason } => Some(reason.clone()),
-        _ => None,
-    };
-    Outcome {
-        verdict,
-        http_status: Some(answer.status),
-        code,
-        excerpt: answer.excerpt(),
-        error,
-        down,
-    }
+    answer.outcome(verdict, code, down)
 }

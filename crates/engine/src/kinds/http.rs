@@ -29,7 +29,24 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    pub fn excerpt(&self) -> Option<String> {
+    /// The attempt's outcome: the verdict, what to keep of the answer, and whether the
+    /// destination looks down.
+    pub fn outcome(&self, verdict: Verdict, code: Option<String>, down: bool) -> Outcome {
+        let error = match &verdict {
+            Verdict::Retry { reason, .. } | Verdict::Dead { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        Outcome {
+            verdict,
+            http_status: Some(self.status),
+            code,
+            excerpt: self.excerpt(),
+            error,
+            down,
+        }
+    }
+
+    fn excerpt(&self) -> Option<String> {
         (!self.body.is_empty()).then(|| {
             String::from_utf8_lossy(&self.body[..self.body.len().min(EXCERPT)]).into_owned()
         })

@@ -72,19 +72,10 @@ impl Transport for Webhook {
     }
 }
 
+/// A 5xx or a 408 says the webhook is down (for its breaker); a 429 that it is busy, which its
+/// `Retry-After` handles.
 fn read(answer: &Answer) -> Outcome {
     let verdict = classify_status(answer.status, answer.retry_after.as_deref());
     let down = matches!(verdict, Verdict::Retry { .. }) && answer.status != 429;
-    let error = match &verdict {
-        Verdict::Retry { reason, .. } | Verdict::Dead { reason } => Some(reason.clone()),
-        _ => None,
-    };
-    Outcome {
-        verdict,
-        http_status: Some(answer.status),
-        code: None,
-        excerpt: answer.excerpt(),
-        error,
-        down,
-    }
+    answer.outcome(verdict, None, down)
 }

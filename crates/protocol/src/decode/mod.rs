@@ -28,6 +28,17 @@ pub struct DecodeOptions {
     pub strict: bool,
 }
 
+impl DecodeOptions {
+    /// How a stored report is read again: leniently (it was accepted), with the offset it was
+    /// received with (`None`, or text that no longer parses: the default).
+    pub fn as_received(offset: Option<&str>) -> DecodeOptions {
+        DecodeOptions {
+            offset: offset.and_then(|o| o.parse().ok()).unwrap_or_default(),
+            strict: false,
+        }
+    }
+}
+
 /// Something the tables do not allow but the lenient decoder kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {

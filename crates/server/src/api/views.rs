@@ -41,14 +41,7 @@ pub(crate) fn report_json(r: &StoredReport) -> Value {
 /// the row was received with. A body this decoder no longer reads (it accepted it once) says
 /// why instead of hiding the row.
 fn derive(r: &StoredReport) -> Value {
-    let options = DecodeOptions {
-        offset: r
-            .utc_offset
-            .as_deref()
-            .and_then(|o| o.parse().ok())
-            .unwrap_or_default(),
-        strict: false,
-    };
+    let options = DecodeOptions::as_received(r.utc_offset.as_deref());
     match decode(&r.raw, &options) {
         Ok(d) => serde_json::from_str(&d.stored_json()).unwrap_or_default(),
         Err(e) => json!({"decodeError": e.to_string()}),

@@ -271,7 +271,8 @@ mod tests {
         Config::from_toml(entries, "t").unwrap_err().to_string()
     }
 
-    const HOOK: &str = "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://crm.internal/ivr\"\n";
+    const HOOK: &str =
+        "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://crm.internal/ivr\"\n";
 
     #[test]
     fn every_mistake_names_its_key() {
@@ -301,9 +302,15 @@ mod tests {
         ];
         for (toml, expected) in cases {
             let got = error(toml);
-            assert!(got.starts_with(expected), "{toml}\n  gave: {got}\n  want: {expected}");
+            assert!(
+                got.starts_with(expected),
+                "{toml}\n  gave: {got}\n  want: {expected}"
+            );
         }
-        assert!(error(&format!("{HOOK}[destinations.filter]\nstatu = \"x\"")).contains("unknown field `statu`"));
+        assert!(
+            error(&format!("{HOOK}[destinations.filter]\nstatu = \"x\""))
+                .contains("unknown field `statu`")
+        );
     }
 
     #[test]
@@ -320,7 +327,10 @@ mod tests {
         )
         .unwrap();
         let crm = &c.destinations[0];
-        assert_eq!((crm.max_in_flight, crm.ordered, crm.max_backlog), (4, false, 10));
+        assert_eq!(
+            (crm.max_in_flight, crm.ordered, crm.max_backlog),
+            (4, false, 10)
+        );
         let route = crm.route.as_ref().unwrap();
         assert_eq!(route.filter.dtmf, Some(Keys::Any));
         assert_eq!(route.apps.as_ref().map(|a| a.len()), Some(1));

@@ -6,7 +6,6 @@ use crate::{
     nats::{fresh_stream, jetstream_at, messages, nats_url, OwnNats},
 };
 use serde_json::Value;
-use std::time::Duration;
 
 fn nats(url: &str, subject: &str, stream: &str, extra: &str) -> String {
     format!(
@@ -14,24 +13,6 @@ fn nats(url: &str, subject: &str, stream: &str, extra: &str) -> String {
          subject = \"{subject}\"\nstream = \"{stream}\"\ntimeout = \"1s\"\n\
          retry_schedule = [\"0s\", \"200ms\", \"200ms\", \"200ms\", \"200ms\", \"200ms\", \"200ms\", \"200ms\"]\n{extra}\n"
     )
-}
-
-async fn all_delivered(app: &TestApp, n: usize) {
-    eventually_within(
-        &format!("{n} deliveries to bus delivered"),
-        Duration::from_secs(30),
-        || async {
-            let (_, d) = app
-                .get("/v1/deliveries?destination=bus&state=delivered&limit=1000")
-                .await;
-            let (_, p) = app
-                .get("/v1/deliveries?destination=bus&state=pending")
-                .await;
-            d["deliveries"].as_array().map_or(0, Vec::len) == n
-                && p["deliveries"].as_array().is_some_and(Vec::is_empty)
-        },
-    )
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +38,7 @@ async fn reports_reach_a_jetstream_stream_once_each_in_call_order() {
         "000000",
         "a platform retry"
     );
-    all_delivered(&app, 6).await;
+    delivered(&app, "bus", 6).await;
     let got = messages(&mut stream).await;
     assert_eq!(got.len(), 6, "once each: {got:?}");
     let ids: std::collections::HashSet<&String> = got.iter().map(|(_, id, _)| id).collect();
@@ -111,7 +92,7 @@ async fn a_missing_stream_is_an_error_or_made_with_create_stream() {
     let app = spawn_with(&toml).await;
     let body = call_report("made-2", 0, 0, None).to_string();
     assert_eq!(app.post_callback(body).await.code, "000000");
-    all_delivered(&app, 1).await;
+    delivered(&app, "bus", 1).await;
     let mut stream = js
         .get_stream("IVRTEST_MADE")
         .await
@@ -138,7 +119,7 @@ async fn a_dead_nats_server_fills_the_backlog_then_everything_arrives_once() {
         app.post_callback(body)
     };
     assert_eq!(post(0).await.code, "000000");
-    all_delivered(&app, 1).await;
+    delivered(&app, "bus", 1).await;
 
     server.kill().await;
     for n in 1..4 {
@@ -154,9 +135,9 @@ async fn a_dead_nats_server_fills_the_backlog_then_everything_arrives_once() {
     .await;
 
     server.restart().await;
-    all_delivered(&app, 4).await;
+    delivered(&app, "bus", 4).await;
     assert_eq!(post(4).await.code, "000000", "accepted again");
-    all_delivered(&app, 5).await;
+    delivered(&app, "bus", 5).await;
     let js = jetstream_at(&server.url()).await;
     let mut stream = js.get_stream("DEAD").await.expect("the stream");
     let got = messages(&mut stream).await;

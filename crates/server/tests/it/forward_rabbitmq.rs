@@ -6,7 +6,6 @@ use crate::{
     rabbit::{amqp_url, rabbitmqctl, Restart, Topology, BROKER},
 };
 use serde_json::Value;
-use std::time::Duration;
 
 fn rabbitmq(exchange: &str, routing_key: &str, extra: &str) -> String {
     format!(
@@ -22,15 +21,6 @@ async fn count(app: &TestApp, state: &str) -> usize {
     app.get(&path).await.1["deliveries"]
         .as_array()
         .map_or(0, Vec::len)
-}
-
-async fn all_delivered(app: &TestApp, n: usize) {
-    eventually_within(
-        &format!("{n} deliveries delivered"),
-        Duration::from_secs(30),
-        || async { count(app, "delivered").await == n && count(app, "pending").await == 0 },
-    )
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +41,7 @@ async fn reports_reach_a_queue_persistent_once_each_in_call_order() {
         "000000",
         "a platform retry"
     );
-    all_delivered(&app, 6).await;
+    delivered(&app, "archive", 6).await;
     let got = topology.drain().await;
     assert_eq!(got.len(), 6, "once each");
     for call in ["amqp-a", "amqp-b"] {
@@ -109,7 +99,7 @@ async fn a_stopped_broker_fills_the_backlog_then_everything_arrives_once() {
         app.post_callback(body)
     };
     assert_eq!(post(0).await.code, "000000");
-    all_delivered(&app, 1).await;
+    delivered(&app, "archive", 1).await;
 
     let restart = Restart;
     rabbitmqctl("stop_app").await;
@@ -131,9 +121,9 @@ async fn a_stopped_broker_fills_the_backlog_then_everything_arrives_once() {
 
     rabbitmqctl("start_app").await;
     drop(restart);
-    all_delivered(&app, 4).await;
+    delivered(&app, "archive", 4).await;
     assert_eq!(post(4).await.code, "000000", "accepted again");
-    all_delivered(&app, 5).await;
+    delivered(&app, "archive", 5).await;
     let mut keys: Vec<String> = topology
         .drain()
         .await

@@ -16,21 +16,6 @@ fn webhook(name: &str, url: &str, extra: &str) -> String {
     )
 }
 
-/// Waits until `n` deliveries to `destination` are delivered and none is pending.
-async fn delivered(app: &TestApp, destination: &str, n: usize) {
-    let count = |state: &'static str| async move {
-        let path = format!("/v1/deliveries?destination={destination}&state={state}");
-        app.get(&path).await.1["deliveries"]
-            .as_array()
-            .map_or(0, Vec::len)
-    };
-    eventually(
-        &format!("{n} deliveries to {destination} delivered"),
-        || async { count("delivered").await == n && count("pending").await == 0 },
-    )
-    .await;
-}
-
 /// The pass-through data of each hit, in arrival order, for one call.
 fn order(hits: &[crate::sink::Hit], call: &str) -> Vec<String> {
     hits.iter()

@@ -219,3 +219,19 @@ pub fn call_report(call_id: &str, n: u32, status: u8, keys: Option<&str>) -> Val
     }
     r
 }
+
+/// Waits (up to 30 s) until `n` deliveries to `destination` are delivered and none is
+/// pending: once every delivery is finished nothing more is sent, so what arrived is final.
+pub async fn delivered(app: &TestApp, destination: &str, n: usize) {
+    let count = |state: &'static str| async move {
+        let path = format!("/v1/deliveries?destination={destination}&state={state}&limit=1000");
+        app.get(&path).await.1["deliveries"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let what = format!("{n} deliveries to {destination} delivered");
+    eventually_within(&what, Duration::from_secs(30), || async {
+        count("delivered").await == n && count("pending").await == 0
+    })
+    .await;
+}
