@@ -38,6 +38,7 @@ struct Arrivals {
     nats: Mutex<HashMap<String, Instant>>,
 }
 
+/// The callId of a forwarded report (compact JSON, so a scan finds it).
 fn call_id(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let start = text.find("\"callId\":\"")? + 10;
@@ -144,9 +145,15 @@ async fn phase(
         });
     };
     let sent = std::mem::take(&mut *work.sent.lock().unwrap_or_else(|p| p.into_inner()));
+    // The request bodies are the spec's example, formatted: parsed, not scanned.
+    let sent_call = |n: u64| {
+        serde_json::from_slice::<serde_json::Value>(&work.body(n)).ok()?["callId"]
+            .as_str()
+            .map(str::to_owned)
+    };
     let calls: Vec<(String, Instant)> = sent
         .iter()
-        .map(|(n, at)| (call_id(&work.body(*n)).unwrap_or_default(), *at))
+        .filter_map(|(n, at)| Some((sent_call(*n)?, *at)))
         .collect();
     let deadline = Instant::now() + Duration::from_secs(300);
     let maps = [&arrivals.webhook, &arrivals.nats];
