@@ -1,10 +1,17 @@
 //! Received reports handed on: which forward destinations a report goes to, the backpressure
-//! that refuses it while one of them is at its `max_backlog`, and waking the engine once its
-//! deliveries are committed.
+//! that refuses it while one of them is at its `max_backlog`, and, once the report and its
+//! deliveries are committed, sending those leased to this node as they were written
+//! (`reserve`) and waking the engine for the rest.
 
-use crate::Engine;
+use crate::{
+    reserve::{reserve, Reservation},
+    Engine,
+};
 use ivrhook_protocol::Report;
-use ivrhook_store::{outbox::Lane, Forward};
+use ivrhook_store::{
+    outbox::{Claimed, Lane, Payload, ReceivedReport},
+    Forward, Leased,
+};
 
 /// A report that cannot be taken now: a destination it goes to is full.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,11 +22,26 @@ pub struct BacklogFull {
     pub max: u64,
 }
 
+/// A report's forwards, each with the request slot held for it when it may be sent as it is
+/// written (dropping an unsent one gives its slot back).
+#[derive(Debug, Default)]
+pub struct Routed {
+    forwards: Vec<Forward>,
+    reservations: Vec<Option<Reservation>>,
+}
+
+impl Routed {
+    /// The deliveries to write with the report.
+    pub fn forwards(&self) -> &[Forward] {
+        &self.forwards
+    }
+}
+
 impl Engine {
     /// The forward deliveries a report received at `received_at_ms` gets, one per destination
     /// whose route it matches; or the first of them that is at its `max_backlog`.
-    pub fn route(&self, report: &Report, received_at_ms: i64) -> Result<Vec<Forward>, BacklogFull> {
-        let mut forwards = Vec::new();
+    pub fn route(&self, report: &Report, received_at_ms: i64) -> Result<Routed, BacklogFull> {
+        let mut routed = Routed::default();
         for dest in &self.inner.destinations {
             let settings = &dest.settings;
             if !settings.route.as_ref().is_some_and(|r| r.matches(report)) {
@@ -34,22 +56,48 @@ impl Engine {
                     max: settings.max_backlog,
                 });
             }
-            forwards.push(Forward {
+            let due = self.first_attempt_at(&settings.name, received_at_ms);
+            let reservation = reserve(&self.inner, &settings.name, due);
+            routed.forwards.push(Forward {
                 destination: settings.name.clone(),
-                first_attempt_at_ms: self.first_attempt_at(&settings.name, received_at_ms),
+                first_attempt_at_ms: due,
+                lease: reservation.as_ref().map(Reservation::offer),
             });
+            routed.reservations.push(reservation);
         }
-        Ok(forwards)
+        Ok(routed)
     }
 
-    /// A new report's forwards are committed: they join their backlogs, and the engine is
-    /// woken for them.
-    pub fn forwarded(&self, forwards: &[Forward]) {
-        for f in forwards {
+    /// A new report is committed with its forwards: they join their backlogs; those leased to
+    /// this node (`leased`) go now, from here; the engine is woken for the rest.
+    pub fn forwarded(
+        &self,
+        routed: Routed,
+        leased: &[Leased],
+        report: ReceivedReport,
+        call_id: &str,
+    ) {
+        let Routed {
+            forwards,
+            reservations,
+        } = routed;
+        for (f, reservation) in forwards.iter().zip(reservations) {
             if let Some(i) = self.inner.by_name.get(&f.destination) {
                 self.inner.destinations[*i].backlog.change(1);
             }
-            self.notify(&f.destination, Lane::First, f.first_attempt_at_ms);
+            let mine = leased.iter().find(|l| l.destination == f.destination);
+            match (mine, reservation) {
+                (Some(l), Some(reservation)) => reservation.send(Claimed {
+                    delivery_id: l.delivery_id,
+                    call_id: call_id.to_owned(),
+                    attempts: 0,
+                    unknown_call_answers: 0,
+                    created_at_ms: report.received_at_ms,
+                    payload: Payload::Report(report.clone()),
+                }),
+                // Left to a claim (a lease is only ever taken when offered).
+                _ => self.notify(&f.destination, Lane::First, f.first_attempt_at_ms),
+            }
         }
     }
 }

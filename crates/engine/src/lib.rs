@@ -38,6 +38,7 @@ mod forward;
 pub mod kinds;
 pub mod metrics;
 mod remote;
+mod reserve;
 pub mod route;
 pub mod schedule;
 mod state;
@@ -45,7 +46,7 @@ pub mod transport;
 
 pub use clock::Clock;
 pub use destination::{callback_name, DestinationSettings};
-pub use forward::BacklogFull;
+pub use forward::{BacklogFull, Routed};
 pub use metrics::EngineMetrics;
 /// The URL type of the HTTP kinds' settings.
 pub use reqwest::Url;

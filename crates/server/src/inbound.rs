@@ -10,13 +10,13 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    body::{to_bytes, Body},
+    body::{to_bytes, Body, Bytes},
     extract::{ConnectInfo, State},
     http::{header::CONTENT_LENGTH, HeaderMap},
     response::Response,
 };
-use ivrhook_protocol::{decode, Decoded, ResponseCode, UtcOffset};
-use ivrhook_store::{Inserted, NewReport};
+use ivrhook_protocol::{decode, Decoded, Report, ResponseCode, UtcOffset};
+use ivrhook_store::{outbox::ReceivedReport, Inserted, NewReport};
 use sha2::{Digest, Sha256};
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -52,6 +52,17 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<&'static str, Refusal> {
+    let raw = read_body(st, headers, body).await?;
+    let decoded =
+        decode(&raw, &st.config.inbound.decode).map_err(|e| Refusal::BadInput(e.to_string()))?;
+    check_app_and_call(st, &decoded.report).await?;
+    let _slot = st.admit().ok_or_else(|| {
+        Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
+    })?;
+    store(st, decoded, raw.to_vec(), peer).await
+}
+
+async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Refusal> {
     let limit = st.config.inbound.max_body_bytes;
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -60,18 +71,19 @@ async fn handle(
         return Err(too_large(limit));
     }
     let timeout = st.config.inbound.body_timeout;
-    let raw = tokio::time::timeout(timeout, to_bytes(body, limit))
+    tokio::time::timeout(timeout, to_bytes(body, limit))
         .await
         .map_err(|_| {
             Refusal::BadInput(format!(
                 "body: not received in full within inbound.body_timeout ({timeout:?})"
             ))
         })?
-        .map_err(|_| too_large(limit))?;
-    let decoded =
-        decode(&raw, &st.config.inbound.decode).map_err(|e| Refusal::BadInput(e.to_string()))?;
-    let report = &decoded.report;
+        .map_err(|_| too_large(limit))
+}
 
+/// `108101` for an app this receiver does not serve, then `108105` for an unregistered call
+/// of an app that requires registration.
+async fn check_app_and_call(st: &AppState, report: &Report) -> Result<(), Refusal> {
     let require_known = match st.apps.get(&report.app_id) {
         Some(require) => *require,
         None if st.accept_any_app => false,
@@ -95,24 +107,40 @@ async fn handle(
             )));
         }
     }
+    Ok(())
+}
 
-    let _slot = st.admit().ok_or_else(|| {
-        Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
-    })?;
+/// Routes the report (refused with `108102` when a destination it goes to is full), stores
+/// it with its forwards, and hands the forwards to the engine once committed.
+async fn store(
+    st: &AppState,
+    decoded: Decoded,
+    raw: Vec<u8>,
+    peer: SocketAddr,
+) -> Result<&'static str, Refusal> {
     let received_at = chrono::Utc::now();
-    let forwards = match &st.engine {
-        Some(engine) => engine
-            .route(report, received_at.timestamp_millis())
-            .map_err(Refusal::Backlog)?,
-        None => Vec::new(),
+    let routed = match &st.engine {
+        Some(engine) => Some(
+            engine
+                .route(&decoded.report, received_at.timestamp_millis())
+                .map_err(Refusal::Backlog)?,
+        ),
+        None => None,
     };
-    let mut new = new_report(decoded, raw.to_vec(), peer, st.config.inbound.decode.offset);
+    let mut new = new_report(decoded, raw, peer, st.config.inbound.decode.offset);
     new.received_at = received_at;
-    new.forwards = forwards.clone();
+    new.forwards = routed
+        .as_ref()
+        .map_or_else(Vec::new, |r| r.forwards().to_vec());
+    // What a forward sent from here carries, kept only when there is one.
+    let kept = (!new.forwards.is_empty()).then(|| sendable(&new));
     match st.store.insert_report(new).await.map_err(Refusal::Store)? {
-        Inserted::New { .. } => {
-            if let Some(engine) = &st.engine {
-                engine.forwarded(&forwards);
+        Inserted::New { id, leased } => {
+            if let (Some(engine), Some(routed), Some((mut report, call))) =
+                (&st.engine, routed, kept)
+            {
+                report.id = id;
+                engine.forwarded(routed, &leased, report, &call);
             }
             st.feed.bump();
             Ok("accepted")
@@ -122,6 +150,22 @@ async fn handle(
             Ok("accepted before: duplicate of a stored report")
         }
     }
+}
+
+/// The report as a forward delivery carries it (its id is set once it is stored), and its
+/// call.
+fn sendable(new: &NewReport) -> (ReceivedReport, String) {
+    let report = ReceivedReport {
+        id: 0,
+        app_id: new.app_id.to_string(),
+        event: new.event.clone(),
+        status: new.status,
+        received_at_ms: new.received_at.timestamp_millis(),
+        raw: new.raw.clone(),
+        utc_offset: Some(new.utc_offset.clone()),
+        warnings: new.warnings.clone(),
+    };
+    (report, new.call_id.to_string())
 }
 
 fn too_large(limit: usize) -> Refusal {

@@ -24,7 +24,7 @@ mod traits;
 pub mod url;
 
 pub use error::StoreError;
-pub use model::{Consumer, Forward, Inserted, NewReport, StoredReport};
+pub use model::{Consumer, Forward, Inserted, Leased, NewReport, StoredReport};
 pub use traits::Store;
 pub use url::DatabaseUrl;
 

@@ -34,6 +34,17 @@ pub struct NewReport {
 pub struct Forward {
     pub destination: String,
     pub first_attempt_at_ms: i64,
+    /// Set by a node that can send the delivery the moment it is written: taken as for a
+    /// submitted event (`LeaseOffer`), when the delivery may go now.
+    pub lease: Option<crate::outbox::LeaseOffer>,
+}
+
+/// A forward delivery leased to the node that offered the lease, in the write that stored its
+/// report: that node sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leased {
+    pub destination: String,
+    pub delivery_id: i64,
 }
 
 /// A named consumer of the report feed and how far it has acknowledged.
@@ -46,16 +57,15 @@ pub struct Consumer {
 }
 
 /// What an insert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
     New {
         id: i64,
+        /// The forwards that took their lease offer.
+        leased: Vec<Leased>,
     },
     /// The same report was stored before; `times` counts the duplicates seen so far.
-    Duplicate {
-        id: i64,
-        times: i64,
-    },
+    Duplicate { id: i64, times: i64 },
 }
 
 /// A report as stored.

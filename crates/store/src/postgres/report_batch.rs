@@ -3,7 +3,7 @@
 //! statement; a group that fails is retried one report at a time, so one bad report fails
 //! alone.
 
-use crate::{Inserted, NewReport, StoreError};
+use crate::{Inserted, Leased, NewReport, StoreError};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use tokio::sync::oneshot;
@@ -17,6 +17,12 @@ pub(crate) struct Job {
 /// not updated as a duplicate), each found by its report's key. Deliveries are inserted in
 /// the order of their reports' ids, so a call's later report gets later delivery ids: the
 /// order its deliveries go in.
+///
+/// `lease` decides each forward's lease offer once (`MATERIALIZED`), as `submit_batch` does
+/// for events: an ordered destination's delivery is leased only if no earlier report of its
+/// call in the group goes to the same destination and no delivery of its call to it is
+/// unfinished (read through `deliveries_ordering`, one probe per forward). Each report comes
+/// back with its leased deliveries, for the node to send.
 const INSERT_MANY: &str = "
     WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
@@ -34,18 +40,47 @@ const INSERT_MANY: &str = "
         DO UPDATE SET duplicates = reports.duplicates + excluded.duplicates + 1,
                       last_duplicate_at_ms = excluded.received_at_ms
         RETURNING id, duplicates, xmax = 0 AS new, call_id, app_id, content_hash),
-    forwarded AS (
-        INSERT INTO deliveries (report_id, destination, app_id, call_id, next_attempt_at_ms,
-                                created_at_ms, updated_at_ms)
-        SELECT ins.id, f.destination, ins.app_id, ins.call_id, f.due, i.received_at_ms,
-               i.received_at_ms
-        FROM unnest($13::bigint[], $14::text[], $15::bigint[]) WITH ORDINALITY
-                 AS f(g, destination, due, n)
+    fwd AS MATERIALIZED (
+        SELECT ins.id AS report_id, ins.app_id, ins.call_id, f.destination, f.due,
+               i.received_at_ms, f.lease_owner, f.lease_until, f.ordered, f.n
+        FROM unnest($13::bigint[], $14::text[], $15::bigint[], $16::text[], $17::bigint[],
+                    $18::bool[]) WITH ORDINALITY
+                 AS f(g, destination, due, lease_owner, lease_until, ordered, n)
              JOIN input i ON i.g = f.g
              JOIN ins ON ins.new AND ins.call_id = i.call_id AND ins.app_id = i.app_id
-                     AND ins.content_hash = i.content_hash
-        ORDER BY ins.id, f.n)
-    SELECT id, duplicates, new, call_id, app_id, content_hash FROM ins";
+                     AND ins.content_hash = i.content_hash),
+    lease AS MATERIALIZED (
+        SELECT x.n, x.lease_owner IS NOT NULL AND (NOT x.ordered OR (
+            NOT EXISTS (SELECT 1 FROM fwd y
+                        WHERE y.destination = x.destination AND y.call_id = x.call_id
+                          AND y.report_id < x.report_id)
+            AND (SELECT true FROM deliveries p
+                 WHERE p.finished_at_ms IS NULL AND p.destination = x.destination
+                   AND p.call_id = x.call_id LIMIT 1) IS NULL)) AS taken
+        FROM fwd x),
+    forwarded AS (
+        INSERT INTO deliveries (report_id, destination, app_id, call_id, next_attempt_at_ms,
+                                created_at_ms, updated_at_ms, lease_owner, lease_expires_at_ms)
+        SELECT x.report_id, x.destination, x.app_id, x.call_id, x.due, x.received_at_ms,
+               x.received_at_ms, CASE WHEN l.taken THEN x.lease_owner END,
+               CASE WHEN l.taken THEN x.lease_until ELSE 0 END
+        FROM fwd x JOIN lease l ON l.n = x.n
+        ORDER BY x.report_id, x.n
+        RETURNING report_id, destination, id, lease_owner IS NOT NULL AS leased)
+    SELECT ins.id, ins.duplicates, ins.new, ins.call_id, ins.app_id, ins.content_hash,
+           l.destinations, l.ids
+    FROM ins LEFT JOIN (
+        SELECT report_id, array_agg(destination ORDER BY id) AS destinations,
+               array_agg(id ORDER BY id) AS ids
+        FROM forwarded WHERE leased GROUP BY report_id) l ON l.report_id = ins.id";
+
+/// What the statement did with one report.
+struct Stored {
+    id: i64,
+    duplicates: i64,
+    new: bool,
+    leased: Vec<Leased>,
+}
 
 type Key = (String, String, [u8; 32]);
 
@@ -82,7 +117,7 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
     match insert_many(pool, &copies).await {
         Ok(rows) => {
             for (k, jobs) in groups {
-                let Some(&(id, total, inserted)) = rows.get(&k) else {
+                let Some(stored) = rows.get(&k) else {
                     for job in jobs {
                         let _ = job.answer.send(Err(StoreError::Corrupt(
                             "a batched report was not returned by its insert".into(),
@@ -91,19 +126,13 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
                     continue;
                 };
                 // Before this statement the row had `total - jobs` duplicates (or none).
-                let before = if inserted {
+                let before = if stored.new {
                     -1
                 } else {
-                    total - jobs.len() as i64
+                    stored.duplicates - jobs.len() as i64
                 };
                 for (i, job) in jobs.into_iter().enumerate() {
-                    let times = before + 1 + i as i64;
-                    let result = if times == 0 {
-                        Inserted::New { id }
-                    } else {
-                        Inserted::Duplicate { id, times }
-                    };
-                    let _ = job.answer.send(Ok(result));
+                    let _ = job.answer.send(Ok(stored.answer(before + 1 + i as i64)));
                 }
             }
         }
@@ -122,34 +151,35 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
 async fn insert_one(pool: &Pool, report: &NewReport) -> Result<Inserted, StoreError> {
     let k = key(report);
     let rows = insert_many(pool, &[(report, 1)]).await?;
-    let &(id, times, _) = rows
+    let stored = rows
         .get(&k)
         .ok_or_else(|| StoreError::Corrupt("a report was not returned by its insert".into()))?;
-    Ok(if times == 0 {
-        Inserted::New { id }
-    } else {
-        Inserted::Duplicate { id, times }
-    })
+    Ok(stored.answer(stored.duplicates))
+}
+
+impl Stored {
+    /// The answer of the copy that is the `times`-th duplicate (0: the new report itself).
+    fn answer(&self, times: i64) -> Inserted {
+        if times == 0 {
+            Inserted::New {
+                id: self.id,
+                leased: self.leased.clone(),
+            }
+        } else {
+            Inserted::Duplicate { id: self.id, times }
+        }
+    }
 }
 
 /// One statement for the whole group, each report with the number of its copies in the group;
-/// returns (id, duplicates, newly inserted) by key.
+/// returns what it did with each, by key.
 async fn insert_many(
     pool: &Pool,
     groups: &[(&NewReport, usize)],
-) -> Result<HashMap<Key, (i64, i64, bool)>, StoreError> {
+) -> Result<HashMap<Key, Stored>, StoreError> {
     let firsts: Vec<&NewReport> = groups.iter().map(|(r, _)| *r).collect();
     let extras: Vec<i64> = groups.iter().map(|(_, n)| *n as i64 - 1).collect();
-    // Forward deliveries as parallel arrays: the report's 1-based place, the destination, the
-    // first attempt's due time.
-    let mut forwards: (Vec<i64>, Vec<&str>, Vec<i64>) = Default::default();
-    for (g, r) in firsts.iter().enumerate() {
-        for f in &r.forwards {
-            forwards.0.push(g as i64 + 1);
-            forwards.1.push(&f.destination);
-            forwards.2.push(f.first_attempt_at_ms);
-        }
-    }
+    let forwards = Forwards::of(&firsts);
     let received: Vec<i64> = firsts
         .iter()
         .map(|r| r.received_at.timestamp_millis())
@@ -189,9 +219,12 @@ async fn insert_many(
                     .collect::<Vec<_>>(),
                 &extras,
                 &last_duplicate,
-                &forwards.0,
-                &forwards.1,
-                &forwards.2,
+                &forwards.report,
+                &forwards.destination,
+                &forwards.due,
+                &forwards.lease_owner,
+                &forwards.lease_until,
+                &forwards.ordered,
             ],
         )
         .await?;
@@ -202,9 +235,56 @@ async fn insert_many(
             .try_into()
             .map_err(|_| StoreError::Corrupt("reports.content_hash is not 32 bytes".into()))?;
         let k = (row.try_get(3)?, row.try_get(4)?, hash);
-        out.insert(k, (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+        let destinations: Option<Vec<String>> = row.try_get(6)?;
+        let ids: Option<Vec<i64>> = row.try_get(7)?;
+        let leased = destinations
+            .unwrap_or_default()
+            .into_iter()
+            .zip(ids.unwrap_or_default())
+            .map(|(destination, delivery_id)| Leased {
+                destination,
+                delivery_id,
+            })
+            .collect();
+        let stored = Stored {
+            id: row.try_get(0)?,
+            duplicates: row.try_get(1)?,
+            new: row.try_get(2)?,
+            leased,
+        };
+        out.insert(k, stored);
     }
     Ok(out)
+}
+
+/// A group's forward deliveries as parallel arrays, each with its report's 1-based place.
+#[derive(Default)]
+struct Forwards<'a> {
+    report: Vec<i64>,
+    destination: Vec<&'a str>,
+    due: Vec<i64>,
+    lease_owner: Vec<Option<&'a str>>,
+    lease_until: Vec<i64>,
+    ordered: Vec<bool>,
+}
+
+impl<'a> Forwards<'a> {
+    fn of(reports: &[&'a NewReport]) -> Self {
+        let mut f = Forwards::default();
+        for (g, r) in reports.iter().enumerate() {
+            for fw in &r.forwards {
+                f.report.push(g as i64 + 1);
+                f.destination.push(&fw.destination);
+                f.due.push(fw.first_attempt_at_ms);
+                f.lease_owner
+                    .push(fw.lease.as_ref().map(|l| l.owner.as_str()));
+                f.lease_until
+                    .push(fw.lease.as_ref().map_or(0, |l| l.until_ms));
+                f.ordered.push(fw.lease.as_ref().is_some_and(|l| l.ordered));
+            }
+        }
+        f
+    }
 }
 
 #[cfg(test)]
@@ -258,7 +338,9 @@ mod tests {
         let (db, store) = scratch_store("ivrhook_batch_copies", 4).await;
         let pool = store.pool.clone();
         let first = batch(&pool, &["a", "a", "b", "a"]).await;
-        let (Inserted::New { id: a }, Inserted::New { id: b }) = (first[0], first[2]) else {
+        let (Inserted::New { id: a, .. }, Inserted::New { id: b, .. }) =
+            (first[0].clone(), first[2].clone())
+        else {
             panic!("{first:?}")
         };
         assert_eq!(first[1], Inserted::Duplicate { id: a, times: 1 });
@@ -278,8 +360,9 @@ mod tests {
         let rows = insert_many(&pool, &[(&a_report, 2), (&c_report, 1)])
             .await
             .unwrap();
-        assert_eq!(rows[&key(&report("a"))], (a, 6, false));
-        assert!(rows[&key(&report("c"))].2, "c is new");
+        let a_row = &rows[&key(&report("a"))];
+        assert_eq!((a_row.id, a_row.duplicates, a_row.new), (a, 6, false));
+        assert!(rows[&key(&report("c"))].new, "c is new");
         crate::Store::close(&store).await;
         db.drop_database().await.unwrap();
     }

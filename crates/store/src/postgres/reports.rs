@@ -42,9 +42,13 @@ impl PgStore {
             .send(super::report_batch::Job { report, answer })
             .map_err(|_| StoreError::Closed)?;
         let inserted = answered.await.map_err(|_| StoreError::Closed)??;
-        if let Inserted::New { .. } = inserted {
+        if let Inserted::New { leased, .. } = &inserted {
             self.announce_reports();
-            for destination in &destinations {
+            // A leased delivery is this node's to send: no other node needs waking for it.
+            let unleased = destinations
+                .iter()
+                .filter(|d| !leased.iter().any(|l| &l.destination == *d));
+            for destination in unleased {
                 self.announce(destination);
             }
         }

@@ -1,8 +1,11 @@
 //! The outbox's writes, run as jobs on the writer thread.
 
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, Claimed, EventIds, Lane, NewEvent, Recorded, Submitted},
-    rows, Forward,
+    outbox::{
+        AttemptRecord, ClaimRequest, Claimed, EventIds, Lane, LeaseOffer, NewEvent, Recorded,
+        Submitted,
+    },
+    rows, Forward, Leased,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -17,8 +20,8 @@ pub(super) const INSERT_DELIVERY: &str = "
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)";
 pub(super) const INSERT_FORWARD: &str = "
     INSERT INTO deliveries (report_id, destination, app_id, call_id, next_attempt_at_ms,
-                            created_at_ms, updated_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+                            created_at_ms, updated_at_ms, lease_owner, lease_expires_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)";
 /// Whether a call has a pending delivery to a destination (a new one of an ordered
 /// destination waits for it). In the writer's transaction, so events earlier in the same
 /// group count.
@@ -77,15 +80,7 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
         return Ok(Submitted::Existing(ids));
     }
     let event_id = conn.last_insert_rowid();
-    let lease = match &e.lease {
-        Some(offer) if offer.ordered => {
-            let waits: bool = conn
-                .prepare_cached(CALL_PENDING)?
-                .query_row((&e.destination, e.call_id.as_str()), |r| r.get(0))?;
-            Some(offer).filter(|_| !waits)
-        }
-        offer => offer.as_ref(),
-    };
+    let lease = taken(conn, e.lease.as_ref(), &e.destination, e.call_id.as_str())?;
     conn.prepare_cached(INSERT_DELIVERY)?.execute((
         event_id,
         &e.destination,
@@ -236,8 +231,28 @@ pub(crate) fn retry_range(
         .execute((now_ms, destination, from_ms, to_ms))? as u64)
 }
 
+/// The lease offer, if the store takes it: an ordered destination's delivery may go now only
+/// when no earlier delivery of its call to the destination is pending (in the writer's
+/// transaction, so writes earlier in the same group count).
+fn taken<'a>(
+    conn: &Connection,
+    offer: Option<&'a LeaseOffer>,
+    destination: &str,
+    call: &str,
+) -> rusqlite::Result<Option<&'a LeaseOffer>> {
+    match offer {
+        Some(o) if o.ordered => {
+            let waits: bool = conn
+                .prepare_cached(CALL_PENDING)?
+                .query_row((destination, call), |r| r.get(0))?;
+            Ok(Some(o).filter(|_| !waits))
+        }
+        offer => Ok(offer),
+    }
+}
+
 /// A new report's forward deliveries, in the order given (a call's later report gets later
-/// ids, which is the order its deliveries go in).
+/// ids, which is the order its deliveries go in); returns those that took their lease.
 pub(crate) fn forward(
     conn: &Connection,
     report_id: i64,
@@ -245,19 +260,28 @@ pub(crate) fn forward(
     call: &str,
     created_at_ms: i64,
     forwards: &[Forward],
-) -> rusqlite::Result<()> {
-    let mut insert = conn.prepare_cached(INSERT_FORWARD)?;
+) -> rusqlite::Result<Vec<Leased>> {
+    let mut leased = Vec::new();
     for f in forwards {
-        insert.execute((
+        let lease = taken(conn, f.lease.as_ref(), &f.destination, call)?;
+        conn.prepare_cached(INSERT_FORWARD)?.execute((
             report_id,
             &f.destination,
             app,
             call,
             f.first_attempt_at_ms,
             created_at_ms,
+            lease.map(|l| l.owner.as_str()),
+            lease.map_or(0, |l| l.until_ms),
         ))?;
+        if lease.is_some() {
+            leased.push(Leased {
+                destination: f.destination.clone(),
+                delivery_id: conn.last_insert_rowid(),
+            });
+        }
     }
-    Ok(())
+    Ok(leased)
 }
 
 #[cfg(test)]

@@ -36,8 +36,8 @@ pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inser
     if conn.prepare_cached(INSERT_REPORT)?.execute(params)? == 1 {
         let id = conn.last_insert_rowid();
         let (app, call) = (r.app_id.as_str(), r.call_id.as_str());
-        super::outbox::forward(conn, id, app, call, at_ms, &r.forwards)?;
-        return Ok(Inserted::New { id });
+        let leased = super::outbox::forward(conn, id, app, call, at_ms, &r.forwards)?;
+        return Ok(Inserted::New { id, leased });
     }
     let key = (
         r.call_id.as_str(),

@@ -6,8 +6,10 @@ use crate::{
 };
 use ivrhook_protocol::CallId;
 use ivrhook_store::{
-    outbox::{ClaimRequest, DeliveryState, DestinationCount, Lane, Payload, Settle, Source},
-    Forward, Inserted, NewReport, Store,
+    outbox::{
+        ClaimRequest, DeliveryState, DestinationCount, Lane, LeaseOffer, Payload, Settle, Source,
+    },
+    Forward, Inserted, Leased, NewReport, Store,
 };
 
 fn forwarded(call: &str, content: u8, destinations: &[&str]) -> NewReport {
@@ -17,6 +19,7 @@ fn forwarded(call: &str, content: u8, destinations: &[&str]) -> NewReport {
             .map(|d| Forward {
                 destination: (*d).to_owned(),
                 first_attempt_at_ms: NOW,
+                lease: None,
             })
             .collect(),
         ..report(call, content)
@@ -33,7 +36,7 @@ fn to(destination: &str, limit: u32, ordered: bool) -> ClaimRequest {
 
 async fn new_id(store: &dyn Store, r: NewReport) -> i64 {
     match store.insert_report(r).await.unwrap() {
-        Inserted::New { id } => id,
+        Inserted::New { id, .. } => id,
         other => panic!("{other:?}"),
     }
 }
@@ -156,4 +159,93 @@ pub async fn consumer_cursors_move_forward_only(store: &dyn Store) {
         ),
         ("crm", b, NOW + 2)
     );
+}
+
+/// `forwarded`, each destination offered a lease by `n1` (`ordered` as given).
+fn offered(call: &str, content: u8, destinations: &[(&str, bool)]) -> NewReport {
+    let mut r = forwarded(call, content, &[]);
+    r.forwards = destinations
+        .iter()
+        .map(|(d, ordered)| Forward {
+            destination: (*d).to_owned(),
+            first_attempt_at_ms: NOW,
+            lease: Some(LeaseOffer {
+                owner: "n1".into(),
+                until_ms: NOW + 60_000,
+                ordered: *ordered,
+            }),
+        })
+        .collect();
+    r
+}
+
+async fn leased(store: &dyn Store, r: NewReport) -> Vec<Leased> {
+    match store.insert_report(r).await.unwrap() {
+        Inserted::New { leased, .. } => leased,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A forward offered a lease takes it when it may go now: an ordered destination's delivery
+/// waits behind an earlier one of its call there; the rest are leased to the offering node and
+/// nobody else's to claim.
+pub async fn a_forward_takes_its_lease_only_when_it_may_go(store: &dyn Store) {
+    let first = leased(store, offered("c1", 1, &[("crm", true), ("bus", false)])).await;
+    let names: Vec<&str> = first.iter().map(|l| l.destination.as_str()).collect();
+    assert_eq!(names, ["crm", "bus"]);
+    let second = leased(store, offered("c1", 2, &[("crm", true), ("bus", false)])).await;
+    let names: Vec<&str> = second.iter().map(|l| l.destination.as_str()).collect();
+    assert_eq!(
+        names,
+        ["bus"],
+        "crm waits behind c1's first report; bus is unordered"
+    );
+    let other = leased(store, offered("c2", 3, &[("crm", true)])).await;
+    assert_eq!(other.len(), 1, "another call does not wait");
+    let again = store
+        .insert_report(offered("c1", 1, &[("crm", true)]))
+        .await
+        .unwrap();
+    assert!(matches!(again, Inserted::Duplicate { .. }), "{again:?}");
+
+    let by_n2 = |d: &str| ClaimRequest {
+        owner: "n2".into(),
+        ..to(d, 10, true)
+    };
+    assert!(
+        store.claim(by_n2("crm")).await.unwrap().is_empty(),
+        "leased, or waiting"
+    );
+    store
+        .record_attempt(crate::outbox::record_id(
+            first[0].delivery_id,
+            "n1",
+            Settle::Delivered,
+        ))
+        .await
+        .unwrap();
+    let next = store.claim(by_n2("crm")).await.unwrap();
+    assert_eq!(
+        next.len(),
+        1,
+        "c1's second report once the first is delivered"
+    );
+    assert_eq!(next[0].call_id, "c1");
+}
+
+/// Reports of one ordered call arriving together: however the store groups them, one forward
+/// to the destination is leased and the rest wait for it.
+pub async fn concurrent_forwards_of_one_ordered_call_lease_one(store: &dyn Store) {
+    let all = futures_util::future::join_all(
+        (0..16u8).map(|n| store.insert_report(offered("burst", n, &[("crm", true)]))),
+    )
+    .await;
+    let leased: usize = all
+        .into_iter()
+        .map(|r| match r.unwrap() {
+            Inserted::New { leased, .. } => leased.len(),
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(leased, 1);
 }

@@ -26,7 +26,7 @@ fn call(id: &str) -> CallId {
 
 pub async fn a_new_report_is_stored_byte_for_byte(store: &dyn Store) {
     let r = report("c1", 1);
-    let Inserted::New { id } = store.insert_report(r.clone()).await.unwrap() else {
+    let Inserted::New { id, .. } = store.insert_report(r.clone()).await.unwrap() else {
         panic!("a first report must be new");
     };
     let rows = store.reports_for_call(&call("c1")).await.unwrap();
@@ -49,7 +49,7 @@ pub async fn a_new_report_is_stored_byte_for_byte(store: &dyn Store) {
 
 pub async fn the_same_content_again_is_a_counted_duplicate(store: &dyn Store) {
     let first = store.insert_report(report("c1", 1)).await.unwrap();
-    let Inserted::New { id } = first else {
+    let Inserted::New { id, .. } = first else {
         panic!("{first:?}")
     };
     for times in 1..=2 {
