@@ -112,6 +112,11 @@ struct Phase {
     acks_per_sec: f64,
     forwarded_per_sec: f64,
     lag: [Latencies; 2],
+    /// CPU per accepted report, in µs: the server's, and the whole machine's (the load
+    /// generator, the destinations and NATS included), from the start until every report
+    /// reached both destinations.
+    server_cpu_us: f64,
+    machine_cpu_us: f64,
 }
 
 async fn phase(
@@ -126,6 +131,7 @@ async fn phase(
         sent: Mutex::default(),
     });
     let started = Instant::now();
+    let cpu = (server.cpu_seconds(), super::server::machine_busy_seconds());
     let acks = drive(
         &server.addrs(),
         "/callback",
@@ -137,14 +143,17 @@ async fn phase(
     )
     .await;
     let acks_per_sec = acks.ok as f64 / o.duration.as_secs_f64();
+    let sent = std::mem::take(&mut *work.sent.lock().unwrap_or_else(|p| p.into_inner()));
+    let per_report = |before: f64, now: f64| (now - before) * 1e6 / sent.len().max(1) as f64;
     let Some(arrivals) = arrivals else {
         return Ok(Phase {
             acks_per_sec,
             forwarded_per_sec: 0.0,
             lag: Default::default(),
+            server_cpu_us: per_report(cpu.0, server.cpu_seconds()),
+            machine_cpu_us: per_report(cpu.1, super::server::machine_busy_seconds()),
         });
     };
-    let sent = std::mem::take(&mut *work.sent.lock().unwrap_or_else(|p| p.into_inner()));
     // The request bodies are the spec's example, formatted: parsed, not scanned.
     let sent_call = |n: u64| {
         serde_json::from_slice::<serde_json::Value>(&work.body(n)).ok()?["callId"]
@@ -185,6 +194,8 @@ async fn phase(
         acks_per_sec,
         forwarded_per_sec,
         lag,
+        server_cpu_us: per_report(cpu.0, server.cpu_seconds()),
+        machine_cpu_us: per_report(cpu.1, super::server::machine_busy_seconds()),
     })
 }
 
@@ -248,6 +259,10 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
             "receive_per_sec_with_two_destinations": with.acks_per_sec,
             "receive_ratio": with.acks_per_sec / without.acks_per_sec.max(1e-9),
             "forwarded_per_sec_at_capacity": with.forwarded_per_sec,
+            "server_cpu_us_per_report_without": without.server_cpu_us,
+            "server_cpu_us_per_report_with": with.server_cpu_us,
+            "machine_cpu_us_per_report_without": without.machine_cpu_us,
+            "machine_cpu_us_per_report_with": with.machine_cpu_us,
             "offered_per_sec": half,
             "lag_p50_ms": ms(&mut all, 50.0),
             "lag_p99_ms": ms(&mut all, 99.0),
