@@ -3,6 +3,7 @@
 //! otherwise it waits for a claim like any other, and the claim loop is woken for it.
 
 use crate::{
+    outgoing::Outgoing,
     reserve::{reserve, Reservation},
     Engine,
 };
@@ -30,7 +31,7 @@ impl Engine {
         let submitted = self.inner.store.submit_event(event).await?;
         match (submitted, reservation, kept) {
             (Submitted::Leased(ids), Some(reservation), Some((call_id, body))) => {
-                reservation.send(Claimed {
+                reservation.send(Outgoing::new(Claimed {
                     delivery_id: ids.delivery_id,
                     call_id,
                     attempts: 0,
@@ -40,7 +41,7 @@ impl Engine {
                         id: ids.event_id,
                         body,
                     },
-                });
+                }));
             }
             // Left to a claim (a lease is only ever taken when offered).
             (Submitted::New(_) | Submitted::Leased(_), ..) => {

@@ -2,8 +2,8 @@
 //! the schedule, free the request's slot, record it.
 
 use crate::{
-    classify::Verdict, destination::Destination, schedule, state::DestinationState,
-    transport::Outcome, Inner,
+    classify::Verdict, destination::Destination, outgoing::Outgoing, schedule,
+    state::DestinationState, transport::Outcome, Inner,
 };
 use ivrhook_store::outbox::{AttemptRecord, Claimed, Lane, Recorded, Settle};
 use std::sync::Arc;
@@ -11,13 +11,14 @@ use std::sync::Arc;
 pub(crate) async fn run(
     inner: Arc<Inner>,
     dest: Arc<Destination>,
-    claimed: Claimed,
+    outgoing: Outgoing,
     lease_until_ms: i64,
 ) {
     let settings = &dest.settings;
     let started_ms = inner.clock.now_ms();
     let started = tokio::time::Instant::now();
-    let outcome = dest.transport.send(&claimed, settings.timeout).await;
+    let outcome = dest.transport.send(&outgoing, settings.timeout).await;
+    let claimed = outgoing.claimed();
     let duration_ms = started.elapsed().as_millis() as i64;
     let now_ms = started_ms + duration_ms;
     let settle = schedule::settle(
@@ -35,7 +36,7 @@ pub(crate) async fn run(
     inner.metrics.breaker(dest.name(), breaker);
     inner.wake.notify_one();
 
-    let record = record(&inner, &claimed, started_ms, duration_ms, outcome, &settle);
+    let record = record(&inner, claimed, started_ms, duration_ms, outcome, &settle);
     let recorded = inner.store.record_attempt(record).await;
     if let Err(e) = &recorded {
         tracing::error!(error = ?e, delivery = claimed.delivery_id,

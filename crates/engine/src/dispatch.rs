@@ -2,7 +2,7 @@
 //! so the claims share a commit), start the attempts, and sleep until the next due time, a
 //! wake-up, or the backstop.
 
-use crate::{attempt, destination::Destination, Inner, LEASE_MARGIN};
+use crate::{attempt, destination::Destination, outgoing::Outgoing, Inner, LEASE_MARGIN};
 use ivrhook_store::outbox::{ClaimRequest, ClaimRound, Lane};
 use std::sync::{atomic::Ordering, Arc};
 use tokio::task::JoinSet;
@@ -185,7 +185,7 @@ async fn start(
             attempts.spawn(attempt::run(
                 Arc::clone(inner),
                 Arc::clone(dest),
-                c,
+                Outgoing::new(c),
                 request.lease_until_ms,
             ));
         }
@@ -207,7 +207,7 @@ fn start_ready(inner: &Arc<Inner>, now: i64, attempts: &mut JoinSet<()>) -> usiz
             attempts.spawn(attempt::run(
                 Arc::clone(inner),
                 Arc::clone(dest),
-                ready.claimed,
+                Outgoing::new(ready.claimed),
                 ready.lease_until_ms,
             ));
             started += 1;

@@ -4,14 +4,16 @@
 //! (`reserve`) and waking the engine for the rest.
 
 use crate::{
+    outgoing::{Outgoing, Shared},
     reserve::{reserve, Reservation},
     Engine,
 };
-use ivrhook_protocol::Report;
+use ivrhook_protocol::{Decoded, Report};
 use ivrhook_store::{
     outbox::{Claimed, Lane, Payload, ReceivedReport},
     Forward, Leased,
 };
+use std::sync::Arc;
 
 /// A report that cannot be taken now: a destination it goes to is full.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,32 +71,41 @@ impl Engine {
     }
 
     /// A new report is committed with its forwards: they join their backlogs; those leased to
-    /// this node (`leased`) go now, from here; the engine is woken for the rest.
+    /// this node (`leased`) go now, from here, sharing the receiver's decoding (`decoded`);
+    /// the engine is woken for the rest.
     pub fn forwarded(
         &self,
         routed: Routed,
         leased: &[Leased],
         report: ReceivedReport,
+        decoded: Decoded,
         call_id: &str,
     ) {
         let Routed {
             forwards,
             reservations,
         } = routed;
+        let shared = Arc::new(Shared {
+            decoded: Some(decoded),
+            ..Shared::default()
+        });
         for (f, reservation) in forwards.iter().zip(reservations) {
             if let Some(i) = self.inner.by_name.get(&f.destination) {
                 self.inner.destinations[*i].backlog.change(1);
             }
             let mine = leased.iter().find(|l| l.destination == f.destination);
             match (mine, reservation) {
-                (Some(l), Some(reservation)) => reservation.send(Claimed {
-                    delivery_id: l.delivery_id,
-                    call_id: call_id.to_owned(),
-                    attempts: 0,
-                    unknown_call_answers: 0,
-                    created_at_ms: report.received_at_ms,
-                    payload: Payload::Report(report.clone()),
-                }),
+                (Some(l), Some(reservation)) => {
+                    let claimed = Claimed {
+                        delivery_id: l.delivery_id,
+                        call_id: call_id.to_owned(),
+                        attempts: 0,
+                        unknown_call_answers: 0,
+                        created_at_ms: report.received_at_ms,
+                        payload: Payload::Report(report.clone()),
+                    };
+                    reservation.send(Outgoing::sharing(claimed, Arc::clone(&shared)));
+                }
                 // Left to a claim (a lease is only ever taken when offered).
                 _ => self.notify(&f.destination, Lane::First, f.first_attempt_at_ms),
             }

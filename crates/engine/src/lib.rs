@@ -37,6 +37,7 @@ mod dispatch;
 mod forward;
 pub mod kinds;
 pub mod metrics;
+pub mod outgoing;
 mod remote;
 mod reserve;
 pub mod route;
@@ -48,6 +49,7 @@ pub use clock::Clock;
 pub use destination::{callback_name, DestinationSettings};
 pub use forward::{BacklogFull, Routed};
 pub use metrics::EngineMetrics;
+pub use outgoing::Outgoing;
 /// The URL type of the HTTP kinds' settings.
 pub use reqwest::Url;
 pub use transport::{Outcome, Transport};

@@ -6,8 +6,8 @@
 //! once) and the wait for the claim loop. Used for events submitted to the sender (`accept`)
 //! and for received reports' forwards (`forward`).
 
-use crate::{attempt, destination::Destination, Inner, LEASE_MARGIN};
-use ivrhook_store::outbox::{Claimed, LeaseOffer};
+use crate::{attempt, destination::Destination, outgoing::Outgoing, Inner, LEASE_MARGIN};
+use ivrhook_store::outbox::LeaseOffer;
 use std::sync::{atomic::Ordering, Arc};
 
 /// A request slot held for one delivery until it is sent, or given back when it is dropped
@@ -54,16 +54,16 @@ impl Reservation {
     }
 
     /// Starts the attempt on the held slot, as the claim loop starts a claimed one.
-    pub fn send(mut self, claimed: Claimed) {
+    pub fn send(mut self, outgoing: Outgoing) {
         self.sent = true;
         self.dest
             .state()
-            .start_reserved(claimed.delivery_id, self.inner.clock.now_ms());
+            .start_reserved(outgoing.claimed().delivery_id, self.inner.clock.now_ms());
         self.inner.metrics.sent_on_acceptance();
         self.inner.attempts.spawn(attempt::run(
             Arc::clone(&self.inner),
             Arc::clone(&self.dest),
-            claimed,
+            outgoing,
             self.offer.until_ms,
         ));
     }

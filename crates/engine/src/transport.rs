@@ -1,9 +1,8 @@
 //! What every destination kind implements: send one delivery, say what became of it. The rest
 //! of the engine (claims, leases, schedules, breakers, records) never asks which kind it holds.
 
-use crate::classify::Verdict;
+use crate::{classify::Verdict, outgoing::Outgoing};
 use async_trait::async_trait;
-use ivrhook_store::outbox::Claimed;
 use std::time::Duration;
 
 /// Sends deliveries to one destination.
@@ -11,7 +10,7 @@ use std::time::Duration;
 pub trait Transport: Send + Sync + std::fmt::Debug {
     /// Sends one delivery, taking at most about `timeout`; every failure is an [`Outcome`],
     /// never a panic or an error.
-    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome;
+    async fn send(&self, delivery: &Outgoing, timeout: Duration) -> Outcome;
 }
 
 /// What one attempt found out.

@@ -127,7 +127,7 @@ async fn store(
         ),
         None => None,
     };
-    let mut new = new_report(decoded, raw, peer, st.config.inbound.decode.offset);
+    let mut new = new_report(&decoded, raw, peer, st.config.inbound.decode.offset);
     new.received_at = received_at;
     new.forwards = routed
         .as_ref()
@@ -140,7 +140,7 @@ async fn store(
                 (&st.engine, routed, kept)
             {
                 report.id = id;
-                engine.forwarded(routed, &leased, report, &call);
+                engine.forwarded(routed, &leased, report, decoded, &call);
             }
             st.feed.bump();
             Ok("accepted")
@@ -176,20 +176,20 @@ fn too_large(limit: usize) -> Refusal {
 
 /// The row to store: warnings serialised here, off the writer thread. The decoded form is
 /// derived from `raw` and the offset when read (`api::views`).
-fn new_report(decoded: Decoded, raw: Vec<u8>, peer: SocketAddr, offset: UtcOffset) -> NewReport {
+fn new_report(decoded: &Decoded, raw: Vec<u8>, peer: SocketAddr, offset: UtcOffset) -> NewReport {
     let warnings = serde_json::to_string(&decoded.warnings).unwrap_or_else(|_| "[]".into());
-    let report = decoded.report;
+    let report = &decoded.report;
     NewReport {
         content_hash: Sha256::digest(&decoded.canonical).into(),
-        event: report.event,
+        event: report.event.clone(),
         status: report.status.map(|s| s.as_int()),
         received_at: chrono::Utc::now(),
         peer: Some(peer.to_string()),
         raw,
         utc_offset: offset.to_string(),
         warnings,
-        app_id: report.app_id,
-        call_id: report.call_id,
+        app_id: report.app_id.clone(),
+        call_id: report.call_id.clone(),
         forwards: Vec::new(),
     }
 }

@@ -1,10 +1,12 @@
 //! What a forwarded report looks like on the wire: the stable decoded form
 //! (`ivrhook_protocol::forward`) or the platform's bytes as received.
 
+use crate::outgoing::Outgoing;
+use bytes::Bytes;
 use ivrhook_protocol::{
     decode,
     forward::{forward_json, Received},
-    DecodeOptions,
+    DecodeOptions, Decoded,
 };
 use ivrhook_store::outbox::{Payload, ReceivedReport};
 use serde_json::json;
@@ -31,27 +33,41 @@ impl BodyMode {
         "application/json"
     }
 
-    /// The bytes to send for a delivery's payload.
-    pub fn render(self, payload: &Payload) -> Vec<u8> {
-        match (self, payload) {
-            (_, Payload::Event { body, .. }) => body.clone(),
-            (BodyMode::Raw, Payload::Report(r)) => r.raw.clone(),
-            (BodyMode::Decoded, Payload::Report(r)) => decoded(r),
+    /// The bytes to send for a delivery.
+    pub fn render(self, delivery: &Outgoing) -> Bytes {
+        match (self, &delivery.claimed().payload) {
+            (_, Payload::Event { body, .. }) => Bytes::copy_from_slice(body),
+            (BodyMode::Raw, Payload::Report(r)) => Bytes::copy_from_slice(&r.raw),
+            (BodyMode::Decoded, Payload::Report(r)) => {
+                let shared = delivery.shared();
+                let rendered = shared
+                    .rendered
+                    .get_or_init(|| decoded(r, shared.decoded.as_ref()));
+                rendered.clone()
+            }
         }
     }
 }
 
-/// The report decoded as it was when received: leniently (it was accepted), with the offset
-/// it was read with. A body this decoder no longer reads still goes out, with the reason and
-/// the raw text, rather than being held back.
-fn decoded(r: &ReceivedReport) -> Vec<u8> {
-    let options = DecodeOptions::as_received(r.utc_offset.as_deref());
+/// The report's decoded form: from the receiver's decoding when it has it, otherwise decoded
+/// again as it was when received (leniently: it was accepted; with the offset it was read
+/// with). A body this decoder no longer reads still goes out, with the reason and the raw
+/// text, rather than being held back.
+fn decoded(r: &ReceivedReport, known: Option<&Decoded>) -> Bytes {
     let received = Received {
         id: r.id,
         at_ms: r.received_at_ms,
     };
-    let value = match decode(&r.raw, &options) {
-        Ok(d) => forward_json(&d, received),
+    let again;
+    let decoded = match known {
+        Some(d) => Ok(d),
+        None => {
+            again = decode(&r.raw, &DecodeOptions::as_received(r.utc_offset.as_deref()));
+            again.as_ref().map_err(Clone::clone)
+        }
+    };
+    let value = match decoded {
+        Ok(d) => forward_json(d, received),
         Err(e) => json!({
             "schemaVersion": ivrhook_protocol::forward::SCHEMA_VERSION,
             "reportId": r.id,
@@ -61,5 +77,5 @@ fn decoded(r: &ReceivedReport) -> Vec<u8> {
             "raw": String::from_utf8_lossy(&r.raw),
         }),
     };
-    serde_json::to_vec(&value).unwrap_or_default()
+    Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
 }

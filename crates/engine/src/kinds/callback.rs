@@ -2,13 +2,14 @@
 //! from the contract's code in the answer (`classify`).
 
 use super::http::{exchange, Answer};
+use crate::outgoing::Outgoing;
 use crate::{
     classify::{classify_code, read_code, Verdict},
     transport::{Outcome, Transport},
 };
 use async_trait::async_trait;
 use ivrhook_protocol::SigningSecret;
-use ivrhook_store::outbox::{Claimed, Payload};
+use ivrhook_store::outbox::Payload;
 use reqwest::header::CONTENT_TYPE;
 use std::time::Duration;
 
@@ -42,8 +43,8 @@ impl Callback {
 
 #[async_trait]
 impl Transport for Callback {
-    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome {
-        let Payload::Event { id, body } = &delivery.payload else {
+    async fn send(&self, delivery: &Outgoing, timeout: Duration) -> Outcome {
+        let Payload::Event { id, body } = &delivery.claimed().payload else {
             return Outcome::dead("a callback destination sends submitted events only".into());
         };
         let mut request = self

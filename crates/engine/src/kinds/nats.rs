@@ -7,10 +7,11 @@
 //! server goes away, and a publish meanwhile times out and is retried on the schedule.
 
 use super::{body::BodyMode, template::Template};
+use crate::outgoing::Outgoing;
 use crate::transport::{Outcome, Transport};
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
 use async_trait::async_trait;
-use ivrhook_store::outbox::{Claimed, Payload};
+use ivrhook_store::outbox::Payload;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -102,8 +103,9 @@ impl Nats {
             .map_err(|e| format!("could not create JetStream stream {name:?}: {e}"))
     }
 
-    fn message(&self, delivery: &Claimed) -> PublishMessage {
-        let body = self.spec.body.render(&delivery.payload);
+    fn message(&self, outgoing: &Outgoing) -> PublishMessage {
+        let body = self.spec.body.render(outgoing);
+        let delivery = outgoing.claimed();
         let source = match &delivery.payload {
             Payload::Report(r) => format!("r{}", r.id),
             Payload::Event { id, .. } => format!("e{id}"),
@@ -111,7 +113,7 @@ impl Nats {
         // Unique per report and destination, the same on every retry.
         let id = format!("{}:{source}:d{}", delivery.call_id, delivery.delivery_id);
         let message = PublishMessage::build()
-            .payload(body.into())
+            .payload(body)
             .message_id(id)
             .header("Content-Type", self.spec.body.content_type());
         match &self.spec.stream {
@@ -123,7 +125,8 @@ impl Nats {
 
 #[async_trait]
 impl Transport for Nats {
-    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome {
+    async fn send(&self, outgoing: &Outgoing, timeout: Duration) -> Outcome {
+        let delivery = outgoing.claimed();
         let js = match tokio::time::timeout(timeout, self.context(timeout)).await {
             Ok(Ok(js)) => js,
             Ok(Err(e)) => return Outcome::unreachable(e),
@@ -136,7 +139,7 @@ impl Transport for Nats {
             .subject
             .render(&delivery.payload, &delivery.call_id);
         let published = async {
-            js.send_publish(subject.clone(), self.message(delivery))
+            js.send_publish(subject.clone(), self.message(outgoing))
                 .await?
                 .await
         };

@@ -6,9 +6,9 @@
 //! dropped and the next delivery makes a new one.
 
 use super::{body::BodyMode, template::Template};
+use crate::outgoing::Outgoing;
 use crate::transport::{Outcome, Transport};
 use async_trait::async_trait;
-use ivrhook_store::outbox::Claimed;
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
     types::FieldTable,
@@ -118,12 +118,13 @@ impl Rabbitmq {
         }
     }
 
-    async fn publish(&self, channel: &Channel, delivery: &Claimed) -> Result<Outcome, String> {
+    async fn publish(&self, channel: &Channel, outgoing: &Outgoing) -> Result<Outcome, String> {
+        let delivery = outgoing.claimed();
         let key = self
             .spec
             .routing_key
             .render(&delivery.payload, &delivery.call_id);
-        let body = self.spec.body.render(&delivery.payload);
+        let body = self.spec.body.render(outgoing);
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type(self.spec.body.content_type().into())
@@ -164,7 +165,7 @@ impl Rabbitmq {
 
 #[async_trait]
 impl Transport for Rabbitmq {
-    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome {
+    async fn send(&self, delivery: &Outgoing, timeout: Duration) -> Outcome {
         let attempt = async {
             let (channel, generation) = self.channel().await?;
             let published = self.publish(&channel, delivery).await;

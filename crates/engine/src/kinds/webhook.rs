@@ -5,13 +5,13 @@ use super::{
     body::BodyMode,
     http::{exchange, Answer},
 };
+use crate::outgoing::Outgoing;
 use crate::{
     classify::{classify_status, Verdict},
     transport::{Outcome, Transport},
 };
 use async_trait::async_trait;
 use ivrhook_protocol::SigningSecret;
-use ivrhook_store::outbox::Claimed;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use std::time::Duration;
 
@@ -51,8 +51,9 @@ impl Webhook {
 
 #[async_trait]
 impl Transport for Webhook {
-    async fn send(&self, delivery: &Claimed, timeout: Duration) -> Outcome {
-        let body = self.spec.body.render(&delivery.payload);
+    async fn send(&self, delivery: &Outgoing, timeout: Duration) -> Outcome {
+        let body = self.spec.body.render(delivery);
+        let delivery = delivery.claimed();
         let mut request = self
             .client
             .post(self.spec.url.clone())

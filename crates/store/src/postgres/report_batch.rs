@@ -292,7 +292,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::postgres::test_support::scratch_store;
+    use crate::postgres::test_support::{kept_plan, scratch_store, PLAN_CASES};
 
     fn report(call: &str) -> NewReport {
         NewReport {
@@ -363,6 +363,39 @@ mod tests {
         let a_row = &rows[&key(&report("a"))];
         assert_eq!((a_row.id, a_row.duplicates, a_row.new), (a, 6, false));
         assert!(rows[&key(&report("c"))].new, "c is new");
+        crate::Store::close(&store).await;
+        db.drop_database().await.unwrap();
+    }
+
+    /// The lease check of a report's forwards probes `deliveries_ordering` by destination and
+    /// call, whatever the kept plan was made from: each forward costs one probe, not a read of
+    /// every unfinished delivery.
+    #[tokio::test]
+    async fn the_forwards_lease_check_reads_the_ordering_index_whatever_it_was_planned_on() {
+        let (db, store) = scratch_store("ivrhook_plans_report", 2).await;
+        let client = store.client().await.unwrap();
+        let args = "ARRAY['app'], ARRAY['c1'], ARRAY['\\x00'::bytea], ARRAY['multrpt'], \
+                    ARRAY[0::bigint], ARRAY[0::bigint], ARRAY[NULL], ARRAY['{}'::bytea], \
+                    ARRAY['+08:00'], ARRAY['[]'], ARRAY[0::bigint], ARRAY[NULL::bigint], \
+                    ARRAY[1::bigint], ARRAY['crm'], ARRAY[0::bigint], ARRAY['n1'], \
+                    ARRAY[1::bigint], ARRAY[true]";
+        for (case, before, after) in PLAN_CASES {
+            let plan = kept_plan(&client, INSERT_MANY, args, before, after).await;
+            let probe = plan
+                .lines()
+                .position(|l| l.contains("deliveries_ordering"))
+                .unwrap_or_else(|| panic!("{case}: the ordering index is not read:\n{plan}"));
+            assert!(
+                plan.lines()
+                    .nth(probe + 1)
+                    .is_some_and(|l| l.contains("Index Cond")
+                        && l.contains("destination = x.destination")
+                        && l.contains("call_id = x.call_id")),
+                "{case}:\n{plan}"
+            );
+            assert!(!plan.contains("Seq Scan on deliveries"), "{case}:\n{plan}");
+        }
+        drop(client);
         crate::Store::close(&store).await;
         db.drop_database().await.unwrap();
     }

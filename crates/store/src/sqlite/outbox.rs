@@ -355,6 +355,24 @@ mod plans {
             (0, "app", "dead"),
         );
         assert_indexed(&by_app_and_state, "deliveries_by_state");
+        // A delivery by its source reads its partial index, on both sides of the join.
+        let by_event = plan(
+            &conn,
+            "SELECT e.id, d.id FROM outbound_events e JOIN deliveries d ON d.event_id = e.id
+             WHERE e.app_id = ?1 AND e.idempotency_key = ?2",
+            ("app", "k"),
+        );
+        assert_indexed(&by_event, "deliveries_by_event");
+        let by_report = plan(
+            &conn,
+            &format!(
+                "SELECT {} FROM reports r JOIN deliveries d ON d.report_id = r.id
+                 WHERE r.call_id = ?1 ORDER BY d.id",
+                crate::rows::DELIVERY
+            ),
+            ["c"],
+        );
+        assert_indexed(&by_report, "deliveries_by_report");
         let retry_range = plan(
             &conn,
             "UPDATE deliveries SET next_attempt_at_ms = 1 WHERE destination = ?1

@@ -37,9 +37,10 @@ CREATE INDEX deliveries_due ON deliveries (destination, lane, next_attempt_at_ms
 -- The ordering check: an earlier pending delivery of the same call to the same destination.
 CREATE INDEX deliveries_ordering ON deliveries (destination, call_id, id) WHERE state = 'pending';
 CREATE INDEX deliveries_by_state ON deliveries (state, id);
-CREATE INDEX deliveries_by_event ON deliveries (event_id);
--- A call's forwarded reports with their deliveries (the timeline).
-CREATE INDEX deliveries_by_report ON deliveries (report_id);
+-- A delivery by its source (idempotency, the timeline): each only over the deliveries of
+-- its kind, so a forward's insert does not enter the events' index and the other way round.
+CREATE INDEX deliveries_by_event ON deliveries (event_id) WHERE event_id IS NOT NULL;
+CREATE INDEX deliveries_by_report ON deliveries (report_id) WHERE report_id IS NOT NULL;
 
 -- Named consumers of the report feed: the id of the last report each acknowledged.
 CREATE TABLE consumers (
