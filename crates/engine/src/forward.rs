@@ -40,9 +40,12 @@ impl Routed {
 }
 
 impl Engine {
-    /// The forward deliveries a report received at `received_at_ms` gets, one per destination
-    /// whose route it matches; or the first of them that is at its `max_backlog`.
-    pub fn route(&self, report: &Report, received_at_ms: i64) -> Result<Routed, BacklogFull> {
+    /// The forward deliveries a report received now gets, one per destination whose route it
+    /// matches; or the first of them that is at its `max_backlog`. Due times are read on the
+    /// engine's clock, the one the leases are offered by: on the wall clock, a first attempt
+    /// due "now" could look a millisecond early to it, and wait for a claim.
+    pub fn route(&self, report: &Report) -> Result<Routed, BacklogFull> {
+        let now = self.clock().now_ms();
         let mut routed = Routed::default();
         for dest in &self.inner.destinations {
             let settings = &dest.settings;
@@ -58,7 +61,7 @@ impl Engine {
                     max: settings.max_backlog,
                 });
             }
-            let due = self.first_attempt_at(&settings.name, received_at_ms);
+            let due = self.first_attempt_at(&settings.name, now);
             let reservation = reserve(&self.inner, &settings.name, due);
             routed.forwards.push(Forward {
                 destination: settings.name.clone(),

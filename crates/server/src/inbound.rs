@@ -120,11 +120,7 @@ async fn store(
 ) -> Result<&'static str, Refusal> {
     let received_at = chrono::Utc::now();
     let routed = match &st.engine {
-        Some(engine) => Some(
-            engine
-                .route(&decoded.report, received_at.timestamp_millis())
-                .map_err(Refusal::Backlog)?,
-        ),
+        Some(engine) => Some(engine.route(&decoded.report).map_err(Refusal::Backlog)?),
         None => None,
     };
     let mut new = new_report(&decoded, raw, peer, st.config.inbound.decode.offset);

@@ -110,13 +110,28 @@ impl Workload for Timed {
 /// One phase's receive rate, and (with destinations) each accepted report's lag to each.
 struct Phase {
     acks_per_sec: f64,
+    /// Time from each report's POST to its `000000`.
+    acked: Latencies,
     forwarded_per_sec: f64,
     lag: [Latencies; 2],
-    /// CPU per accepted report, in µs: the server's, and the whole machine's (the load
-    /// generator, the destinations and NATS included), from the start until every report
-    /// reached both destinations.
+    /// CPU per accepted report, in µs, from the start until every report reached both
+    /// destinations: the server's; this process's (the load generator, the webhook, the NATS
+    /// subscriber); the NATS server's; the whole machine's.
     server_cpu_us: f64,
+    bench_cpu_us: f64,
+    nats_cpu_us: f64,
     machine_cpu_us: f64,
+}
+
+/// CPU seconds so far: the server, this process, NATS, the machine.
+fn cpu_now(server: &Cluster) -> [f64; 4] {
+    use super::server::{machine_busy_seconds, named_cpu_seconds, process_cpu_seconds};
+    [
+        server.cpu_seconds(),
+        process_cpu_seconds("self"),
+        named_cpu_seconds("nats-server"),
+        machine_busy_seconds(),
+    ]
 }
 
 async fn phase(
@@ -131,7 +146,7 @@ async fn phase(
         sent: Mutex::default(),
     });
     let started = Instant::now();
-    let cpu = (server.cpu_seconds(), super::server::machine_busy_seconds());
+    let cpu = cpu_now(server);
     let acks = drive(
         &server.addrs(),
         "/callback",
@@ -144,15 +159,23 @@ async fn phase(
     .await;
     let acks_per_sec = acks.ok as f64 / o.duration.as_secs_f64();
     let sent = std::mem::take(&mut *work.sent.lock().unwrap_or_else(|p| p.into_inner()));
-    let per_report = |before: f64, now: f64| (now - before) * 1e6 / sent.len().max(1) as f64;
-    let Some(arrivals) = arrivals else {
-        return Ok(Phase {
+    let reports = sent.len().max(1) as f64;
+    let phase = |forwarded_per_sec, lag| {
+        let now = cpu_now(server);
+        let us = |i: usize| (now[i] - cpu[i]) * 1e6 / reports;
+        Phase {
             acks_per_sec,
-            forwarded_per_sec: 0.0,
-            lag: Default::default(),
-            server_cpu_us: per_report(cpu.0, server.cpu_seconds()),
-            machine_cpu_us: per_report(cpu.1, super::server::machine_busy_seconds()),
-        });
+            acked: acks.latencies.clone(),
+            forwarded_per_sec,
+            lag,
+            server_cpu_us: us(0),
+            bench_cpu_us: us(1),
+            nats_cpu_us: us(2),
+            machine_cpu_us: us(3),
+        }
+    };
+    let Some(arrivals) = arrivals else {
+        return Ok(phase(0.0, Default::default()));
     };
     // The request bodies are the spec's example, formatted: parsed, not scanned.
     let sent_call = |n: u64| {
@@ -190,13 +213,7 @@ async fn phase(
         }
     }
     let forwarded_per_sec = calls.len() as f64 / (last - started).as_secs_f64().max(1e-9);
-    Ok(Phase {
-        acks_per_sec,
-        forwarded_per_sec,
-        lag,
-        server_cpu_us: per_report(cpu.0, server.cpu_seconds()),
-        machine_cpu_us: per_report(cpu.1, super::server::machine_busy_seconds()),
-    })
+    Ok(phase(forwarded_per_sec, lag))
 }
 
 /// Runs the bench on its database; a scratch PostgreSQL database is dropped however it ends.
@@ -240,7 +257,10 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let server = Cluster::start(dir, &args, 1).await?;
     let with = phase(&server, o, run_id + 1, None, Some(&arrivals)).await?;
     let half = (with.acks_per_sec * 0.5).max(1.0);
+    let before = first_attempts(&server).await;
     let steady = phase(&server, o, run_id + 2, Some(half), Some(&arrivals)).await?;
+    let after = first_attempts(&server).await;
+    let at_once = (after.0 - before.0) / (after.1 - before.1).max(1.0);
     server.stop().await;
     drop_stream(&o.nats, &stream).await;
 
@@ -263,13 +283,38 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
             "server_cpu_us_per_report_with": with.server_cpu_us,
             "machine_cpu_us_per_report_without": without.machine_cpu_us,
             "machine_cpu_us_per_report_with": with.machine_cpu_us,
+            "bench_cpu_us_per_report_without": without.bench_cpu_us,
+            "bench_cpu_us_per_report_with": with.bench_cpu_us,
+            "nats_cpu_us_per_report_with": with.nats_cpu_us,
             "offered_per_sec": half,
             "lag_p50_ms": ms(&mut all, 50.0),
             "lag_p99_ms": ms(&mut all, 99.0),
             "webhook_lag_p99_ms": ms(hook_lag, 99.0),
+            "share_sent_as_written_at_half": at_once,
+            "receive_p50_ms_at_half": ms(&mut steady.acked, 50.0),
+            "receive_p99_ms_at_half": ms(&mut steady.acked, 99.0),
             "nats_lag_p99_ms": ms(nats_lag, 99.0),
         }),
     })
+}
+
+/// Attempts the server sent as their reports were written (the rest were claimed), and all
+/// its attempts, so far.
+async fn first_attempts(server: &Cluster) -> (f64, f64) {
+    let Ok(resp) = reqwest::get(format!("http://{}/metrics", server.addrs()[0])).await else {
+        return (0.0, 0.0);
+    };
+    let text = resp.text().await.unwrap_or_default();
+    let sum = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (
+        sum("ivrhook_deliveries_sent_on_acceptance_total"),
+        sum("ivrhook_delivery_attempts_total{"),
+    )
 }
 
 /// The forwarding server's database: a second SQLite file beside the first (a PostgreSQL

@@ -46,14 +46,7 @@ impl ServerProc {
 
     /// User plus system CPU seconds the process has used.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        // Fields after the command name (which may contain spaces) start at ") ".
-        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3 (state).
-        let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        let ticks = field(11) + field(12);
-        ticks as f64 / clock_ticks()
+        process_cpu_seconds(&self.pid.to_string())
     }
 
     /// Peak resident memory (VmHWM), in MB.
@@ -151,4 +144,32 @@ pub fn machine() -> (usize, f64) {
         .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
     (cores, mem)
+}
+
+/// User plus system CPU seconds of a process (`self`, or a pid), from `/proc`.
+pub fn process_cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3 (state).
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = field(11) + field(12);
+    ticks as f64 / clock_ticks()
+}
+
+/// CPU seconds used so far by every process whose name is `name` (e.g. `nats-server`).
+pub fn named_cpu_seconds(name: &str) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .map(|pid| process_cpu_seconds(&pid))
+        .sum()
 }

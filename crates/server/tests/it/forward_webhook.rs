@@ -54,6 +54,12 @@ async fn reports_reach_a_webhook_once_each_in_call_order_decoded_or_raw() {
         "once each, the duplicate not again"
     );
     assert_eq!(raw.hits().len(), 8);
+    // One report at a time, slots free: every forward was leased as it was written and sent
+    // from there, none waited for a claim.
+    let sent_at_once = app
+        .metric("ivrhook_deliveries_sent_on_acceptance_total")
+        .await;
+    assert_eq!(sent_at_once, 16.0, "forwards sent as they were written");
     for call in ["call-a", "call-b"] {
         assert_eq!(
             order(&decoded.hits(), call),
