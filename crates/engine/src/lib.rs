@@ -12,14 +12,15 @@
 //! and retries are claimed from separate lanes. New work wakes the engine at once; polling is
 //! only a slow backstop.
 //!
-//! A new event is sent straight from its acceptance when its destination has a free slot and
-//! no claimed delivery waits for one (`accept`): its delivery is leased in the write that
-//! stores it, and needs no claim.
+//! A new event, or a received report's forward, is sent straight from the write that stores it
+//! when its destination has a free slot and no claimed delivery waits for one (`reserve`): its
+//! delivery is leased in that write, and needs no claim.
 //!
 //! - `destination`, `state`: each destination's settings and run-time state.
-//! - `transport`, `kinds`: the trait every kind implements, and the kinds.
+//! - `transport`, `kinds`, `outgoing`: the trait every kind implements, the kinds, and what a
+//!   delivery on its way out carries.
 //! - `route`, `forward`, `backlog`: which reports go where, and backpressure.
-//! - `accept`: a new event stored and, when it can be, sent at once.
+//! - `reserve`, `accept`: a delivery sent as it is written; a new event stored.
 //! - `dispatch`: the claim loop; `attempt`: one attempt and its record.
 //! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.

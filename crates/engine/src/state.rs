@@ -21,7 +21,7 @@ pub(crate) struct DestinationState {
     /// Bumped by every announcement of new due work, so a claim or refresh that read the
     /// store before the announcement does not overwrite it.
     generation: [u64; 2],
-    /// Claimed deliveries waiting for a request slot: new events sent as they are accepted
+    /// Claimed deliveries waiting for a request slot: new deliveries sent as they are written
     /// took the slots a claim had counted on while it ran. They go before anything else.
     ready: VecDeque<Ready>,
 }
@@ -51,12 +51,12 @@ impl DestinationState {
         self.in_flight.iter().copied().collect()
     }
 
-    /// Gives back a slot `reserve` took for a new event that was not sent after all.
+    /// Gives back a slot `reserve` took for a new delivery that was not sent after all.
     pub fn unreserve(&mut self) {
         self.active -= 1;
     }
 
-    /// A new event's delivery starts on the slot `reserve` took.
+    /// A new delivery starts on the slot `reserve` took.
     pub fn start_reserved(&mut self, delivery_id: i64, now_ms: i64) {
         self.in_flight.insert(delivery_id);
         self.breaker.on_start(now_ms);

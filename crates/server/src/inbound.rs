@@ -32,9 +32,6 @@ pub async fn receive(
         Err(refusal) => {
             match &refusal {
                 Refusal::Store(e) => tracing::error!(error = ?e, %peer, "report not stored"),
-                Refusal::Backlog(full) => {
-                    tracing::warn!(%peer, destination = %full.destination, "report refused: destination backlog full")
-                }
                 other => {
                     tracing::debug!(%peer, code = %other.code(), reason = %other, "report refused")
                 }
@@ -118,13 +115,11 @@ async fn store(
     raw: Vec<u8>,
     peer: SocketAddr,
 ) -> Result<&'static str, Refusal> {
-    let received_at = chrono::Utc::now();
     let routed = match &st.engine {
         Some(engine) => Some(engine.route(&decoded.report).map_err(Refusal::Backlog)?),
         None => None,
     };
     let mut new = new_report(&decoded, raw, peer, st.config.inbound.decode.offset);
-    new.received_at = received_at;
     new.forwards = routed
         .as_ref()
         .map_or_else(Vec::new, |r| r.forwards().to_vec());
