@@ -128,11 +128,11 @@ impl DestinationState {
             .min((2 * max_in_flight).saturating_sub(unrecorded))
     }
 
-    /// Takes a request slot for a new event to be sent as it is accepted (`accept`), if one
+    /// Takes a request slot for a new delivery to be sent as it is written (`reserve`), if one
     /// is free, the breaker is closed and no claimed delivery waits for a slot (those are
     /// older, and go first). Deliveries due but not yet claimed do not hold it back: while
     /// slots are free the claim loop takes them too, and once a claim finds the slots taken,
-    /// what it claimed waits in `ready` and new events wait behind it.
+    /// what it claimed waits in `ready` and new deliveries wait behind it.
     pub fn reserve(&mut self, now_ms: i64, max_in_flight: u32) -> bool {
         let closed = self.breaker.state(now_ms) == BreakerState::Closed;
         let free = self.ready.is_empty() && closed && self.free(max_in_flight) > 0;
@@ -143,7 +143,7 @@ impl DestinationState {
     }
 
     /// A claimed delivery: started now (`Some`) if a slot is free, otherwise queued in
-    /// `ready`. Slots taken by new events while the claim ran are why one may not be.
+    /// `ready`. Slots taken by new deliveries while the claim ran are why one may not be.
     pub fn admit(
         &mut self,
         claimed: Claimed,
