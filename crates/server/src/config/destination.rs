@@ -342,4 +342,32 @@ mod tests {
         }
         assert_eq!(c.all_destinations().len(), 2);
     }
+
+    /// The README's forwarding example is a working configuration: one destination of each
+    /// kind, as documented.
+    #[test]
+    fn the_readmes_forwarding_example_parses() {
+        let readme = include_str!("../../../../README.md");
+        let section = readme
+            .split("## Forwarding received reports")
+            .nth(1)
+            .expect("the README has a forwarding section");
+        let example = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the forwarding section has a TOML example");
+        let c = Config::from_toml(example, "README").unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<&str> = c
+            .destinations
+            .iter()
+            .map(|d| match d.kind {
+                Kind::Webhook(_) => "webhook",
+                Kind::Nats(_) => "nats",
+                Kind::Rabbitmq(_) => "rabbitmq",
+                Kind::Callback(_) => "callback",
+            })
+            .collect();
+        assert_eq!(kinds, ["webhook", "nats", "rabbitmq"]);
+    }
 }
