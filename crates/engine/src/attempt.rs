@@ -33,7 +33,7 @@ pub(crate) async fn run(
     // destination, and the lease keeps other claims off the delivery until it is recorded
     // (the PostgreSQL store records in groups, so recording may wait for a group to commit).
     let breaker = dest.state().answered(now_ms, outcome.down);
-    inner.metrics.breaker(dest.name(), breaker);
+    dest.metrics.breaker(breaker);
     inner.wake.notify_one();
 
     let record = record(&inner, claimed, started_ms, duration_ms, outcome, &settle);
@@ -42,24 +42,18 @@ pub(crate) async fn run(
         tracing::error!(error = ?e, delivery = claimed.delivery_id,
             "could not record an attempt; the delivery is tried again when its lease expires");
     }
-    let outcome = match &settle {
-        Settle::Delivered => "delivered",
-        Settle::Retry { .. } => "retry",
-        Settle::Dead { .. } => "dead",
-    };
-    inner.metrics.attempt(dest.name(), outcome);
-    if recorded.is_ok() && outcome != "retry" {
+    dest.metrics.attempt(&settle);
+    let finished = !matches!(settle, Settle::Retry { .. });
+    if recorded.is_ok() && finished {
         dest.backlog.change(-1);
     }
     if settle == Settle::Delivered {
-        inner
-            .metrics
-            .delivered_after(dest.name(), now_ms - claimed.created_at_ms);
+        dest.metrics.delivered_after(now_ms - claimed.created_at_ms);
     }
     tracing::debug!(
         delivery = claimed.delivery_id,
         destination = dest.name(),
-        outcome,
+        finished,
         "attempt finished"
     );
     let mut st = dest.state();

@@ -80,9 +80,7 @@ async fn count(inner: &Inner) {
         dest.backlog.counted(pending.map_or(0, |c| c.count), before);
         let oldest = pending.map_or(0, |c| now - c.oldest_created_at_ms);
         let dead = of(DeliveryState::Dead).map_or(0, |c| c.count);
-        inner
-            .metrics
-            .counted(dest.name(), dest.backlog.pending(), dead, oldest);
+        dest.metrics.counted(dest.backlog.pending(), dead, oldest);
     }
 }
 

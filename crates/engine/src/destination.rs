@@ -2,7 +2,12 @@
 //! forwarded to), its settings, and what the engine keeps about it while it runs.
 
 use crate::{
-    backlog::Backlog, kinds::Kind, route::Route, schedule::RetrySchedule, state::DestinationState,
+    backlog::Backlog,
+    kinds::Kind,
+    metrics::{DestinationMetrics, EngineMetrics},
+    route::Route,
+    schedule::RetrySchedule,
+    state::DestinationState,
     transport::Transport,
 };
 use ivrhook_protocol::AppId;
@@ -63,13 +68,19 @@ pub(crate) struct Destination {
     pub settings: DestinationSettings,
     pub transport: Arc<dyn Transport>,
     pub backlog: Backlog,
+    pub metrics: DestinationMetrics,
     state: Mutex<DestinationState>,
 }
 
 impl Destination {
-    pub fn new(settings: DestinationSettings, client: &reqwest::Client) -> Self {
+    pub fn new(
+        settings: DestinationSettings,
+        client: &reqwest::Client,
+        metrics: &EngineMetrics,
+    ) -> Self {
         Destination {
             transport: settings.kind.clone().transport(client),
+            metrics: metrics.destination(&settings.name),
             settings,
             backlog: Backlog::default(),
             state: Mutex::new(DestinationState::default()),

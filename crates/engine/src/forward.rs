@@ -54,7 +54,7 @@ impl Engine {
             }
             let backlog = dest.backlog.pending();
             if u64::try_from(backlog).unwrap_or(0) >= settings.max_backlog {
-                self.inner.metrics.refused(dest.name());
+                dest.metrics.refused();
                 return Err(BacklogFull {
                     destination: settings.name.clone(),
                     backlog,

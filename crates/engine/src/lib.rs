@@ -129,7 +129,7 @@ impl Engine {
             .collect();
         let destinations = destinations
             .into_iter()
-            .map(|settings| Arc::new(Destination::new(settings, &client)))
+            .map(|settings| Arc::new(Destination::new(settings, &client, &metrics)))
             .collect();
         let seed = clock.now_ms() as u64 ^ u64::from(std::process::id()) << 32;
         let owner = format!("ivrhook-{}-{:08x}", std::process::id(), seed as u32);

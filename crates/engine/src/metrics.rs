@@ -2,6 +2,7 @@
 //! destination is labelled by its name, never its URL (a URL may carry credentials).
 
 use crate::breaker::BreakerState;
+use ivrhook_store::outbox::Settle;
 use prometheus_client::{
     metrics::{
         counter::Counter,
@@ -106,34 +107,68 @@ impl EngineMetrics {
         self.remote_wakeups.inc();
     }
 
-    pub(crate) fn attempt(&self, name: &str, outcome: &'static str) {
-        let mut labels = destination(name);
-        labels.push(("outcome", outcome.to_owned()));
-        self.attempts.get_or_create(&labels).inc();
-    }
-
-    pub(crate) fn delivered_after(&self, name: &str, lag_ms: i64) {
-        self.lag
-            .get_or_create(&destination(name))
-            .observe(lag_ms.max(0) as f64 / 1000.0);
-    }
-
-    pub(crate) fn breaker(&self, name: &str, state: BreakerState) {
-        self.breakers
-            .get_or_create(&destination(name))
-            .set(state.as_gauge());
-    }
-
-    pub(crate) fn counted(&self, name: &str, pending: i64, dead: i64, oldest_ms: i64) {
+    /// One destination's series, created once: an attempt then counts itself without a
+    /// label to build or a map to search.
+    pub(crate) fn destination(&self, name: &str) -> DestinationMetrics {
         let labels = destination(name);
-        self.backlog.get_or_create(&labels).set(pending);
-        self.dead.get_or_create(&labels).set(dead);
-        self.oldest
-            .get_or_create(&labels)
-            .set(oldest_ms.max(0) as f64 / 1000.0);
+        let attempts = |outcome: &str| {
+            let mut l = labels.clone();
+            l.push(("outcome", outcome.to_owned()));
+            self.attempts.get_or_create(&l).clone()
+        };
+        DestinationMetrics {
+            delivered: attempts("delivered"),
+            retried: attempts("retry"),
+            dead: attempts("dead"),
+            lag: self.lag.get_or_create(&labels).clone(),
+            breaker: self.breakers.get_or_create(&labels).clone(),
+            backlog: self.backlog.get_or_create(&labels).clone(),
+            dead_now: self.dead.get_or_create(&labels).clone(),
+            oldest: self.oldest.get_or_create(&labels).clone(),
+            refused: self.refused.get_or_create(&labels).clone(),
+        }
+    }
+}
+
+/// The series of one destination (see `EngineMetrics::destination`).
+#[derive(Debug, Clone)]
+pub(crate) struct DestinationMetrics {
+    delivered: Counter,
+    retried: Counter,
+    dead: Counter,
+    lag: Histogram,
+    breaker: Gauge,
+    backlog: Gauge,
+    dead_now: Gauge,
+    oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
+    refused: Counter,
+}
+
+impl DestinationMetrics {
+    pub fn attempt(&self, outcome: &Settle) {
+        match outcome {
+            Settle::Delivered => &self.delivered,
+            Settle::Retry { .. } => &self.retried,
+            Settle::Dead { .. } => &self.dead,
+        }
+        .inc();
     }
 
-    pub(crate) fn refused(&self, name: &str) {
-        self.refused.get_or_create(&destination(name)).inc();
+    pub fn delivered_after(&self, lag_ms: i64) {
+        self.lag.observe(lag_ms.max(0) as f64 / 1000.0);
+    }
+
+    pub fn breaker(&self, state: BreakerState) {
+        self.breaker.set(state.as_gauge());
+    }
+
+    pub fn counted(&self, pending: i64, dead: i64, oldest_ms: i64) {
+        self.backlog.set(pending);
+        self.dead_now.set(dead);
+        self.oldest.set(oldest_ms.max(0) as f64 / 1000.0);
+    }
+
+    pub fn refused(&self) {
+        self.refused.inc();
     }
 }

@@ -101,7 +101,10 @@ pub async fn run(f: Follow, mut out: impl FnMut(&str)) -> Result<(), String> {
             Ok(resp) if resp.status().is_success() => {
                 connected_once = true;
                 read(resp, &f, &mut last, &mut out).await;
-                eprintln!("ivrhook tail: the stream from {} ended; reconnecting", f.server);
+                eprintln!(
+                    "ivrhook tail: the stream from {} ended; reconnecting",
+                    f.server
+                );
             }
             Ok(resp) => return Err(refused(resp).await),
             Err(e) if !connected_once => return Err(crate::net::unreachable(&f.server, &e)),
