@@ -59,6 +59,30 @@ pub(crate) const PLAN_CASES: [(&str, &str, &str); 4] = [
     ),
 ];
 
+/// Checks that every kept plan of `sql` (see `PLAN_CASES`) probes `deliveries_ordering` with an
+/// index condition on each of `by`, and scans no delivery: the lease check of an ordered
+/// delivery costs one probe, not a read of every unfinished delivery.
+pub(crate) async fn assert_ordering_probed(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    args: &str,
+    by: &[&str],
+) {
+    for (case, before, after) in PLAN_CASES {
+        let plan = kept_plan(client, sql, args, before, after).await;
+        let probe = plan
+            .lines()
+            .position(|l| l.contains("deliveries_ordering"))
+            .unwrap_or_else(|| panic!("{case}: the ordering index is not read:\n{plan}"));
+        let condition = plan.lines().nth(probe + 1).unwrap_or_default();
+        assert!(
+            condition.contains("Index Cond") && by.iter().all(|b| condition.contains(b)),
+            "{case}:\n{plan}"
+        );
+        assert!(!plan.contains("Seq Scan on deliveries"), "{case}:\n{plan}");
+    }
+}
+
 /// The plan that `sql`, prepared once `before` has run, still uses after `after`: under
 /// `force_generic_plan`, the plan a connection's prepared statement settles on and keeps while
 /// the table grows (only DDL and `ANALYZE` make it plan again).
