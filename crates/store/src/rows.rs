@@ -61,8 +61,8 @@ pub(crate) fn delivery(r: &impl Columns) -> Result<DeliveryRow, StoreError> {
 
 /// A row selected with [`CLAIMED`].
 pub(crate) fn claimed(r: &impl Columns) -> Result<Claimed, StoreError> {
-    let count = |i| -> Result<u32, StoreError> {
-        Ok(u32::try_from(required(r.int(i)?, "deliveries.attempts")?).unwrap_or(u32::MAX))
+    let count = |i, column| -> Result<u32, StoreError> {
+        Ok(u32::try_from(required(r.int(i)?, column)?).unwrap_or(u32::MAX))
     };
     let payload = match (r.int(5)?, r.int(7)?) {
         (Some(id), None) => Payload::Event {
@@ -88,8 +88,8 @@ pub(crate) fn claimed(r: &impl Columns) -> Result<Claimed, StoreError> {
     Ok(Claimed {
         delivery_id: required(r.int(0)?, "deliveries.id")?,
         call_id: required(r.text(1)?, "deliveries.call_id")?,
-        attempts: count(2)?,
-        unknown_call_answers: count(3)?,
+        attempts: count(2, "deliveries.attempts")?,
+        unknown_call_answers: count(3, "deliveries.unknown_call_answers")?,
         created_at_ms: required(r.int(4)?, "deliveries.created_at_ms")?,
         payload,
     })

@@ -63,7 +63,7 @@ fn decoded(r: &ReceivedReport, known: Option<&Decoded>) -> Bytes {
         Some(d) => Ok(d),
         None => {
             again = decode(&r.raw, &DecodeOptions::as_received(r.utc_offset.as_deref()));
-            again.as_ref().map_err(Clone::clone)
+            again.as_ref()
         }
     };
     let value = match decoded {

@@ -66,7 +66,10 @@ pub async fn events(
         .map_err(|e| ApiError::invalid("query", e.to_string()))?;
     let wait = parse_wait(q.wait.as_deref())?;
     let cursor = st.store.consumer_cursor(&name).await?.unwrap_or(0);
-    let page = Page::parse(Some(&cursor.to_string()), q.limit.as_deref())?;
+    let page = Page {
+        after: cursor,
+        ..Page::parse(None, q.limit.as_deref())?
+    };
     let reports = st.feed.wait_after(&st, cursor, page.limit, wait).await?;
     let next = page.next(reports.last().map(|r| r.id));
     let events: Vec<Value> = reports.iter().map(report_json).collect();

@@ -5,14 +5,6 @@ use crate::helpers::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Waits until `n` requests are waiting for the next report.
-async fn waiting(app: &TestApp, n: f64) {
-    eventually("the request to wait", || async {
-        app.metric("ivrhook_feed_waiting").await == n
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_poll_answers_as_soon_as_a_report_is_committed() {
     let app = spawn_app().await;

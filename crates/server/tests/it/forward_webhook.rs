@@ -292,10 +292,7 @@ async fn on_postgres_one_node_receives_and_another_forwards() {
                 .unwrap()
         })
     };
-    eventually("the long poll to wait", || async {
-        back.metric("ivrhook_feed_waiting").await == 1.0
-    })
-    .await;
+    waiting(&back, 1.0).await;
     let body = call_report("pg-forward", 0, 1, Some("1")).to_string();
     assert_eq!(front.post_callback(body).await.code, "000000");
     let answered = tokio::time::timeout(Duration::from_secs(30), poll)

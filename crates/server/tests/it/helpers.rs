@@ -235,3 +235,11 @@ pub async fn delivered(app: &TestApp, destination: &str, n: usize) {
     })
     .await;
 }
+
+/// Waits until `n` requests (long polls, event streams) are waiting for the next report.
+pub async fn waiting(app: &TestApp, n: f64) {
+    eventually("the request to wait", || async {
+        app.metric("ivrhook_feed_waiting").await == n
+    })
+    .await;
+}
