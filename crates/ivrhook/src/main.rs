@@ -18,6 +18,11 @@ use std::{
 };
 use tokio_util::sync::CancellationToken;
 
+// The receiver and the delivery engine allocate many small, short-lived buffers on several
+// threads at once, where glibc's allocator spends much of its time consolidating.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A callback gateway for voice/IVR platforms: receives multrpt reports, keeps them durably,
 /// and answers the contract's codes.
 #[derive(Debug, Parser)]

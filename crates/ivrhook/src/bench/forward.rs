@@ -1,7 +1,9 @@
 //! `ivrhook bench forward`: what forwarding costs the receiver, and how fast reports reach the
 //! business's systems. In one run: the receive rate with no destination; the receive rate with
 //! two (a webhook served by the bench, and NATS JetStream), every report forwarded to both; and,
-//! at half that rate, the lag from each report's POST to its arrival at each destination.
+//! at half that rate, the lag from each report's POST to its arrival at each destination, with
+//! the disk's own fsync latency beside it (every report waits for an fsync before it is
+//! acknowledged and forwarded, so a disk stall shows in the lag's tail).
 
 use super::{
     load::{drive, Workload},
@@ -258,7 +260,10 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let with = phase(&server, o, run_id + 1, None, Some(&arrivals)).await?;
     let half = (with.acks_per_sec * 0.5).max(1.0);
     let before = first_attempts(&server).await;
-    let steady = phase(&server, o, run_id + 2, Some(half), Some(&arrivals)).await?;
+    let probe = super::disk::Probe::start(dir)?;
+    let steady = phase(&server, o, run_id + 2, Some(half), Some(&arrivals)).await;
+    let mut fsyncs = probe.finish();
+    let steady = steady?;
     let after = first_attempts(&server).await;
     let at_once = (after.0 - before.0) / (after.1 - before.1).max(1.0);
     server.stop().await;
@@ -294,6 +299,8 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
             "receive_p50_ms_at_half": ms(&mut steady.acked, 50.0),
             "receive_p99_ms_at_half": ms(&mut steady.acked, 99.0),
             "nats_lag_p99_ms": ms(nats_lag, 99.0),
+            "disk_fsync_p99_ms_at_half": ms(&mut fsyncs, 99.0),
+            "disk_fsync_max_ms_at_half": ms(&mut fsyncs, 100.0),
         }),
     })
 }

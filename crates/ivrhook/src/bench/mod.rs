@@ -3,10 +3,12 @@
 //! - `load`: the load generator (hyper's bare HTTP/1 client, N keep-alive connections).
 //! - `server`: the server under test as a child process; its CPU and memory from /proc.
 //! - `ceiling`: the HTTP stack alone, answering without decoding or storing.
+//! - `disk`: the disk's own fsync latency beside a phase.
 //! - `receive`, `deliver`, `forward`: the benches.
 
 pub mod ceiling;
 pub mod deliver;
+pub mod disk;
 pub mod forward;
 pub mod load;
 pub mod receive;
