@@ -64,7 +64,7 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         Some(1000)
     });
     let opts = simulate::Options {
-        target: args.target,
+        target: ivrhook::net::http_url("--target", &args.target)?,
         app,
         calls,
         duration: args.duration,
@@ -80,10 +80,15 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         bar.finish_and_clear();
     }
     print!("{}", summary.render());
-    if summary.failed > 0 {
-        return Err(format!("{} reports got no final answer", summary.failed).into());
+    match summary.not_accepted() {
+        Some(which) => Err(format!(
+            "{} of {} reports were not accepted: {which}",
+            summary.reports - summary.accepted(),
+            summary.reports
+        )
+        .into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A progress bar on a terminal; a plain line a second otherwise.
@@ -126,7 +131,7 @@ fn progress(
 
 pub async fn check(args: CheckArgs) -> Result<(), Box<dyn Error>> {
     let opts = check::Options {
-        target: args.target,
+        target: ivrhook::net::http_url("the target", &args.target)?,
         app: args.app,
         unknown_app: args.unknown_app,
     };

@@ -17,3 +17,36 @@ pub fn unreachable(server: &str, e: &reqwest::Error) -> String {
          IVRHOOK_SERVER)"
     )
 }
+
+/// An `http://` or `https://` URL given as `flag`, checked before anything is sent.
+pub fn http_url(flag: &str, value: &str) -> Result<String, String> {
+    let lower = value.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(if value.contains("://") {
+            format!("{flag} {value:?}: must be an http:// or https:// URL")
+        } else {
+            format!("{flag} {value:?}: has no scheme: did you mean http://{value}?")
+        });
+    }
+    reqwest::Url::parse(value).map_err(|e| format!("{flag} {value:?}: {e}"))?;
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_a_scheme_is_refused_with_a_suggestion() {
+        let e = http_url("--target", "127.0.0.1:8080/callback").unwrap_err();
+        assert_eq!(
+            e,
+            "--target \"127.0.0.1:8080/callback\": has no scheme: did you mean \
+             http://127.0.0.1:8080/callback?"
+        );
+        let e = http_url("--server", "ftp://x").unwrap_err();
+        assert!(e.contains("must be an http:// or https:// URL"), "{e}");
+        assert!(http_url("--server", "HTTPS://example.com").is_ok());
+        assert!(http_url("--server", "http://[::1").is_err());
+    }
+}

@@ -4,9 +4,9 @@ use std::{error::Error, io::Read, path::PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// The app whose callback URL gets the report.
+    /// The app whose callback URL gets the report (default: the report's `appId`).
     #[arg(long)]
-    app: String,
+    app: Option<String>,
     /// The multrpt report (JSON); `-` or nothing reads standard input.
     file: Option<PathBuf>,
     /// The running ivrhook's base URL.
@@ -27,11 +27,12 @@ pub async fn run(args: SendArgs) -> Result<(), Box<dyn Error>> {
         Some(p) if p.as_os_str() == "-" => read_stdin()?,
         Some(p) => std::fs::read(p).map_err(|e| format!("could not read {}: {e}", p.display()))?,
     };
-    let url = format!(
-        "{}/v1/apps/{}/events",
-        args.server.trim_end_matches('/'),
-        args.app
-    );
+    let server = ivrhook::net::http_url("--server", &args.server)?;
+    let app = match args.app {
+        Some(app) => app,
+        None => app_of(&body)?,
+    };
+    let url = format!("{}/v1/apps/{app}/events", server.trim_end_matches('/'));
     let mut request = reqwest::Client::new()
         .post(&url)
         .header("content-type", "application/json")
@@ -45,7 +46,7 @@ pub async fn run(args: SendArgs) -> Result<(), Box<dyn Error>> {
     let response = request
         .send()
         .await
-        .map_err(|e| format!("could not reach ivrhook at {}: {e}", args.server))?;
+        .map_err(|e| ivrhook::net::unreachable(&server, &e))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     if status.is_success() {
@@ -57,6 +58,17 @@ pub async fn run(args: SendArgs) -> Result<(), Box<dyn Error>> {
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
         .unwrap_or(text);
     Err(format!("refused with HTTP {}: {message}", status.as_u16()).into())
+}
+
+/// The report's own `appId`, for a send without `--app`.
+fn app_of(body: &[u8]) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        format!("--app not given, and the report is not JSON to take its appId from: {e}")
+    })?;
+    match value.get("appId").and_then(|a| a.as_str()) {
+        Some(app) if !app.is_empty() => Ok(app.to_owned()),
+        _ => Err("--app not given, and the report has no appId to take it from".into()),
+    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, Box<dyn Error>> {

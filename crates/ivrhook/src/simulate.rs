@@ -1,6 +1,8 @@
 //! `ivrhook simulate`: plays the voice platform against a receiver. Reports go out at a target
-//! rate from a number of concurrent senders; `108102` and `108104` are retried with backoff as
-//! a platform would; the summary gives answers by code, retries, latency and throughput.
+//! rate from a number of concurrent senders; `108102`, `108104` and answers that never came
+//! (timeouts, connection errors, HTTP 5xx and 429) are retried with backoff as a platform
+//! would; the summary gives each report's final answer by code, the retried answers, latency
+//! and the rate of accepted reports.
 
 use crate::{
     calls::CallGenerator,
@@ -26,7 +28,7 @@ pub struct Options {
     pub concurrency: usize,
     pub hangup_ratio: f64,
     pub seed: u64,
-    /// Retries of a report answered `108102`/`108104` or not answered at all.
+    /// Retries of a report whose answer says to try again (see [`retried`]).
     pub max_retries: u32,
 }
 
@@ -34,25 +36,39 @@ pub struct Options {
 pub struct Summary {
     pub reports: u64,
     pub requests: u64,
+    /// Each report's final answer: its code, or what came instead of one.
     pub by_code: BTreeMap<String, u64>,
-    pub retries: u64,
-    /// Reports that never got a final answer (retries exhausted on errors).
-    pub failed: u64,
+    /// The answers that were tried again, by code.
+    pub retried: BTreeMap<String, u64>,
     pub latencies: Latencies,
     pub elapsed: Duration,
 }
 
 impl Summary {
+    pub fn accepted(&self) -> u64 {
+        self.by_code.get("000000").copied().unwrap_or(0)
+    }
+
+    /// The final answers other than `000000`, e.g. "3 × 108101, 2 × HTTP 404, not JSON".
+    pub fn not_accepted(&self) -> Option<String> {
+        let others: Vec<String> = (self.by_code.iter())
+            .filter(|(code, _)| *code != "000000")
+            .map(|(code, n)| format!("{n} × {code}"))
+            .collect();
+        (!others.is_empty()).then(|| others.join(", "))
+    }
+
     pub fn render(&mut self) -> String {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         let mut rows = vec![
             ("reports sent".to_owned(), self.reports.to_string()),
             ("requests".to_owned(), self.requests.to_string()),
-            ("retries".to_owned(), self.retries.to_string()),
-            ("without a final answer".to_owned(), self.failed.to_string()),
         ];
         for (code, n) in &self.by_code {
             rows.push((format!("answered {code}"), n.to_string()));
+        }
+        for (code, n) in &self.retried {
+            rows.push((format!("retried after {code}"), n.to_string()));
         }
         for (label, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)] {
             rows.push((
@@ -64,10 +80,11 @@ impl Summary {
             "latency max".into(),
             format!("{:.2} ms", ms(self.latencies.max())),
         ));
-        rows.push((
-            "throughput".into(),
-            format!("{:.0} reports/s", self.reports as f64 / secs),
-        ));
+        let accepted = match self.accepted() {
+            0 => "none accepted".to_owned(),
+            n => format!("{:.0} reports/s", n as f64 / secs),
+        };
+        rows.push(("accepted".into(), accepted));
         rows.push(("elapsed".into(), format!("{:.2} s", secs)));
         table(&rows)
     }
@@ -152,35 +169,15 @@ async fn sender(
         if let Some(rate) = opts.rate {
             tokio::time::sleep_until(started + Duration::from_secs_f64(i as f64 / rate)).await;
         }
-        let mut latencies = Latencies::default();
-        let mut codes = Vec::new();
-        let mut final_code = None;
-        for attempt in 0..=opts.max_retries {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
-            }
-            let t0 = Instant::now();
-            let answer = post(&client, &url, body.clone()).await;
-            latencies.push(t0.elapsed());
-            codes.push(answer.clone().unwrap_or_else(|e| e));
-            match answer.as_deref().ok().and_then(ResponseCode::parse) {
-                Some(ResponseCode::QueueFull | ResponseCode::OtherError) | None => continue,
-                Some(_) => {
-                    final_code = answer.ok();
-                    break;
-                }
-            }
-        }
+        let (answers, latencies) = send_report(&client, &url, &body, opts.max_retries).await;
         let mut s = shared.summary.lock().unwrap_or_else(|p| p.into_inner());
         s.reports += 1;
-        s.requests += codes.len() as u64;
-        s.retries += codes.len() as u64 - 1;
-        for c in codes {
-            *s.by_code.entry(c).or_default() += 1;
+        s.requests += answers.len() as u64;
+        let (last, tried_again) = answers.split_last().expect("at least one request is sent");
+        for a in tried_again {
+            *s.retried.entry(a.label()).or_default() += 1;
         }
-        if final_code.is_none() {
-            s.failed += 1;
-        }
+        *s.by_code.entry(last.label()).or_default() += 1;
         s.latencies.extend(latencies);
         let done = s.reports;
         drop(s);
@@ -188,28 +185,91 @@ async fn sender(
     }
 }
 
-/// The answered `code`, or a short description of what went wrong instead.
-async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<String, String> {
-    let resp = client
+/// Sends one report until its answer is final or the retries run out: every answer, in order,
+/// and each request's latency.
+async fn send_report(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    max_retries: u32,
+) -> (Vec<Answer>, Latencies) {
+    let mut latencies = Latencies::default();
+    let mut answers = Vec::new();
+    for attempt in 0..=max_retries {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+        }
+        let t0 = Instant::now();
+        let answer = post(client, url, body.to_vec()).await;
+        latencies.push(t0.elapsed());
+        let again = answer.retried();
+        answers.push(answer);
+        if !again {
+            break;
+        }
+    }
+    (answers, latencies)
+}
+
+/// What a request got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    Code(String),
+    /// No answer: a timeout or a connection error.
+    Unreachable(&'static str),
+    /// An HTTP answer without the contract's code, e.g. "HTTP 404, not JSON".
+    Other {
+        status: u16,
+        what: String,
+    },
+}
+
+impl Answer {
+    fn label(&self) -> String {
+        match self {
+            Answer::Code(code) => code.clone(),
+            Answer::Unreachable(why) => (*why).to_owned(),
+            Answer::Other { status, what } => format!("HTTP {status}, {what}"),
+        }
+    }
+
+    /// Whether a platform tries again: the contract's "later" codes, no answer at all, or an
+    /// HTTP status that says the server is overloaded or failing. A 404 or a refusal never
+    /// turns into a success by being sent again.
+    fn retried(&self) -> bool {
+        match self {
+            Answer::Code(code) => matches!(
+                ResponseCode::parse(code),
+                Some(ResponseCode::QueueFull | ResponseCode::OtherError)
+            ),
+            Answer::Unreachable(_) => true,
+            Answer::Other { status, .. } => *status == 429 || *status >= 500,
+        }
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Answer {
+    let sent = client
         .post(url)
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "timeout".to_owned()
-            } else {
-                "connection error".to_owned()
-            }
-        })?;
+        .await;
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Answer::Unreachable("timeout"),
+        Err(_) => return Answer::Unreachable("connection error"),
+    };
     let status = resp.status().as_u16();
-    let value: serde_json::Value = resp
-        .json()
-        .await
-        .map_err(|_| format!("HTTP {status}, not JSON"))?;
+    let Ok(value) = resp.json::<serde_json::Value>().await else {
+        let what = "not JSON".to_owned();
+        return Answer::Other { status, what };
+    };
     match &value["code"] {
-        serde_json::Value::String(s) => Ok(s.clone()),
-        other => Err(format!("HTTP {status}, code {other}")),
+        serde_json::Value::String(s) => Answer::Code(s.clone()),
+        other => Answer::Other {
+            status,
+            what: format!("code {other}"),
+        },
     }
 }

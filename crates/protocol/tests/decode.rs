@@ -68,7 +68,22 @@ fn the_all_succeeded_example_decodes_with_one_warning_for_the_bare_value() {
             ..Default::default()
         },
     );
-    assert_eq!(strict.unwrap_err().field, "isNonProfit[3]");
+    let refusal = strict.unwrap_err();
+    assert_eq!(refusal.field, "isNonProfit[3]");
+    // The lenient warning says what was kept; a refusal keeps nothing and must not say so.
+    assert_eq!(
+        refusal.to_string(),
+        "isNonProfit[3]: is a string, not an object \
+         (the contract does not allow this; strict checking refuses it)"
+    );
+    let lenient = decode(
+        &fixture("seed-example-all-succeeded.json"),
+        &Default::default(),
+    );
+    assert_eq!(
+        lenient.unwrap().warnings[0].message,
+        "is a string, not an object; kept as an unrecognised entry"
+    );
 }
 
 #[test]

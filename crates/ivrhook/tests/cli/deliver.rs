@@ -95,6 +95,51 @@ async fn send_hands_a_report_to_a_running_ivrhook() {
     server.child.start_kill().unwrap();
 }
 
+/// The repository's `fixtures/` folder, as the README's commands name it.
+fn fixture(name: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    dir.join(name).display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_send_example_is_accepted_and_takes_its_app_from_the_body() {
+    let (receiver, url) = Counting::start(Duration::ZERO).await;
+    let (_guard, dir) = temp_dir();
+    config(&dir, &url);
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let example = fixture("send-example.json");
+    let printed = run_ok(&dir, &["send", "--server", &server.base, &example]).await;
+    let accepted: Value = serde_json::from_str(&printed).unwrap();
+    assert!(accepted["eventId"].as_i64().is_some(), "{accepted}");
+    wait_until("the example to arrive", || {
+        receiver
+            .snapshot()
+            .contains_key("88-2018031000182918181271218-108bc381ca0f42d8-out")
+    })
+    .await;
+
+    // The spec's own example is refused for sending, and the refusal says why, not "kept".
+    let spec = fixture("seed-example-all-succeeded.json");
+    let (_, err) = run_fails(&dir, &["send", "--server", &server.base, &spec]).await;
+    assert!(
+        err.contains(
+            "refused with HTTP 422: isNonProfit[3]: is a string, not an object (the contract \
+             does not allow this; strict checking refuses it)"
+        ),
+        "{err}"
+    );
+
+    std::fs::write(dir.join("no-app.json"), r#"{"callId": "c"}"#).unwrap();
+    let (_, err) = run_fails(&dir, &["send", "--server", &server.base, "no-app.json"]).await;
+    assert!(
+        err.contains("--app not given, and the report has no appId to take it from"),
+        "{err}"
+    );
+    let (_, err) = run_fails(&dir, &["send", "--server", "127.0.0.1:1", &example]).await;
+    assert!(err.contains("did you mean http://127.0.0.1:1?"), "{err}");
+    server.child.start_kill().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
     let (receiver, url) = Counting::start(Duration::from_millis(20)).await;

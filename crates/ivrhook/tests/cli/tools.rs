@@ -72,12 +72,7 @@ async fn simulate_sends_realistic_reproducible_traffic() {
         "0.5",
     ];
     let summary = run_ok(&dir, &args).await;
-    let row = |label: &str| {
-        summary
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .map(|l| l.split_whitespace().last().unwrap_or("").to_owned())
-    };
+    let row = |label: &str| row(&summary, label);
     assert_eq!(row("reports sent").as_deref(), Some("200"), "{summary}");
     assert_eq!(row("answered 000000").as_deref(), Some("200"), "{summary}");
     assert!(summary.contains("latency p99") && summary.contains("reports/s"));
@@ -111,4 +106,73 @@ async fn stored_events(base: &str) -> Vec<Value> {
         .await
         .unwrap();
     page["events"].as_array().unwrap().clone()
+}
+
+/// A summary row's last word, e.g. the count of `answered 108101`.
+fn row(summary: &str, label: &str) -> Option<String> {
+    summary
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .map(|l| l.split_whitespace().last().unwrap_or("").to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_fails_when_reports_are_not_accepted_and_retries_only_what_may_succeed() {
+    let (_guard, dir) = temp_dir();
+    let refusing = broken(r#"{"code":"108101","msg":"unknown app"}"#).await;
+    let args = ["simulate", "--target", &refusing, "--calls", "20"];
+    let (summary, err) = run_fails(&dir, &args).await;
+    assert_eq!(row(&summary, "answered 108101").as_deref(), Some("20"));
+    assert_eq!(
+        row(&summary, "requests").as_deref(),
+        Some("20"),
+        "{summary}"
+    );
+    assert!(summary.contains("none accepted"), "{summary}");
+    assert!(
+        err.contains("20 of 20 reports were not accepted: 20 × 108101"),
+        "{err}"
+    );
+
+    // A 404 never becomes a success by being sent again.
+    let missing = refusing.replace("/cb", "/not-here");
+    let args = ["simulate", "--target", &missing, "--calls", "5"];
+    let (summary, err) = run_fails(&dir, &args).await;
+    assert_eq!(row(&summary, "requests").as_deref(), Some("5"), "{summary}");
+    assert!(err.contains("5 × HTTP 404, not JSON"), "{err}");
+
+    // 108102 is retried, and the retries are counted apart from the final answers.
+    let full = broken(r#"{"code":"108102","msg":"queue full"}"#).await;
+    let args = ["simulate", "--target", &full, "--calls", "1"];
+    let (summary, _) = run_fails(&dir, &args).await;
+    assert_eq!(row(&summary, "answered 108102").as_deref(), Some("1"));
+    assert_eq!(row(&summary, "retried after 108102").as_deref(), Some("5"));
+    assert_eq!(row(&summary, "requests").as_deref(), Some("6"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_and_check_refuse_a_target_without_a_scheme_before_sending() {
+    let (_guard, dir) = temp_dir();
+    let (out, err) = run_fails(
+        &dir,
+        &[
+            "simulate",
+            "--target",
+            "127.0.0.1:9/callback",
+            "--calls",
+            "1",
+        ],
+    )
+    .await;
+    assert!(out.is_empty(), "nothing was sent: {out}");
+    assert!(
+        err.contains("--target \"127.0.0.1:9/callback\": has no scheme: did you mean http://127.0.0.1:9/callback?"),
+        "{err}"
+    );
+    let (out, err) = run_fails(&dir, &["check", "localhost:9/callback"]).await;
+    assert!(out.is_empty(), "nothing was checked: {out}");
+    assert!(
+        err.contains("did you mean http://localhost:9/callback?"),
+        "{err}"
+    );
 }

@@ -15,12 +15,10 @@ pub(crate) fn decode_all(sink: &mut Sink, key: &str, items: Vec<Value>) -> Vec<E
                 Value::Object(map) => Entry::Command(command(sink, &path, map)),
                 other => {
                     sink.form("entry:non-object");
-                    sink.warn(
+                    sink.warn_kept(
                         &path,
-                        format!(
-                            "is {}, not an object; kept as an unrecognised entry",
-                            kind(&other)
-                        ),
+                        format!("is {}, not an object", kind(&other)),
+                        "kept as an unrecognised entry",
                     );
                     Entry::Unrecognised(other)
                 }

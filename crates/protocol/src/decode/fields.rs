@@ -11,13 +11,32 @@ pub(crate) struct Sink {
     pub opts: DecodeOptions,
     warnings: Vec<Warning>,
     forms: BTreeSet<&'static str>,
+    /// The first warning's field and problem, without what was kept: strict mode's refusal.
+    first_problem: Option<(String, String)>,
 }
 
 impl Sink {
-    pub fn warn(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    /// Something the contract does not allow, accepted as it is.
+    pub fn warn(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+        let (field, problem) = (field.into(), problem.into());
+        if self.first_problem.is_none() {
+            self.first_problem = Some((field.clone(), problem.clone()));
+        }
         self.warnings.push(Warning {
-            field: field.into(),
-            message: message.into(),
+            field,
+            message: problem,
+        });
+    }
+
+    /// Something the contract does not allow, accepted as `kept` says.
+    pub fn warn_kept(&mut self, field: impl Into<String>, problem: impl Into<String>, kept: &str) {
+        let (field, problem) = (field.into(), problem.into());
+        if self.first_problem.is_none() {
+            self.first_problem = Some((field.clone(), problem.clone()));
+        }
+        self.warnings.push(Warning {
+            field,
+            message: format!("{problem}; {kept}"),
         });
     }
 
@@ -41,6 +60,7 @@ impl Ctx {
                 opts,
                 warnings: Vec::new(),
                 forms: BTreeSet::new(),
+                first_problem: None,
             },
         }
     }
@@ -105,9 +125,29 @@ impl Ctx {
         }
     }
 
-    pub fn finish(self) -> (Map<String, Value>, Vec<Warning>, BTreeSet<&'static str>) {
-        (self.obj, self.sink.warnings, self.sink.forms)
+    pub fn finish(self) -> Finished {
+        Finished {
+            extra: self.obj,
+            warnings: self.sink.warnings,
+            forms: self.sink.forms,
+            strict_refusal: self.sink.first_problem.map(|(field, problem)| {
+                let reason = format!(
+                    "{problem} (the contract does not allow this; strict checking refuses it)"
+                );
+                DecodeError::new(field, reason)
+            }),
+        }
     }
+}
+
+/// What is left when a body is decoded.
+pub(crate) struct Finished {
+    /// The unknown fields.
+    pub extra: Map<String, Value>,
+    pub warnings: Vec<Warning>,
+    pub forms: BTreeSet<&'static str>,
+    /// The first warning as a refusal, for strict mode.
+    pub strict_refusal: Option<DecodeError>,
 }
 
 /// The JSON type of a value, for messages.
@@ -134,12 +174,10 @@ pub(crate) fn take_text_lenient(
         Value::Null => None,
         Value::String(s) => Some(s),
         other => {
-            sink.warn(
+            sink.warn_kept(
                 path,
-                format!(
-                    "must be a string, got {}; kept as its JSON text",
-                    kind(&other)
-                ),
+                format!("must be a string, got {}", kind(&other)),
+                "kept as its JSON text",
             );
             Some(other.to_string())
         }

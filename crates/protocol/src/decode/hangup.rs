@@ -21,7 +21,7 @@ pub(crate) fn decode(value: Value, sink: &mut Sink) -> Option<Hangup> {
                 Some(Hangup::Notice(notice(map, sink)))
             }
             _ => {
-                sink.warn("hungup", "text is not a JSON object; kept undecoded");
+                sink.warn_kept("hungup", "text is not a JSON object", "kept undecoded");
                 Some(Hangup::Undecodable(text))
             }
         },
@@ -30,12 +30,10 @@ pub(crate) fn decode(value: Value, sink: &mut Sink) -> Option<Hangup> {
             Some(Hangup::Notice(notice(map, sink)))
         }
         other => {
-            sink.warn(
+            sink.warn_kept(
                 "hungup",
-                format!(
-                    "must be JSON text or an object, got {}; kept undecoded",
-                    kind(&other)
-                ),
+                format!("must be JSON text or an object, got {}", kind(&other)),
+                "kept undecoded",
             );
             Some(Hangup::Undecodable(other.to_string()))
         }

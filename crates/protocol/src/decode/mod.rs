@@ -134,11 +134,10 @@ pub fn decode_value(value: Value, opts: &DecodeOptions) -> Result<Decoded, Decod
         let status = take_status(&mut cx, true)?;
         (entry::decode_all(&mut cx.sink, key, items), status)
     } else {
-        cx.sink.warn(
+        cx.sink.warn_kept(
             "event",
-            format!(
-                "{event:?} is not multrpt: kept without checking it against the multrpt tables"
-            ),
+            format!("{event:?} is not multrpt"),
+            "kept without checking it against the multrpt tables",
         );
         (Vec::new(), take_status(&mut cx, false)?)
     };
@@ -147,14 +146,14 @@ pub fn decode_value(value: Value, opts: &DecodeOptions) -> Result<Decoded, Decod
         .obj
         .remove("hungup")
         .and_then(|v| hangup::decode(v, &mut cx.sink));
-    let (extra, warnings, forms) = cx.finish();
-    if opts.strict {
-        if let Some(w) = warnings.first() {
-            return Err(DecodeError::new(
-                w.field.clone(),
-                format!("{} (refused in strict mode)", w.message),
-            ));
-        }
+    let fields::Finished {
+        extra,
+        warnings,
+        forms,
+        strict_refusal,
+    } = cx.finish();
+    if let (true, Some(refusal)) = (opts.strict, strict_refusal) {
+        return Err(refusal);
     }
     let report = Report {
         app_id,
