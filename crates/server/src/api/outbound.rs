@@ -14,8 +14,8 @@ use axum::{
     Json,
 };
 use ivrhook_engine::callback_name;
-use ivrhook_protocol::{decode, AppId, DecodeOptions};
-use ivrhook_store::outbox::{DeliveryRow, DeliveryState, Lane, NewEvent, Submitted};
+use ivrhook_protocol::{decode, AppId, CallId, DecodeOptions};
+use ivrhook_store::outbox::{DeliveryRow, DeliveryState, EventIds, Lane, NewEvent, Submitted};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -67,7 +67,10 @@ pub async fn submit(
     };
     let (status, ids) = match engine.submit(event).await? {
         Submitted::New(ids) | Submitted::Leased(ids) => (StatusCode::ACCEPTED, ids),
-        Submitted::Existing(ids) => (StatusCode::OK, ids),
+        Submitted::Existing(ids) => {
+            same_body_as_first(&st, ids, &body).await?;
+            (StatusCode::OK, ids)
+        }
     };
     let body = json!({
         "eventId": ids.event_id,
@@ -75,6 +78,28 @@ pub async fn submit(
         "duplicate": status == StatusCode::OK,
     });
     Ok((status, Json(body)))
+}
+
+/// A key names one event: reused with another body it is a mistake to report, not a repeat to
+/// answer with the first event (as the IETF Idempotency-Key draft says: 422).
+async fn same_body_as_first(st: &AppState, ids: EventIds, body: &[u8]) -> Result<(), ApiError> {
+    let call = (st.store.delivery(ids.delivery_id).await?)
+        .and_then(|(delivery, _)| CallId::try_from(delivery.call_id).ok());
+    let first = match call {
+        Some(call) => st.store.outbound_for_call(&call).await?,
+        None => Vec::new(),
+    };
+    let first = first.iter().find(|o| o.delivery.id == ids.delivery_id);
+    match first {
+        Some(o) if o.body != body => Err(ApiError::invalid(
+            "Idempotency-Key",
+            format!(
+                "was used for event {} with a different body; a new event needs a new key",
+                ids.event_id
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {

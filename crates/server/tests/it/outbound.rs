@@ -85,6 +85,23 @@ async fn an_idempotency_key_returns_the_first_event() {
     let (s3, other) = submit(&app, &report("idem-1"), Some("k-2")).await;
     assert_eq!(s3, 202);
     assert_ne!(other["eventId"], first["eventId"]);
+
+    // The same key with another body, of this call or another, is a conflict, not a repeat.
+    let mut changed = report("idem-1");
+    changed["status"] = json!(1);
+    for body in [changed, report("idem-other")] {
+        let (status, refused) = submit(&app, &body, Some("k-1")).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["error"]["field"], "Idempotency-Key", "{refused}");
+        let expected = format!(
+            "was used for event {} with a different body; a new event needs a new key",
+            first["eventId"]
+        );
+        assert!(
+            refused["error"]["message"].as_str().unwrap().contains(&expected),
+            "{refused}"
+        );
+    }
     app.stop().await;
     receiver.stop().await;
 }
