@@ -25,6 +25,7 @@ pub mod url;
 
 pub use error::StoreError;
 pub use model::{Consumer, Forward, Inserted, Leased, NewReport, StoredReport};
+pub use postgres::Migrations;
 pub use traits::Store;
 pub use url::DatabaseUrl;
 
@@ -33,11 +34,11 @@ use std::sync::Arc;
 /// Called with the size of each committed write batch (for the metrics).
 pub type BatchHook = Arc<dyn Fn(usize) + Send + Sync>;
 
-/// How `open` opens a store (PostgreSQL's settings; SQLite has none of its own).
+/// How `open` opens a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenOptions {
-    /// Apply pending migrations, or (`Migrations::Require`) refuse a PostgreSQL database that
-    /// lacks them. SQLite always applies its own: nobody else shares the file.
+    /// Apply pending migrations, or (`Migrations::Require`) refuse a database that lacks
+    /// them (for upgrades run as a separate step: `ivrhook migrate`).
     pub migrations: postgres::Migrations,
     /// PostgreSQL connections this process may open (one more LISTENs on delivering nodes).
     pub pool_size: usize,
@@ -61,9 +62,12 @@ pub async fn open(
     match url {
         DatabaseUrl::Sqlite(path) => {
             let path = path.clone();
-            let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path, hook))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))??;
+            let migrations = options.migrations;
+            let store = tokio::task::spawn_blocking(move || {
+                sqlite::SqliteStore::open_with(&path, hook, migrations)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
             Ok(Arc::new(store))
         }
         DatabaseUrl::Postgres(url) => Ok(Arc::new(

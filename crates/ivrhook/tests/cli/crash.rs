@@ -46,6 +46,7 @@ async fn sigterm_answers_what_is_in_flight_and_exits_zero() {
     let mut server = serve(&dir, &[]).await;
     let load = Load::start(&server.base, 16);
     load.wait_for_acks(100).await;
+    assert!(dir.join("ivrhook.db.lock").exists(), "held while serving");
     let pid = server.child.id().expect("running").to_string();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -60,6 +61,10 @@ async fn sigterm_answers_what_is_in_flight_and_exits_zero() {
         exit.success(),
         "exit status {exit:?}; stderr: {}",
         stderr(&dir)
+    );
+    assert!(
+        !dir.join("ivrhook.db.lock").exists(),
+        "a clean exit removes its lock file"
     );
     let acked = load.finish().await;
     check_every_ack_survives(&dir, &acked).await;

@@ -78,9 +78,10 @@ async fn config_prints_a_default_file_that_serve_accepts() {
     server.child.start_kill().unwrap();
 }
 
-/// `ivrhook migrate` as a release step, and `serve --no-migrate` refusing an older schema.
+/// `ivrhook migrate` as a release step, and `serve --no-migrate` refusing an older schema, on
+/// PostgreSQL and on SQLite.
 #[tokio::test]
-async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
+async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database_on_both_backends() {
     use ivrhook_store::postgres::scratch::ScratchDatabase;
     let (_guard, dir) = temp_dir();
     let db = ScratchDatabase::for_tests("ivrhook_cli_migrate")
@@ -102,11 +103,24 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database() {
     assert!(node.line.contains("data in postgres://"), "{}", node.line);
     node.child.start_kill().unwrap();
     let _ = node.child.wait().await;
-    // SQLite: migrate creates and migrates the file.
+    // SQLite the same: refused before `migrate`, served after it.
+    let (_, stderr) = run_fails(
+        &dir,
+        &["serve", "--database", "sqlite://m.db", "--no-migrate"],
+    )
+    .await;
+    assert!(
+        stderr.contains("older than this ivrhook needs (5); run `ivrhook migrate`"),
+        "{stderr}"
+    );
     let out = run_ok(&dir, &["migrate", "--database", "sqlite://m.db"]).await;
     assert!(
         out.contains("applied migration(s) [1, 2, 3, 4, 5]"),
         "{out}"
     );
+    let mut node = serve(&dir, &["--database", "sqlite://m.db", "--no-migrate"]).await;
+    assert!(node.line.contains("m.db"), "{}", node.line);
+    node.child.start_kill().unwrap();
+    let _ = node.child.wait().await;
     db.drop_database().await.unwrap();
 }

@@ -98,7 +98,10 @@ async fn an_idempotency_key_returns_the_first_event() {
             first["eventId"]
         );
         assert!(
-            refused["error"]["message"].as_str().unwrap().contains(&expected),
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&expected),
             "{refused}"
         );
     }

@@ -16,6 +16,7 @@
 
 mod checkpoint;
 mod durable;
+mod lock;
 mod outbox;
 mod outbox_read;
 mod read;
@@ -28,13 +29,13 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
-    BatchHook, Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
+    BatchHook, Consumer, Inserted, Migrations, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
+use lock::LockFile;
 use rusqlite::Connection;
 use std::{
-    fs::File,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     thread::JoinHandle,
@@ -48,7 +49,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Arc<read::Readers>,
     /// Held (locked) for the store's lifetime.
-    _lock: File,
+    lock: Mutex<Option<LockFile>>,
     /// See [`SqliteStore::with_waits_visible_to_tokio`].
     visible_waits: bool,
 }
@@ -62,10 +63,23 @@ impl std::fmt::Debug for dyn Job {
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the file. Blocking: call off the runtime.
     pub fn open(path: &Path, hook: Option<BatchHook>) -> Result<Self, StoreError> {
+        Self::open_with(path, hook, Migrations::Apply)
+    }
+
+    /// Opens the file, applying pending migrations or (`Require`) refusing a file that has
+    /// any. Blocking: call off the runtime.
+    pub fn open_with(
+        path: &Path,
+        hook: Option<BatchHook>,
+        migrations: Migrations,
+    ) -> Result<Self, StoreError> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        let lock = lock_file(&path)?;
+        let lock = LockFile::take(&path)?;
         let conn = schema::connect(&path)?;
-        schema::migrate(&conn)?;
+        match migrations {
+            Migrations::Apply => drop(schema::migrate(&conn)?),
+            Migrations::Require => schema::require_current(&conn)?,
+        }
         let wal = schema::wal_file(&path)?;
         let (tx, handle) = writer::spawn(conn, wal, hook)?;
         Ok(SqliteStore {
@@ -73,7 +87,7 @@ impl SqliteStore {
             path,
             writes: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
             visible_waits: false,
         })
     }
@@ -121,29 +135,10 @@ impl SqliteStore {
 /// meanwhile, so it cannot run beside a server on the same file.
 pub fn migrate_file(path: &Path) -> Result<Vec<i64>, StoreError> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let _lock = lock_file(&path)?;
-    schema::migrate(&schema::connect(&path)?)
-}
-
-/// `<database>.lock`, locked exclusively: a second ivrhook on the same file stops at start.
-fn lock_file(db: &Path) -> Result<File, StoreError> {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let path = PathBuf::from(name);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::Lock {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-    file.try_lock().map_err(|_| StoreError::Lock {
-        path,
-        reason: "another ivrhook process is using this database".into(),
-    })?;
-    Ok(file)
+    let lock = LockFile::take(&path)?;
+    let applied = schema::migrate(&schema::connect(&path)?);
+    lock.release();
+    applied
 }
 
 fn now_ms() -> i64 {
@@ -310,6 +305,10 @@ impl Store for SqliteStore {
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        // Only once every write is committed and synced.
+        if let Some(lock) = self.lock.lock().ok().and_then(|mut l| l.take()) {
+            lock.release();
         }
     }
 

@@ -63,6 +63,30 @@ pub(crate) fn connect_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Refuses a file whose schema is older or newer than this build's, changing nothing.
+pub(crate) fn require_current(conn: &Connection) -> Result<(), StoreError> {
+    let tracked: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    let found: i64 = if tracked {
+        conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?
+    } else {
+        0
+    };
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    match found.cmp(&known) {
+        std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, known }),
+        std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, known }),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
 /// Applies every migration newer than the file; returns the versions applied.
 pub(crate) fn migrate(conn: &Connection) -> Result<Vec<i64>, StoreError> {
     conn.execute_batch(
