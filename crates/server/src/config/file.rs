@@ -178,12 +178,7 @@ const RESERVED: [&str; 3] = ["/v1", "/healthz", "/metrics"];
 
 impl FileConfig {
     pub(super) fn validate(self) -> Result<Config, ConfigError> {
-        let listen = self.listen.parse().map_err(|_| {
-            invalid(
-                "listen",
-                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
-            )
-        })?;
+        let listen = listen_address(&self.listen)?;
         let database = self
             .database
             .parse()
@@ -231,6 +226,22 @@ impl FileConfig {
             destinations,
         })
     }
+}
+
+/// An address, or a host name resolved now (`localhost:8080`): the first address it has.
+fn listen_address(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let unlike = || format!("{text:?} is not an address like 127.0.0.1:8080 or localhost:8080");
+    let mut resolved = text.to_socket_addrs().map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => invalid("listen", unlike()),
+        _ => invalid("listen", format!("{text:?}: the host name does not resolve: {e}")),
+    })?;
+    resolved
+        .next()
+        .ok_or_else(|| invalid("listen", format!("{text:?} resolves to no address")))
 }
 
 fn validate_destinations(
@@ -330,6 +341,15 @@ mod tests {
         assert!(error("roles = []").starts_with("roles: is empty"));
         assert!(error("database_pool_size = 1").starts_with("database_pool_size: 1 is not"));
         assert!(error("roles = [\"send\"]").starts_with("roles: \"send\" is not a role"));
+    }
+
+    #[test]
+    fn a_host_name_to_listen_on_is_resolved() {
+        let c = Config::from_toml("listen = \"localhost:8080\"", "t").unwrap();
+        assert!(c.listen.ip().is_loopback(), "{}", c.listen);
+        assert_eq!(c.listen.port(), 8080);
+        assert!(error("listen = \"localhost\"").contains("is not an address like"));
+        assert!(error("listen = \"no-such-host.invalid:80\"").contains("does not resolve"));
     }
 
     #[test]
