@@ -3,11 +3,12 @@
 #![forbid(unsafe_code)]
 
 mod cli_tools;
+mod config_cmd;
 mod send;
 
 use clap::{Args, Parser, Subcommand};
 use ivrhook_server::{
-    config::{Config, Overrides, DEFAULT_TOML},
+    config::{Config, Overrides},
     Server,
 };
 use std::{
@@ -82,10 +83,11 @@ enum Command {
     ///
     /// Example: ivrhook migrate --database postgres://ivrhook@db.internal/ivrhook
     Migrate(MigrateArgs),
-    /// Print the default configuration file, every key documented.
+    /// Print the default configuration file, every key documented; `config check FILE`
+    /// checks a file without starting.
     ///
     /// Example: ivrhook config > ivrhook.toml
-    Config,
+    Config(config_cmd::ConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -158,10 +160,7 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     match Cli::parse().command {
-        Command::Config => {
-            print!("{DEFAULT_TOML}");
-            ExitCode::SUCCESS
-        }
+        Command::Config(args) => finish(config_cmd::run(args)),
         Command::Serve(args) => finish(serve(args).await),
         Command::Migrate(args) => finish(migrate(args).await),
         Command::Send(args) => finish(send::run(args).await),

@@ -95,12 +95,6 @@ async fn send_hands_a_report_to_a_running_ivrhook() {
     server.child.start_kill().unwrap();
 }
 
-/// The repository's `fixtures/` folder, as the README's commands name it.
-fn fixture(name: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
-    dir.join(name).display().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readmes_send_example_is_accepted_and_takes_its_app_from_the_body() {
     let (receiver, url) = Counting::start(Duration::ZERO).await;

@@ -24,10 +24,13 @@ pub struct Running {
 
 pub fn ivrhook(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ivrhook"));
+    // Every IVRHOOK_* variable is configuration: none of the test runner's may leak in.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("IVRHOOK_") {
+            cmd.env_remove(name);
+        }
+    }
     cmd.current_dir(dir)
-        .env_remove("IVRHOOK_CONFIG")
-        .env_remove("IVRHOOK_LISTEN")
-        .env_remove("IVRHOOK_DATABASE")
         .env("RUST_LOG", "warn")
         .kill_on_drop(true);
     cmd
@@ -52,8 +55,18 @@ pub async fn run_ok(dir: &Path, args: &[&str]) -> String {
 
 /// Runs `ivrhook ARGS` in `dir` to the end; panics unless it failed. Returns (stdout, stderr).
 pub async fn run_fails(dir: &Path, args: &[&str]) -> (String, String) {
+    run_fails_with_env(dir, args, &[]).await
+}
+
+/// `run_fails`, with these environment variables set.
+pub async fn run_fails_with_env(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (String, String) {
     let out = ivrhook(dir)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("ivrhook runs");
@@ -64,6 +77,11 @@ pub async fn run_fails(dir: &Path, args: &[&str]) -> (String, String) {
 
 /// Starts `ivrhook serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its start-up line.
 pub async fn serve(dir: &Path, args: &[&str]) -> Running {
+    serve_with_env(dir, args, &[]).await
+}
+
+/// `serve`, with these environment variables set.
+pub async fn serve_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -72,6 +90,7 @@ pub async fn serve(dir: &Path, args: &[&str]) -> Running {
     let mut child = ivrhook(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -90,6 +109,12 @@ pub async fn serve(dir: &Path, args: &[&str]) -> Running {
         .map(|addr| format!("http://{addr}"))
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     Running { child, base, line }
+}
+
+/// A file of the repository's `fixtures/` folder, as the README's commands name it.
+pub fn fixture(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    dir.join(name).display().to_string()
 }
 
 pub fn stderr(dir: &Path) -> String {

@@ -32,7 +32,11 @@ async fn serve_with_no_config_keeps_data_in_the_working_directory() {
 async fn a_bad_config_file_stops_start_up_naming_the_key() {
     let (_guard, dir) = temp_dir();
     for (text, expected) in [
-        ("lisen = \"127.0.0.1:1\"\n", "unknown field `lisen`"),
+        ("lisen = \"127.0.0.1:1\"\n", "lisen: is not a key here"),
+        (
+            "[inbound]\nqueue_capacity = \"many\"\n",
+            "inbound.queue_capacity: invalid type: found string \"many\", expected usize (in ",
+        ),
         (
             "[inbound]\nutc_offset = \"8\"\n",
             "inbound.utc_offset: \"8\" is not a UTC offset",
@@ -123,4 +127,94 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database_on_b
     node.child.start_kill().unwrap();
     let _ = node.child.wait().await;
     db.drop_database().await.unwrap();
+}
+
+/// Every key can come from an `IVRHOOK_*` variable, over the file and under the flags.
+#[tokio::test]
+async fn the_environment_sets_any_key_between_the_file_and_the_flags() {
+    let (_guard, dir) = temp_dir();
+    std::fs::write(dir.join("f.toml"), "[inbound]\npath = \"/from-file\"\n").unwrap();
+    let env = [
+        ("IVRHOOK_INBOUND__PATH", "/from-env"),
+        ("IVRHOOK_INBOUND__MAX_BODY_BYTES", "1KiB"),
+        ("IVRHOOK_ADMIN_TOKEN", "0123456789012345"),
+        ("IVRHOOK_SERVER", "http://not-a-key"),
+    ];
+    let mut server = serve_with_env(&dir, &["--config", "f.toml"], &env).await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: String| {
+        client
+            .post(format!("{}{path}", server.base))
+            .body(body)
+            .send()
+    };
+    let report = std::fs::read_to_string(fixture("send-example.json")).unwrap();
+    let answer: serde_json::Value = post("/from-env", report)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["code"], "000000", "{answer}");
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2000));
+    let answer: serde_json::Value = post("/from-env", big).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["code"], "108100", "{answer}");
+    assert!(answer["msg"].as_str().unwrap().contains("1024"), "{answer}");
+    let status = |token: Option<&str>| {
+        let mut req = client.get(format!("{}/v1/events", server.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(None).await, 401);
+    assert_eq!(status(Some("0123456789012345")).await, 200);
+    server.child.start_kill().unwrap();
+
+    let (_, err) = run_fails_with_env(
+        &dir,
+        &["serve", "--config", "f.toml"],
+        &[("IVRHOOK_INBOUND__QUEUE_CAPACITY", "lots")],
+    )
+    .await;
+    assert!(
+        err.contains("inbound.queue_capacity: invalid type: found string \"lots\", expected usize (from IVRHOOK_INBOUND__QUEUE_CAPACITY)"),
+        "{err}"
+    );
+    let (_, err) = run_fails_with_env(&dir, &["serve"], &[("IVRHOOK_LISTN", "x")]).await;
+    assert!(err.contains("listn: is not a key here"), "{err}");
+}
+
+#[tokio::test]
+async fn config_check_validates_a_file_without_starting() {
+    let (_guard, dir) = temp_dir();
+    let good = "listen = \"127.0.0.1:0\"\n[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://crm:9000/ivr\"\n";
+    std::fs::write(dir.join("good.toml"), good).unwrap();
+    let out = run_ok(&dir, &["config", "check", "good.toml"]).await;
+    assert!(out.starts_with("good.toml: valid."), "{out}");
+    assert!(out.contains("1 destination(s): crm"), "{out}");
+    assert!(!dir.join("ivrhook.db").exists(), "nothing was started");
+
+    std::fs::write(
+        dir.join("bad.toml"),
+        "[inbound]\nmax_body_bytes = \"lots\"\n",
+    )
+    .unwrap();
+    let (_, err) = run_fails(&dir, &["config", "check", "bad.toml"]).await;
+    assert!(
+        err.contains("inbound.max_body_bytes: \"lots\" is not a size"),
+        "{err}"
+    );
+    let (_, err) = run_fails(&dir, &["config", "check", "missing.toml"]).await;
+    assert!(
+        err.contains("could not read config file missing.toml"),
+        "{err}"
+    );
+    let public = "listen = \"0.0.0.0:8080\"\n";
+    std::fs::write(dir.join("public.toml"), public).unwrap();
+    let (_, err) = run_fails(&dir, &["config", "check", "public.toml"]).await;
+    assert!(err.contains("apps: no [[apps]] are configured"), "{err}");
+    // Bare `config` still prints the documented defaults.
+    let printed = run_ok(&dir, &["config"]).await;
+    assert!(printed.starts_with("# ivrhook configuration."), "{printed}");
 }

@@ -1,134 +1,36 @@
 //! The config file's shape as serde reads it, and its validation into [`Config`].
 
-use super::{invalid, parse_offset, App, Config, ConfigError, Inbound, Roles, Secret};
+use super::{invalid, lenient, parse_offset, App, Config, ConfigError, Inbound, Roles, Secret};
 use ivrhook_protocol::DecodeOptions;
 use serde::Deserialize;
 use std::collections::HashSet;
 
 /// The default configuration, every key documented. `ivrhook config` prints it.
-pub const DEFAULT_TOML: &str = r#"# ivrhook configuration. Every key is optional; these are the defaults.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
-# Where the HTTP server listens. A non-loopback address needs at least one [[apps]] entry.
-listen = "127.0.0.1:8080"
-
-# sqlite://relative/path.db (relative to the working directory) or sqlite:///abs/path.db;
-# or postgres://user[:password]@host[:port]/dbname for several nodes sharing one database.
-database = "sqlite://ivrhook.db"
-
-# Apply the database's pending migrations at start. Set false where migrations are run as a
-# release step (`ivrhook migrate`): serve then refuses to start on an older schema.
-migrate_on_start = true
-
-# PostgreSQL only: connections this node may open (a delivering node opens one more to
-# LISTEN). Keep nodes x (this + 1) below the server's max_connections (100 by default).
-database_pool_size = 16
-
-# What this node does: "receive" serves the callback path (the multrpt receiver), "deliver"
-# runs the delivery engine. Several nodes on one PostgreSQL can split the work, e.g.
-# receive-only nodes behind the platform's load balancer and deliver-only nodes elsewhere.
-# The /v1 API runs on every node.
-roles = ["receive", "deliver"]
-
-# When set, every /v1 API request needs "Authorization: Bearer <admin_token>".
-# admin_token = "change-me"
-
-[inbound]
-# The path the voice platform POSTs multrpt reports to.
-path = "/callback"
-# Larger bodies are answered 108100.
-max_body_bytes = 1048576
-# A body not fully received within this time is answered 108100 (a stalled client must not
-# hold a connection and its memory indefinitely).
-body_timeout = "10s"
-# Reports accepted but not yet stored; past this the receiver answers 108102 (queue full).
-queue_capacity = 100000
-# The platform's UTC offset, used to read its 17-digit local times.
-utc_offset = "+08:00"
-# Refuse (108100) what the lenient default accepts with a warning: bare entries in the
-# results array, undecodable hang-up text, status as a string, events other than multrpt.
-strict = false
-
-# One entry per app the receiver accepts reports for. With none, a loopback receiver
-# accepts any appId; a non-loopback one refuses to start.
-# [[apps]]
-# id = "247e35ff320a4142a105024055c367cf"
-# Answer 108105 to reports whose callId was not registered with
-# POST /v1/apps/{appId}/calls.
-# require_known_calls = false
-#
-# The sender role: deliver this app's reports (POST /v1/apps/{appId}/events) here.
-# callback_url = "https://business.example/ivr/callback"
-# Sign each request with Standard Webhooks headers (webhook-id, webhook-timestamp,
-# webhook-signature); the secret is whsec_ + base64 of the key bytes.
-# secret = "whsec_..."
-# Per-request timeout.
-# timeout = "5s"
-# Concurrent requests to this URL.
-# max_in_flight = 16
-# Delays before each attempt (the list's length is the number of attempts), each with
-# +-20 % jitter. Units: ms, s, m, h.
-# retry_schedule = ["0s", "5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "12h"]
-# Deliver a call's reports in order: a later one waits until the earlier is delivered or dead.
-# ordered = true
-
-# Where received reports are handed on: one entry per destination. Each report is written with
-# a delivery to every destination it matches, in the same transaction, before 000000.
-# [[destinations]]
-# Unique, a-z 0-9 _ -: labels the metrics (never the URL) and keys the deliveries.
-# name = "crm"
-# webhook (POST, any 2xx delivers), nats (JetStream, the publish acknowledgement delivers)
-# or rabbitmq (publisher confirms, persistent, mandatory).
-# kind = "webhook"
-# webhook: http(s)://; nats: nats:// or tls://; rabbitmq: amqp://user:pass@host:port/vhost.
-# url = "http://crm.internal:9000/ivr"
-# Only these apps' reports (default: every app).
-# apps = ["247e35ff320a4142a105024055c367cf"]
-# decoded: the documented JSON form (schemaVersion 1); raw: the platform's bytes as received.
-# body = "decoded"
-# webhook only: Standard Webhooks signature (whsec_ + base64 key), and extra headers.
-# secret = "whsec_..."
-# headers = { "X-Team" = "ivr" }
-# nats only: the subject ({app} {event} {status} {call}), the stream it must land in, and
-# whether to make that stream (listening on the subject with * for each placeholder).
-# subject = "ivr.{app}.{status}"
-# stream = "IVR"
-# create_stream = false
-# rabbitmq only: the exchange ("" for the default one) and the routing key.
-# exchange = "ivr"
-# routing_key = "{app}.{status}"
-# timeout = "5s"
-# max_in_flight = 16
-# retry_schedule = ["0s", "5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "12h"]
-# ordered = true
-# Pending deliveries past which a report bound here is refused with 108102 (queue full).
-# max_backlog = 1000000
-# Every key optional, all of them must match.
-# [destinations.filter]
-# status = "hungup"          # completed | hungup
-# event = "multrpt"
-# dtmf = "1"                 # the last command's keys, or "*" for any keys
-# has_recording = true
-"#;
-
+/// Every key but the lists and the token is in `default.toml`, so none has a default here.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub(super) struct FileConfig {
     pub listen: String,
     pub database: String,
     pub migrate_on_start: bool,
     pub database_pool_size: usize,
+    #[serde(deserialize_with = "lenient::list")]
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
     pub inbound: FileInbound,
+    #[serde(default)]
     pub apps: Vec<FileApp>,
+    #[serde(default)]
     pub destinations: Vec<FileDestination>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub(super) struct FileInbound {
     pub path: String,
-    pub max_body_bytes: usize,
+    pub max_body_bytes: lenient::Size,
     pub body_timeout: String,
     pub queue_capacity: usize,
     pub utc_offset: String,
@@ -136,42 +38,6 @@ pub(super) struct FileInbound {
 }
 
 pub(super) use super::{app::FileApp, destination::FileDestination};
-
-impl Default for FileConfig {
-    fn default() -> Self {
-        FileConfig {
-            listen: "127.0.0.1:8080".into(),
-            database: "sqlite://ivrhook.db".into(),
-            migrate_on_start: true,
-            database_pool_size: ivrhook_store::postgres::POOL_SIZE,
-            roles: vec!["receive".into(), "deliver".into()],
-            admin_token: None,
-            inbound: FileInbound::default(),
-            apps: Vec::new(),
-            destinations: Vec::new(),
-        }
-    }
-}
-
-impl Default for FileInbound {
-    fn default() -> Self {
-        FileInbound {
-            path: "/callback".into(),
-            max_body_bytes: 1024 * 1024,
-            body_timeout: "10s".into(),
-            queue_capacity: 100_000,
-            utc_offset: "+08:00".into(),
-            strict: false,
-        }
-    }
-}
-
-pub(super) fn parse(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: name.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
-    })
-}
 
 /// Paths the receiver's callback path must not shadow.
 const RESERVED: [&str; 3] = ["/v1", "/healthz", "/metrics"];
@@ -237,7 +103,10 @@ fn listen_address(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
     let unlike = || format!("{text:?} is not an address like 127.0.0.1:8080 or localhost:8080");
     let mut resolved = text.to_socket_addrs().map_err(|e| match e.kind() {
         std::io::ErrorKind::InvalidInput => invalid("listen", unlike()),
-        _ => invalid("listen", format!("{text:?}: the host name does not resolve: {e}")),
+        _ => invalid(
+            "listen",
+            format!("{text:?}: the host name does not resolve: {e}"),
+        ),
     })?;
     resolved
         .next()
@@ -281,7 +150,7 @@ impl FileInbound {
                 format!("{path:?} would shadow ivrhook's own {r}"),
             ));
         }
-        if self.max_body_bytes == 0 {
+        if self.max_body_bytes.0 == 0 {
             return Err(invalid("inbound.max_body_bytes", "must be greater than 0"));
         }
         let body_timeout = super::parse_duration(&self.body_timeout)
@@ -295,7 +164,7 @@ impl FileInbound {
         let offset = parse_offset(&self.utc_offset)?;
         Ok(Inbound {
             path,
-            max_body_bytes: self.max_body_bytes,
+            max_body_bytes: self.max_body_bytes.0,
             body_timeout,
             queue_capacity: self.queue_capacity,
             decode: DecodeOptions {
@@ -328,7 +197,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        assert!(error("lisen = \"x\"").contains("unknown field `lisen`"));
+        assert!(error("lisen = \"x\"").starts_with("lisen: is not a key here (known: `listen`"));
+        assert!(error("[inbound]\nmax_body_bytes = \"1 furlong\"")
+            .starts_with("inbound.max_body_bytes: \"1 furlong\" is not a size"));
         assert!(error("listen = \"nowhere\"").starts_with("listen: "));
         assert!(error("database = \"mysql://x\"").starts_with("database: "));
         assert!(error("[inbound]\nutc_offset = \"+8\"").starts_with("inbound.utc_offset: "));
@@ -341,6 +212,83 @@ mod tests {
         assert!(error("roles = []").starts_with("roles: is empty"));
         assert!(error("database_pool_size = 1").starts_with("database_pool_size: 1 is not"));
         assert!(error("roles = [\"send\"]").starts_with("roles: \"send\" is not a role"));
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        let size = |v: &str| {
+            let c = Config::from_toml(&format!("[inbound]\nmax_body_bytes = {v}"), "t").unwrap();
+            c.inbound.max_body_bytes
+        };
+        assert_eq!(size("2048"), 2048);
+        assert_eq!(size("\"1MiB\""), 1_048_576);
+        assert_eq!(size("\"512 KiB\""), 524_288);
+        assert_eq!(size("\"1MB\""), 1_000_000);
+        assert!(error("[inbound]\nmax_body_bytes = \"0B\"").contains("must be greater than 0"));
+    }
+
+    /// The example entries in the default file, with the keys whose documented value is the
+    /// default uncommented.
+    fn documented_entry(kind: &str, required: &str) -> String {
+        const DEFAULTED: [&str; 6] = [
+            "timeout",
+            "max_in_flight",
+            "retry_schedule",
+            "ordered",
+            "max_backlog",
+            "body",
+        ];
+        let block = DEFAULT_TOML
+            .split(&format!("# [[{kind}]]"))
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .expect("the default file shows an example entry");
+        let shown: Vec<&str> = (block.lines())
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| DEFAULTED.iter().any(|k| l.starts_with(&format!("{k} = "))))
+            .collect();
+        assert!(shown.len() >= 4, "{kind}: {shown:?}");
+        format!("[[{kind}]]\n{required}{}\n", shown.join("\n"))
+    }
+
+    #[test]
+    fn the_example_entries_show_the_defaults() {
+        let app = "id = \"a\"\ncallback_url = \"http://x/cb\"\n";
+        let hook = "name = \"h\"\nkind = \"webhook\"\nurl = \"http://x/h\"\n";
+        for (kind, required) in [("apps", app), ("destinations", hook)] {
+            let minimal = Config::from_toml(&format!("[[{kind}]]\n{required}"), "t").unwrap();
+            let documented = documented_entry(kind, required);
+            let shown = Config::from_toml(&documented, "t").unwrap();
+            assert_eq!(
+                format!("{:?}", minimal.all_destinations()),
+                format!("{:?}", shown.all_destinations()),
+                "{documented}"
+            );
+        }
+    }
+
+    /// The README's configuration block cannot drift from the default file: every line of it
+    /// is a line of `default.toml` (set or commented out), trailing comments aside.
+    #[test]
+    fn the_readmes_configuration_block_is_the_default_file() {
+        let readme = include_str!("../../../../README.md");
+        let block = (readme.split("## Configuration\n").nth(1))
+            .and_then(|section| section.split("```toml\n").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("the README's configuration section has a TOML block");
+        let bare = |line: &str| {
+            let line = line.trim();
+            let line = line.strip_prefix("# ").unwrap_or(line);
+            // A `#` inside a quoted value is not a comment; none of these values has one.
+            line.split(" #").next().unwrap_or("").trim().to_owned()
+        };
+        let known: HashSet<String> = DEFAULT_TOML.lines().map(bare).collect();
+        for line in block.lines().map(bare).filter(|l| !l.is_empty()) {
+            assert!(known.contains(&line), "README line {line:?} is not in default.toml");
+        }
+        // The placeholder secret is the one value that is not a working one.
+        let working = block.replace("secret = \"whsec_...\"", "");
+        Config::from_toml(&working, "README").unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

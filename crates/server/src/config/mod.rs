@@ -1,8 +1,10 @@
-//! Configuration: embedded defaults, then the TOML file, then flags (which clap also reads from
-//! `IVRHOOK_*` variables), then one validation pass that turns text into typed values and names
-//! the key when something is wrong.
+//! Configuration: the documented defaults, then the TOML file, then `IVRHOOK_*` variables, then
+//! flags (`sources`), then one validation pass that turns text into typed values and names the
+//! key when something is wrong.
 //!
+//! - `sources`: the layers, and errors that say which layer set the key.
 //! - `file`: the file's shape, as serde reads it; unknown keys are refused.
+//! - `lenient`: sizes with units, lists as text.
 //! - `app`, `destination`, `filter`, `delivery`: `[[apps]]`, `[[destinations]]` and what
 //!   they share.
 //! - `DEFAULT_TOML`: the documented default file, printed by `ivrhook config`.
@@ -12,7 +14,9 @@ mod delivery;
 mod destination;
 mod file;
 mod filter;
+mod lenient;
 mod roles;
+mod sources;
 
 use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
@@ -98,12 +102,16 @@ pub struct App {
     pub delivery: Option<ivrhook_engine::DestinationSettings>,
 }
 
-/// Values given on the command line (or in `IVRHOOK_*` variables); they win over the file.
-#[derive(Debug, Clone, Default)]
+/// Values given on the command line; they win over the file and the environment.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_on_start: Option<bool>,
 }
 
@@ -120,36 +128,14 @@ impl Config {
         callbacks.chain(self.destinations.iter().cloned()).collect()
     }
 
-    /// Reads a config file (or the defaults when `path` is `None`) and applies overrides.
+    /// The defaults, the file at `path` (if any), `IVRHOOK_*` variables, then `overrides`.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let (text, name) = match path {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                    path: p.display().to_string(),
-                    source,
-                })?;
-                (text, p.display().to_string())
-            }
-            None => (String::new(), "<defaults>".to_owned()),
-        };
-        let mut raw = file::parse(&text, &name)?;
-        if let Some(listen) = &overrides.listen {
-            raw.listen = listen.clone();
-        }
-        if let Some(database) = &overrides.database {
-            raw.database = database.clone();
-        }
-        if let Some(roles) = &overrides.roles {
-            raw.roles = roles.clone();
-        }
-        if let Some(migrate) = overrides.migrate_on_start {
-            raw.migrate_on_start = migrate;
-        }
-        raw.validate()
+        sources::load(path, overrides)?.validate()
     }
 
+    /// The defaults under `text` alone, without the environment.
     pub fn from_toml(text: &str, name: &str) -> Result<Config, ConfigError> {
-        file::parse(text, name)?.validate()
+        sources::from_text(text, name)?.validate()
     }
 
     /// With no app configured, a loopback receiver takes any appId (a developer trying it out);
