@@ -137,7 +137,9 @@ pub async fn check(args: CheckArgs) -> Result<(), Box<dyn Error>> {
     };
     let outcomes = check::run(&opts).await;
     print!("{}", check::render(&outcomes));
-    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    let failed = (outcomes.iter())
+        .filter(|o| o.verdict == check::Verdict::Failed)
+        .count();
     if failed > 0 {
         return Err(format!("{failed} of {} cases failed", outcomes.len()).into());
     }

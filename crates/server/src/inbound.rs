@@ -3,7 +3,9 @@
 //! Decode → app check → known-call check → admission → routing → durable insert, in the order
 //! the spec settles (bad input first, then `108101`, then `108105`; `108102` when the write
 //! path or a destination the report goes to is full), and `000000` only after the commit of
-//! the report with its forward deliveries.
+//! the report with its forward deliveries. A request marked `Ivrhook-Check: 1` (what `ivrhook
+//! check` sends) goes through every check and gets the answer a report would, but is neither
+//! stored nor forwarded: a contract check leaves nothing in the feed or the business's systems.
 
 use crate::{
     error::{answer, Refusal},
@@ -19,6 +21,9 @@ use ivrhook_protocol::{decode, Decoded, Report, ResponseCode, UtcOffset};
 use ivrhook_store::{outbox::ReceivedReport, Inserted, NewReport};
 use sha2::{Digest, Sha256};
 use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+/// Marks a request of `ivrhook check`.
+pub const CHECK_HEADER: &str = "ivrhook-check";
 
 pub async fn receive(
     State(st): State<Arc<AppState>>,
@@ -53,6 +58,9 @@ async fn handle(
     let decoded =
         decode(&raw, &st.config.inbound.decode).map_err(|e| Refusal::BadInput(e.to_string()))?;
     check_app_and_call(st, &decoded.report).await?;
+    if headers.get(CHECK_HEADER).is_some_and(|v| v == "1") {
+        return Ok("accepted (an ivrhook check request: not stored)");
+    }
     let _slot = st.admit().ok_or_else(|| {
         Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
     })?;

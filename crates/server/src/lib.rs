@@ -26,6 +26,8 @@ pub mod metrics;
 mod ops;
 mod state;
 
+pub use inbound::CHECK_HEADER;
+
 use axum::{
     routing::{get, post},
     Router,

@@ -30,8 +30,34 @@ async fn check_passes_against_ivrhooks_receiver() {
     let mut server = serve_app(&dir).await;
     let url = format!("{}/callback", server.base);
     let table = run_ok(&dir, &["check", &url, "--app", APP]).await;
-    assert!(table.contains("24 passed, 0 failed"), "{table}");
+    assert!(table.contains("24 passed, 0 failed\n"), "{table}");
+    assert!(
+        stored_events(&server.base).await.is_empty(),
+        "check requests are not stored"
+    );
     assert!(table.contains("spec example: partly executed (hungup as JSON text)"));
+    server.child.start_kill().unwrap();
+}
+
+/// The README's first-run server takes any appId: the unknown-app case cannot be checked,
+/// and says so instead of failing; nothing the check sent is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_against_a_first_run_server_passes_says_what_it_could_not_check_and_stores_nothing() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve(&dir, &[]).await;
+    let url = format!("{}/callback", server.base);
+    let table = run_ok(&dir, &["check", &url]).await;
+    assert!(
+        table.contains("23 passed, 0 failed, 1 not checked: the receiver accepted an appId"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("unknown appId") && l.ends_with("not checked")),
+        "{table}"
+    );
+    assert!(stored_events(&server.base).await.is_empty());
     server.child.start_kill().unwrap();
 }
 

@@ -284,7 +284,10 @@ mod tests {
         };
         let known: HashSet<String> = DEFAULT_TOML.lines().map(bare).collect();
         for line in block.lines().map(bare).filter(|l| !l.is_empty()) {
-            assert!(known.contains(&line), "README line {line:?} is not in default.toml");
+            assert!(
+                known.contains(&line),
+                "README line {line:?} is not in default.toml"
+            );
         }
         // The placeholder secret is the one value that is not a working one.
         let working = block.replace("secret = \"whsec_...\"", "");
