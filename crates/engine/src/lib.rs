@@ -37,6 +37,7 @@ mod destination;
 mod dispatch;
 mod forward;
 pub mod kinds;
+mod live;
 pub mod metrics;
 pub mod outgoing;
 mod remote;
@@ -49,6 +50,7 @@ pub mod transport;
 pub use clock::Clock;
 pub use destination::{callback_name, DestinationSettings};
 pub use forward::{BacklogFull, Routed};
+pub use live::Live;
 pub use metrics::EngineMetrics;
 pub use outgoing::Outgoing;
 /// The URL type of the HTTP kinds' settings.

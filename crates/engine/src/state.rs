@@ -74,6 +74,16 @@ impl DestinationState {
         self.breaker.state(now_ms)
     }
 
+    /// The breaker's state now, and when it lets the next probe through if it holds.
+    pub fn breaker(&self, now_ms: i64) -> (BreakerState, Option<i64>) {
+        (self.breaker.state(now_ms), self.breaker.reopens_at())
+    }
+
+    /// Requests running now, and whether this delivery is one this node holds.
+    pub fn load(&self, delivery_id: i64) -> (u32, bool) {
+        (self.active, self.in_flight.contains(&delivery_id))
+    }
+
     /// The delivery's attempt is recorded (or given up on): claims may take it again.
     pub fn recorded(&mut self, delivery_id: i64) {
         self.in_flight.remove(&delivery_id);

@@ -122,6 +122,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after_ms: i64,
     ) -> Result<Option<i64>, StoreError>;
 
+    /// The earliest pending delivery of `call` to `destination` before `delivery_id`: what an
+    /// ordered destination's delivery waits for.
+    async fn earlier_pending(
+        &self,
+        destination: &str,
+        call: &str,
+        delivery_id: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
     /// Pending and dead deliveries per destination (backlogs and the metrics).
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError>;
 

@@ -1,6 +1,9 @@
 //! Registering calls (for `require_known_calls`) and reading a call's timeline.
 
-use super::views::{delivery_json, outbound_json, report_json};
+use super::{
+    views::{outbound_json, report_json},
+    waiting::{deliveries_json, explained},
+};
 use crate::{error::ApiError, state::AppState};
 use axum::{
     body::Bytes,
@@ -66,8 +69,14 @@ pub async fn timeline(
     }
     let forwards = st.store.forwards_for_call(&call).await?;
     let reports: Vec<Value> = reports.iter().map(report_json).collect();
-    let outbound: Vec<Value> = outbound.iter().map(outbound_json).collect();
-    let forwards: Vec<Value> = forwards.iter().map(delivery_json).collect();
+    let mut shown = Vec::with_capacity(outbound.len());
+    for o in &outbound {
+        let mut event = outbound_json(o);
+        event["delivery"] = explained(&st, &o.delivery).await?;
+        shown.push(event);
+    }
+    let outbound = shown;
+    let forwards = deliveries_json(&st, &forwards).await?;
     Ok(Json(json!({
         "callId": call,
         "reports": reports,

@@ -3,7 +3,8 @@
 use super::{
     outbound::{announce, delivery_response},
     paging::Page,
-    views::{attempt_json, delivery_json},
+    views::attempt_json,
+    waiting::{deliveries_json, explained},
 };
 use crate::{error::ApiError, state::AppState};
 use axum::{
@@ -54,7 +55,7 @@ pub async fn list(
     };
     let rows = st.store.deliveries(filter).await?;
     let next = page.next(rows.last().map(|d| d.id));
-    let deliveries: Vec<Value> = rows.iter().map(delivery_json).collect();
+    let deliveries = deliveries_json(&st, &rows).await?;
     Ok(Json(json!({"deliveries": deliveries, "next": next})))
 }
 
@@ -76,9 +77,8 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
     let attempts: Vec<Value> = attempts.iter().map(attempt_json).collect();
-    Ok(Json(
-        json!({"delivery": delivery_json(&delivery), "attempts": attempts}),
-    ))
+    let delivery = explained(&st, &delivery).await?;
+    Ok(Json(json!({"delivery": delivery, "attempts": attempts})))
 }
 
 /// `POST /v1/deliveries/{id}/retry`: a dead or pending delivery goes now.

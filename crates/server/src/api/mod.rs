@@ -8,6 +8,7 @@
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
 //! - `deliveries`: listing, inspecting and retrying deliveries.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
+//! - `waiting`: why a pending delivery is not being sent now.
 
 mod calls;
 mod consumers;
@@ -17,6 +18,7 @@ mod outbound;
 mod paging;
 mod stream;
 mod views;
+mod waiting;
 
 use crate::{error::ApiError, state::AppState};
 use axum::{

@@ -201,3 +201,52 @@ async fn a_dead_delivery_is_listed_and_can_be_retried_one_by_one_or_in_bulk() {
     app.stop().await;
     receiver.stop().await;
 }
+
+/// A pending delivery says why it is not being sent: its next attempt's time, the earlier
+/// delivery of its call it waits for, or the open circuit breaker of its destination.
+#[tokio::test]
+async fn a_pending_delivery_says_why_it_waits() {
+    let app = sender(
+        "http://127.0.0.1:9/cb",
+        "retry_schedule = [\"0s\", \"1h\"]\n",
+    )
+    .await;
+    let waiting = |id: Value| {
+        let app = &app;
+        async move { app.get(&format!("/v1/deliveries/{id}")).await.1["delivery"]["waiting"].clone() }
+    };
+    let (_, first) = submit(&app, &report("w-1"), None).await;
+    delivery_after(&app, &first["deliveryId"], "pending", 1).await;
+    let why = waiting(first["deliveryId"].clone()).await;
+    assert_eq!(why["reason"], "scheduled", "{why}");
+    assert!(why["at"].is_string(), "{why}");
+
+    let (_, second) = submit(&app, &report("w-1"), None).await;
+    let why = waiting(second["deliveryId"].clone()).await;
+    assert_eq!(why["reason"], "earlier_delivery_of_call", "{why}");
+    assert_eq!(why["deliveryId"], first["deliveryId"], "{why}");
+    let (_, call) = app.get("/v1/calls/w-1").await;
+    assert_eq!(
+        call["outbound"][1]["delivery"]["waiting"]["reason"], "earlier_delivery_of_call",
+        "the call's timeline says it too: {call}"
+    );
+
+    // Five more calls fail at once: the destination's breaker opens and holds them all.
+    for n in 0..5 {
+        let (_, e) = submit(&app, &report(&format!("w-b{n}")), None).await;
+        delivery_after(&app, &e["deliveryId"], "pending", 1).await;
+    }
+    let why = waiting(first["deliveryId"].clone()).await;
+    assert_eq!(why["reason"], "breaker_open", "{why}");
+    assert!(why["until"].is_string(), "{why}");
+    assert!(
+        why["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("app:{APP}")),
+        "{why}"
+    );
+    let (_, delivered) = app.get("/v1/deliveries?state=delivered").await;
+    assert_eq!(delivered["deliveries"], json!([]), "only pending ones wait");
+    app.stop().await;
+}

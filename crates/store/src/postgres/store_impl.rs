@@ -132,6 +132,22 @@ impl Store for PgStore {
         self.next(destination, lane, after_ms).await
     }
 
+    async fn earlier_pending(
+        &self,
+        destination: &str,
+        call: &str,
+        delivery_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT MIN(id) FROM deliveries
+                   WHERE state = 'pending' AND destination = $1 AND call_id = $2 AND id < $3";
+        let rows = self
+            .rows(sql, &[&destination, &call, &delivery_id], |r| {
+                Ok(r.try_get::<_, Option<i64>>(0)?)
+            })
+            .await?;
+        Ok(rows.into_iter().next().flatten())
+    }
+
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.counts().await
     }

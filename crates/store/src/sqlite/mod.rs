@@ -288,6 +288,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn earlier_pending(
+        &self,
+        destination: &str,
+        call: &str,
+        delivery_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let (destination, call) = (destination.to_owned(), call.to_owned());
+        self.read(move |c| outbox_read::earlier_pending(c, &destination, &call, delivery_id))
+            .await
+    }
+
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.read(outbox_read::counts).await
     }

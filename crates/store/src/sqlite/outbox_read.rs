@@ -133,6 +133,19 @@ pub(crate) fn next_due(
     .query_row((destination, lane.as_int(), after_ms), |r| r.get(0))
 }
 
+pub(crate) fn earlier_pending(
+    conn: &Connection,
+    destination: &str,
+    call: &str,
+    delivery_id: i64,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT MIN(id) FROM deliveries INDEXED BY deliveries_ordering
+         WHERE state = 'pending' AND destination = ?1 AND call_id = ?2 AND id < ?3",
+    )?
+    .query_row((destination, call, delivery_id), |r| r.get(0))
+}
+
 /// Pending and dead deliveries per destination, with the oldest of each.
 pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Vec<DestinationCount>> {
     conn.prepare_cached(

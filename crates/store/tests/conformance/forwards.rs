@@ -117,12 +117,24 @@ pub async fn a_calls_forwards_go_in_order_per_destination(store: &dyn Store) {
         "c1's second report waits for its first"
     );
     let earlier = first.iter().find(|c| c.call_id == "c1").unwrap();
+    let waits_for = |before: i64| store.earlier_pending("crm", "c1", before);
+    assert_eq!(
+        waits_for(i64::MAX).await.unwrap(),
+        Some(earlier.delivery_id)
+    );
+    assert_eq!(waits_for(earlier.delivery_id).await.unwrap(), None);
     store
         .record_attempt(record(earlier, "n1", Settle::Delivered))
         .await
         .unwrap();
     let next = store.claim(to("crm", 10, true)).await.unwrap();
     assert_eq!(next.len(), 1);
+    assert_eq!(
+        waits_for(i64::MAX).await.unwrap(),
+        Some(next[0].delivery_id),
+        "a delivered one is not waited for"
+    );
+    assert_eq!(waits_for(next[0].delivery_id).await.unwrap(), None);
     let Payload::Report(r) = &next[0].payload else {
         panic!("{:?}", next[0].payload)
     };
