@@ -143,6 +143,14 @@ impl Store for GatedStore {
     ) -> Result<Option<i64>, StoreError> {
         self.inner.next_due(destination, lane, after_ms).await
     }
+    async fn earlier_pending(
+        &self,
+        destination: &str,
+        call: &str,
+        delivery_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.inner.earlier_pending(destination, call, delivery_id).await
+    }
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.inner.delivery_counts().await
     }
