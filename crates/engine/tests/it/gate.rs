@@ -149,7 +149,9 @@ impl Store for GatedStore {
         call: &str,
         delivery_id: i64,
     ) -> Result<Option<i64>, StoreError> {
-        self.inner.earlier_pending(destination, call, delivery_id).await
+        self.inner
+            .earlier_pending(destination, call, delivery_id)
+            .await
     }
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.inner.delivery_counts().await

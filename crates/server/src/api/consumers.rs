@@ -51,6 +51,7 @@ pub async fn list(State(st): State<Arc<AppState>>) -> Result<Json<Value>, ApiErr
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EventsQuery {
     limit: Option<String>,
     wait: Option<String>,
@@ -62,8 +63,7 @@ pub async fn events(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let name = consumer_name(name)?;
-    let q: EventsQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let q: EventsQuery = super::paging::query(query.as_deref())?;
     let wait = parse_wait(q.wait.as_deref())?;
     let cursor = st.store.consumer_cursor(&name).await?.unwrap_or(0);
     let page = Page {

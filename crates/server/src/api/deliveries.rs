@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     app: Option<String>,
     destination: Option<String>,
@@ -37,8 +38,7 @@ pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let q: ListQuery = super::paging::query(query.as_deref())?;
     let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
     let state = match q.state.as_deref() {
         None | Some("") => None,

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use std::{sync::Arc, time::Duration};
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PageQuery {
     after: Option<String>,
     limit: Option<String>,
@@ -24,8 +25,7 @@ pub async fn page(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q: PageQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let q: PageQuery = super::paging::query(query.as_deref())?;
     let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
     let wait = parse_wait(q.wait.as_deref())?;
     let reports = st

@@ -1,6 +1,30 @@
-//! `after` and `limit` query parameters, shared by the listing endpoints.
+//! Query strings: `after` and `limit`, shared by the listing endpoints, and the one way every
+//! endpoint reads its parameters (an unknown one is refused by name, never ignored).
 
 use crate::error::ApiError;
+use serde::de::DeserializeOwned;
+
+/// The query string as `T` (whose fields are the endpoint's parameters, with
+/// `deny_unknown_fields`): a parameter it does not know is a 422 naming it, so that a filter
+/// this endpoint lacks is not silently ignored.
+pub fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
+        let text = e.to_string();
+        match text
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split_once('`'))
+        {
+            Some((name, known)) => ApiError::invalid(
+                name,
+                format!(
+                    "is not a query parameter of this endpoint ({})",
+                    known.trim_start_matches(", ")
+                ),
+            ),
+            None => ApiError::invalid("query", text),
+        }
+    })
+}
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;

@@ -21,6 +21,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const BATCH: u32 = 100;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StreamQuery {
     after: Option<String>,
     app: Option<String>,
@@ -39,8 +40,7 @@ pub async fn stream(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let q: StreamQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let q: StreamQuery = super::paging::query(query.as_deref())?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -72,6 +72,26 @@ async fn events_page_through_every_report_in_order() {
         (status, body["error"]["field"].as_str()),
         (422, Some("after"))
     );
+    // A filter an endpoint does not have is refused by name, never silently ignored.
+    for path in [
+        "/v1/events?app=x",
+        "/v1/events/stream?appId=x",
+        "/v1/deliveries?call=x",
+        "/v1/consumers/c/events?after=1",
+    ] {
+        let (status, body) = app.get(path).await;
+        let field = path.split('?').nth(1).unwrap().split('=').next().unwrap();
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{path}: {body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("is not a query parameter of this endpoint (expected "),
+            "{message}"
+        );
+    }
     app.stop().await;
 }
 
