@@ -7,6 +7,7 @@ mod crash;
 mod deliver;
 mod forward_crash;
 mod proc;
+mod readme;
 mod startup;
 mod tail;
 mod tools;

@@ -1,0 +1,50 @@
+//! The README's own commands, run as a newcomer would, so they cannot drift from the binary.
+
+use crate::proc::*;
+use serde_json::Value;
+
+const README: &str = include_str!("../../../../README.md");
+
+/// The first `sh` block after `heading`.
+fn block_after(heading: &str) -> &'static str {
+    README
+        .split(heading)
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("the README has an sh block after {heading:?}"))
+}
+
+/// The quick start's curl commands, from a directory that is not the repository, against the
+/// first-run server: the answer printed in the block's comment, then the call's timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_try_it_commands_work_from_any_directory() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve(&dir, &[]).await;
+    let block = block_after("Try it: post a report");
+    let script = block.replace("http://127.0.0.1:8080", &server.base);
+    let out = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir)
+        .output()
+        .await
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let expected = (block.lines())
+        .find_map(|l| l.strip_prefix("# "))
+        .expect("the block shows the answer");
+    assert!(printed.starts_with(expected), "{printed}");
+    let timeline: Value = serde_json::from_str(&printed[expected.len()..]).unwrap();
+    assert_eq!(timeline["callId"], "88-try-it-out", "{timeline}");
+    assert_eq!(
+        timeline["reports"][0]["commands"][1]["dtmf"], "1",
+        "{timeline}"
+    );
+    server.child.start_kill().unwrap();
+}
