@@ -1,5 +1,5 @@
-//! What this node's engine knows about a destination now, for the API to say why a pending
-//! delivery is not being sent.
+//! What this node's engine knows about a destination now: for the API's destinations, and to
+//! say why a pending delivery is not being sent.
 
 use crate::{breaker::BreakerState, Engine};
 
@@ -10,31 +10,36 @@ pub struct Live {
     pub breaker: BreakerState,
     /// When the breaker lets the next probe through, while it holds deliveries.
     pub reopens_at_ms: Option<i64>,
+    /// Requests running now.
     pub active: u32,
     pub max_in_flight: u32,
     pub ordered: bool,
-    /// The delivery asked about is being sent (or recorded) by this node.
-    pub sending: bool,
+    /// Pending deliveries, as last counted plus this node's changes since.
+    pub backlog: i64,
 }
 
 impl Engine {
-    /// `destination` as this node sees it now, asked about `delivery_id`; `None` when the
-    /// destination is not configured here.
-    pub fn live(&self, destination: &str, delivery_id: i64) -> Option<Live> {
+    /// `destination` as this node sees it now; `None` when it is not configured here.
+    pub fn live(&self, destination: &str) -> Option<Live> {
         let i = *self.inner.by_name.get(destination)?;
         let dest = &self.inner.destinations[i];
         let now = self.inner.clock.now_ms();
         let st = dest.state();
         let (breaker, reopens_at_ms) = st.breaker(now);
-        let (active, sending) = st.load(delivery_id);
         Some(Live {
             delivering: self.delivering(),
             breaker,
             reopens_at_ms: reopens_at_ms.filter(|_| breaker != BreakerState::Closed),
-            active,
+            active: st.active(),
             max_in_flight: dest.settings.max_in_flight,
             ordered: dest.settings.ordered,
-            sending,
+            backlog: dest.backlog.pending(),
         })
+    }
+
+    /// Whether this node is sending (or recording) the delivery now.
+    pub fn sending(&self, destination: &str, delivery_id: i64) -> bool {
+        (self.inner.by_name.get(destination))
+            .is_some_and(|&i| self.inner.destinations[i].state().holds(delivery_id))
     }
 }

@@ -36,6 +36,11 @@ impl RetrySchedule {
         Ok(RetrySchedule { delays, jitter })
     }
 
+    /// The delays before each attempt, without jitter.
+    pub fn delays(&self) -> &[Duration] {
+        &self.delays
+    }
+
     pub fn attempts(&self) -> u32 {
         self.delays.len() as u32
     }

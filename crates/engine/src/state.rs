@@ -79,9 +79,14 @@ impl DestinationState {
         (self.breaker.state(now_ms), self.breaker.reopens_at())
     }
 
-    /// Requests running now, and whether this delivery is one this node holds.
-    pub fn load(&self, delivery_id: i64) -> (u32, bool) {
-        (self.active, self.in_flight.contains(&delivery_id))
+    /// Requests running now.
+    pub fn active(&self) -> u32 {
+        self.active
+    }
+
+    /// Whether this node holds the delivery (sending it, or recording its attempt).
+    pub fn holds(&self, delivery_id: i64) -> bool {
+        self.in_flight.contains(&delivery_id)
     }
 
     /// The delivery's attempt is recorded (or given up on): claims may take it again.

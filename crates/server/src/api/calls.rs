@@ -52,6 +52,18 @@ pub async fn register(
     ))
 }
 
+/// The configured apps the call was registered with (`POST /v1/apps/{appId}/calls`).
+async fn registered_with(st: &AppState, call: &CallId) -> Result<Vec<String>, ApiError> {
+    let mut apps = Vec::new();
+    for app in st.apps.keys() {
+        if st.store.is_call_known(app, call).await? {
+            apps.push(app.to_string());
+        }
+    }
+    apps.sort();
+    Ok(apps)
+}
+
 /// `GET /v1/calls/{callId}`: every report received for the call (and each one's forward
 /// deliveries) and every report sent for it (with its delivery), oldest first.
 pub async fn timeline(
@@ -62,9 +74,10 @@ pub async fn timeline(
     let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
     let reports = st.store.reports_for_call(&call).await?;
     let outbound = st.store.outbound_for_call(&call).await?;
-    if reports.is_empty() && outbound.is_empty() {
+    let registered = registered_with(&st, &call).await?;
+    if reports.is_empty() && outbound.is_empty() && registered.is_empty() {
         return Err(ApiError::NotFound(format!(
-            "callId: no report has been received or sent for {call}"
+            "callId: {call} was not registered, and no report has been received or sent for it"
         )));
     }
     let forwards = st.store.forwards_for_call(&call).await?;
@@ -79,6 +92,7 @@ pub async fn timeline(
     let forwards = deliveries_json(&st, &forwards).await?;
     Ok(Json(json!({
         "callId": call,
+        "registeredWith": registered,
         "reports": reports,
         "forwards": forwards,
         "outbound": outbound,

@@ -1,12 +1,12 @@
 //! `GET /v1/events?after=CURSOR&limit=N&wait=30s`: every received report, in the order
 //! received. The cursor is opaque to clients; pass back `next` to get the following page. With
 //! `wait`, an empty page is held until a report newer than the cursor is committed (on any
-//! node sharing the database) or the wait runs out: a long poll.
+//! node sharing the database) or the wait runs out: a long poll. `GET /v1/reports/{id}`: one.
 
 use super::{paging::Page, views::report_json};
 use crate::{error::ApiError, feed::MAX_WAIT, state::AppState};
 use axum::{
-    extract::{RawQuery, State},
+    extract::{rejection::PathRejection, Path, RawQuery, State},
     Json,
 };
 use serde::Deserialize;
@@ -35,6 +35,22 @@ pub async fn page(
     let next = page.next(reports.last().map(|r| r.id));
     let events: Vec<Value> = reports.iter().map(report_json).collect();
     Ok(Json(json!({"events": events, "next": next})))
+}
+
+/// `GET /v1/reports/{id}`: one received report.
+pub async fn one(
+    State(st): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(text) = id?;
+    let id: i64 = (text.parse().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::invalid("id", format!("{text:?} is not a report id")))?;
+    let found = st.store.reports_after(id - 1, 1).await?;
+    match found.first() {
+        Some(r) if r.id == id => Ok(Json(json!({"report": report_json(r)}))),
+        _ => Err(ApiError::NotFound(format!("no report {id}"))),
+    }
 }
 
 /// `wait`: how long an empty page may be held, `0s` (the default) to `5m`.

@@ -7,6 +7,7 @@
 //!   events, named consumers).
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
 //! - `deliveries`: listing, inspecting and retrying deliveries.
+//! - `setup`: `GET /v1/apps`, `GET /v1/destinations`: the configuration, no credential.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
 //! - `waiting`: why a pending delivery is not being sent now.
 
@@ -16,6 +17,7 @@ mod deliveries;
 mod events;
 mod outbound;
 mod paging;
+mod setup;
 mod stream;
 mod views;
 mod waiting;
@@ -52,6 +54,9 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/v1/apps", get(setup::apps))
+        .route("/v1/destinations", get(setup::destinations))
+        .route("/v1/reports/{id}", get(events::one))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 

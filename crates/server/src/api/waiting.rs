@@ -35,11 +35,11 @@ fn because(reason: &str, detail: String) -> Value {
 
 async fn waiting(st: &AppState, d: &DeliveryRow) -> Result<Value, ApiError> {
     let dest = &d.destination;
-    let Some(live) = (st.engine.as_ref()).and_then(|e| e.live(dest, d.id)) else {
+    let Some((engine, live)) = (st.engine.as_ref()).and_then(|e| Some((e, e.live(dest)?))) else {
         let detail = format!("{dest} is not configured; the delivery stays pending until it is");
         return Ok(because("destination_not_configured", detail));
     };
-    if live.sending {
+    if engine.sending(dest, d.id) {
         return Ok(because("sending", format!("being sent to {dest} now")));
     }
     if let Some(held) = breaker(&live, dest) {

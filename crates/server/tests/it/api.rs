@@ -1,7 +1,7 @@
 //! The /v1 API, health, metrics and the answers for paths that do not exist.
 
 use crate::helpers::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn the_admin_token_guards_v1_only() {
@@ -148,5 +148,67 @@ async fn health_metrics_and_json_errors_for_unknown_paths() {
         resp.json::<Value>().await.unwrap()["error"]["field"],
         "body"
     );
+    app.stop().await;
+}
+
+/// The configuration as loaded, with each destination's state, and never a credential.
+#[tokio::test]
+async fn apps_and_destinations_show_the_configuration_without_credentials() {
+    let config = format!(
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"http://u:app-pw@127.0.0.1:9/cb?token=app-tok\"\n\
+         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nmax_in_flight = 4\n\
+         [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\n\
+         headers = {{ \"Authorization\" = \"Bearer hook-secret\" }}\n\
+         [destinations.filter]\nstatus = \"hungup\"\ndtmf = \"*\"\n\
+         [[destinations]]\nname = \"archive\"\nkind = \"rabbitmq\"\n\
+         url = \"amqp://guest:amqp-pw@127.0.0.1:5672/%2f\"\nexchange = \"ivr\"\nrouting_key = \"{{app}}.{{status}}\"\n"
+    );
+    let app = spawn_with(&config).await;
+    let (status, apps) = app.get("/v1/apps").await;
+    assert_eq!(status, 200);
+    let (status, dests) = app.get("/v1/destinations").await;
+    assert_eq!(status, 200);
+    let text = format!("{apps}{dests}");
+    for secret in ["app-pw", "app-tok", "MfKQ9r8", "hook-secret", "amqp-pw"] {
+        assert!(!text.contains(secret), "{secret} shown: {text}");
+    }
+    let callback = &apps["apps"][0]["callback"];
+    assert_eq!(callback["url"], "http://u:***@127.0.0.1:9/cb", "{apps}");
+    assert_eq!(
+        (callback["signed"].clone(), callback["maxInFlight"].clone()),
+        (json!(true), json!(4))
+    );
+    assert_eq!(apps["acceptsAnyApp"], false);
+    let crm = &dests["destinations"][0];
+    assert_eq!(crm["name"], "crm");
+    assert_eq!(crm["headers"], json!(["authorization"]), "{crm}");
+    assert_eq!(crm["route"]["filter"]["status"], "hungup");
+    assert_eq!(crm["route"]["filter"]["dtmf"], "*");
+    assert_eq!(crm["now"]["breaker"], "closed", "{crm}");
+    assert_eq!(crm["now"]["backlog"], 0, "{crm}");
+    let archive = &dests["destinations"][1];
+    assert_eq!(archive["routingKey"], "{app}.{status}", "{archive}");
+    assert_eq!(
+        archive["url"], "amqp://guest:***@127.0.0.1:5672/%2f",
+        "{archive}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_single_report_by_id() {
+    let app = spawn_app().await;
+    app.post_callback(report("one-1").to_string()).await;
+    app.post_callback(report("one-2").to_string()).await;
+    let (status, body) = app.get("/v1/reports/2").await;
+    assert_eq!(
+        (status, body["report"]["callId"].as_str()),
+        (200, Some("one-2")),
+        "{body}"
+    );
+    let (status, _) = app.get("/v1/reports/3").await;
+    assert_eq!(status, 404);
+    let (status, body) = app.get("/v1/reports/x").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("id")));
     app.stop().await;
 }

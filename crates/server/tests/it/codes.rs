@@ -196,6 +196,15 @@ async fn an_unregistered_call_is_108105_until_the_business_registers_it() {
         200,
         "registering twice is harmless"
     );
+    let (status, call) = app.get("/v1/calls/c-placed").await;
+    assert_eq!(
+        status, 200,
+        "a registered call has a timeline before any report: {call}"
+    );
+    assert_eq!(call["registeredWith"], json!([APP]), "{call}");
+    assert_eq!(call["reports"], json!([]), "{call}");
+    let (status, _) = app.get("/v1/calls/c-never").await;
+    assert_eq!(status, 404, "neither registered nor reported");
     assert_eq!(code(&app.post_callback(body).await), ResponseCode::Success);
     let resp = app
         .client
