@@ -2,8 +2,8 @@
 //! the schedule, free the request's slot, record it.
 
 use crate::{
-    classify::Verdict, destination::Destination, outgoing::Outgoing, schedule,
-    state::DestinationState, transport::Outcome, Inner,
+    breaker::BreakerState, classify::Verdict, destination::Destination, outgoing::Outgoing,
+    schedule, state::DestinationState, transport::Outcome, Inner,
 };
 use ivrhook_store::outbox::{AttemptRecord, Claimed, Lane, Recorded, Settle};
 use std::sync::Arc;
@@ -32,9 +32,22 @@ pub(crate) async fn run(
     // The request's slot is free once the answer is in: the slot bounds requests to the
     // destination, and the lease keeps other claims off the delivery until it is recorded
     // (the PostgreSQL store records in groups, so recording may wait for a group to commit).
-    let breaker = dest.state().answered(now_ms, outcome.down);
+    let (before, breaker, until) = {
+        let mut st = dest.state();
+        let before = st.breaker(now_ms).0;
+        let after = st.answered(now_ms, outcome.down);
+        (before, after, st.breaker(now_ms).1)
+    };
     dest.metrics.breaker(breaker);
     inner.wake.notify_one();
+    if before != breaker {
+        log_breaker(dest.name(), before, breaker, until, &outcome);
+    }
+    if let Settle::Dead { reason } = &settle {
+        tracing::warn!(destination = dest.name(), call = %claimed.call_id,
+            delivery = claimed.delivery_id, attempts = claimed.attempts + 1, reason = %reason,
+            "delivery dead: it is not tried again unless retried");
+    }
 
     let record = record(&inner, claimed, started_ms, duration_ms, outcome, &settle);
     let recorded = inner.store.record_attempt(record).await;
@@ -61,6 +74,34 @@ pub(crate) async fn run(
     next_due(&mut st, &settle, recorded, lease_until_ms, settings.ordered);
     drop(st);
     inner.wake.notify_one();
+}
+
+/// A breaker that opens or closes is a destination going down or coming back: the operator
+/// sees both without asking.
+fn log_breaker(
+    destination: &str,
+    before: BreakerState,
+    after: BreakerState,
+    until: Option<i64>,
+    outcome: &Outcome,
+) {
+    let why = (outcome.error.as_deref())
+        .or(outcome.excerpt.as_deref())
+        .unwrap_or("no answer");
+    let until = (until.and_then(chrono::DateTime::from_timestamp_millis))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    match (before, after) {
+        (_, BreakerState::Closed) => tracing::info!(
+            destination,
+            "destination reachable again: circuit breaker closed"
+        ),
+        (BreakerState::HalfOpen, BreakerState::Open) => tracing::warn!(destination,
+            until = %until, error = why, "destination still unreachable: the probe failed"),
+        (_, BreakerState::Open) => tracing::warn!(destination, until = %until, error = why,
+            "destination unreachable: circuit breaker open, its deliveries wait"),
+        _ => {}
+    }
 }
 
 fn record(

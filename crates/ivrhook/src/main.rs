@@ -4,6 +4,7 @@
 
 mod cli_tools;
 mod config_cmd;
+mod logging;
 mod send;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,12 +12,7 @@ use ivrhook_server::{
     config::{Config, Overrides},
     Server,
 };
-use std::{
-    error::Error,
-    io::{IsTerminal, Write},
-    path::PathBuf,
-    process::ExitCode,
-};
+use std::{error::Error, io::Write, path::PathBuf, process::ExitCode};
 use tokio_util::sync::CancellationToken;
 
 // The receiver and the delivery engine allocate many small, short-lived buffers on several
@@ -107,6 +103,9 @@ struct ServeArgs {
     /// Do not apply migrations at start; refuse to start on an older schema instead.
     #[arg(long)]
     no_migrate: bool,
+    /// Log lines as text or json (one object a line); overrides `log_format`.
+    #[arg(long, value_parser = ["text", "json"])]
+    log_format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -152,14 +151,12 @@ fn report(e: &dyn Error) -> String {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // `serve` starts logging once its configuration says how.
+    if !matches!(command, Command::Serve(_)) {
+        logging::init(false);
+    }
+    match command {
         Command::Config(args) => finish(config_cmd::run(args)),
         Command::Serve(args) => finish(serve(args).await),
         Command::Migrate(args) => finish(migrate(args).await),
@@ -190,8 +187,10 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
         database: args.database,
         roles: args.roles,
         migrate_on_start: args.no_migrate.then_some(false),
+        log_format: args.log_format,
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
+    logging::init(config.log.json);
     config.check_servable()?;
     let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen)

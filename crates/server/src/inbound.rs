@@ -34,30 +34,50 @@ pub async fn receive(
     let started = Instant::now();
     let (code, msg) = match handle(&st, peer, &headers, body).await {
         Ok(msg) => (ResponseCode::Success, msg.to_owned()),
-        Err(refusal) => {
+        Err((refusal, app)) => {
+            let reason = refusal.to_string();
             match &refusal {
                 Refusal::Store(e) => tracing::error!(error = ?e, %peer, "report not stored"),
-                other => {
-                    tracing::debug!(%peer, code = %other.code(), reason = %other, "report refused")
-                }
+                other => st.refusals.refused(app.as_deref(), other.code(), &reason),
             }
-            (refusal.code(), refusal.to_string())
+            (refusal.code(), reason)
         }
     };
     st.metrics.answered(code, started.elapsed());
     answer(code, msg)
 }
 
+/// The answer's text, or the refusal with the app the body named (for the log).
 async fn handle(
     st: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Body,
+) -> Result<&'static str, (Refusal, Option<String>)> {
+    let raw = read_body(st, headers, body).await.map_err(|r| (r, None))?;
+    let decoded = decode(&raw, &st.config.inbound.decode)
+        .map_err(|e| (Refusal::BadInput(e.to_string()), named_app(&raw)))?;
+    let app = decoded.report.app_id.to_string();
+    let checked = match check_app_and_call(st, &decoded.report).await {
+        Ok(()) => decide(st, decoded, raw, peer, headers).await,
+        Err(refusal) => Err(refusal),
+    };
+    checked.map_err(|r| (r, Some(app)))
+}
+
+/// The `appId` of a body refused as bad input, if it names one.
+fn named_app(raw: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    Some(value.get("appId")?.as_str()?.to_owned())
+}
+
+async fn decide(
+    st: &AppState,
+    decoded: Decoded,
+    raw: Bytes,
+    peer: SocketAddr,
+    headers: &HeaderMap,
 ) -> Result<&'static str, Refusal> {
-    let raw = read_body(st, headers, body).await?;
-    let decoded =
-        decode(&raw, &st.config.inbound.decode).map_err(|e| Refusal::BadInput(e.to_string()))?;
-    check_app_and_call(st, &decoded.report).await?;
     if headers.get(CHECK_HEADER).is_some_and(|v| v == "1") {
         return Ok("accepted (an ivrhook check request: not stored)");
     }

@@ -24,6 +24,7 @@ mod feed;
 mod inbound;
 pub mod metrics;
 mod ops;
+mod refusals;
 mod state;
 
 pub use inbound::CHECK_HEADER;
@@ -99,6 +100,7 @@ impl Server {
             Some(engine)
         };
         let metrics_feed = metrics.feed_waiting.clone();
+        let config_refusals_every = config.log.refusals_every;
         let state = Arc::new(AppState {
             engine,
             accept_any_app: config.accepts_any_app(),
@@ -108,6 +110,7 @@ impl Server {
             apps,
             feed: feed::Feed::new(metrics_feed),
             stopping: CancellationToken::new(),
+            refusals: refusals::RefusalLog::new(config_refusals_every),
         });
         Ok(Server { listener, state })
     }
@@ -147,6 +150,10 @@ impl Server {
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
         let state = Arc::clone(&self.state);
+        let addr = self.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(listen = %addr, data = %state.store.location(), apps = state.apps.len(),
+            destinations = state.config.destinations.len(), receive = state.config.roles.receive,
+            deliver = state.config.roles.deliver, version = env!("CARGO_PKG_VERSION"), "started");
         let deliver = state.config.roles.deliver;
         let stopping = state.stopping.clone();
         let stop = shutdown.clone();
@@ -162,6 +169,7 @@ impl Server {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.watch_backlogs(stop).await });
         }
+        let summaries = tokio::spawn(summarise_refusals(Arc::clone(&state), shutdown.clone()));
         let app = router(Arc::clone(&state));
         let served = axum::serve(
             self.listener,
@@ -184,8 +192,21 @@ impl Server {
         if let Some(engine) = engine {
             let _ = engine.await;
         }
+        let _ = summaries.await;
         state.store.close().await;
+        tracing::info!("stopped: every accepted report is stored and every attempt recorded");
         served.map_err(ServerError::Io)
+    }
+}
+
+/// A summary of refused reports every `log_refusals_every`, and one at shutdown.
+async fn summarise_refusals(state: Arc<AppState>, shutdown: CancellationToken) {
+    let every = state.refusals.every();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => state.refusals.summarise(),
+            () = shutdown.cancelled() => return state.refusals.summarise(),
+        }
     }
 }
 

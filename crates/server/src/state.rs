@@ -22,6 +22,8 @@ pub struct AppState {
     /// Cancelled when the server begins to stop: long polls answer and event streams end at
     /// once, rather than holding the shutdown for their whole wait.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// Refused reports, counted between log lines.
+    pub(crate) refusals: crate::refusals::RefusalLog,
 }
 
 /// A place in the bounded write path; dropping it gives the place back.

@@ -6,6 +6,7 @@ mod cluster;
 mod crash;
 mod deliver;
 mod forward_crash;
+mod logs;
 mod proc;
 mod readme;
 mod startup;

@@ -9,6 +9,7 @@
 //! - `deliveries`: listing, inspecting and retrying deliveries.
 //! - `setup`: `GET /v1/apps`, `GET /v1/destinations`: the configuration, no credential.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
+//! - `request_id`: `x-request-id` on every response and in its log lines.
 //! - `waiting`: why a pending delivery is not being sent now.
 
 mod calls;
@@ -17,6 +18,7 @@ mod deliveries;
 mod events;
 mod outbound;
 mod paging;
+mod request_id;
 mod setup;
 mod stream;
 mod views;
@@ -58,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/destinations", get(setup::destinations))
         .route("/v1/reports/{id}", get(events::one))
         .route_layer(middleware::from_fn_with_state(state, require_token))
+        .route_layer(middleware::from_fn(request_id::request_id))
 }
 
 async fn require_token(

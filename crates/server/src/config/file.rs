@@ -1,6 +1,8 @@
 //! The config file's shape as serde reads it, and its validation into [`Config`].
 
-use super::{invalid, lenient, parse_offset, App, Config, ConfigError, Inbound, Roles, Secret};
+use super::{
+    invalid, lenient, parse_offset, App, Config, ConfigError, Inbound, Logging, Roles, Secret,
+};
 use ivrhook_protocol::DecodeOptions;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -19,6 +21,8 @@ pub(super) struct FileConfig {
     #[serde(deserialize_with = "lenient::list")]
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
+    pub log_format: String,
+    pub log_refusals_every: String,
     pub inbound: FileInbound,
     #[serde(default)]
     pub apps: Vec<FileApp>,
@@ -87,6 +91,7 @@ impl FileConfig {
             },
             roles: Roles::parse(&self.roles)?,
             admin_token,
+            log: Logging::parse(&self.log_format, &self.log_refusals_every)?,
             inbound,
             apps,
             destinations,

@@ -76,10 +76,44 @@ pub struct Config {
     pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
+    pub log: Logging,
     pub inbound: Inbound,
     pub apps: Vec<App>,
     /// Where received reports are forwarded (`[[destinations]]`).
     pub destinations: Vec<ivrhook_engine::DestinationSettings>,
+}
+
+/// How the server logs: `log_format`, `log_refusals_every`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logging {
+    pub json: bool,
+    pub refusals_every: std::time::Duration,
+}
+
+impl Logging {
+    fn parse(format: &str, every: &str) -> Result<Logging, ConfigError> {
+        let json = match format {
+            "text" => false,
+            "json" => true,
+            other => {
+                let reason = format!("{other:?} must be \"text\" or \"json\"");
+                return Err(invalid("log_format", reason));
+            }
+        };
+        let refusals_every = parse_duration(every)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                invalid(
+                    "log_refusals_every",
+                    format!("{every:?} is not a duration like \"1m\""),
+                )
+            })?;
+        Ok(Logging {
+            json,
+            refusals_every,
+        })
+    }
 }
 
 /// `[inbound]`: how the receiver takes reports.
@@ -113,6 +147,8 @@ pub struct Overrides {
     pub roles: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_on_start: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
 }
 
 impl Default for Config {

@@ -1,0 +1,194 @@
+//! What an operator sees in the log at the default level without asking: dead deliveries,
+//! destinations going down and coming back, refused reports (counted, not one line each),
+//! start-up and shutdown; in both formats, from a real `ivrhook serve`.
+
+use crate::proc::*;
+use serde_json::Value;
+use std::{path::Path, time::Duration};
+
+const APP: &str = "247e35ff320a4142a105024055c367cf";
+
+/// A webhook destination at a port where nothing listens yet; one attempt per delivery.
+fn config(dir: &Path, port: u16, format: &str) {
+    let text = format!(
+        "log_format = \"{format}\"\nlog_refusals_every = \"1s\"\n[[apps]]\nid = \"{APP}\"\n\
+         [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/h\"\n\
+         retry_schedule = [\"0s\"]\n"
+    );
+    std::fs::write(dir.join("ivrhook.toml"), text).unwrap();
+}
+
+async fn free_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn post(base: &str, body: String) -> Value {
+    let url = format!("{base}/callback");
+    let resp = reqwest::Client::new()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    resp.json().await.unwrap()
+}
+
+/// Five reports forwarded to a dead webhook, and three bad reports.
+async fn failures(base: &str) {
+    for n in 0..5 {
+        assert_eq!(
+            post(base, report(&format!("log-{n}")).to_string()).await["code"],
+            "000000"
+        );
+    }
+    let mut bad = report("log-bad");
+    bad["status"] = serde_json::json!(7);
+    for _ in 0..3 {
+        assert_eq!(post(base, bad.to_string()).await["code"], "108100");
+    }
+}
+
+/// The log's JSON lines, once `found` holds for them.
+async fn json_lines(dir: &Path, what: &str, found: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let lines: Vec<Value> = (stderr(dir).lines())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+            .collect();
+        if found(&lines) {
+            return lines;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what} in:\n{}",
+            stderr(dir)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn with<'a>(lines: &'a [Value], message: &str) -> Vec<&'a Value> {
+    (lines.iter())
+        .filter(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(message))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_logged_as_json_without_a_line_per_request() {
+    let (_guard, dir) = temp_dir();
+    let port = free_port().await;
+    config(&dir, port, "json");
+    let env = [("RUST_LOG", "info,ivrhook_server::api::request_id=debug")];
+    let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
+    failures(&server.base).await;
+    let lines = json_lines(&dir, "dead deliveries and a refusal summary", |l| {
+        with(l, "delivery dead").len() == 5 && !with(l, "reports refused").is_empty()
+    })
+    .await;
+    let dead = with(&lines, "delivery dead");
+    assert!(
+        dead.iter()
+            .all(|l| l["level"] == "WARN" && l["destination"] == "crm"),
+        "{dead:?}"
+    );
+    assert!(dead.iter().any(|l| l["call"] == "log-0"), "{dead:?}");
+    assert!(
+        dead[0]["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{dead:?}"
+    );
+    let first = with(&lines, "report refused");
+    assert_eq!(first.len(), 1, "one line for the first refusal: {first:?}");
+    assert_eq!(
+        (first[0]["app"].as_str(), first[0]["code"].as_str()),
+        (Some(APP), Some("108100"))
+    );
+    assert!(
+        first[0]["reason"].as_str().unwrap().starts_with("status: "),
+        "{first:?}"
+    );
+    let summary = with(&lines, "reports refused");
+    assert_eq!(summary[0]["refused"], 3, "{summary:?}");
+    let opened = with(&lines, "destination unreachable");
+    assert_eq!(opened.len(), 1, "the breaker opened once: {opened:?}");
+    assert!(
+        opened[0]["until"].as_str().is_some_and(|u| u.contains('T')),
+        "{opened:?}"
+    );
+    assert!(!with(&lines, "started").is_empty());
+
+    // The webhook comes back: the next probe closes the breaker.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let hook = axum::Router::new().route("/h", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    post(&server.base, report("log-back").to_string()).await;
+    json_lines(&dir, "the breaker closing", |l| {
+        !with(l, "destination reachable again").is_empty()
+    })
+    .await;
+
+    // An API response's request id is on its log line.
+    let resp = reqwest::get(format!("{}/v1/deliveries?state=dead", server.base))
+        .await
+        .unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let lines = json_lines(&dir, "the API request's line", |l| {
+        with(l, "API request answered")
+            .iter()
+            .any(|a| a["span"]["request_id"] == id.as_str())
+    })
+    .await;
+    let successes = lines
+        .iter()
+        .filter(|l| l["target"] == "ivrhook_server::inbound")
+        .count();
+    assert_eq!(successes, 0, "no line per received report");
+    server.child.start_kill().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_logged_as_text_lines() {
+    let (_guard, dir) = temp_dir();
+    config(&dir, free_port().await, "text");
+    let env = [("RUST_LOG", "info")];
+    let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
+    failures(&server.base).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = stderr(&dir);
+        if text.matches("delivery dead").count() == 5 && text.contains("reports refused") {
+            break text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let dead = text.lines().find(|l| l.contains("delivery dead")).unwrap();
+    assert!(
+        dead.contains("WARN") && dead.contains("destination=\"crm\""),
+        "{dead}"
+    );
+    assert!(
+        text.contains("destination unreachable: circuit breaker open"),
+        "{text}"
+    );
+    let refused = text
+        .lines()
+        .find(|l| l.contains("reports refused"))
+        .unwrap();
+    assert!(
+        refused.contains("refused=3") && refused.contains("code=\"108100\""),
+        "{refused}"
+    );
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_err()),
+        "text, not JSON"
+    );
+    server.child.start_kill().unwrap();
+}
