@@ -2,6 +2,7 @@
 //! library. Nothing here decides how reports are handled.
 #![forbid(unsafe_code)]
 
+mod backup_cmd;
 mod cli_tools;
 mod config_cmd;
 mod logging;
@@ -79,6 +80,11 @@ enum Command {
     ///
     /// Example: ivrhook migrate --database postgres://ivrhook@db.internal/ivrhook
     Migrate(MigrateArgs),
+    /// Copy the SQLite store to FILE while it serves: a consistent snapshot holding every
+    /// report acknowledged before the copy began. Restore by serving the copy.
+    ///
+    /// Example: ivrhook backup /backups/ivrhook-$(date +%F).db
+    Backup(backup_cmd::BackupArgs),
     /// Print the default configuration file, every key documented; `config check FILE`
     /// checks a file without starting.
     ///
@@ -160,6 +166,7 @@ async fn main() -> ExitCode {
         Command::Config(args) => finish(config_cmd::run(args)),
         Command::Serve(args) => finish(serve(args).await),
         Command::Migrate(args) => finish(migrate(args).await),
+        Command::Backup(args) => finish(backup_cmd::run(args).await),
         Command::Send(args) => finish(send::run(args).await),
         Command::Tail(args) => finish(tail(args).await),
         Command::Simulate(args) => finish(cli_tools::simulate(args).await),

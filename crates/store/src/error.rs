@@ -14,6 +14,8 @@ pub enum StoreError {
     },
     #[error("cannot lock {path}: {reason}")]
     Lock { path: PathBuf, reason: String },
+    #[error("backup {path}: {reason}")]
+    Backup { path: PathBuf, reason: String },
     #[error("the database schema is at version {found}, newer than this ivrhook knows ({known}); run a newer ivrhook")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("database error")]

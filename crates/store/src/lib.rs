@@ -76,6 +76,28 @@ pub async fn open(
     }
 }
 
+/// A consistent copy of the SQLite store a URL names, taken while it may be serving; a
+/// PostgreSQL database is backed up with PostgreSQL's own tools.
+pub async fn backup(
+    url: &DatabaseUrl,
+    target: &std::path::Path,
+) -> Result<sqlite::Copied, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let (path, target) = (path.clone(), target.to_owned());
+            tokio::task::spawn_blocking(move || sqlite::backup_file(&path, &target))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+        }
+        DatabaseUrl::Postgres(_) => Err(StoreError::Backup {
+            path: target.to_owned(),
+            reason: "ivrhook backs up SQLite stores; back up PostgreSQL with pg_dump or \
+                     pg_basebackup (see the README)"
+                .into(),
+        }),
+    }
+}
+
 /// Applies the pending migrations of the database a URL names; returns the versions applied.
 pub async fn migrate(url: &DatabaseUrl) -> Result<Vec<i64>, StoreError> {
     match url {

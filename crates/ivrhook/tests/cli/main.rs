@@ -1,6 +1,7 @@
 //! The `ivrhook` binary as an operator runs it: real processes, signals, restarts.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
+mod backup;
 mod bench;
 mod cluster;
 mod crash;

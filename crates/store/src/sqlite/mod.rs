@@ -14,6 +14,7 @@
 //! - `read`: the read pool.
 //! - `reports`, `outbox`, `outbox_read`: the SQL.
 
+mod backup;
 mod checkpoint;
 mod durable;
 mod lock;
@@ -32,6 +33,7 @@ use crate::{
     BatchHook, Consumer, Inserted, Migrations, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
+pub use backup::{backup_file, Copied};
 use ivrhook_protocol::{AppId, CallId};
 use lock::LockFile;
 use rusqlite::Connection;
