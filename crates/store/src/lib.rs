@@ -8,6 +8,7 @@
 //! - `model`: received reports in and out (`NewReport`, `Inserted`, `StoredReport`).
 //! - `outbox`: events, deliveries, leases and attempts.
 //! - `rows`: the row mappings both backends share.
+//! - `retention`: what may be pruned, step by step.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
 //! - `sqlite`: the embedded backend: one writer thread with group commit, a reader pool.
 //! - `postgres`: the backend for several nodes sharing one database.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod model;
 pub mod outbox;
 pub mod postgres;
+pub mod retention;
 mod rows;
 pub mod sqlite;
 mod traits;

@@ -131,6 +131,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         delivery_id: i64,
     ) -> Result<Option<i64>, StoreError>;
 
+    /// One bounded step of pruning (see `retention`).
+    async fn prune(
+        &self,
+        request: crate::retention::PruneRequest,
+    ) -> Result<crate::retention::PruneStep, StoreError>;
+
+    /// Gives freed space back to the file system, a little at a time (SQLite); nothing for
+    /// PostgreSQL, whose autovacuum reuses it.
+    async fn reclaim(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Pending and dead deliveries per destination (backlogs and the metrics).
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError>;
 

@@ -156,6 +156,12 @@ impl Store for GatedStore {
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.inner.delivery_counts().await
     }
+    async fn prune(
+        &self,
+        request: ivrhook_store::retention::PruneRequest,
+    ) -> Result<ivrhook_store::retention::PruneStep, StoreError> {
+        self.inner.prune(request).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

@@ -20,6 +20,7 @@ mod floors;
 mod notify;
 mod outbox;
 mod outbox_read;
+mod prune;
 mod record_batch;
 mod report_batch;
 mod reports;

@@ -152,6 +152,13 @@ impl Store for PgStore {
         self.counts().await
     }
 
+    async fn prune(
+        &self,
+        request: crate::retention::PruneRequest,
+    ) -> Result<crate::retention::PruneStep, StoreError> {
+        self.prune_step(&request).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())

@@ -20,6 +20,7 @@ mod durable;
 mod lock;
 mod outbox;
 mod outbox_read;
+mod prune;
 mod read;
 mod reports;
 mod schema;
@@ -30,6 +31,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
+    retention::{PruneRequest, PruneStep},
     BatchHook, Consumer, Inserted, Migrations, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
@@ -303,6 +305,22 @@ impl Store for SqliteStore {
 
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError> {
         self.read(outbox_read::counts).await
+    }
+
+    async fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
+        if request.dry_run {
+            return self.read(move |c| Ok(prune::step(c, &request))).await?;
+        }
+        self.write(true, move |c| Ok(prune::step(c, &request)))
+            .await?
+    }
+
+    /// Frees up to a thousand pages (4 MiB) a time, on files made with incremental vacuum.
+    async fn reclaim(&self) -> Result<(), StoreError> {
+        self.write(false, |c| {
+            c.execute_batch("PRAGMA incremental_vacuum(1000)")
+        })
+        .await
     }
 
     /// Goes through the writer thread, so a stuck or stopped writer makes the store unhealthy.

@@ -22,6 +22,10 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
         source,
     };
     let conn = Connection::open(path).map_err(open)?;
+    // Takes effect only on a new file (before its first table): pruned pages can then be
+    // given back to the file system (`Store::reclaim`). An older file reuses them instead.
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")
+        .map_err(open)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(open)?;

@@ -11,6 +11,7 @@ mod leased;
 mod outbox;
 mod recorded;
 mod reports;
+mod retention;
 
 /// Runs each case against both backends: `sqlite::case` and `postgres::case`.
 macro_rules! conformance {
@@ -62,6 +63,7 @@ conformance!(
     leased::concurrent_offers_for_one_ordered_call_lease_one,
     forwards::a_new_report_is_forwarded_once_to_each_destination,
     forwards::a_calls_forwards_go_in_order_per_destination,
+    retention::old_rows_are_pruned_and_pending_work_is_kept,
     forwards::consumer_cursors_move_forward_only,
     forwards::a_forward_takes_its_lease_only_when_it_may_go,
     forwards::concurrent_forwards_of_one_ordered_call_lease_one,
