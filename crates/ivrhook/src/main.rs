@@ -6,6 +6,7 @@ mod backup_cmd;
 mod cli_tools;
 mod config_cmd;
 mod logging;
+mod prune_cmd;
 mod send;
 
 use clap::{Args, Parser, Subcommand};
@@ -85,6 +86,11 @@ enum Command {
     ///
     /// Example: ivrhook backup /backups/ivrhook-$(date +%F).db
     Backup(backup_cmd::BackupArgs),
+    /// Remove what `[retention]` says is old now, or (--dry-run) count it. A running server
+    /// prunes on its own every `retention.every`.
+    ///
+    /// Example: ivrhook prune --dry-run --config /etc/ivrhook/ivrhook.toml
+    Prune(prune_cmd::PruneArgs),
     /// Print the default configuration file, every key documented; `config check FILE`
     /// checks a file without starting.
     ///
@@ -167,6 +173,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => finish(serve(args).await),
         Command::Migrate(args) => finish(migrate(args).await),
         Command::Backup(args) => finish(backup_cmd::run(args).await),
+        Command::Prune(args) => finish(prune_cmd::run(args).await),
         Command::Send(args) => finish(send::run(args).await),
         Command::Tail(args) => finish(tail(args).await),
         Command::Simulate(args) => finish(cli_tools::simulate(args).await),

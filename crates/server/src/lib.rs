@@ -25,6 +25,7 @@ mod inbound;
 pub mod metrics;
 mod ops;
 mod refusals;
+pub mod retention;
 mod state;
 
 pub use inbound::CHECK_HEADER;
@@ -170,6 +171,9 @@ impl Server {
             tokio::spawn(async move { engine.watch_backlogs(stop).await });
         }
         let summaries = tokio::spawn(summarise_refusals(Arc::clone(&state), shutdown.clone()));
+        if deliver {
+            tokio::spawn(retention::run(Arc::clone(&state), shutdown.clone()));
+        }
         let app = router(Arc::clone(&state));
         let served = axum::serve(
             self.listener,

@@ -28,6 +28,7 @@ pub struct Metrics {
     consumer_age: Family<Vec<(&'static str, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Long polls and event streams waiting for a report now.
     pub feed_waiting: Gauge,
+    pruned: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl Metrics {
@@ -95,7 +96,17 @@ impl Metrics {
             "Long polls and event streams waiting for the next report",
             feed_waiting.clone(),
         );
+        let pruned = Family::default();
+        registry.register(
+            "pruned_rows",
+            "Rows removed by retention, by kind (reports, delivered, dead)",
+            Family::clone(&pruned),
+        );
+        for kind in ivrhook_store::retention::PruneKind::ALL {
+            let _ = pruned.get_or_create(&vec![("kind", kind.as_str())]);
+        }
         Metrics {
+            pruned,
             engine,
             consumer_behind,
             consumer_age,
@@ -130,6 +141,11 @@ impl Metrics {
         self.consumer_age
             .get_or_create(&labels)
             .set(oldest_ms.max(0) as f64 / 1000.0);
+    }
+
+    pub fn pruned(&self, kind: ivrhook_store::retention::PruneKind, rows: u64) {
+        let labels = vec![("kind", kind.as_str())];
+        self.pruned.get_or_create(&labels).inc_by(rows);
     }
 
     pub fn render(&self) -> String {

@@ -100,6 +100,17 @@ pub async fn backup(
     }
 }
 
+/// The store a URL names, for reading beside a server that may be running (SQLite takes no
+/// lock and runs no migration; PostgreSQL requires its schema current).
+pub async fn open_read_only(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open_read_only(path)?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(
+            postgres::PgStore::open(url, postgres::Migrations::Require, 2).await?,
+        )),
+    }
+}
+
 /// Applies the pending migrations of the database a URL names; returns the versions applied.
 pub async fn migrate(url: &DatabaseUrl) -> Result<Vec<i64>, StoreError> {
     match url {

@@ -10,6 +10,7 @@ mod forward_crash;
 mod logs;
 mod proc;
 mod readme;
+mod retention;
 mod startup;
 mod tail;
 mod tools;

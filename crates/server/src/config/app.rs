@@ -75,19 +75,8 @@ impl FileApp {
 
 /// `200ms`, `5s`, `2m`, `1h`: a whole number and a unit.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let bad = || format!("{text:?} is not a duration like 200ms, 5s, 2m or 1h");
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let ms = match unit {
-        "ms" => n,
-        "s" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
-        _ => return Err(bad()),
-    };
-    Ok(Duration::from_millis(ms))
+    humantime::parse_duration(text.trim())
+        .map_err(|_| format!("{text:?} is not a duration like 200ms, 5s, 2m, 1h or 30d"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The config file's shape as serde reads it, and its validation into [`Config`].
 
 use super::{
-    invalid, lenient, parse_offset, App, Config, ConfigError, Inbound, Logging, Roles, Secret,
+    invalid, lenient, parse_offset, App, Config, ConfigError, Inbound, Logging, Retention, Roles,
+    Secret,
 };
 use ivrhook_protocol::DecodeOptions;
 use serde::Deserialize;
@@ -24,6 +25,7 @@ pub(super) struct FileConfig {
     pub log_format: String,
     pub log_refusals_every: String,
     pub inbound: FileInbound,
+    pub retention: FileRetention,
     #[serde(default)]
     pub apps: Vec<FileApp>,
     #[serde(default)]
@@ -39,6 +41,15 @@ pub(super) struct FileInbound {
     pub queue_capacity: usize,
     pub utc_offset: String,
     pub strict: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileRetention {
+    pub reports: String,
+    pub delivered: String,
+    pub dead: String,
+    pub every: String,
 }
 
 pub(super) use super::{app::FileApp, destination::FileDestination};
@@ -92,6 +103,7 @@ impl FileConfig {
             roles: Roles::parse(&self.roles)?,
             admin_token,
             log: Logging::parse(&self.log_format, &self.log_refusals_every)?,
+            retention: Retention::parse(&self.retention)?,
             inbound,
             apps,
             destinations,
@@ -215,6 +227,9 @@ mod tests {
         assert!(error("[[apps]]\nid = \"\"").starts_with("apps[0].id: must not be empty"));
         assert!(error("[inbound]\nmax_body_bytes = \"big\"").contains("max_body_bytes"));
         assert!(error("roles = []").starts_with("roles: is empty"));
+        assert!(error("[retention]\nreports = \"soon\"").starts_with("retention.reports: "));
+        assert!(error("[retention]\nevery = \"forever\"").starts_with("retention.every: "));
+        assert!(error("log_format = \"xml\"").starts_with("log_format: "));
         assert!(error("database_pool_size = 1").starts_with("database_pool_size: 1 is not"));
         assert!(error("roles = [\"send\"]").starts_with("roles: \"send\" is not a role"));
     }

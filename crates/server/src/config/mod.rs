@@ -78,6 +78,7 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub log: Logging,
     pub inbound: Inbound,
+    pub retention: Retention,
     pub apps: Vec<App>,
     /// Where received reports are forwarded (`[[destinations]]`).
     pub destinations: Vec<ivrhook_engine::DestinationSettings>,
@@ -113,6 +114,48 @@ impl Logging {
             json,
             refusals_every,
         })
+    }
+}
+
+/// `[retention]`: how long each kind of row is kept (`None`: forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub reports: Option<std::time::Duration>,
+    pub delivered: Option<std::time::Duration>,
+    pub dead: Option<std::time::Duration>,
+    pub every: std::time::Duration,
+}
+
+impl Retention {
+    fn parse(f: &file::FileRetention) -> Result<Retention, ConfigError> {
+        let keep = |key: &str, text: &str| match text.trim() {
+            "forever" => Ok(None),
+            t => match parse_duration(t) {
+                Ok(d) if !d.is_zero() => Ok(Some(d)),
+                _ => Err(invalid(
+                    format!("retention.{key}"),
+                    format!("{text:?} must be a duration like \"30d\" or \"forever\""),
+                )),
+            },
+        };
+        let every = keep("every", &f.every)?
+            .ok_or_else(|| invalid("retention.every", "must be a duration like \"1m\""))?;
+        Ok(Retention {
+            reports: keep("reports", &f.reports)?,
+            delivered: keep("delivered", &f.delivered)?,
+            dead: keep("dead", &f.dead)?,
+            every,
+        })
+    }
+
+    /// How long rows of `kind` are kept.
+    pub fn of(&self, kind: ivrhook_store::retention::PruneKind) -> Option<std::time::Duration> {
+        use ivrhook_store::retention::PruneKind;
+        match kind {
+            PruneKind::Reports => self.reports,
+            PruneKind::Delivered => self.delivered,
+            PruneKind::Dead => self.dead,
+        }
     }
 }
 

@@ -96,6 +96,26 @@ impl SqliteStore {
         })
     }
 
+    /// Reads only, beside a server that may be using the file (WAL readers need no lock):
+    /// every write fails with `StoreError::Closed`.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        if !path.exists() {
+            return Err(StoreError::Open {
+                path: path.clone(),
+                source: rusqlite::Error::InvalidPath(path),
+            });
+        }
+        Ok(SqliteStore {
+            readers: Arc::new(read::Readers::new(path.clone())),
+            path,
+            writes: Mutex::new(None),
+            writer: Mutex::new(None),
+            lock: Mutex::new(None),
+            visible_waits: false,
+        })
+    }
+
     /// For tests that pause tokio's clock: each wait for the writer thread (which tokio cannot
     /// see) runs on tokio's blocking pool, so the paused clock does not jump ahead while a
     /// commit is in progress. Costs a thread hand-off per write; never used by the product.

@@ -1,0 +1,62 @@
+//! `ivrhook prune`: apply `[retention]` now, or (`--dry-run`) say what it would remove.
+
+use ivrhook_server::config::{Config, Overrides};
+use ivrhook_store::{OpenOptions, StoreError};
+use std::{error::Error, path::PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Count what would be removed; remove nothing (safe beside a running server).
+    #[arg(long)]
+    dry_run: bool,
+    /// TOML configuration file: its `database` and `[retention]`.
+    #[arg(long, short, env = "IVRHOOK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL; overrides `database` in the file.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+pub async fn run(args: PruneArgs) -> Result<(), Box<dyn Error>> {
+    let overrides = Overrides {
+        database: args.database,
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let retention = config.retention;
+    let store = if args.dry_run {
+        ivrhook_store::open_read_only(&config.database).await?
+    } else {
+        let options = OpenOptions {
+            migrations: ivrhook_store::Migrations::Require,
+            ..OpenOptions::default()
+        };
+        ivrhook_store::open(&config.database, None, options)
+            .await
+            .map_err(|e| match e {
+                StoreError::Lock { .. } => format!(
+                    "{e}; a running server prunes on its own every retention.every, and \
+                     --dry-run shows what it would remove"
+                )
+                .into(),
+                other => Box::<dyn Error>::from(other),
+            })?
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let removed =
+        ivrhook_server::retention::prune(store.as_ref(), &retention, now, args.dry_run, None)
+            .await?;
+    store.close().await;
+    if removed.is_empty() {
+        println!("nothing to prune: every [retention] key is \"forever\"");
+    }
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for (kind, n) in removed {
+        println!("{verb} {n} {}", kind.as_str());
+    }
+    Ok(())
+}

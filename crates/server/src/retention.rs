@@ -1,0 +1,90 @@
+//! Pruning by `[retention]`: passes over each kind of row, in steps of a few hundred rows, each
+//! its own short write, with a pause between them so the traffic's writes go first. Run every
+//! `retention.every` by a delivering node, and on demand by `ivrhook prune`.
+
+use crate::{config::Retention, metrics::Metrics, state::AppState};
+use ivrhook_store::{
+    retention::{PruneKind, PruneRequest},
+    Store, StoreError,
+};
+use std::{sync::Arc, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+/// Rows per step: a step holds SQLite's writer for a few milliseconds.
+const STEP: u32 = 500;
+/// Between steps, so that the receiver's writes are not queued behind a long pass.
+const PAUSE: Duration = Duration::from_millis(5);
+
+/// Removes (or, with `dry_run`, counts) every row `retention` says is old at `now_ms`.
+pub async fn prune(
+    store: &dyn Store,
+    retention: &Retention,
+    now_ms: i64,
+    dry_run: bool,
+    metrics: Option<&Metrics>,
+) -> Result<Vec<(PruneKind, u64)>, StoreError> {
+    let mut removed = Vec::new();
+    for kind in PruneKind::ALL {
+        let Some(keep) = retention.of(kind) else {
+            continue;
+        };
+        let before_ms = now_ms.saturating_sub(keep.as_millis() as i64);
+        let mut request = PruneRequest {
+            kind,
+            before_ms,
+            after_id: 0,
+            limit: STEP,
+            dry_run,
+        };
+        let mut total = 0;
+        loop {
+            let step = store.prune(request).await?;
+            total += step.removed;
+            if let Some(m) = metrics {
+                m.pruned(kind, step.removed);
+            }
+            let Some(next) = step.next_after else { break };
+            request.after_id = next;
+            tokio::time::sleep(PAUSE).await;
+        }
+        removed.push((kind, total));
+    }
+    if !dry_run {
+        store.reclaim().await?;
+    }
+    Ok(removed)
+}
+
+/// Prunes every `retention.every` until `shutdown`, when anything is to be pruned.
+pub(crate) async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
+    let retention = state.config.retention;
+    if PruneKind::ALL.iter().all(|k| retention.of(*k).is_none()) {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(retention.every) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let pass = prune(
+            state.store.as_ref(),
+            &retention,
+            now,
+            false,
+            Some(&state.metrics),
+        );
+        match pass.await {
+            Ok(removed) => {
+                let removed: Vec<String> = (removed.iter())
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(k, n)| format!("{n} {}", k.as_str()))
+                    .collect();
+                if !removed.is_empty() {
+                    tracing::info!(removed = %removed.join(", "), "pruned old rows");
+                }
+            }
+            Err(e) => tracing::warn!(error = ?e, "pruning failed; it is tried again later"),
+        }
+    }
+}
