@@ -90,7 +90,9 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        for bad in ["5", "s", "1.5s", "5 sec", "-1s", ""] {
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["5", "s", "1.5s", "5 parsecs", "-1s", ""] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
