@@ -92,7 +92,8 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
-        for bad in ["5", "s", "1.5s", "5 parsecs", "-1s", ""] {
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        for bad in ["5", "s", "5 parsecs", "-1s", ""] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
