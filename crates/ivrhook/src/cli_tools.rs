@@ -181,6 +181,13 @@ enum BenchPath {
         #[arg(long, env = "TEST_NATS_URL", default_value = "nats://127.0.0.1:4222")]
         nats: String,
     },
+    /// The receive rate at half capacity while retention prunes old reports, next to the
+    /// same without pruning (one node, SQLite).
+    Prune {
+        /// Old reports to seed and prune.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+    },
 }
 
 pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
@@ -229,6 +236,14 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 nats,
             };
             bench::forward::run(dir.path(), &o).await?
+        }
+        BenchPath::Prune { rows } => {
+            let o = bench::prune::Options {
+                connections: args.connections,
+                duration: args.duration,
+                rows,
+            };
+            bench::prune::run(dir.path(), &o).await?
         }
     };
     print!("{}", report.render());

@@ -4,6 +4,7 @@
 //! - `server`: the server under test as a child process; its CPU and memory from /proc.
 //! - `ceiling`: the HTTP stack alone, answering without decoding or storing.
 //! - `disk`: the disk's own fsync latency beside a phase.
+//! - `prune`: the receive rate while retention prunes a large backlog of old rows.
 //! - `receive`, `deliver`, `forward`: the benches.
 
 pub mod ceiling;
@@ -11,6 +12,7 @@ pub mod deliver;
 pub mod disk;
 pub mod forward;
 pub mod load;
+pub mod prune;
 pub mod receive;
 pub mod server;
 
