@@ -91,6 +91,14 @@ enum Command {
     ///
     /// Example: ivrhook prune --dry-run --config /etc/ivrhook/ivrhook.toml
     Prune(prune_cmd::PruneArgs),
+    /// Print a shell's completion script, generated from these commands.
+    ///
+    /// Example: ivrhook completions bash > /etc/bash_completion.d/ivrhook
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page, generated from these commands.
+    ///
+    /// Example: ivrhook manpage > /usr/local/share/man/man1/ivrhook.1
+    Manpage,
     /// Print the default configuration file, every key documented; `config check FILE`
     /// checks a file without starting.
     ///
@@ -170,6 +178,15 @@ async fn main() -> ExitCode {
     }
     match command {
         Command::Config(args) => finish(config_cmd::run(args)),
+        Command::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "ivrhook", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Manpage => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            finish(page.render(&mut std::io::stdout()).map_err(Into::into))
+        }
         Command::Serve(args) => finish(serve(args).await),
         Command::Migrate(args) => finish(migrate(args).await),
         Command::Backup(args) => finish(backup_cmd::run(args).await),
