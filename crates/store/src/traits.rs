@@ -34,6 +34,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The id of the newest report (0 when none is stored).
     async fn latest_report_id(&self) -> Result<i64, StoreError>;
 
+    /// Reports with ids below `before`, of `app` when given, newest first (the list of calls).
+    async fn reports_before(
+        &self,
+        before: i64,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>, StoreError>;
+
     // --- named consumers of the report feed ---
 
     /// A consumer's cursor, `None` for a name never acknowledged.

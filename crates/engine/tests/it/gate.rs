@@ -143,6 +143,14 @@ impl Store for GatedStore {
     ) -> Result<Option<i64>, StoreError> {
         self.inner.next_due(destination, lane, after_ms).await
     }
+    async fn reports_before(
+        &self,
+        before: i64,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        self.inner.reports_before(before, app, limit).await
+    }
     async fn earlier_pending(
         &self,
         destination: &str,

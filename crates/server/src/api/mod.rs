@@ -2,7 +2,8 @@
 //! sender's events and deliveries.
 //! With `admin_token` set, every request needs `Authorization: Bearer <token>`.
 //!
-//! - `calls`: `POST /v1/apps/{appId}/calls`, `GET /v1/calls/{callId}`.
+//! - `calls`: `POST /v1/apps/{appId}/calls`, `GET /v1/calls/{callId}`; `call_list`:
+//!   `GET /v1/calls`.
 //! - `events`, `stream`, `consumers`: the report feed (pages and long polls, server-sent
 //!   events, named consumers).
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
@@ -12,6 +13,7 @@
 //! - `request_id`: `x-request-id` on every response and in its log lines.
 //! - `waiting`: why a pending delivery is not being sent now.
 
+mod call_list;
 mod calls;
 mod consumers;
 mod deliveries;
@@ -38,6 +40,7 @@ use std::sync::Arc;
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/apps/{app_id}/calls", post(calls::register))
+        .route("/v1/calls", get(call_list::list))
         .route("/v1/calls/{call_id}", get(calls::timeline))
         .route("/v1/events", get(events::page))
         .route("/v1/events/stream", get(stream::stream))

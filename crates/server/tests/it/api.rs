@@ -212,3 +212,48 @@ async fn a_single_report_by_id() {
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("id")));
     app.stop().await;
 }
+
+/// Calls by their latest report, newest first, each on exactly one page.
+#[tokio::test]
+async fn calls_are_listed_newest_first_with_their_outcome_and_keys() {
+    let app = spawn_app().await;
+    app.post_callback(report("ca").to_string()).await;
+    app.post_callback(report("cb").to_string()).await;
+    let mut hung_up = report("ca");
+    hung_up["status"] = json!(1);
+    hung_up["hungup"] = json!({"event": "", "dir": 1, "fileName": "https://r.example/ca.wav",
+                               "reason": 16, "timeStamp": "20180112172330000"});
+    app.post_callback(hung_up.to_string()).await;
+    app.post_callback(report("cc").to_string()).await;
+
+    let (status, first) = app.get("/v1/calls?limit=2").await;
+    assert_eq!(status, 200, "{first}");
+    let ids = |page: &Value| -> Vec<String> {
+        (page["calls"].as_array().unwrap().iter())
+            .map(|c| c["callId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(&first),
+        ["cc", "ca"],
+        "ca's latest report came after cb's"
+    );
+    let ca = &first["calls"][1];
+    assert_eq!(
+        (ca["reports"].clone(), ca["outcome"].clone()),
+        (json!(2), json!("hungup"))
+    );
+    assert_eq!(ca["keys"], json!(["1#", "1#"]), "{ca}");
+    assert_eq!(ca["recording"], "https://r.example/ca.wav");
+    let next = first["next"].as_str().unwrap();
+    let (_, second) = app.get(&format!("/v1/calls?limit=2&after={next}")).await;
+    assert_eq!(ids(&second), ["cb"], "ca is not listed again: {second}");
+    assert_eq!(second["next"], Value::Null, "the end");
+    let (_, other) = app
+        .get("/v1/calls?app=ffffffffffffffffffffffffffffffff")
+        .await;
+    assert_eq!(other["calls"], json!([]));
+    let (status, _) = app.get("/v1/calls?call=x").await;
+    assert_eq!(status, 422);
+    app.stop().await;
+}

@@ -90,4 +90,18 @@ impl PgStore {
         let sql = format!("SELECT {COLUMNS} FROM reports WHERE id > $1 ORDER BY id LIMIT $2");
         self.rows(&sql, &[&after, &i64::from(limit)], report).await
     }
+
+    pub(super) async fn before(
+        &self,
+        before: i64,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM reports WHERE id < $1 AND ($2::text IS NULL OR app_id = $2)
+             ORDER BY id DESC LIMIT $3"
+        );
+        self.rows(&sql, &[&before, &app, &i64::from(limit)], report)
+            .await
+    }
 }

@@ -38,6 +38,15 @@ impl Store for PgStore {
         self.latest().await
     }
 
+    async fn reports_before(
+        &self,
+        before: i64,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        self.before(before, app, limit).await
+    }
+
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
         self.consumer(name).await
     }

@@ -203,6 +203,17 @@ impl Store for SqliteStore {
         self.read(reports::latest).await
     }
 
+    async fn reports_before(
+        &self,
+        before: i64,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        let app = app.map(str::to_owned);
+        self.read(move |c| reports::before(c, before, app.as_deref(), limit))
+            .await
+    }
+
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
         let name = name.to_owned();
         self.read(move |c| reports::consumer(c, &name)).await

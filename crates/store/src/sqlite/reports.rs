@@ -115,6 +115,21 @@ pub(crate) fn after(
     rows.collect()
 }
 
+pub(crate) fn before(
+    conn: &Connection,
+    before: i64,
+    app: Option<&str>,
+    limit: u32,
+) -> rusqlite::Result<Vec<StoredReport>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM reports WHERE id < ?1 AND (?2 IS NULL OR app_id = ?2)
+         ORDER BY id DESC LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map((before, app, limit), report)?;
+    rows.collect()
+}
+
 pub(crate) fn call_known(conn: &Connection, app: &str, call: &str) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM calls WHERE app_id = ?1 AND call_id = ?2")?;
     stmt.exists((app, call))

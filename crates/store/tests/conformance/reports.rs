@@ -125,3 +125,34 @@ pub async fn calls_are_registered_once(store: &dyn Store) {
         "per app"
     );
 }
+
+/// Newest first, below a cursor, of one app when asked (the list of calls reads this).
+pub async fn reports_before_a_cursor_come_newest_first(store: &dyn Store) {
+    let mut ids = Vec::new();
+    for (call, app, content) in [("b1", "app", 1), ("b2", "app", 2), ("b3", "other", 3)] {
+        let r = NewReport {
+            app_id: AppId::try_from(app).unwrap(),
+            ..report(call, content)
+        };
+        match store.insert_report(r).await.unwrap() {
+            Inserted::New { id, .. } => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let calls = |rows: Vec<ivrhook_store::StoredReport>| -> Vec<String> {
+        rows.iter().map(|r| r.call_id.to_string()).collect()
+    };
+    let all = store.reports_before(i64::MAX, None, 10).await.unwrap();
+    assert_eq!(calls(all), ["b3", "b2", "b1"]);
+    let app = store
+        .reports_before(i64::MAX, Some("app"), 10)
+        .await
+        .unwrap();
+    assert_eq!(calls(app), ["b2", "b1"]);
+    let below = store.reports_before(ids[1], None, 10).await.unwrap();
+    assert_eq!(calls(below), ["b1"]);
+    assert_eq!(
+        store.reports_before(i64::MAX, None, 1).await.unwrap().len(),
+        1
+    );
+}

@@ -1,0 +1,106 @@
+//! `GET /v1/calls?app=&after=&limit=`: calls by their latest report, newest first, each with
+//! its outcome, the keys pressed and how many reports it has. Calls are not a table: a page
+//! walks the reports down from the cursor and lists each call at its newest report, so a call
+//! appears on exactly one page however many reports it has.
+
+use super::{paging, views::report_json};
+use crate::{error::ApiError, state::AppState};
+use axum::{
+    extract::{RawQuery, State},
+    Json,
+};
+use ivrhook_protocol::CallId;
+use ivrhook_store::StoredReport;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::{collections::HashSet, sync::Arc};
+
+/// Reports read at a time while walking down.
+const SCAN: u32 = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    app: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn list(
+    State(st): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q: ListQuery = paging::query(query.as_deref())?;
+    let page = paging::Page::parse(q.after.as_deref(), q.limit.as_deref())?;
+    let app = q.app.filter(|a| !a.is_empty());
+    // The cursor is the last report a page read; the first page starts above every report.
+    let before = if page.after == 0 {
+        i64::MAX
+    } else {
+        page.after
+    };
+    let (mut calls, mut seen, mut cursor) = (Vec::new(), HashSet::new(), before);
+    let mut exhausted = false;
+    while calls.len() < page.limit as usize && !exhausted {
+        let rows = st
+            .store
+            .reports_before(cursor, app.as_deref(), SCAN)
+            .await?;
+        exhausted = rows.len() < SCAN as usize;
+        for r in rows {
+            cursor = r.id;
+            if !seen.insert((r.app_id.clone(), r.call_id.clone())) {
+                continue;
+            }
+            if let Some(call) = summary(&st, &r, before).await? {
+                calls.push(call);
+                if calls.len() == page.limit as usize {
+                    exhausted = false;
+                    break;
+                }
+            }
+        }
+    }
+    let next = (!exhausted).then(|| cursor.to_string());
+    Ok(Json(json!({"calls": calls, "next": next})))
+}
+
+/// The call of `newest` (its newest report below the cursor), or `None` when the call has a
+/// newer report: an earlier page listed it.
+async fn summary(
+    st: &AppState,
+    newest: &StoredReport,
+    before: i64,
+) -> Result<Option<Value>, ApiError> {
+    let call = CallId::try_from(newest.call_id.as_str())
+        .map_err(|e| ApiError::invalid("callId", e.to_string()))?;
+    let reports: Vec<StoredReport> = (st.store.reports_for_call(&call).await?)
+        .into_iter()
+        .filter(|r| r.app_id == newest.app_id)
+        .collect();
+    if reports.iter().any(|r| r.id >= before) {
+        return Ok(None);
+    }
+    let shown: Vec<Value> = reports.iter().map(report_json).collect();
+    let keys: Vec<&Value> = (shown.iter())
+        .flat_map(|r| r["commands"].as_array().into_iter().flatten())
+        .map(|c| &c["dtmf"])
+        .filter(|k| k.as_str().is_some_and(|k| !k.is_empty()))
+        .collect();
+    let last = shown.last().unwrap_or(&Value::Null);
+    let outcome = match newest.status {
+        Some(0) => json!("completed"),
+        Some(1) => json!("hungup"),
+        _ => Value::Null,
+    };
+    Ok(Some(json!({
+        "callId": newest.call_id,
+        "appId": newest.app_id,
+        "reports": reports.len(),
+        "firstReceivedAt": shown.first().map_or(Value::Null, |r| r["receivedAt"].clone()),
+        "lastReceivedAt": last["receivedAt"],
+        "outcome": outcome,
+        "keys": keys,
+        "recording": last["hangup"]["recordingUrl"],
+    })))
+}
