@@ -3,19 +3,24 @@
 /// "could not reach ivrhook at URL: connection refused", the root cause first, and where the
 /// address comes from.
 pub fn unreachable(server: &str, e: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
     let why = if e.is_builder() && !server.contains("://") {
         format!("{server:?} has no scheme: did you mean http://{server}?")
     } else {
-        cause.to_string()
+        root_cause(e)
     };
     format!(
         "could not reach ivrhook at {server}: {why} (the address comes from --server or \
          IVRHOOK_SERVER)"
     )
+}
+
+/// The innermost error: "connection refused", not "error sending request for url (…)".
+pub fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// An `http://` or `https://` URL given as `flag`, checked before anything is sent.

@@ -215,8 +215,8 @@ async fn send_report(
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Answer {
     Code(String),
-    /// No answer: a timeout or a connection error.
-    Unreachable(&'static str),
+    /// No answer: a timeout, or a connection error with its root cause.
+    Unreachable(String),
     /// An HTTP answer without the contract's code, e.g. "HTTP 404, not JSON".
     Other {
         status: u16,
@@ -228,7 +228,7 @@ impl Answer {
     fn label(&self) -> String {
         match self {
             Answer::Code(code) => code.clone(),
-            Answer::Unreachable(why) => (*why).to_owned(),
+            Answer::Unreachable(why) => why.clone(),
             Answer::Other { status, what } => format!("HTTP {status}, {what}"),
         }
     }
@@ -257,8 +257,8 @@ async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Answer {
         .await;
     let resp = match sent {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return Answer::Unreachable("timeout"),
-        Err(_) => return Answer::Unreachable("connection error"),
+        Err(e) if e.is_timeout() => return Answer::Unreachable("no answer: timeout".into()),
+        Err(e) => return Answer::Unreachable(format!("no answer: {}", crate::net::root_cause(&e))),
     };
     let status = resp.status().as_u16();
     let Ok(value) = resp.json::<serde_json::Value>().await else {

@@ -202,3 +202,15 @@ async fn simulate_and_check_refuse_a_target_without_a_scheme_before_sending() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_names_the_root_cause_when_nothing_answers() {
+    let (_guard, dir) = temp_dir();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/callback", listener.local_addr().unwrap());
+    drop(listener);
+    let args = ["simulate", "--target", &url, "--calls", "1"];
+    let (summary, err) = run_fails(&dir, &args).await;
+    assert!(summary.contains("answered no answer: Connection refused"), "{summary}");
+    assert!(err.contains("1 × no answer: Connection refused"), "{err}");
+}
