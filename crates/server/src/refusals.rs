@@ -10,6 +10,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// Apps counted apart per summary; refusals naming further apps are counted together under
+/// `*`, so a sender inventing a new appId for every request floods neither memory nor log.
+const APPS: usize = 64;
+
 #[derive(Debug)]
 pub(crate) struct RefusalLog {
     every: Duration,
@@ -36,8 +40,13 @@ impl RefusalLog {
     }
 
     pub fn refused(&self, app: Option<&str>, code: ResponseCode, reason: &str) {
-        let app = app.unwrap_or("-");
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let app = match app.unwrap_or("-") {
+            app if counts.len() < APPS || counts.contains_key(&(app.to_owned(), code.as_str())) => {
+                app
+            }
+            _ => "*",
+        };
         let counted = counts
             .entry((app.to_owned(), code.as_str()))
             .or_insert_with(|| {
@@ -60,5 +69,26 @@ impl RefusalLog {
                     "reports refused");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_apps_are_counted_together_past_a_bound() {
+        let log = RefusalLog::new(Duration::from_secs(60));
+        for n in 0..1000 {
+            log.refused(
+                Some(&format!("app-{n}")),
+                ResponseCode::UnknownApp,
+                "unknown",
+            );
+        }
+        let counts = log.counts.lock().unwrap();
+        assert_eq!(counts.len(), APPS + 1, "64 apps apart, the rest under *");
+        let rest = &counts[&("*".to_owned(), "108101")];
+        assert_eq!(rest.refused, 1000 - APPS as u64);
     }
 }

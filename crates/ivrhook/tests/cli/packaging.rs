@@ -28,8 +28,9 @@ async fn the_systemd_unit_passes_systemd_analyze() {
     // Verified against the binary under test, where the unit expects the installed one.
     let here = unit.replace("/usr/local/bin/ivrhook", env!("CARGO_BIN_EXE_ivrhook"));
     std::fs::write(dir.join("ivrhook.service"), here).unwrap();
+    // The man page it names is installed with the package, not on this machine.
     let out = tokio::process::Command::new("systemd-analyze")
-        .arg("verify")
+        .args(["verify", "--man=no"])
         .arg(dir.join("ivrhook.service"))
         .output()
         .await

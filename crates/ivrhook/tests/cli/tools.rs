@@ -211,6 +211,9 @@ async fn simulate_names_the_root_cause_when_nothing_answers() {
     drop(listener);
     let args = ["simulate", "--target", &url, "--calls", "1"];
     let (summary, err) = run_fails(&dir, &args).await;
-    assert!(summary.contains("answered no answer: Connection refused"), "{summary}");
+    assert!(
+        summary.contains("answered no answer: Connection refused"),
+        "{summary}"
+    );
     assert!(err.contains("1 × no answer: Connection refused"), "{err}");
 }
