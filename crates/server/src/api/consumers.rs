@@ -60,6 +60,7 @@ struct EventsQuery {
 pub async fn events(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,
+    path: axum::extract::MatchedPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let name = consumer_name(name)?;
@@ -72,13 +73,14 @@ pub async fn events(
     };
     let reports = st.feed.wait_after(&st, cursor, page.limit, wait).await?;
     let next = page.next(reports.last().map(|r| r.id));
-    let events: Vec<Value> = reports.iter().map(report_json).collect();
-    Ok(Json(json!({
+    let reports: Vec<Value> = reports.iter().map(report_json).collect();
+    let mut page = json!({
         "consumer": name,
         "cursor": cursor.to_string(),
-        "events": events,
         "next": next,
-    })))
+    });
+    page[super::events::feed_key(&path)] = json!(reports);
+    Ok(Json(page))
 }
 
 pub async fn ack(

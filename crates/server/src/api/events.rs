@@ -6,7 +6,7 @@
 use super::{paging::Page, views::report_json};
 use crate::{error::ApiError, feed::MAX_WAIT, state::AppState};
 use axum::{
-    extract::{rejection::PathRejection, Path, RawQuery, State},
+    extract::{rejection::PathRejection, MatchedPath, Path, RawQuery, State},
     Json,
 };
 use serde::Deserialize;
@@ -23,6 +23,7 @@ struct PageQuery {
 
 pub async fn page(
     State(st): State<Arc<AppState>>,
+    path: MatchedPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q: PageQuery = super::paging::query(query.as_deref())?;
@@ -33,8 +34,20 @@ pub async fn page(
         .wait_after(&st, page.after, page.limit, wait)
         .await?;
     let next = page.next(reports.last().map(|r| r.id));
-    let events: Vec<Value> = reports.iter().map(report_json).collect();
-    Ok(Json(json!({"events": events, "next": next})))
+    let reports: Vec<Value> = reports.iter().map(report_json).collect();
+    let mut page = json!({"next": next});
+    page[feed_key(&path)] = json!(reports);
+    Ok(Json(page))
+}
+
+/// The feed's items are received reports: `/v1/reports…` calls them so; the older paths
+/// `/v1/events…` (which issue the feed its first name) keep the key `events`.
+pub(crate) fn feed_key(path: &MatchedPath) -> &'static str {
+    if path.as_str().ends_with("/events") {
+        "events"
+    } else {
+        "reports"
+    }
 }
 
 /// `GET /v1/reports/{id}`: one received report.

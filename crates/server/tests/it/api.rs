@@ -62,6 +62,25 @@ async fn events_page_through_every_report_in_order() {
         cursor = page["next"].as_str().unwrap().to_owned();
     }
     assert_eq!(seen, ["p-0", "p-1", "p-2", "p-3", "p-4"]);
+    // The same feed under the name its items have: received reports.
+    let (_, page) = app.get("/v1/reports?limit=2").await;
+    let calls: Vec<&str> = (page["reports"].as_array().unwrap().iter())
+        .map(|r| r["callId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (calls, page.get("events")),
+        (vec!["p-0", "p-1"], None),
+        "{page}"
+    );
+    let (_, named) = app.get("/v1/consumers/crm/reports?limit=1").await;
+    assert_eq!(named["reports"][0]["callId"], "p-0", "{named}");
+    let stream = app
+        .client
+        .get(app.url("/v1/reports/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let (status, body) = app.get("/v1/events?limit=0").await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
