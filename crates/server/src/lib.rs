@@ -222,6 +222,8 @@ fn router(state: Arc<AppState>) -> Router {
     router
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(api::openapi_json))
+        .route("/docs", get(api::docs))
         .merge(api::router(Arc::clone(&state)))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)

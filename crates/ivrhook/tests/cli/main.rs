@@ -8,6 +8,7 @@ mod crash;
 mod deliver;
 mod forward_crash;
 mod logs;
+mod openapi;
 mod packaging;
 mod proc;
 mod readme;

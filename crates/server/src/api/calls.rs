@@ -19,6 +19,13 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// `POST /v1/apps/{appId}/calls` with `{"callId": "..."}`: 201 when new, 200 when known.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/calls", operation_id = "register_call", tag = "calls",
+    description = "Registers a call the business placed, for apps with require_known_calls.",
+    params(("app_id" = String, Path, description = "a configured app")),
+    request_body(content = Object, description = "{\"callId\": \"…\"}", content_type = "application/json"),
+    responses((status = 201, description = "registered", body = Object),
+              (status = 200, description = "already registered", body = Object),
+              (status = 404, description = "the app is not configured", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn register(
     State(st): State<Arc<AppState>>,
     app_id: Result<Path<String>, PathRejection>,
@@ -66,6 +73,11 @@ async fn registered_with(st: &AppState, call: &CallId) -> Result<Vec<String>, Ap
 
 /// `GET /v1/calls/{callId}`: every report received for the call (and each one's forward
 /// deliveries) and every report sent for it (with its delivery), oldest first.
+#[utoipa::path(get, path = "/v1/calls/{call_id}", operation_id = "call_timeline", tag = "calls",
+    description = "The call's timeline: registrations, reports received with their forwards, outbound events with their deliveries.",
+    params(("call_id" = String, Path, description = "the callId")),
+    responses((status = 200, description = "the timeline", body = Object),
+              (status = 404, description = "neither registered nor reported", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn timeline(
     State(st): State<Arc<AppState>>,
     call_id: Result<Path<String>, PathRejection>,

@@ -39,6 +39,9 @@ fn consumer_name(path: Result<Path<String>, PathRejection>) -> Result<String, Ap
     Ok(name)
 }
 
+#[utoipa::path(get, path = "/v1/consumers", operation_id = "list_consumers", tag = "reports",
+    description = "The named consumers of the feed and their cursors.",
+    responses((status = 200, description = "the consumers", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn list(State(st): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let consumers: Vec<Value> = st
         .store
@@ -57,6 +60,12 @@ struct EventsQuery {
     wait: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/consumers/{name}/reports", operation_id = "consumer_reports", tag = "reports",
+    description = "The reports a named consumer has not acknowledged.",
+    params(("name" = String, Path, description = "the consumer's name"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "reports a page (100)"),
+           ("wait" = Option<String>, Query, description = "how long an empty page may be held, 0s to 5m")),
+    responses((status = 200, description = "a page of reports", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn events(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,
@@ -83,6 +92,11 @@ pub async fn events(
     Ok(Json(page))
 }
 
+#[utoipa::path(post, path = "/v1/consumers/{name}/ack", operation_id = "ack_consumer", tag = "reports",
+    description = "Moves a named consumer's cursor forward (never back).",
+    params(("name" = String, Path, description = "the consumer's name")),
+    request_body(content = Object, description = "{\"cursor\": \"…\"}", content_type = "application/json"),
+    responses((status = 200, description = "the cursor now", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn ack(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,

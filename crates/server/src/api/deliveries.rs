@@ -34,6 +34,14 @@ struct ListQuery {
 }
 
 /// `GET /v1/deliveries?app=&destination=&state=pending|delivered|dead&after=&limit=`
+#[utoipa::path(get, path = "/v1/deliveries", operation_id = "list_deliveries", tag = "deliveries",
+    description = "Deliveries to app callbacks and forward destinations, oldest first.",
+    params(("app" = Option<String>, Query, description = "only this app's"),
+           ("destination" = Option<String>, Query, description = "only this destination's"),
+           ("state" = Option<String>, Query, description = "pending, delivered or dead"),
+           ("after" = Option<String>, Query, description = "the previous page's next"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "deliveries a page (100)")),
+    responses((status = 200, description = "a page of deliveries", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -66,6 +74,11 @@ fn delivery_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiErro
 }
 
 /// `GET /v1/deliveries/{id}`: the delivery and every attempt.
+#[utoipa::path(get, path = "/v1/deliveries/{id}", operation_id = "get_delivery", tag = "deliveries",
+    description = "A delivery with every attempt; a pending one says why it waits.",
+    params(("id" = String, Path, description = "the delivery's id")),
+    responses((status = 200, description = "the delivery", body = Object),
+              (status = 404, description = "no such delivery", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn get(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
@@ -82,6 +95,12 @@ pub async fn get(
 }
 
 /// `POST /v1/deliveries/{id}/retry`: a dead or pending delivery goes now.
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", operation_id = "retry_delivery", tag = "deliveries",
+    description = "A dead or pending delivery goes now (a dead one gets a fresh schedule).",
+    params(("id" = String, Path, description = "the delivery's id")),
+    responses((status = 202, description = "it goes now", body = Object),
+              (status = 409, description = "it is delivered already", body = crate::api::openapi::ErrorBody),
+              (status = 404, description = "no such delivery", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn retry(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
@@ -113,6 +132,12 @@ struct RangeBody {
 /// `POST /v1/apps/{appId}/deliveries/retry` with `{"from": RFC 3339, "to": RFC 3339}` (both
 /// optional): every dead or pending delivery to the app's callback URL created in `[from, to)`
 /// goes now.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/deliveries/retry", operation_id = "retry_app_deliveries", tag = "deliveries",
+    description = "The app's callback deliveries, dead and pending, created in [from, to) go now.",
+    params(("app_id" = String, Path, description = "an app with a callback_url")),
+    request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339}, both optional", content_type = "application/json"),
+    responses((status = 200, description = "how many go now", body = Object),
+              (status = 404, description = "the app has no callback_url", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn retry_app_range(
     State(st): State<Arc<AppState>>,
     app: Result<Path<String>, PathRejection>,
@@ -129,6 +154,12 @@ pub async fn retry_app_range(
 }
 
 /// `POST /v1/destinations/{name}/deliveries/retry`: the same for any destination.
+#[utoipa::path(post, path = "/v1/destinations/{name}/deliveries/retry", operation_id = "retry_destination_deliveries", tag = "deliveries",
+    description = "The destination's deliveries, dead and pending, created in [from, to) go now.",
+    params(("name" = String, Path, description = "a destination's name")),
+    request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339}, both optional", content_type = "application/json"),
+    responses((status = 200, description = "how many go now", body = Object),
+              (status = 404, description = "no such destination", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn retry_destination_range(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,

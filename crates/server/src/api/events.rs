@@ -21,6 +21,12 @@ struct PageQuery {
     wait: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/reports", operation_id = "reports_page", tag = "reports",
+    description = "Every received report in the order received; with wait, an empty page is held until a report arrives (a long poll).",
+    params(("after" = Option<String>, Query, description = "the previous page's next"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "reports a page (100)"),
+           ("wait" = Option<String>, Query, description = "how long an empty page may be held, 0s to 5m")),
+    responses((status = 200, description = "a page of reports", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn page(
     State(st): State<Arc<AppState>>,
     path: MatchedPath,
@@ -51,6 +57,11 @@ pub(crate) fn feed_key(path: &MatchedPath) -> &'static str {
 }
 
 /// `GET /v1/reports/{id}`: one received report.
+#[utoipa::path(get, path = "/v1/reports/{id}", operation_id = "get_report", tag = "reports",
+    description = "One received report.",
+    params(("id" = String, Path, description = "the report's id")),
+    responses((status = 200, description = "the report", body = Object),
+              (status = 404, description = "no such report", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn one(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,

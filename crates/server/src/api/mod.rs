@@ -11,6 +11,7 @@
 //! - `setup`: `GET /v1/apps`, `GET /v1/destinations`: the configuration, no credential.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
 //! - `request_id`: `x-request-id` on every response and in its log lines.
+//! - `openapi`: `/openapi.json` and `/docs`, from the handlers' annotations.
 //! - `waiting`: why a pending delivery is not being sent now.
 
 mod call_list;
@@ -18,6 +19,7 @@ mod calls;
 mod consumers;
 mod deliveries;
 mod events;
+mod openapi;
 mod outbound;
 mod paging;
 mod request_id;
@@ -36,6 +38,8 @@ use axum::{
     Router,
 };
 use std::sync::Arc;
+
+pub use openapi::{docs, openapi_json};
 
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()

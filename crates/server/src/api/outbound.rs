@@ -21,6 +21,14 @@ use std::sync::Arc;
 
 const MAX_IDEMPOTENCY_KEY: usize = 256;
 
+#[utoipa::path(post, path = "/v1/apps/{app_id}/events", operation_id = "submit_event", tag = "outbound events",
+    description = "Hands a report to the sender: an outbound event, delivered to the app's callback_url.",
+    params(("app_id" = String, Path, description = "an app with a callback_url"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a repeat returns the first event")),
+    request_body(content = Object, description = "a multrpt report that follows the contract", content_type = "application/json"),
+    responses((status = 202, description = "committed with its delivery", body = Object),
+              (status = 200, description = "a repeat of an Idempotency-Key", body = Object),
+              (status = 404, description = "the app has no callback_url", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
 pub async fn submit(
     State(st): State<Arc<AppState>>,
     app_id: Result<Path<String>, PathRejection>,
