@@ -155,7 +155,8 @@ async fn failures_are_logged_as_json_without_a_line_per_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_logged_as_text_lines() {
     let (_guard, dir) = temp_dir();
-    config(&dir, free_port().await, "text");
+    let port = free_port().await;
+    config(&dir, port, "text");
     let env = [("RUST_LOG", "info")];
     let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
     failures(&server.base).await;
@@ -189,6 +190,27 @@ async fn failures_are_logged_as_text_lines() {
         text.lines()
             .all(|l| serde_json::from_str::<Value>(l).is_err()),
         "text, not JSON"
+    );
+
+    // The webhook comes back: the next probe closes the breaker.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let hook = axum::Router::new().route("/h", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    post(&server.base, report("log-back").to_string()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !stderr(&dir).contains("destination reachable again: circuit breaker closed") {
+        assert!(tokio::time::Instant::now() < deadline, "{}", stderr(&dir));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed = (stderr(&dir).lines())
+        .find(|l| l.contains("circuit breaker closed"))
+        .map(str::to_owned)
+        .unwrap();
+    assert!(
+        closed.contains("INFO") && closed.contains("destination=\"crm\""),
+        "{closed}"
     );
     server.child.start_kill().unwrap();
 }
