@@ -48,3 +48,25 @@ async fn the_readmes_try_it_commands_work_from_any_directory() {
     );
     server.child.start_kill().unwrap();
 }
+
+/// The `ivrhook` lines of the "Trying it out" block (`simulate` and `check`), word for word
+/// but for the server's address, against the first-run server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_simulate_and_check_commands_run_as_written() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve(&dir, &[]).await;
+    let lines: Vec<&str> = (block_after("## Trying it out and measuring").lines())
+        .filter_map(|l| l.strip_prefix("ivrhook "))
+        .collect();
+    assert_eq!(lines.len(), 2, "simulate and check: {lines:?}");
+    for line in lines {
+        let line = line.replace("http://127.0.0.1:8080", &server.base);
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let out = run_ok(&dir, &args).await;
+        match args[0] {
+            "simulate" => assert!(out.contains("answered 000000"), "{out}"),
+            _ => assert!(out.contains("23 passed, 0 failed, 1 not checked"), "{out}"),
+        }
+    }
+    server.child.start_kill().unwrap();
+}
