@@ -19,6 +19,7 @@
 
 mod api;
 pub mod config;
+mod dashboard;
 pub mod error;
 mod feed;
 mod inbound;
@@ -225,6 +226,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(api::openapi_json))
         .route("/docs", get(api::docs))
         .merge(api::router(Arc::clone(&state)))
+        .merge(dashboard::router(Arc::clone(&state)))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(CatchPanicLayer::custom(ops::panic_answer))

@@ -45,30 +45,39 @@ pub async fn list(
     } else {
         page.after
     };
+    let (calls, next) = recent(&st, app.as_deref(), before, page.limit as usize).await?;
+    let next = next.map(|n| n.to_string());
+    Ok(Json(json!({"calls": calls, "next": next})))
+}
+
+/// Up to `limit` calls whose newest report is below `before`, newest first, and the cursor
+/// of the next page (`None`: no more).
+pub(crate) async fn recent(
+    st: &AppState,
+    app: Option<&str>,
+    before: i64,
+    limit: usize,
+) -> Result<(Vec<Value>, Option<i64>), ApiError> {
     let (mut calls, mut seen, mut cursor) = (Vec::new(), HashSet::new(), before);
     let mut exhausted = false;
-    while calls.len() < page.limit as usize && !exhausted {
-        let rows = st
-            .store
-            .reports_before(cursor, app.as_deref(), SCAN)
-            .await?;
+    while calls.len() < limit && !exhausted {
+        let rows = st.store.reports_before(cursor, app, SCAN).await?;
         exhausted = rows.len() < SCAN as usize;
         for r in rows {
             cursor = r.id;
             if !seen.insert((r.app_id.clone(), r.call_id.clone())) {
                 continue;
             }
-            if let Some(call) = summary(&st, &r, before).await? {
+            if let Some(call) = summary(st, &r, before).await? {
                 calls.push(call);
-                if calls.len() == page.limit as usize {
+                if calls.len() == limit {
                     exhausted = false;
                     break;
                 }
             }
         }
     }
-    let next = (!exhausted).then(|| cursor.to_string());
-    Ok(Json(json!({"calls": calls, "next": next})))
+    Ok((calls, (!exhausted).then_some(cursor)))
 }
 
 /// The call of `newest` (its newest report below the cursor), or `None` when the call has a

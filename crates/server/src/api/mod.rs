@@ -39,6 +39,7 @@ use axum::{
 };
 use std::sync::Arc;
 
+pub(crate) use call_list::recent as recent_calls;
 pub use openapi::{docs, openapi_json};
 
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -73,7 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route_layer(middleware::from_fn(request_id::request_id))
 }
 
-async fn require_token(
+pub(crate) async fn require_token(
     State(st): State<Arc<AppState>>,
     req: Request,
     next: Next,

@@ -3,6 +3,7 @@
 
 mod api;
 mod codes;
+mod dashboard;
 mod feed;
 mod forward_nats;
 mod forward_rabbitmq;
