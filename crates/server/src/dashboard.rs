@@ -1,15 +1,21 @@
 //! The dashboard at `/`: pages ivrhook renders itself (maud), nothing fetched from elsewhere.
 //! Without `admin_token` it is open, as the API is, and says so in a banner; with one it asks
-//! for the token as the API does (`Authorization: Bearer`) until its sign-in page exists.
+//! for the token on a sign-in page (`signin`).
 
 use crate::{api::recent_calls, error::ApiError, state::AppState};
-use axum::{extract::State, middleware, routing::get, Router};
+use axum::{
+    extract::State,
+    middleware,
+    routing::{get, post},
+    Router,
+};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 use std::sync::Arc;
 
 const CSS: &str = "body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a}\
-header{background:#1d3557;color:#fff;padding:.5rem 1rem}header a{color:#fff;margin-right:1rem}\
+header{background:#1d3557;color:#fff;padding:.5rem 1rem;display:flex;justify-content:space-between}\
+header a{color:#fff;margin-right:1rem}.signout{margin:0}\
 main{max-width:72rem;margin:0 auto;padding:1rem}\
 .banner{background:#fff3cd;color:#5c4400;margin:0;padding:.5rem 1rem}\
 table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}\
@@ -21,8 +27,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/", get(overview))
         .route_layer(middleware::from_fn_with_state(
             state,
-            crate::api::require_token,
+            crate::signin::require_session,
         ))
+        .route("/signin", post(crate::signin::sign_in))
+        .route("/signout", post(crate::signin::sign_out))
 }
 
 /// `GET /`: each destination's state now, and the most recent calls.
@@ -34,10 +42,11 @@ pub async fn overview(State(st): State<Arc<AppState>>) -> Result<Markup, ApiErro
         h2 { "Recent calls" }
         (call_table(&calls))
     };
-    Ok(page("Overview", &st, body))
+    Ok(page("Overview", &st, true, body))
 }
 
-fn page(title: &str, st: &AppState, body: Markup) -> Markup {
+/// A page in the dashboard's frame; `signed_in` shows the sign-out button (with a token).
+pub(crate) fn page(title: &str, st: &AppState, signed_in: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -48,7 +57,12 @@ fn page(title: &str, st: &AppState, body: Markup) -> Markup {
                 style { (CSS) }
             }
             body {
-                header { nav aria-label="Main" { a href="/" { "Overview" } a href="/docs" { "API" } } }
+                header {
+                    nav aria-label="Main" { a href="/" { "Overview" } a href="/docs" { "API" } }
+                    @if signed_in && st.config.admin_token.is_some() {
+                        form.signout method="post" action="/signout" { button type="submit" { "Sign out" } }
+                    }
+                }
                 @if st.config.admin_token.is_none() {
                     p.banner role="status" {
                         "This dashboard is open to anyone who can reach it: no admin_token is set."

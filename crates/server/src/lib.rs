@@ -27,6 +27,7 @@ pub mod metrics;
 mod ops;
 mod refusals;
 pub mod retention;
+mod signin;
 mod state;
 
 pub use inbound::CHECK_HEADER;
@@ -113,6 +114,7 @@ impl Server {
             feed: feed::Feed::new(metrics_feed),
             stopping: CancellationToken::new(),
             refusals: refusals::RefusalLog::new(config_refusals_every),
+            sessions: signin::Sessions::default(),
         });
         Ok(Server { listener, state })
     }

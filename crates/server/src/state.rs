@@ -24,6 +24,8 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// Refused reports, counted between log lines.
     pub(crate) refusals: crate::refusals::RefusalLog,
+    /// The dashboard's signed-in sessions.
+    pub(crate) sessions: crate::signin::Sessions,
 }
 
 /// A place in the bounded write path; dropping it gives the place back.

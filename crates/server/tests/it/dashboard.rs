@@ -46,6 +46,16 @@ async fn browser() -> Browser {
     }
 }
 
+/// The text of the first element `css` selects, once the page has one.
+async fn text_of(client: &Client, css: &str) -> String {
+    let element = client.wait().for_element(Locator::Css(css)).await;
+    element
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
     std::fs::create_dir_all(dir).unwrap();
@@ -97,11 +107,12 @@ async fn the_overview_shows_destinations_and_recent_calls_in_a_browser() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn with_a_token_the_dashboard_asks_for_it() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_the_dashboard_signs_in_with_an_http_only_strict_cookie() {
     let app = spawn_with("admin_token = \"dash-token-000001\"").await;
     let resp = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(resp.status(), 401);
+    assert!(resp.text().await.unwrap().contains("action=\"/signin\""));
     let resp = app
         .client
         .get(app.url("/"))
@@ -109,8 +120,44 @@ async fn with_a_token_the_dashboard_asks_for_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
-    let page = resp.text().await.unwrap();
+    assert_eq!(resp.status(), 200, "the API's token works too");
+
+    let b = browser().await;
+    b.client.goto(&app.url("/")).await.unwrap();
+    let sign_in = |token: &'static str| {
+        let client = b.client.clone();
+        async move {
+            let field = client
+                .wait()
+                .for_element(Locator::Css("#token"))
+                .await
+                .unwrap();
+            field.send_keys(token).await.unwrap();
+            let button = client.find(Locator::Css("#signin")).await.unwrap();
+            button.click().await.unwrap();
+        }
+    };
+    sign_in("wrong-token").await;
+    let alert = text_of(&b.client, "[role=alert]").await;
+    assert_eq!(alert, "That is not the admin token.");
+    screenshot(&b.client, "signin").await;
+    sign_in("dash-token-000001").await;
+    text_of(&b.client, ".signout").await;
+    assert_eq!(text_of(&b.client, "h1").await, "Overview");
+    let page = b.client.source().await.unwrap();
     assert!(!page.contains("open to anyone"), "no banner with a token");
+    let script = b.client.execute("return document.cookie", vec![]).await;
+    assert_eq!(script.unwrap(), json!(""), "the session cookie is HttpOnly");
+    let cookie = b.client.get_named_cookie("ivrhook_session").await.unwrap();
+    let flags = format!("{:?} {:?}", cookie.same_site(), cookie.http_only());
+    assert_eq!(flags, "Some(Strict) Some(true)");
+    let sign_out = b
+        .client
+        .find(Locator::Css(".signout button"))
+        .await
+        .unwrap();
+    sign_out.click().await.unwrap();
+    text_of(&b.client, "#signin").await;
+    b.client.close().await.unwrap();
     app.stop().await;
 }
