@@ -8,6 +8,7 @@ mod config_cmd;
 mod logging;
 mod prune_cmd;
 mod send;
+mod store_args;
 
 use clap::{Args, Parser, Subcommand};
 use ivrhook_server::{
@@ -149,12 +150,8 @@ struct TailArgs {
 
 #[derive(Debug, Args)]
 struct MigrateArgs {
-    /// TOML configuration file whose `database` to migrate.
-    #[arg(long, short, env = "IVRHOOK_CONFIG")]
-    config: Option<PathBuf>,
-    /// Database URL; overrides `database` in the file.
-    #[arg(long, env = "IVRHOOK_DATABASE")]
-    database: Option<String>,
+    #[command(flatten)]
+    store: store_args::StoreArgs,
 }
 
 /// Prints an error with its whole cause chain, one `: `-separated line.
@@ -253,11 +250,7 @@ async fn tail(args: TailArgs) -> Result<(), Box<dyn Error>> {
 }
 
 async fn migrate(args: MigrateArgs) -> Result<(), Box<dyn Error>> {
-    let overrides = Overrides {
-        database: args.database,
-        ..Overrides::default()
-    };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let config = args.store.load()?;
     let applied = ivrhook_store::migrate(&config.database).await?;
     match applied.as_slice() {
         [] => println!("{:?}: up to date", config.database),

@@ -1,28 +1,20 @@
 //! `ivrhook prune`: apply `[retention]` now, or (`--dry-run`) say what it would remove.
 
-use ivrhook_server::config::{Config, Overrides};
+use crate::store_args::StoreArgs;
 use ivrhook_store::{OpenOptions, StoreError};
-use std::{error::Error, path::PathBuf};
+use std::error::Error;
 
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
     /// Count what would be removed; remove nothing (safe beside a running server).
     #[arg(long)]
     dry_run: bool,
-    /// TOML configuration file: its `database` and `[retention]`.
-    #[arg(long, short, env = "IVRHOOK_CONFIG")]
-    config: Option<PathBuf>,
-    /// Database URL; overrides `database` in the file.
-    #[arg(long)]
-    database: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 pub async fn run(args: PruneArgs) -> Result<(), Box<dyn Error>> {
-    let overrides = Overrides {
-        database: args.database,
-        ..Overrides::default()
-    };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let config = args.store.load()?;
     let retention = config.retention;
     let store = if args.dry_run {
         ivrhook_store::open_read_only(&config.database).await?

@@ -57,34 +57,35 @@ async fn handle(
     let raw = read_body(st, headers, body).await.map_err(|r| (r, None))?;
     let decoded = decode(&raw, &st.config.inbound.decode)
         .map_err(|e| (Refusal::BadInput(e.to_string()), named_app(&raw)))?;
-    let app = decoded.report.app_id.to_string();
-    let checked = match check_app_and_call(st, &decoded.report).await {
-        Ok(()) => decide(st, decoded, raw, peer, headers).await,
-        Err(refusal) => Err(refusal),
+    // The app is named only for a refusal, so an accepted report allocates nothing for it.
+    let refused = |r, d: &Decoded| (r, Some(d.report.app_id.to_string()));
+    if let Err(r) = check_app_and_call(st, &decoded.report).await {
+        return Err(refused(r, &decoded));
+    }
+    if headers.get(CHECK_HEADER).is_some_and(|v| v == "1") {
+        return Ok("accepted (an ivrhook check request: not stored)");
+    }
+    let Some(_slot) = st.admit() else {
+        let waiting = usize::try_from(st.metrics.backlog.get()).unwrap_or(0);
+        return Err(refused(Refusal::QueueFull(waiting), &decoded));
     };
-    checked.map_err(|r| (r, Some(app)))
+    let routed = match &st.engine {
+        Some(engine) => Some(
+            (engine.route(&decoded.report))
+                .map_err(|full| refused(Refusal::Backlog(full), &decoded))?,
+        ),
+        None => None,
+    };
+    // A store failure is logged as an error of its own, not as a refusal.
+    store(st, decoded, routed, raw.to_vec(), peer)
+        .await
+        .map_err(|r| (r, None))
 }
 
 /// The `appId` of a body refused as bad input, if it names one.
 fn named_app(raw: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
     Some(value.get("appId")?.as_str()?.to_owned())
-}
-
-async fn decide(
-    st: &AppState,
-    decoded: Decoded,
-    raw: Bytes,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<&'static str, Refusal> {
-    if headers.get(CHECK_HEADER).is_some_and(|v| v == "1") {
-        return Ok("accepted (an ivrhook check request: not stored)");
-    }
-    let _slot = st.admit().ok_or_else(|| {
-        Refusal::QueueFull(usize::try_from(st.metrics.backlog.get()).unwrap_or(0))
-    })?;
-    store(st, decoded, raw.to_vec(), peer).await
 }
 
 async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Refusal> {
@@ -135,18 +136,15 @@ async fn check_app_and_call(st: &AppState, report: &Report) -> Result<(), Refusa
     Ok(())
 }
 
-/// Routes the report (refused with `108102` when a destination it goes to is full), stores
-/// it with its forwards, and hands the forwards to the engine once committed.
+/// Stores the report with its forwards (`routed`), and hands the forwards to the engine once
+/// committed.
 async fn store(
     st: &AppState,
     decoded: Decoded,
+    routed: Option<ivrhook_engine::Routed>,
     raw: Vec<u8>,
     peer: SocketAddr,
 ) -> Result<&'static str, Refusal> {
-    let routed = match &st.engine {
-        Some(engine) => Some(engine.route(&decoded.report).map_err(Refusal::Backlog)?),
-        None => None,
-    };
     let mut new = new_report(&decoded, raw, peer, st.config.inbound.decode.offset);
     new.forwards = routed
         .as_ref()

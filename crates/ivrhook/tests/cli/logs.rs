@@ -4,7 +4,10 @@
 
 use crate::proc::*;
 use serde_json::Value;
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 const APP: &str = "247e35ff320a4142a105024055c367cf";
 
@@ -32,6 +35,27 @@ async fn post(base: &str, body: String) -> Value {
         .await
         .unwrap();
     resp.json().await.unwrap()
+}
+
+/// A server on `config(format)` whose logs go to `dir/stderr.log`, after `failures`.
+async fn failing(format: &str, log: &str) -> (tempfile::TempDir, PathBuf, u16, Running) {
+    let (guard, dir) = temp_dir();
+    let port = free_port().await;
+    config(&dir, port, format);
+    let env = [("RUST_LOG", log)];
+    let server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
+    failures(&server.base).await;
+    (guard, dir, port, server)
+}
+
+/// The webhook starts answering; a report makes the breaker's next probe go to it.
+async fn come_back(port: u16, base: &str) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let hook = axum::Router::new().route("/h", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    post(base, report("log-back").to_string()).await;
 }
 
 /// Five reports forwarded to a dead webhook, and three bad reports.
@@ -80,12 +104,8 @@ fn with<'a>(lines: &'a [Value], message: &str) -> Vec<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_logged_as_json_without_a_line_per_request() {
-    let (_guard, dir) = temp_dir();
-    let port = free_port().await;
-    config(&dir, port, "json");
-    let env = [("RUST_LOG", "info,ivrhook_server::api::request_id=debug")];
-    let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
-    failures(&server.base).await;
+    let log = "info,ivrhook_server::api::request_id=debug";
+    let (_guard, dir, port, mut server) = failing("json", log).await;
     let lines = json_lines(&dir, "dead deliveries and a refusal summary", |l| {
         with(l, "delivery dead").len() == 5 && !with(l, "reports refused").is_empty()
     })
@@ -121,13 +141,7 @@ async fn failures_are_logged_as_json_without_a_line_per_request() {
     );
     assert!(!with(&lines, "started").is_empty());
 
-    // The webhook comes back: the next probe closes the breaker.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let hook = axum::Router::new().route("/h", axum::routing::post(|| async { "ok" }));
-    tokio::spawn(async move { axum::serve(listener, hook).await });
-    post(&server.base, report("log-back").to_string()).await;
+    come_back(port, &server.base).await;
     json_lines(&dir, "the breaker closing", |l| {
         !with(l, "destination reachable again").is_empty()
     })
@@ -154,12 +168,7 @@ async fn failures_are_logged_as_json_without_a_line_per_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_logged_as_text_lines() {
-    let (_guard, dir) = temp_dir();
-    let port = free_port().await;
-    config(&dir, port, "text");
-    let env = [("RUST_LOG", "info")];
-    let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
-    failures(&server.base).await;
+    let (_guard, dir, port, mut server) = failing("text", "info").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let text = loop {
         let text = stderr(&dir);
@@ -192,13 +201,7 @@ async fn failures_are_logged_as_text_lines() {
         "text, not JSON"
     );
 
-    // The webhook comes back: the next probe closes the breaker.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let hook = axum::Router::new().route("/h", axum::routing::post(|| async { "ok" }));
-    tokio::spawn(async move { axum::serve(listener, hook).await });
-    post(&server.base, report("log-back").to_string()).await;
+    come_back(port, &server.base).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !stderr(&dir).contains("destination reachable again: circuit breaker closed") {
         assert!(tokio::time::Instant::now() < deadline, "{}", stderr(&dir));

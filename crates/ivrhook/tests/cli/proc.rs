@@ -117,6 +117,17 @@ pub fn fixture(name: &str) -> String {
     dir.join(name).display().to_string()
 }
 
+/// The value of a series in the server's `/metrics`, when it is there.
+pub async fn metric(base: &str, series: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    (text.lines()).find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
 pub fn stderr(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
 }

@@ -7,18 +7,6 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 
 type Out = Lines<BufReader<tokio::process::ChildStdout>>;
 
-async fn waiting(base: &str) -> f64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("ivrhook_feed_waiting ")?.parse().ok())
-        .unwrap_or(0.0)
-}
-
 /// Starts `ivrhook tail ARGS` against `base` and waits until its stream is open.
 async fn tail(
     dir: &std::path::Path,
@@ -34,7 +22,7 @@ async fn tail(
         .expect("ivrhook tail starts");
     let out = BufReader::new(child.stdout.take().unwrap()).lines();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while waiting(base).await < streams {
+    while metric(base, "ivrhook_feed_waiting ").await.unwrap_or(0.0) < streams {
         assert!(
             tokio::time::Instant::now() < deadline,
             "tail never connected"

@@ -31,7 +31,7 @@ struct ListQuery {
     params(("app" = Option<String>, Query, description = "only this app's calls"),
            ("after" = Option<String>, Query, description = "the previous page's next"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "calls a page (100)")),
-    responses((status = 200, description = "a page of calls", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, description = "a page of calls", body = Object), crate::api::openapi::Refused))]
 pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,

@@ -26,7 +26,7 @@ struct PageQuery {
     params(("after" = Option<String>, Query, description = "the previous page's next"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "reports a page (100)"),
            ("wait" = Option<String>, Query, description = "how long an empty page may be held, 0s to 5m")),
-    responses((status = 200, description = "a page of reports", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, description = "a page of reports", body = Object), crate::api::openapi::Refused))]
 pub async fn page(
     State(st): State<Arc<AppState>>,
     path: MatchedPath,
@@ -46,8 +46,8 @@ pub async fn page(
     Ok(Json(page))
 }
 
-/// The feed's items are received reports: `/v1/reports…` calls them so; the older paths
-/// `/v1/events…` (which issue the feed its first name) keep the key `events`.
+/// The feed's items are received reports: `/v1/reports…` calls them so; the feed's first
+/// paths, `/v1/events…`, keep the key `events`.
 pub(crate) fn feed_key(path: &MatchedPath) -> &'static str {
     if path.as_str().ends_with("/events") {
         "events"
@@ -61,7 +61,7 @@ pub(crate) fn feed_key(path: &MatchedPath) -> &'static str {
     description = "One received report.",
     params(("id" = String, Path, description = "the report's id")),
     responses((status = 200, description = "the report", body = Object),
-              (status = 404, description = "no such report", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
+              (status = 404, description = "no such report", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
 pub async fn one(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,

@@ -28,6 +28,21 @@ struct ErrorDetail {
     message: String,
 }
 
+/// The refusals most operations share: no token, bad input, the store down.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // a description for the document; the answers are `ApiError`'s
+pub(crate) enum Refused {
+    /// admin_token is set and the request does not carry it
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] ErrorBody),
+    /// a parameter or the body is not valid; the error names it
+    #[response(status = 422)]
+    Invalid(#[to_schema] ErrorBody),
+    /// the store is unavailable
+    #[response(status = 503)]
+    Unavailable(#[to_schema] ErrorBody),
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

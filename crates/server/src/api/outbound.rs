@@ -28,7 +28,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 256;
     request_body(content = Object, description = "a multrpt report that follows the contract", content_type = "application/json"),
     responses((status = 202, description = "committed with its delivery", body = Object),
               (status = 200, description = "a repeat of an Idempotency-Key", body = Object),
-              (status = 404, description = "the app has no callback_url", body = crate::api::openapi::ErrorBody), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
+              (status = 404, description = "the app has no callback_url", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
 pub async fn submit(
     State(st): State<Arc<AppState>>,
     app_id: Result<Path<String>, PathRejection>,

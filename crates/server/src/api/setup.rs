@@ -99,10 +99,7 @@ fn route_json(r: &Route) -> Value {
     json!({
         "apps": apps,
         "filter": {
-            "status": f.status.map(|s| match s {
-                ivrhook_protocol::CallStatus::Completed => "completed",
-                ivrhook_protocol::CallStatus::HungUp => "hungup",
-            }),
+            "status": f.status.map(ivrhook_protocol::forward::status_name),
             "event": f.event,
             "dtmf": f.dtmf.as_ref().map(|k| match k {
                 Keys::Any => "*".to_owned(),

@@ -28,13 +28,11 @@ const TEXT_KEYS: [&str; 6] = [
 pub(super) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<FileConfig, ConfigError> {
     let mut layers = Figment::from(Toml::string(DEFAULT_TOML));
     if let Some(path) = path {
-        // Read first, so a missing or unreadable file says so rather than being skipped.
-        std::fs::metadata(path)
-            .and_then(|_| std::fs::File::open(path))
-            .map_err(|source| ConfigError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
+        // Opened first, so a missing or unreadable file says so rather than being skipped.
+        std::fs::File::open(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         layers = layers.merge(Toml::file_exact(path));
     }
     let env = Env::prefixed("IVRHOOK_").split("__").ignore(&NOT_KEYS);
