@@ -141,3 +141,10 @@ pub(crate) fn for_sqlite(e: StoreError) -> rusqlite::Error {
         ),
     }
 }
+
+/// An upper bound for the texts that start with `prefix`, in byte order (both backends
+/// compare callIds as bytes): `prefix` followed by the highest code point, whose UTF-8 bytes
+/// begin above any callId byte.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}

@@ -42,6 +42,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<Vec<StoredReport>, StoreError>;
 
+    /// Distinct callIds of received reports that start with `prefix`, in order, at most
+    /// `limit` (the dashboard's call search).
+    async fn calls_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+
     // --- named consumers of the report feed ---
 
     /// A consumer's cursor, `None` for a name never acknowledged.
@@ -105,6 +109,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// How many deliveries `retry_range` would send now.
+    async fn count_range(
+        &self,
+        destination: &str,
+        from_ms: i64,
+        to_ms: i64,
     ) -> Result<u64, StoreError>;
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;

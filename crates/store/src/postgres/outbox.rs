@@ -157,6 +157,22 @@ impl PgStore {
         Ok(n == 1)
     }
 
+    pub(super) async fn count_range(
+        &self,
+        destination: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM deliveries WHERE destination = $1 AND created_at_ms >= $2
+                   AND created_at_ms < $3 AND (state = 'dead' OR state = 'pending')";
+        let client = self.client().await?;
+        let n: i64 = client
+            .query_one(sql, &[&destination, &from_ms, &to_ms])
+            .await?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
     pub(super) async fn retry_many(
         &self,
         destination: &str,

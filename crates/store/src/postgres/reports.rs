@@ -91,6 +91,20 @@ impl PgStore {
         self.rows(&sql, &[&after, &i64::from(limit)], report).await
     }
 
+    pub(super) async fn calls_with_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let end = crate::rows::prefix_end(prefix);
+        let sql = "SELECT DISTINCT call_id FROM reports WHERE call_id >= $1 AND call_id < $2
+                   ORDER BY call_id LIMIT $3";
+        self.rows(sql, &[&prefix, &end, &i64::from(limit)], |r| {
+            Ok(r.try_get(0)?)
+        })
+        .await
+    }
+
     pub(super) async fn before(
         &self,
         before: i64,

@@ -38,6 +38,10 @@ impl Store for PgStore {
         self.latest().await
     }
 
+    async fn calls_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        self.calls_with_prefix(prefix, limit).await
+    }
+
     async fn reports_before(
         &self,
         before: i64,
@@ -104,6 +108,15 @@ impl Store for PgStore {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         self.retry_many(destination, from_ms, to_ms, now_ms).await
+    }
+
+    async fn count_range(
+        &self,
+        destination: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.count_range(destination, from_ms, to_ms).await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {

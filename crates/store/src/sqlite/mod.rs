@@ -214,6 +214,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn calls_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.read(move |c| reports::calls_with_prefix(c, &prefix, limit))
+            .await
+    }
+
     async fn consumer_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
         let name = name.to_owned();
         self.read(move |c| reports::consumer(c, &name)).await
@@ -277,6 +283,17 @@ impl Store for SqliteStore {
             outbox::retry_range(c, &destination, from_ms, to_ms, now_ms)
         })
         .await
+    }
+
+    async fn count_range(
+        &self,
+        destination: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let destination = destination.to_owned();
+        self.read(move |c| outbox::count_range(c, &destination, from_ms, to_ms))
+            .await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {

@@ -231,6 +231,19 @@ pub(crate) fn retry_range(
         .execute((now_ms, destination, from_ms, to_ms))? as u64)
 }
 
+pub(crate) fn count_range(
+    conn: &Connection,
+    destination: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> rusqlite::Result<u64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM deliveries WHERE destination = ?1 AND created_at_ms >= ?2
+           AND created_at_ms < ?3 AND state IN ('dead', 'pending')",
+    )?
+    .query_row((destination, from_ms, to_ms), |r| r.get(0))
+}
+
 /// The lease offer, if the store takes it: an ordered destination's delivery may go now only
 /// when no earlier delivery of its call to the destination is pending (in the writer's
 /// transaction, so writes earlier in the same group count).

@@ -130,6 +130,22 @@ pub(crate) fn before(
     rows.collect()
 }
 
+/// The range scan of `reports_dedupe` (call_id first) that holds every callId with `prefix`.
+pub(crate) fn calls_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+    limit: u32,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT call_id FROM reports WHERE call_id >= ?1 AND call_id < ?2
+         ORDER BY call_id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map((prefix, crate::rows::prefix_end(prefix), limit), |r| {
+        r.get(0)
+    })?;
+    rows.collect()
+}
+
 pub(crate) fn call_known(conn: &Connection, app: &str, call: &str) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM calls WHERE app_id = ?1 AND call_id = ?2")?;
     stmt.exists((app, call))

@@ -65,6 +65,7 @@ conformance!(
     forwards::a_calls_forwards_go_in_order_per_destination,
     retention::old_rows_are_pruned_and_pending_work_is_kept,
     reports::reports_before_a_cursor_come_newest_first,
+    reports::calls_are_found_by_prefix,
     forwards::consumer_cursors_move_forward_only,
     forwards::a_forward_takes_its_lease_only_when_it_may_go,
     forwards::concurrent_forwards_of_one_ordered_call_lease_one,

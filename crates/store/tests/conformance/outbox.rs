@@ -425,6 +425,10 @@ pub async fn dead_deliveries_are_retried_one_or_by_range(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(ids(&again), [dead[0]]);
+    let counted = store.count_range("app:app", NOW, NOW + 1).await.unwrap();
+    assert_eq!(counted, 3, "what a bulk retry would send");
+    let other = store.count_range("app:other", NOW, NOW + 1).await.unwrap();
+    assert_eq!(other, 0, "another destination's");
     assert_eq!(
         store
             .retry_range("app:app", NOW, NOW + 1, NOW + 200)

@@ -156,3 +156,18 @@ pub async fn reports_before_a_cursor_come_newest_first(store: &dyn Store) {
         1
     );
 }
+
+/// A prefix finds each callId that starts with it once, in order; other callIds stay out.
+pub async fn calls_are_found_by_prefix(store: &dyn Store) {
+    for (call, content) in [("p-10", 1), ("p-1", 2), ("p-10", 3), ("p-2", 4), ("q-1", 5)] {
+        store.insert_report(report(call, content)).await.unwrap();
+    }
+    let found = |prefix: &'static str, limit| async move {
+        store.calls_with_prefix(prefix, limit).await.unwrap()
+    };
+    assert_eq!(found("p-1", 10).await, ["p-1", "p-10"]);
+    assert_eq!(found("p-", 2).await, ["p-1", "p-10"]);
+    assert_eq!(found("p-2", 10).await, ["p-2"]);
+    assert_eq!(found("q", 10).await, ["q-1"]);
+    assert!(found("r", 10).await.is_empty());
+}
