@@ -49,13 +49,14 @@ pub(crate) async fn run(
             "delivery dead: it is not tried again unless retried");
     }
 
+    let answer = answered(&outcome);
     let record = record(&inner, claimed, started_ms, duration_ms, outcome, &settle);
     let recorded = inner.store.record_attempt(record).await;
     if let Err(e) = &recorded {
         tracing::error!(error = ?e, delivery = claimed.delivery_id,
             "could not record an attempt; the delivery is tried again when its lease expires");
     }
-    dest.metrics.attempt(&settle);
+    dest.metrics.attempt(&settle, now_ms, &answer);
     let finished = !matches!(settle, Settle::Retry { .. });
     if recorded.is_ok() && finished {
         dest.backlog.change(-1);
@@ -101,6 +102,16 @@ fn log_breaker(
         (_, BreakerState::Open) => tracing::warn!(destination, until = %until, error = why,
             "destination unreachable: circuit breaker open, its deliveries wait"),
         _ => {}
+    }
+}
+
+/// What answered an attempt, as the dashboard counts answers.
+fn answered(outcome: &Outcome) -> String {
+    match (&outcome.code, outcome.http_status, &outcome.verdict) {
+        (Some(code), _, _) => code.clone(),
+        (None, Some(status), _) => format!("HTTP {status}"),
+        (None, None, Verdict::Delivered { .. }) => "acknowledged".to_owned(),
+        (None, None, _) => "no answer".to_owned(),
     }
 }
 

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+pub mod activity;
 mod attempt;
 mod backlog;
 pub mod breaker;

@@ -1,7 +1,7 @@
 //! The engine's Prometheus metrics, registered into the server's registry. Every series of a
 //! destination is labelled by its name, never its URL (a URL may carry credentials).
 
-use crate::breaker::BreakerState;
+use crate::{activity::Activity, breaker::BreakerState};
 use ivrhook_store::outbox::Settle;
 use prometheus_client::{
     metrics::{
@@ -12,6 +12,7 @@ use prometheus_client::{
     },
     registry::Registry,
 };
+use std::sync::Arc;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -34,6 +35,7 @@ pub struct EngineMetrics {
     refused: Family<Labels, Counter>,
     remote_wakeups: Counter,
     sent_on_acceptance: Counter,
+    activity: Arc<Activity>,
 }
 
 impl EngineMetrics {
@@ -48,6 +50,7 @@ impl EngineMetrics {
             refused: Family::default(),
             remote_wakeups: Counter::default(),
             sent_on_acceptance: Counter::default(),
+            activity: Arc::default(),
         };
         registry.register(
             "delivery_attempts",
@@ -99,6 +102,11 @@ impl EngineMetrics {
         m
     }
 
+    /// This node's counts per minute (reports, attempts), for the dashboard.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
     pub(crate) fn sent_on_acceptance(&self) {
         self.sent_on_acceptance.inc();
     }
@@ -126,6 +134,7 @@ impl EngineMetrics {
             dead_now: self.dead.get_or_create(&labels).clone(),
             oldest: self.oldest.get_or_create(&labels).clone(),
             refused: self.refused.get_or_create(&labels).clone(),
+            activity: Arc::clone(&self.activity),
         }
     }
 }
@@ -142,10 +151,13 @@ pub(crate) struct DestinationMetrics {
     dead_now: Gauge,
     oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
     refused: Counter,
+    activity: Arc<Activity>,
 }
 
 impl DestinationMetrics {
-    pub fn attempt(&self, outcome: &Settle) {
+    /// An attempt settled as `outcome` at `now_ms`, answered `answer` (see `Minute::answers`).
+    pub fn attempt(&self, outcome: &Settle, now_ms: i64, answer: &str) {
+        self.activity.attempt(now_ms, outcome, answer);
         match outcome {
             Settle::Delivered => &self.delivered,
             Settle::Retry { .. } => &self.retried,

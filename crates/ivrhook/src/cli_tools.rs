@@ -188,6 +188,19 @@ enum BenchPath {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// The time to render the dashboard's page of a call with many reports and attempts
+    /// (one node, SQLite), and the overview page's weight.
+    Dashboard {
+        /// Reports of the call, each forwarded once.
+        #[arg(long, default_value_t = 200)]
+        reports: u64,
+        /// Attempts of each forward (the last one dead).
+        #[arg(long, default_value_t = 5)]
+        attempts_each: u64,
+        /// Renders of the call's page measured.
+        #[arg(long, default_value_t = 50)]
+        renders: u64,
+    },
 }
 
 pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
@@ -244,6 +257,18 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 rows,
             };
             bench::prune::run(dir.path(), &o).await?
+        }
+        BenchPath::Dashboard {
+            reports,
+            attempts_each,
+            renders,
+        } => {
+            let o = bench::dashboard::Options {
+                reports,
+                attempts_each,
+                renders,
+            };
+            bench::dashboard::run(dir.path(), &o).await?
         }
     };
     print!("{}", report.render());

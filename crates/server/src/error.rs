@@ -84,9 +84,10 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, kind) = match &self {
+impl ApiError {
+    /// The HTTP status and the JSON error's `kind`; a store failure is logged here, once.
+    pub(crate) fn status(&self) -> (StatusCode, &'static str) {
+        match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -98,7 +99,13 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?e, "API request failed in the store");
                 (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.status();
         let field = match &self {
             ApiError::Invalid { field, .. } => Some(field.clone()),
             _ => None,

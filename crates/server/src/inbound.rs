@@ -160,6 +160,8 @@ async fn store(
                 engine.forwarded(routed, &leased, report, decoded, &call);
             }
             st.feed.bump();
+            let now = chrono::Utc::now().timestamp_millis();
+            st.metrics.engine.activity().report(now);
             Ok("accepted")
         }
         Inserted::Duplicate { .. } => {

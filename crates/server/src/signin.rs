@@ -58,6 +58,11 @@ fn session(headers: &HeaderMap) -> Option<&str> {
         .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
+/// Whether the request carries a live session's cookie.
+pub(crate) fn signed_in(st: &AppState, headers: &HeaderMap) -> bool {
+    session(headers).is_some_and(|id| st.sessions.valid(id))
+}
+
 /// Dashboard pages: open without `admin_token`; with one, for a signed-in session or a
 /// request carrying the token as the API takes it; anyone else gets the sign-in page.
 pub(crate) async fn require_session(
@@ -71,7 +76,7 @@ pub(crate) async fn require_session(
     let bearer = (req.headers().get(header::AUTHORIZATION))
         .and_then(|v| v.to_str().ok()?.strip_prefix("Bearer "))
         .is_some_and(|given| constant_time_eq(given.as_bytes(), token.expose().as_bytes()));
-    if bearer || session(req.headers()).is_some_and(|id| st.sessions.valid(id)) {
+    if bearer || signed_in(&st, req.headers()) {
         return next.run(req).await;
     }
     (StatusCode::UNAUTHORIZED, sign_in_page(&st, None)).into_response()

@@ -151,6 +151,12 @@ impl Store for GatedStore {
     ) -> Result<Vec<StoredReport>, StoreError> {
         self.inner.reports_before(before, app, limit).await
     }
+    async fn calls_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        self.inner.calls_with_prefix(prefix, limit).await
+    }
+    async fn count_range(&self, destination: &str, from: i64, to: i64) -> Result<u64, StoreError> {
+        self.inner.count_range(destination, from, to).await
+    }
     async fn earlier_pending(
         &self,
         destination: &str,

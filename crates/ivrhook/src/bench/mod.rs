@@ -4,10 +4,12 @@
 //! - `server`: the server under test as a child process; its CPU and memory from /proc.
 //! - `ceiling`: the HTTP stack alone, answering without decoding or storing.
 //! - `disk`: the disk's own fsync latency beside a phase.
+//! - `dashboard`: the time to render a heavy call's page, and the overview's weight.
 //! - `prune`: the receive rate while retention prunes a large backlog of old rows.
 //! - `receive`, `deliver`, `forward`: the benches.
 
 pub mod ceiling;
+pub mod dashboard;
 pub mod deliver;
 pub mod disk;
 pub mod forward;

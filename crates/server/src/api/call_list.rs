@@ -45,16 +45,26 @@ pub async fn list(
     } else {
         page.after
     };
-    let (calls, next) = recent(&st, app.as_deref(), before, page.limit as usize).await?;
+    let window = Window::default();
+    let (calls, next) = recent(&st, app.as_deref(), window, before, page.limit as usize).await?;
     let next = next.map(|n| n.to_string());
     Ok(Json(json!({"calls": calls, "next": next})))
 }
 
-/// Up to `limit` calls whose newest report is below `before`, newest first, and the cursor
-/// of the next page (`None`: no more).
+/// Receive times a listing keeps to, `[from, to)` in milliseconds, each bound optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Window {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// Up to `limit` calls whose newest report (in `window`) is below `before`, newest first, and
+/// the cursor of the next page (`None`: no more). Ids grow with receive times, so the walk
+/// stops at the first report older than the window.
 pub(crate) async fn recent(
     st: &AppState,
     app: Option<&str>,
+    window: Window,
     before: i64,
     limit: usize,
 ) -> Result<(Vec<Value>, Option<i64>), ApiError> {
@@ -65,6 +75,14 @@ pub(crate) async fn recent(
         exhausted = rows.len() < SCAN as usize;
         for r in rows {
             cursor = r.id;
+            let at = r.received_at.timestamp_millis();
+            if window.from_ms.is_some_and(|from| at < from) {
+                exhausted = true;
+                break;
+            }
+            if window.to_ms.is_some_and(|to| at >= to) {
+                continue;
+            }
             if !seen.insert((r.app_id.clone(), r.call_id.clone())) {
                 continue;
             }
@@ -78,6 +96,22 @@ pub(crate) async fn recent(
         }
     }
     Ok((calls, (!exhausted).then_some(cursor)))
+}
+
+/// The call's summary under each app that reported it (the call search).
+pub(crate) async fn of_call(st: &AppState, call: &CallId) -> Result<Vec<Value>, ApiError> {
+    let reports = st.store.reports_for_call(call).await?;
+    let mut newest: Vec<&StoredReport> = Vec::new();
+    for r in reports.iter().rev() {
+        if !newest.iter().any(|n| n.app_id == r.app_id) {
+            newest.push(r);
+        }
+    }
+    let mut calls = Vec::with_capacity(newest.len());
+    for n in newest {
+        calls.extend(summary(st, n, i64::MAX).await?);
+    }
+    Ok(calls)
 }
 
 /// The call of `newest` (its newest report below the cursor), or `None` when the call has a

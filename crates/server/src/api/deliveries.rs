@@ -18,7 +18,7 @@ use axum::{
 };
 use ivrhook_engine::callback_name;
 use ivrhook_protocol::AppId;
-use ivrhook_store::outbox::{DeliveryFilter, DeliveryState, Lane};
+use ivrhook_store::outbox::{DeliveryFilter, DeliveryRow, DeliveryState, Lane};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -106,11 +106,17 @@ pub async fn retry(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = delivery_id(id)?;
-    let now = now_ms(&st);
+    let d = retry_now(&st, id).await?;
+    Ok((StatusCode::ACCEPTED, delivery_response(&d)))
+}
+
+/// A dead or pending delivery goes now; the engine is woken for it.
+pub(crate) async fn retry_now(st: &AppState, id: i64) -> Result<DeliveryRow, ApiError> {
+    let now = now_ms(st);
     match st.store.retry_delivery(id, now).await? {
         Some(d) => {
-            announce(&st, &d);
-            Ok((StatusCode::ACCEPTED, delivery_response(&d)))
+            announce(st, &d);
+            Ok(d)
         }
         None => match st.store.delivery(id).await? {
             Some((d, _)) => Err(ApiError::Conflict(format!(
@@ -187,12 +193,32 @@ async fn retry_range(
     } else {
         serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", e.to_string()))?
     };
-    let now = engine.clock().now_ms();
-    let from = parse_time("from", range.from.as_deref())?.unwrap_or(0);
-    let to = parse_time("to", range.to.as_deref())?.unwrap_or(now + 1);
+    let from = parse_time("from", range.from.as_deref())?;
+    let to = parse_time("to", range.to.as_deref())?;
+    let (from, to) = bounds(engine.clock().now_ms(), from, to)?;
+    retry_between(st, name, from, to).await
+}
+
+/// A range's bounds: from the first delivery, up to now, when not given.
+pub(crate) fn bounds(now: i64, from: Option<i64>, to: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let (from, to) = (from.unwrap_or(0), to.unwrap_or(now + 1));
     if from >= to {
         return Err(ApiError::invalid("to", "must be later than from"));
     }
+    Ok((from, to))
+}
+
+/// The destination's dead and pending deliveries created in `[from, to)` go now.
+pub(crate) async fn retry_between(
+    st: &AppState,
+    name: &str,
+    from: i64,
+    to: i64,
+) -> Result<u64, ApiError> {
+    let Some(engine) = &st.engine else {
+        return Ok(0);
+    };
+    let now = engine.clock().now_ms();
     let retried = st.store.retry_range(name, from, to, now).await?;
     if retried > 0 {
         engine.notify(name, Lane::First, now);
@@ -210,7 +236,7 @@ fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> 
     .transpose()
 }
 
-fn now_ms(st: &AppState) -> i64 {
+pub(crate) fn now_ms(st: &AppState) -> i64 {
     st.engine.as_ref().map_or_else(
         || chrono::Utc::now().timestamp_millis(),
         |e| e.clock().now_ms(),

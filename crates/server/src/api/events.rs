@@ -9,6 +9,7 @@ use axum::{
     extract::{rejection::PathRejection, MatchedPath, Path, RawQuery, State},
     Json,
 };
+use ivrhook_store::StoredReport;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::{sync::Arc, time::Duration};
@@ -67,12 +68,18 @@ pub async fn one(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(text) = id?;
+    let r = stored(&st, &text).await?;
+    Ok(Json(json!({"report": report_json(&r)})))
+}
+
+/// The report whose id is `text`.
+pub(crate) async fn stored(st: &AppState, text: &str) -> Result<StoredReport, ApiError> {
     let id: i64 = (text.parse().ok())
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::invalid("id", format!("{text:?} is not a report id")))?;
-    let found = st.store.reports_after(id - 1, 1).await?;
-    match found.first() {
-        Some(r) if r.id == id => Ok(Json(json!({"report": report_json(r)}))),
+    let mut found = st.store.reports_after(id - 1, 1).await?;
+    match found.pop() {
+        Some(r) if r.id == id => Ok(r),
         _ => Err(ApiError::NotFound(format!("no report {id}"))),
     }
 }

@@ -31,7 +31,7 @@ pub async fn destinations(State(st): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({"destinations": all}))
 }
 
-fn app_json(st: &AppState, app: &App) -> Value {
+pub(crate) fn app_json(st: &AppState, app: &App) -> Value {
     json!({
         "id": app.id,
         "requireKnownCalls": app.require_known_calls,
@@ -39,7 +39,7 @@ fn app_json(st: &AppState, app: &App) -> Value {
     })
 }
 
-fn destination_json(st: &AppState, d: &DestinationSettings) -> Value {
+pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value {
     let mut shown = kind_json(&d.kind);
     let delays: Vec<String> = d
         .schedule

@@ -55,7 +55,21 @@ pub(super) struct FileRetention {
 pub(super) use super::{app::FileApp, destination::FileDestination};
 
 /// Paths the receiver's callback path must not shadow.
-const RESERVED: [&str; 3] = ["/v1", "/healthz", "/metrics"];
+/// Paths ivrhook serves itself (the API, operations, the dashboard's pages).
+const RESERVED: [&str; 12] = [
+    "/v1",
+    "/healthz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/calls",
+    "/deliveries",
+    "/destinations",
+    "/reports",
+    "/overview",
+    "/signin",
+    "/signout",
+];
 
 impl FileConfig {
     pub(super) fn validate(self) -> Result<Config, ConfigError> {
@@ -158,6 +172,12 @@ impl FileInbound {
                 format!("{path:?} must be a plain path starting with /"),
             ));
         }
+        if path == "/" {
+            return Err(invalid(
+                "inbound.path",
+                "\"/\" would shadow the dashboard: use a path such as /callback",
+            ));
+        }
         if let Some(r) = RESERVED
             .iter()
             .find(|r| path == **r || path.starts_with(&format!("{r}/")))
@@ -221,6 +241,8 @@ mod tests {
         assert!(error("database = \"mysql://x\"").starts_with("database: "));
         assert!(error("[inbound]\nutc_offset = \"+8\"").starts_with("inbound.utc_offset: "));
         assert!(error("[inbound]\npath = \"/v1/x\"").starts_with("inbound.path: "));
+        assert!(error("[inbound]\npath = \"/\"").contains("shadow the dashboard"));
+        assert!(error("[inbound]\npath = \"/calls\"").contains("shadow ivrhook's own /calls"));
         assert!(error("[inbound]\nqueue_capacity = 0").starts_with("inbound.queue_capacity: "));
         assert!(error("[[apps]]\nid = \"a\"\n[[apps]]\nid = \"a\"")
             .starts_with("apps[1].id: a is configured twice"));

@@ -1,96 +1,55 @@
-//! The dashboard in a real browser: Debian's headless Chromium, driven through chromedriver
-//! with fantoccini (both installed by `scripts/setup`). Screenshots of each page go to
-//! `target/screenshots/`.
+//! The dashboard's overview and sign-in in a real browser (see `browser`).
 
-use crate::helpers::*;
-use fantoccini::{Client, ClientBuilder, Locator};
+use crate::{browser::*, helpers::*};
+use fantoccini::Locator;
 use serde_json::json;
-use std::time::Duration;
-
-struct Browser {
-    client: Client,
-    _driver: tokio::process::Child,
-}
-
-async fn browser() -> Browser {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let driver = tokio::process::Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver runs (apt-get install chromium chromium-driver; scripts/setup does)");
-    let caps = json!({"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
-        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]}});
-    let caps = caps.as_object().unwrap().clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let connected = ClientBuilder::native()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await;
-        match connected {
-            Ok(client) => {
-                return Browser {
-                    client,
-                    _driver: driver,
-                }
-            }
-            Err(e) if tokio::time::Instant::now() > deadline => panic!("no browser: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// The text of the first element `css` selects, once the page has one.
-async fn text_of(client: &Client, css: &str) -> String {
-    let element = client.wait().for_element(Locator::Css(css)).await;
-    element
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
-    std::fs::create_dir_all(dir).unwrap();
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_overview_shows_destinations_and_recent_calls_in_a_browser() {
+async fn the_overview_shows_the_hours_figures_destinations_and_calls_and_updates_live() {
     let config =
         "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\n";
     let app = spawn_with(config).await;
-    app.post_callback(report("dash-1").to_string()).await;
+    for n in 1..=3 {
+        app.post_callback(report(&format!("dash-{n}")).to_string())
+            .await;
+    }
     let b = browser().await;
     b.client.goto(&app.url("/")).await.unwrap();
-    let banner = b
+    let banner = text_of(&b.client, ".banner").await;
+    assert!(banner.contains("open to anyone"), "{banner}");
+    let figures = text_of(&b.client, "#reports-chart figcaption").await;
+    assert_eq!(figures, "Reports received — 3 reports");
+    let bars = b
         .client
-        .find(Locator::Css(".banner"))
-        .await
-        .unwrap()
-        .text()
+        .find_all(Locator::Css("#reports-chart rect"))
         .await
         .unwrap();
-    assert!(banner.contains("open to anyone"), "{banner}");
-    let mut rows = Vec::new();
-    for row in b.client.find_all(Locator::Css("tbody tr")).await.unwrap() {
-        rows.push(row.text().await.unwrap());
-    }
-    assert!(rows.iter().any(|r| r.starts_with("crm")), "{rows:?}");
     assert!(
-        rows.iter()
-            .any(|r| r.contains("dash-1") && r.contains("completed")),
-        "{rows:?}"
+        (1..=2).contains(&bars.len()),
+        "this minute's bar (and the last one's)"
+    );
+    let destinations = texts_of(&b.client, "table.destinations tbody tr").await;
+    assert!(destinations[0].starts_with("crm"), "{destinations:?}");
+    let calls = texts_of(&b.client, "table.calls tbody tr").await;
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(
+        calls[0].contains("dash-3") && calls[0].contains("completed"),
+        "{calls:?}"
     );
     screenshot(&b.client, "overview").await;
+
+    // A report arriving while the page is open shows without a reload.
+    app.post_callback(report("dash-4").to_string()).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while text_of(&b.client, "#reports-chart figcaption").await != "Reports received — 4 reports"
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the overview did not update"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     // At phone width nothing spills sideways but the tables, which scroll in their boxes.
     b.client.set_window_size(390, 844).await.unwrap();
     let fits = b
@@ -101,8 +60,9 @@ async fn the_overview_shows_destinations_and_recent_calls_in_a_browser() {
         )
         .await
         .unwrap();
-    assert_eq!(fits, json!(true));
     screenshot(&b.client, "overview-phone").await;
+    let widest = b.client.execute("return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth).map(e => e.tagName + '.' + e.className).join(' ')", vec![]).await.unwrap();
+    assert_eq!(fits, json!(true), "wider than the screen: {widest}");
     b.client.close().await.unwrap();
     app.stop().await;
 }

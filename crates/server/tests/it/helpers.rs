@@ -52,11 +52,30 @@ pub async fn spawn_with_database(url: &str, toml: &str) -> TestApp {
     start(url, toml, tempfile::tempdir().expect("temp dir"), None).await
 }
 
+/// A server configured by `toml` on a fresh SQLite file, listening on `addr` (a port a test
+/// kept, to put another server where one was).
+pub async fn spawn_at(addr: SocketAddr, toml: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("ivrhook.db").display());
+    let listener = TcpListener::bind(addr).await.expect("bind the kept port");
+    serve(listener, &url, toml, dir, None).await
+}
+
 async fn start(url: &str, toml: &str, dir: TempDir, scratch: Option<ScratchDatabase>) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    serve(listener, url, toml, dir, scratch).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    url: &str,
+    toml: &str,
+    dir: TempDir,
+    scratch: Option<ScratchDatabase>,
+) -> TestApp {
     let db_path = dir.path().join("ivrhook.db");
     let text = format!("database = \"{url}\"\n{toml}");
     let config = Config::from_toml(&text, "test").expect("test config is valid");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let server = Server::bind(config, listener).await.expect("server starts");
     let shutdown = CancellationToken::new();

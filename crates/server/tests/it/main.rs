@@ -2,8 +2,11 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod api;
+mod browser;
 mod codes;
 mod dashboard;
+mod dashboard_actions;
+mod dashboard_calls;
 mod feed;
 mod forward_nats;
 mod forward_rabbitmq;

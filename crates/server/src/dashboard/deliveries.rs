@@ -1,0 +1,199 @@
+//! `GET /deliveries?destination=&app=&state=&after=`: deliveries with filters;
+//! `GET /deliveries/{id}`: one with every attempt; `POST /deliveries/{id}/retry`: it goes now.
+
+use super::{
+    calls::urlencoding,
+    frame::{given, page, text, when},
+    Failure,
+};
+use crate::{
+    api::{deliveries::retry_now, paging},
+    error::ApiError,
+    state::AppState,
+};
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use ivrhook_store::outbox::{AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState};
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Deliveries a page shows.
+const PAGE: u32 = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Filters {
+    destination: Option<String>,
+    app: Option<String>,
+    state: Option<String>,
+    after: Option<String>,
+}
+
+pub(crate) async fn list(
+    State(st): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Markup, Failure> {
+    let q: Filters = paging::query(query.as_deref())?;
+    let page_query = paging::Page::parse(given(&q.after), Some(&PAGE.to_string()))?;
+    let state = given(&q.state)
+        .map(|s| {
+            DeliveryState::parse(s).ok_or_else(|| {
+                ApiError::invalid("state", format!("{s:?} must be pending, delivered or dead"))
+            })
+        })
+        .transpose()?;
+    let filter = DeliveryFilter {
+        app_id: given(&q.app).map(str::to_owned),
+        destination: given(&q.destination).map(str::to_owned),
+        state,
+        after: page_query.after,
+        limit: PAGE,
+    };
+    let rows = st.store.deliveries(filter).await?;
+    let next = (rows.len() == PAGE as usize)
+        .then(|| rows.last().map(|d| d.id))
+        .flatten();
+    let body = html! {
+        (filters(&st, &q))
+        (delivery_rows(&st, &rows, false).await?)
+        @if let Some(next) = next {
+            a rel="next" href={ "/deliveries?" (serde_urlencoded::to_string([
+                ("destination", given(&q.destination).unwrap_or("")),
+                ("app", given(&q.app).unwrap_or("")),
+                ("state", given(&q.state).unwrap_or("")),
+                ("after", &next.to_string())]).unwrap_or_default()) } { "Older deliveries →" }
+        }
+    };
+    Ok(page("Deliveries", &st, true, body))
+}
+
+fn filters(st: &AppState, q: &Filters) -> Markup {
+    let names: Vec<String> = (st.config.all_destinations().into_iter())
+        .map(|d| d.name)
+        .collect();
+    let chosen = |v: &Option<String>, o: &str| given(v) == Some(o);
+    html! {
+        form.filters method="get" action="/deliveries" {
+            label { "Destination" select name="destination" {
+                option value="" { "any" }
+                @for n in &names { option value=(n) selected[chosen(&q.destination, n)] { (n) } }
+            } }
+            label { "App" input name="app" value=(q.app.clone().unwrap_or_default()); }
+            label { "State" select name="state" {
+                option value="" { "any" }
+                @for s in ["pending", "delivered", "dead"] { option value=(s) selected[chosen(&q.state, s)] { (s) } }
+            } }
+            button #filter type="submit" { "Show" }
+        }
+    }
+}
+
+/// Deliveries as a table, a Retry button on each dead or pending one; with `attempts`, each
+/// delivery's attempts under it.
+pub(crate) async fn delivery_rows(
+    st: &AppState,
+    rows: &[DeliveryRow],
+    attempts: bool,
+) -> Result<Markup, ApiError> {
+    let mut tried = Vec::with_capacity(rows.len());
+    for d in rows.iter().filter(|_| attempts) {
+        tried.push(
+            st.store
+                .delivery(d.id)
+                .await?
+                .map(|(_, a)| a)
+                .unwrap_or_default(),
+        );
+    }
+    Ok(html! {
+        @if rows.is_empty() { p { "No delivery matches." } }
+        @else { div.scroll { table.deliveries {
+            thead { tr { th { "Delivery" } th { "Destination" } th { "Call" } th { "State" }
+                th { "Attempts" } th { "Next or last" } th { "Last error" } th { "Action" } } }
+            tbody { @for (i, d) in rows.iter().enumerate() {
+                (row(st, d))
+                @if let Some(a) = tried.get(i).filter(|a| !a.is_empty()) {
+                    tr { td colspan="8" { details { summary { (a.len()) " attempt(s)" } (attempt_table(st, a)) } } }
+                }
+            } }
+        } } }
+    })
+}
+
+fn row(st: &AppState, d: &DeliveryRow) -> Markup {
+    let state = d.state.as_str();
+    let at = if d.state == DeliveryState::Pending {
+        d.next_attempt_at_ms
+    } else {
+        d.finished_at_ms.unwrap_or(d.updated_at_ms)
+    };
+    html! {
+        tr data-delivery=(d.id) {
+            td { a href={ "/deliveries/" (d.id) } { (d.id) } }
+            td { (d.destination) }
+            td { a href={ "/calls/" (urlencoding(&d.call_id)) } { (d.call_id) } }
+            td.state.(state) { (state) }
+            td { (d.attempts) }
+            td { (when(st, at)) }
+            td { (d.last_error.as_deref().unwrap_or("")) }
+            td { @if d.state != DeliveryState::Delivered {
+                form method="post" action={ "/deliveries/" (d.id) "/retry" } {
+                    button.retry type="submit" aria-label={ "Retry delivery " (d.id) } { "Retry" }
+                }
+            } }
+        }
+    }
+}
+
+pub(crate) fn attempt_table(st: &AppState, attempts: &[AttemptRow]) -> Markup {
+    html! { div.scroll { table.attempts {
+        thead { tr { th { "Started" } th { "Took" } th { "HTTP" } th { "Code" } th { "Outcome" } th { "Answer or error" } } }
+        tbody { @for a in attempts {
+            tr {
+                td { (when(st, a.started_at_ms)) }
+                td { (a.duration_ms) " ms" }
+                td { (a.http_status.map_or("—".into(), |s| s.to_string())) }
+                td { (a.code.as_deref().unwrap_or("—")) }
+                td.(a.outcome) { (a.outcome) }
+                td { (a.error.as_deref().or(a.body_excerpt.as_deref()).unwrap_or("")) }
+            }
+        } }
+    } } }
+}
+
+pub(crate) async fn one(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Markup, Failure> {
+    let id = parse_id(&id)?;
+    let (d, attempts) = (st.store.delivery(id).await?)
+        .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
+    let shown = crate::api::waiting::explained(&st, &d).await?;
+    let body = html! {
+        (delivery_rows(&st, std::slice::from_ref(&d), false).await?)
+        @if let Some(why) = shown.get("waiting") { p.waiting { "Waiting: " (text(&why["detail"])) } }
+        h2 { "Attempts (" (attempts.len()) ")" }
+        (attempt_table(&st, &attempts))
+    };
+    Ok(page(&format!("Delivery {id}"), &st, true, body))
+}
+
+fn parse_id(text: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::invalid("id", format!("{text:?} is not a delivery id")))
+}
+
+/// `POST /deliveries/{id}/retry`, then back to the delivery's page.
+pub(crate) async fn retry(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let id = parse_id(&id)?;
+    retry_now(&st, id).await?;
+    let to = format!("/deliveries/{id}");
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+}

@@ -1,0 +1,74 @@
+//! The dashboard at `/`: pages ivrhook renders itself (maud), nothing fetched from elsewhere.
+//! Without `admin_token` it is open, as the API is, and says so in a banner; with one it asks
+//! for the token on a sign-in page (`signin`). Every action is a POST that `guard` checks.
+//!
+//! - `overview`: activity charts (`chart`) and each destination's state, updated live.
+//! - `calls`: the call search; `call`: a call's page with its timeline (`timeline`).
+//! - `deliveries`: listing, one delivery, retry; `bulk`: a destination's bulk retry.
+//! - `setup`: destinations and apps as loaded.
+//! - `frame`: the page around every page, times and shared bits.
+
+mod bulk;
+mod call;
+mod calls;
+mod chart;
+mod deliveries;
+mod frame;
+mod guard;
+mod overview;
+mod setup;
+mod timeline;
+
+use crate::{error::ApiError, state::AppState};
+use axum::{
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+pub(crate) use frame::page;
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(overview::overview))
+        .route("/overview/live", get(overview::live))
+        .route("/calls", get(calls::search))
+        .route("/calls/{call_id}", get(call::call))
+        .route("/reports/{id}/raw", get(call::raw))
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/{id}", get(deliveries::one))
+        .route("/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/destinations", get(setup::setup))
+        .route(
+            "/destinations/{name}/retry",
+            get(bulk::confirm).post(bulk::run),
+        )
+        .route_layer(middleware::from_fn(guard::same_origin))
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            crate::signin::require_session,
+        ))
+        .route("/signin", post(crate::signin::sign_in))
+        .route("/signout", post(crate::signin::sign_out))
+        // A call's page with hundreds of reports and attempts is mostly repeated markup.
+        .layer(CompressionLayer::new())
+}
+
+/// A dashboard page that could not be shown: the API's error, as a page.
+pub(crate) struct Failure(ApiError);
+
+impl<E: Into<ApiError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.into())
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status();
+        let body = maud::html! { p role="alert" { (self.0.to_string()) } p { a href="/" { "Back to the overview" } } };
+        (status, frame::bare("Not shown", body)).into_response()
+    }
+}

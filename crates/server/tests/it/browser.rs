@@ -1,0 +1,104 @@
+//! A real browser for the dashboard's tests: Debian's headless Chromium, driven through
+//! chromedriver with fantoccini (both installed by `scripts/setup`). Screenshots go to
+//! `target/screenshots/`.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::time::Duration;
+
+pub struct Browser {
+    pub client: Client,
+    _driver: tokio::process::Child,
+}
+
+pub async fn browser() -> Browser {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = tokio::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver runs (apt-get install chromium chromium-driver; scripts/setup does)");
+    let caps = json!({"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
+        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]}});
+    let caps = caps.as_object().unwrap().clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let connected = ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        match connected {
+            Ok(client) => {
+                return Browser {
+                    client,
+                    _driver: driver,
+                }
+            }
+            Err(e) if tokio::time::Instant::now() > deadline => panic!("no browser: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The text of the first element `css` selects, once the page has one.
+pub async fn text_of(client: &Client, css: &str) -> String {
+    texts_of(client, css).await.swap_remove(0)
+}
+
+pub async fn screenshot(client: &Client, name: &str) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
+    std::fs::create_dir_all(dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+}
+
+/// Every text the elements `css` selects hold, once there is one. Read in one script, so a
+/// part of the page that updates itself cannot change between finding and reading.
+pub async fn texts_of(client: &Client, css: &str) -> Vec<String> {
+    let script = "return [...document.querySelectorAll(arguments[0])]
+        .map(e => (e.innerText ?? e.textContent).trim())";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = client.execute(script, vec![json!(css)]).await.unwrap();
+        let texts: Vec<String> = serde_json::from_value(found).unwrap();
+        if !texts.is_empty() {
+            return texts;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing matches {css}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks the first element `css` selects, once there is one.
+pub async fn click(client: &Client, css: &str) {
+    let e = client.wait().for_element(Locator::Css(css)).await;
+    e.unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Reloads the page until the element `css` selects reads `want` (or ten seconds pass).
+pub async fn reload_until(client: &Client, css: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = text_of(client, css).await;
+        if now == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} still reads {now:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.refresh().await.unwrap();
+    }
+}
