@@ -45,10 +45,10 @@ pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value 
         .schedule
         .delays()
         .iter()
-        .map(|t| format!("{t:?}"))
+        .map(|t| humantime::format_duration(*t).to_string())
         .collect();
     shown["name"] = json!(d.name);
-    shown["timeout"] = json!(format!("{:?}", d.timeout));
+    shown["timeout"] = json!(humantime::format_duration(d.timeout).to_string());
     shown["maxInFlight"] = json!(d.max_in_flight);
     shown["retrySchedule"] = json!(delays);
     shown["ordered"] = json!(d.ordered);

@@ -102,3 +102,16 @@ pub async fn reload_until(client: &Client, css: &str, want: &str) {
         client.refresh().await.unwrap();
     }
 }
+
+/// At phone width (390 px) nothing spills sideways but tables and drawings, which scroll in
+/// their own boxes; a screenshot is saved as `{name}-phone`. The window is put back after.
+pub async fn fits_a_phone(client: &Client, name: &str) {
+    client.set_window_size(390, 844).await.unwrap();
+    let script = "return [...document.querySelectorAll('body *')]
+        .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth)
+        .map(e => e.tagName + '.' + e.className)";
+    let spilling = client.execute(script, vec![]).await.unwrap();
+    screenshot(client, &format!("{name}-phone")).await;
+    assert_eq!(spilling, json!([]), "wider than a phone's screen");
+    client.set_window_size(1280, 900).await.unwrap();
+}

@@ -50,19 +50,7 @@ async fn the_overview_shows_the_hours_figures_destinations_and_calls_and_updates
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    // At phone width nothing spills sideways but the tables, which scroll in their boxes.
-    b.client.set_window_size(390, 844).await.unwrap();
-    let fits = b
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    screenshot(&b.client, "overview-phone").await;
-    let widest = b.client.execute("return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth).map(e => e.tagName + '.' + e.className).join(' ')", vec![]).await.unwrap();
-    assert_eq!(fits, json!(true), "wider than the screen: {widest}");
+    fits_a_phone(&b.client, "overview").await;
     b.client.close().await.unwrap();
     app.stop().await;
 }

@@ -60,6 +60,7 @@ async fn a_dead_delivery_is_retried_from_its_page_once_the_receiver_is_healthy()
         "{rows:?}"
     );
     screenshot(&b.client, "deliveries").await;
+    fits_a_phone(&b.client, "deliveries").await;
     click(&b.client, "table.deliveries a").await;
     let attempts = texts_of(&b.client, "table.attempts tbody tr").await;
     assert!(
@@ -71,7 +72,13 @@ async fn a_dead_delivery_is_retried_from_its_page_once_the_receiver_is_healthy()
     // The same address now reaches a healthy receiver.
     strict.stop().await;
     let healthy = spawn_at(addr, "").await;
-    click(&b.client, "button.retry").await;
+    // Pressed from the keyboard: the button focused, then Enter.
+    let retry = b
+        .client
+        .find(fantoccini::Locator::Css("button.retry"))
+        .await
+        .unwrap();
+    retry.send_keys("\u{E007}").await.unwrap();
     reload_until(&b.client, "td.state", "delivered").await;
     let attempts = texts_of(&b.client, "table.attempts tbody tr").await;
     assert_eq!(attempts.len(), 2, "{attempts:?}");

@@ -85,6 +85,7 @@ async fn a_call_is_found_by_prefix_and_its_page_draws_the_commands_to_scale() {
     let hover = time.attr("title").await.unwrap().unwrap_or_default();
     assert_eq!(hover, "UTC 2018-01-12T09:23:22.010Z", "UTC on hover");
     screenshot(&b.client, "call").await;
+    fits_a_phone(&b.client, "call").await;
 
     // The raw body, on demand.
     click(&b.client, "details.report summary").await;
@@ -135,5 +136,50 @@ async fn the_search_keeps_to_its_time_range_and_app_and_refuses_what_it_cannot_r
         .await
         .unwrap()
         .contains("no report has been received or sent for nobody"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_destinations_page_shows_the_configuration_without_credentials() {
+    let config = format!(
+        "[[apps]]\nid = \"{APP}\"\ncallback_url = \"http://ops:cb-pass-123@127.0.0.1:9/cb?key=cb-query-456\"\n\
+         [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://u:hunter2-pass@127.0.0.1:9/h\"\n\
+         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nheaders = {{ \"X-Api-Key\" = \"header-secret-789\" }}\n"
+    );
+    let app = spawn_with(&config).await;
+    let b = browser().await;
+    b.client.goto(&app.url("/destinations")).await.unwrap();
+    let rows = texts_of(&b.client, "table.destinations tbody tr").await;
+    assert_eq!(rows.len(), 2, "the app's callback and crm: {rows:?}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("crm\t0 of 16\tclosed")),
+        "{rows:?}"
+    );
+    for summary in b
+        .client
+        .find_all(Locator::Css("details summary"))
+        .await
+        .unwrap()
+    {
+        summary.click().await.unwrap();
+    }
+    let config_shown = texts_of(&b.client, "details.config pre").await.join("\n");
+    assert!(config_shown.contains("\"x-api-key\""), "{config_shown}");
+    assert!(
+        config_shown.contains("\"2m\""),
+        "durations as written: {config_shown}"
+    );
+    screenshot(&b.client, "destinations").await;
+    let page = b.client.source().await.unwrap();
+    for secret in [
+        "cb-pass-123",
+        "cb-query-456",
+        "hunter2-pass",
+        "whsec_MfKQ",
+        "header-secret-789",
+    ] {
+        assert!(!page.contains(secret), "{secret} is shown");
+    }
+    b.client.close().await.unwrap();
     app.stop().await;
 }
