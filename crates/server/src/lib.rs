@@ -147,7 +147,7 @@ impl Server {
             n => format!("{roles}; forwarding to {n} destination(s)"),
         };
         format!(
-            "ivrhook listening on http://{addr} ({roles}); data in {}; {apps}",
+            "ivrhook listening on http://{addr} ({roles}); data in {}; {apps}; dashboard: http://{addr}/",
             st.store.location()
         )
     }

@@ -24,9 +24,12 @@ pub struct Options {
     pub renders: u64,
 }
 
-fn report(n: u64, now: chrono::DateTime<chrono::Utc>) -> NewReport {
+/// Calls besides the heavy one, so that the overview lists its twenty most recent.
+const OTHER_CALLS: u64 = 50;
+
+fn report(call: &str, n: u64, now: chrono::DateTime<chrono::Utc>) -> NewReport {
     let raw = format!(
-        r#"{{"appId":"247e35ff320a4142a105024055c367cf","callId":"{CALL}","event":"multrpt","data":"n={n}","result":[{{"event":"playoverrpt","code":"0","start":"20180112172322010","end":"20180112172325010"}},{{"event":"ivrreportdtmf","code":"0","start":"20180112172325010","end":"20180112172327510","dtmfCode":"{}#"}}],"status":0}}"#,
+        r#"{{"appId":"247e35ff320a4142a105024055c367cf","callId":"{call}","event":"multrpt","data":"n={n}","result":[{{"event":"playoverrpt","code":"0","start":"20180112172322010","end":"20180112172325010"}},{{"event":"ivrreportdtmf","code":"0","start":"20180112172325010","end":"20180112172327510","dtmfCode":"{}#"}}],"status":0}}"#,
         n % 10
     );
     let mut hash = [0u8; 32];
@@ -35,7 +38,7 @@ fn report(n: u64, now: chrono::DateTime<chrono::Utc>) -> NewReport {
         app_id: "247e35ff320a4142a105024055c367cf"
             .try_into()
             .expect("an app id"),
-        call_id: CALL.try_into().expect("a call id"),
+        call_id: call.try_into().expect("a call id"),
         event: "multrpt".into(),
         status: Some(0),
         content_hash: hash,
@@ -113,8 +116,14 @@ async fn seed(path: &Path, o: &Options) -> Result<u64, String> {
         .map_err(|e| format!("{e:?}"))?;
     let now = chrono::Utc::now();
     for n in 0..o.reports {
+        let r = report(CALL, n, now);
+        store.insert_report(r).await.map_err(|e| format!("{e:?}"))?;
+    }
+    for n in 0..OTHER_CALLS {
+        let mut other = report(&format!("88-dashboard-bench-{n:04}-out"), n, now);
+        other.forwards.clear();
         store
-            .insert_report(report(n, now))
+            .insert_report(other)
             .await
             .map_err(|e| format!("{e:?}"))?;
     }

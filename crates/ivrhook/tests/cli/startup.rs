@@ -24,6 +24,8 @@ async fn serve_with_no_config_keeps_data_in_the_working_directory() {
         "{}",
         server.line
     );
+    let dashboard = format!("dashboard: {}/", server.base);
+    assert!(server.line.ends_with(&dashboard), "{}", server.line);
     assert!(db.exists());
     server.child.start_kill().unwrap();
 }

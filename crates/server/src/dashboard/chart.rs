@@ -71,3 +71,26 @@ pub(crate) fn bars(id: &str, title: &str, series: &[Series]) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_hour_of_three_series_stays_small() {
+        let busy = |n| Series {
+            name: "delivered",
+            colour: "#2a9d8f",
+            counts: vec![n; 60],
+        };
+        let series = [busy(123_456), busy(7_890), busy(12)];
+        let html = bars("c", "Delivery attempts", &series).into_string();
+        assert_eq!(
+            html.matches("<rect").count(),
+            180,
+            "a bar per series and minute"
+        );
+        assert!(html.contains("peak 131358/min"), "{html}");
+        assert!(html.len() < 48 * 1024, "{} bytes", html.len());
+    }
+}
