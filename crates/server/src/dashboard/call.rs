@@ -3,8 +3,8 @@
 //! attempts. `GET /reports/{id}/raw`: a report's body as the platform sent it.
 
 use super::{
-    deliveries::delivery_rows,
     frame::{clock, page, text, when_text},
+    rows::delivery_rows,
     timeline::{self, seconds, HungUp, Step},
     Failure,
 };

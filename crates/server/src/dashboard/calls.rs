@@ -97,14 +97,17 @@ pub(crate) fn call_table(st: &AppState, calls: &[Value]) -> Markup {
         @if calls.is_empty() { p { "No call matches." } }
         @else {
             div.scroll { table.calls {
-                thead { tr { th { "Call" } th { "App" } th { "Outcome" } th { "Keys" } th { "Reports" } th { "Last report" } } }
+                thead { tr {
+                    th { "Call" } th { "App" } th { "Outcome" } th { "Keys" } th { "Reports" }
+                    th { "Last report" }
+                } }
                 tbody { @for c in calls {
                     @let id = text(&c["callId"]);
                     tr {
                         td { a href={ "/calls/" (urlencoding(&id)) } { (id) } }
                         td { (text(&c["appId"])) }
                         td { (text(&c["outcome"])) }
-                        td { (c["keys"].as_array().map(|k| k.iter().map(text).collect::<Vec<_>>().join(" ")).unwrap_or_default()) }
+                        td { (keys(c)) }
                         td { (c["reports"]) }
                         td { (when_text(st, &c["lastReceivedAt"])) }
                     }
@@ -112,6 +115,12 @@ pub(crate) fn call_table(st: &AppState, calls: &[Value]) -> Markup {
             } }
         }
     }
+}
+
+/// The keys pressed in the call, in order.
+fn keys(call: &Value) -> String {
+    let keys = call["keys"].as_array().into_iter().flatten();
+    keys.map(text).collect::<Vec<_>>().join(" ")
 }
 
 /// A path segment (a callId may hold `/`, `?`, `#` or `%`).

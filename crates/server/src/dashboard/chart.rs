@@ -59,7 +59,8 @@ pub(crate) fn bars(id: &str, title: &str, series: &[Series]) -> Markup {
             figcaption { strong { (title) } " — " (totals.join(", ")) }
             svg viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(label) {
                 @for b in &blocks {
-                    rect x=(slot * b.minute as f64 + 1.0) y=(b.top) width=((slot - 2.0).max(1.0)) height=(b.height) fill=(b.colour) {
+                    rect x=(slot * b.minute as f64 + 1.0) y=(b.top) width=((slot - 2.0).max(1.0))
+                        height=(b.height) fill=(b.colour) {
                         title { (b.count) " " (b.name) ", " (minutes - b.minute - 1) " min ago" }
                     }
                 }

@@ -4,7 +4,8 @@
 //!
 //! - `overview`: activity charts (`chart`) and each destination's state, updated live.
 //! - `calls`: the call search; `call`: a call's page with its timeline (`timeline`).
-//! - `deliveries`: listing, one delivery, retry; `bulk`: a destination's bulk retry.
+//! - `deliveries`: listing, one delivery, retry (tables from `rows`); `bulk`: a
+//!   destination's bulk retry.
 //! - `setup`: destinations and apps as loaded.
 //! - `frame`: the page around every page, times and shared bits.
 
@@ -16,6 +17,7 @@ mod deliveries;
 mod frame;
 mod guard;
 mod overview;
+mod rows;
 mod setup;
 mod timeline;
 
@@ -68,7 +70,10 @@ impl<E: Into<ApiError>> From<E> for Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, _) = self.0.status();
-        let body = maud::html! { p role="alert" { (self.0.to_string()) } p { a href="/" { "Back to the overview" } } };
+        let body = maud::html! {
+            p role="alert" { (self.0.to_string()) }
+            p { a href="/" { "Back to the overview" } }
+        };
         (status, frame::bare("Not shown", body)).into_response()
     }
 }

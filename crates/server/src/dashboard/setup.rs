@@ -11,7 +11,7 @@ use crate::{
     state::AppState,
 };
 use axum::extract::State;
-use ivrhook_engine::breaker::BreakerState;
+use ivrhook_engine::{breaker::BreakerState, Live};
 use ivrhook_store::outbox::DeliveryState;
 use maud::{html, Markup};
 use std::{collections::HashMap, sync::Arc};
@@ -38,55 +38,98 @@ fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
+/// One destination's row: what the engine sees now and what the store counts.
+struct Row {
+    name: String,
+    max_in_flight: u32,
+    live: Option<Live>,
+    /// Pending deliveries and when the oldest was created.
+    pending: Option<(i64, i64)>,
+    dead: i64,
+}
+
 /// Each destination now: requests in flight, breaker, backlog, lag (the age of its oldest
-/// pending delivery) and dead letters, with the way to retry them.
+/// pending delivery) and dead letters, with the way to retry them; then the open breakers.
 pub(crate) async fn state_table(st: &AppState) -> Result<Markup, ApiError> {
-    let all = st.config.all_destinations();
     let mut counts: HashMap<(String, DeliveryState), (i64, i64)> = HashMap::new();
     for c in st.store.delivery_counts().await? {
         counts.insert((c.destination, c.state), (c.count, c.oldest_created_at_ms));
     }
-    let now = chrono::Utc::now().timestamp_millis();
-    let lives: Vec<_> = (all.iter())
-        .map(|d| st.engine.as_ref().and_then(|e| e.live(&d.name)))
-        .collect();
-    let open: Vec<(&str, Option<i64>)> = (all.iter().zip(&lives))
-        .filter_map(|(d, l)| {
-            l.as_ref()
-                .filter(|l| l.breaker != BreakerState::Closed)
-                .map(|l| (d.name.as_str(), l.reopens_at_ms))
+    let rows: Vec<Row> = (st.config.all_destinations().into_iter())
+        .map(|d| Row {
+            live: st.engine.as_ref().and_then(|e| e.live(&d.name)),
+            pending: counts
+                .get(&(d.name.clone(), DeliveryState::Pending))
+                .copied(),
+            dead: counts
+                .get(&(d.name.clone(), DeliveryState::Dead))
+                .map_or(0, |c| c.0),
+            max_in_flight: d.max_in_flight,
+            name: d.name,
         })
         .collect();
+    let now = chrono::Utc::now().timestamp_millis();
     Ok(html! {
-        @if all.is_empty() { p { "No destination is configured." } }
+        @if rows.is_empty() { p { "No destination is configured." } }
         @else {
             div.scroll { table.destinations {
-                thead { tr { th { "Destination" } th { "In flight" } th { "Breaker" } th { "Backlog" } th { "Lag" } th { "Dead" } } }
-                tbody { @for (d, live) in all.iter().zip(&lives) {
-                    @let pending = counts.get(&(d.name.clone(), DeliveryState::Pending));
-                    @let dead = counts.get(&(d.name.clone(), DeliveryState::Dead)).map_or(0, |c| c.0);
-                    tr {
-                        td { (d.name) }
-                        td { (live.as_ref().map_or(0, |l| l.active)) " of " (d.max_in_flight) }
-                        td { (live.as_ref().map_or("—".into(), |l| breaker_name(l.breaker))) }
-                        td { (live.as_ref().map_or(pending.map_or(0, |p| p.0), |l| l.backlog)) }
-                        td { (pending.map_or("0 s".into(), |p| format!("{:.1} s", (now - p.1).max(0) as f64 / 1000.0))) }
-                        td { (dead) @if dead > 0 { " " a href={ "/destinations/" (d.name) "/retry" } { "retry…" } } }
-                    }
+                thead { tr {
+                    th { "Destination" } th { "In flight" } th { "Breaker" } th { "Backlog" }
+                    th { "Lag" } th { "Dead" }
                 } }
+                tbody { @for r in &rows { (row(r, now)) } }
             } }
-            @if open.is_empty() { p.breakers { "No circuit breaker is open." } }
-            @else { ul.breakers { @for (name, until) in &open {
-                li { "Circuit breaker open: " strong { (name) } @if let Some(at) = until { " until " (when(st, *at)) } }
-            } } }
+            (breakers(st, &rows))
         }
     })
 }
 
-fn breaker_name(b: BreakerState) -> String {
+fn row(r: &Row, now: i64) -> Markup {
+    let live = r.live.as_ref();
+    let backlog = live.map_or(r.pending.map_or(0, |p| p.0), |l| l.backlog);
+    let lag_s = r
+        .pending
+        .map_or(0.0, |p| (now - p.1).max(0) as f64 / 1000.0);
+    html! {
+        tr {
+            td { (r.name) }
+            td { (live.map_or(0, |l| l.active)) " of " (r.max_in_flight) }
+            td { (live.map_or("—", |l| breaker_name(l.breaker))) }
+            td { (backlog) }
+            td { (format!("{lag_s:.1} s")) }
+            td {
+                (r.dead)
+                @if r.dead > 0 { " " a href={ "/destinations/" (r.name) "/retry" } { "retry…" } }
+            }
+        }
+    }
+}
+
+fn breakers(st: &AppState, rows: &[Row]) -> Markup {
+    let open: Vec<(&str, Option<i64>)> = (rows.iter())
+        .filter_map(|r| {
+            let l = r
+                .live
+                .as_ref()
+                .filter(|l| l.breaker != BreakerState::Closed)?;
+            Some((r.name.as_str(), l.reopens_at_ms))
+        })
+        .collect();
+    html! {
+        @if open.is_empty() { p.breakers { "No circuit breaker is open." } }
+        @else { ul.breakers { @for (name, until) in &open {
+            li {
+                "Circuit breaker open: " strong { (name) }
+                @if let Some(at) = until { " until " (when(st, *at)) }
+            }
+        } } }
+    }
+}
+
+fn breaker_name(b: BreakerState) -> &'static str {
     match b {
-        BreakerState::Closed => "closed".into(),
-        BreakerState::Open => "open".into(),
-        BreakerState::HalfOpen => "half-open".into(),
+        BreakerState::Closed => "closed",
+        BreakerState::Open => "open",
+        BreakerState::HalfOpen => "half-open",
     }
 }

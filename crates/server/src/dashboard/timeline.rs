@@ -86,7 +86,9 @@ pub(crate) fn svg(steps: &[Step], hangup: Option<&HungUp>) -> Option<Markup> {
                     @let y = ROW * i as f64;
                     @let w = (s.duration_ms.unwrap_or(0).max(0) as f64 * scale).max(2.0);
                     @let fill = if s.kind == "DTMF collection" { "#2a9d8f" } else { "#457b9d" };
-                    rect x=(x(start)) y=(y + 4.0) width=(w) height=(ROW - 8.0) fill=(fill) { title { (s.kind) } }
+                    rect x=(x(start)) y=(y + 4.0) width=(w) height=(ROW - 8.0) fill=(fill) {
+                        title { (s.kind) }
+                    }
                     text x=(x(start) + w + 6.0) y=(y + ROW * 0.65) font-size="13" fill="#1a1a1a" {
                         (i + 1) ". " (seconds(s.duration_ms)) " · code " (s.code)
                         @if let Some(k) = &s.keys { " · keys " (k) }
