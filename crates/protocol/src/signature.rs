@@ -41,6 +41,36 @@ impl SigningSecret {
     }
 }
 
+impl SigningSecret {
+    /// Whether `header` (a `webhook-signature` value: space-separated `v1,<base64>` entries,
+    /// any one of which may match) signs the message; compared in constant time.
+    pub fn verify(&self, msg_id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+        header.split(' ').any(|entry| {
+            let Some(given) = entry
+                .strip_prefix("v1,")
+                .and_then(|b| STANDARD.decode(b).ok())
+            else {
+                return false;
+            };
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+            mac.update(msg_id.as_bytes());
+            mac.update(b".");
+            mac.update(timestamp.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            mac.verify_slice(&given).is_ok()
+        })
+    }
+}
+
+/// Whether `given` is the HMAC-SHA256 of `body` under `key`; compared in constant time.
+pub fn hmac_sha256_matches(key: &[u8], body: &[u8], given: &[u8]) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac.verify_slice(given).is_ok()
+}
+
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SigningSecret(***)")
@@ -58,6 +88,29 @@ mod tests {
         let body = br#"{"test": 2432232314}"#;
         let sig = secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn verifies_its_own_signatures_and_nothing_else() {
+        let secret = SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        let sig = secret.sign("msg_1", 1614265330, body);
+        assert!(secret.verify("msg_1", 1614265330, body, &sig));
+        assert!(secret.verify("msg_1", 1614265330, body, &format!("v1,AAAA {sig}")));
+        assert!(
+            !secret.verify("msg_2", 1614265330, body, &sig),
+            "another id"
+        );
+        assert!(
+            !secret.verify("msg_1", 1614265331, body, &sig),
+            "another time"
+        );
+        assert!(
+            !secret.verify("msg_1", 1614265330, b"{}", &sig),
+            "another body"
+        );
+        assert!(!secret.verify("msg_1", 1614265330, body, "v1,not base64!"));
+        assert!(!secret.verify("msg_1", 1614265330, body, ""));
     }
 
     #[test]

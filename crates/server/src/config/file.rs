@@ -54,7 +54,6 @@ pub(super) struct FileRetention {
 
 pub(super) use super::{app::FileApp, destination::FileDestination};
 
-/// Paths the receiver's callback path must not shadow.
 /// Paths ivrhook serves itself (the API, operations, the dashboard's pages).
 const RESERVED: [&str; 12] = [
     "/v1",

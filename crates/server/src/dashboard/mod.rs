@@ -47,13 +47,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/destinations/{name}/retry",
             get(bulk::confirm).post(bulk::run),
         )
-        .route_layer(middleware::from_fn(guard::same_origin))
         .route_layer(middleware::from_fn_with_state(
             state,
             crate::signin::require_session,
         ))
         .route("/signin", post(crate::signin::sign_in))
         .route("/signout", post(crate::signin::sign_out))
+        .route_layer(middleware::from_fn(guard::same_origin))
         // A call's page with hundreds of reports and attempts is mostly repeated markup.
         .layer(CompressionLayer::new())
 }

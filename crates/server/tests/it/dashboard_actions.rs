@@ -223,5 +223,12 @@ async fn an_open_dashboard_still_refuses_actions_from_another_site() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+    let resp = app.client.post(app.url("/signout"));
+    let resp = resp.header("origin", "http://evil.example");
+    assert_eq!(
+        resp.send().await.unwrap().status(),
+        403,
+        "nor signs anyone out"
+    );
     app.stop().await;
 }
