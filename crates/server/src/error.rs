@@ -1,7 +1,8 @@
 //! The server's error enums, each mapped to an HTTP answer here and nowhere else.
 //!
-//! - [`Refusal`]: why the callback path did not answer `000000`; always HTTP 200 with the
-//!   contract's JSON body, because the platform reads its verdict from the body.
+//! - [`Refusal`]: why the callback path did not answer `000000`; HTTP 200 with the contract's
+//!   JSON body, because the platform reads its verdict from the body (401 with the same body
+//!   for a request that is not authenticated).
 //! - [`ApiError`]: the `/v1` API's errors, as HTTP statuses with a JSON body.
 
 use axum::{
@@ -27,6 +28,9 @@ pub enum Refusal {
     Backlog(#[source] ivrhook_engine::BacklogFull),
     #[error("internal error: the report was not stored; retry later")]
     Store(#[source] StoreError),
+    /// Which check failed stays out of the answer (`auth`).
+    #[error("not authenticated")]
+    Unauthenticated(crate::auth::Denied),
 }
 
 impl Refusal {
@@ -36,8 +40,17 @@ impl Refusal {
             Refusal::UnknownApp(_) => ResponseCode::UnknownApp,
             Refusal::UnknownCall(_) => ResponseCode::UnknownCall,
             Refusal::QueueFull(_) | Refusal::Backlog(_) => ResponseCode::QueueFull,
-            Refusal::Store(_) => ResponseCode::OtherError,
+            Refusal::Store(_) | Refusal::Unauthenticated(_) => ResponseCode::OtherError,
         }
+    }
+
+    /// The contract's answer: HTTP 200 but for a request that is not authenticated (401).
+    pub fn answer(&self) -> Response {
+        let status = match self {
+            Refusal::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::OK,
+        };
+        (status, Json(Answer::new(self.code(), self.to_string()))).into_response()
     }
 }
 

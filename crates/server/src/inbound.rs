@@ -1,6 +1,6 @@
 //! The callback path: what the voice platform POSTs `multrpt` reports to.
 //!
-//! Decode → app check → known-call check → admission → routing → durable insert, in the order
+//! Decode → app check → the app's inbound checks (`auth`) → known-call check → admission → routing → durable insert, in the order
 //! the spec settles (bad input first, then `108101`, then `108105`; `108102` when the write
 //! path or a destination the report goes to is full), and `000000` only after the commit of
 //! the report with its forward deliveries. A request marked `Ivrhook-Check: 1` (what `ivrhook
@@ -8,12 +8,13 @@
 //! stored nor forwarded: a contract check leaves nothing in the feed or the business's systems.
 
 use crate::{
+    auth::{self, client_address, Denied, Shown},
     error::{answer, Refusal},
     state::AppState,
 };
 use axum::{
     body::{to_bytes, Body, Bytes},
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, Path, State},
     http::{header::CONTENT_LENGTH, HeaderMap},
     response::Response,
 };
@@ -25,22 +26,79 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 /// Marks a request of `ivrhook check`.
 pub const CHECK_HEADER: &str = "ivrhook-check";
 
+/// `POST {inbound.path}`.
 pub async fn receive(
     State(st): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    respond(
+        &st,
+        Request {
+            peer,
+            token: None,
+            headers: &headers,
+        },
+        body,
+    )
+    .await
+}
+
+/// `POST {inbound.path}/{token}`: for an app with `path_token`.
+pub async fn receive_at_token(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let token = Some(token.as_str());
+    respond(
+        &st,
+        Request {
+            peer,
+            token,
+            headers: &headers,
+        },
+        body,
+    )
+    .await
+}
+
+/// What the request is, but its body.
+struct Request<'a> {
+    peer: SocketAddr,
+    token: Option<&'a str>,
+    headers: &'a HeaderMap,
+}
+
+async fn respond(st: &AppState, req: Request<'_>, body: Body) -> Response {
     let started = Instant::now();
-    let (code, msg) = match handle(&st, peer, &headers, body).await {
+    let (code, msg) = match handle(st, &req, body).await {
         Ok(msg) => (ResponseCode::Success, msg.to_owned()),
         Err((refusal, app)) => {
             let reason = refusal.to_string();
             match &refusal {
-                Refusal::Store(e) => tracing::error!(error = ?e, %peer, "report not stored"),
+                Refusal::Store(e) => {
+                    tracing::error!(error = ?e, peer = %req.peer, "report not stored")
+                }
+                Refusal::Unauthenticated(denied) => {
+                    // A configured app's id, or `-`: the body's text must not make labels.
+                    let named = app.as_deref().unwrap_or("-");
+                    let app = if st.apps.keys().any(|a| a.as_str() == named) {
+                        named
+                    } else {
+                        "-"
+                    };
+                    st.metrics.unauthenticated(app, denied.as_str());
+                    let why = format!("{reason}: {}", denied.as_str());
+                    st.refusals.refused(Some(app), refusal.code(), &why);
+                }
                 other => st.refusals.refused(app.as_deref(), other.code(), &reason),
             }
-            (refusal.code(), reason)
+            st.metrics.answered(refusal.code(), started.elapsed());
+            return refusal.answer();
         }
     };
     st.metrics.answered(code, started.elapsed());
@@ -50,17 +108,24 @@ pub async fn receive(
 /// The answer's text, or the refusal with the app the body named (for the log).
 async fn handle(
     st: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
+    req: &Request<'_>,
     body: Body,
 ) -> Result<&'static str, (Refusal, Option<String>)> {
+    let (headers, peer) = (req.headers, req.peer);
     let raw = read_body(st, headers, body).await.map_err(|r| (r, None))?;
     let decoded = decode(&raw, &st.config.inbound.decode)
         .map_err(|e| (Refusal::BadInput(e.to_string()), named_app(&raw)))?;
     // The app is named only for a refusal, so an accepted report allocates nothing for it.
     let refused = |r, d: &Decoded| (r, Some(d.report.app_id.to_string()));
-    if let Err(r) = check_app_and_call(st, &decoded.report).await {
-        return Err(refused(r, &decoded));
+    let checked = match check_app(st, &decoded.report) {
+        Ok(require_known) => authenticate(st, req, &decoded.report, &raw).map(|()| require_known),
+        Err(r) => Err(r),
+    };
+    let require_known = checked.map_err(|r| refused(r, &decoded))?;
+    if require_known {
+        check_call(st, &decoded.report)
+            .await
+            .map_err(|r| refused(r, &decoded))?;
     }
     if headers.get(CHECK_HEADER).is_some_and(|v| v == "1") {
         return Ok("accepted (an ivrhook check request: not stored)");
@@ -107,33 +172,52 @@ async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
         .map_err(|_| too_large(limit))
 }
 
-/// `108101` for an app this receiver does not serve, then `108105` for an unregistered call
-/// of an app that requires registration.
-async fn check_app_and_call(st: &AppState, report: &Report) -> Result<(), Refusal> {
-    let require_known = match st.apps.get(&report.app_id) {
-        Some(require) => *require,
-        None if st.accept_any_app => false,
-        None => {
-            return Err(Refusal::UnknownApp(format!(
-                "appId: {} is not an app this receiver is configured for",
-                report.app_id
-            )))
-        }
-    };
-    if require_known {
-        let known = st
-            .store
-            .is_call_known(&report.app_id, &report.call_id)
-            .await
-            .map_err(Refusal::Store)?;
-        if !known {
-            return Err(Refusal::UnknownCall(format!(
-                "callId: {} is not a registered call of app {}",
-                report.call_id, report.app_id
-            )));
-        }
+/// `108101` for an app this receiver does not serve; else whether the app requires its
+/// calls registered.
+fn check_app(st: &AppState, report: &Report) -> Result<bool, Refusal> {
+    match st.apps.get(&report.app_id) {
+        Some(require) => Ok(*require),
+        None if st.accept_any_app => Ok(false),
+        None => Err(Refusal::UnknownApp(format!(
+            "appId: {} is not an app this receiver is configured for",
+            report.app_id
+        ))),
     }
-    Ok(())
+}
+
+/// The app's inbound checks (`auth`); an app with none takes requests at the plain path only.
+fn authenticate(st: &AppState, req: &Request, report: &Report, raw: &[u8]) -> Result<(), Refusal> {
+    let Some(rules) = st.auth.get(&report.app_id) else {
+        return match req.token {
+            None => Ok(()),
+            Some(_) => Err(Refusal::Unauthenticated(Denied::PathToken)),
+        };
+    };
+    let shown = Shown {
+        client: client_address(req.peer, req.headers, &st.config.trusted_proxies),
+        headers: req.headers,
+        token: req.token,
+        body: raw,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    auth::check(rules, report.app_id.as_str(), &st.replays, &shown)
+        .map_err(Refusal::Unauthenticated)
+}
+
+/// `108105` for an unregistered call of an app that requires registration.
+async fn check_call(st: &AppState, report: &Report) -> Result<(), Refusal> {
+    let known = st
+        .store
+        .is_call_known(&report.app_id, &report.call_id)
+        .await
+        .map_err(Refusal::Store)?;
+    if known {
+        return Ok(());
+    }
+    Err(Refusal::UnknownCall(format!(
+        "callId: {} is not a registered call of app {}",
+        report.call_id, report.app_id
+    )))
 }
 
 /// Stores the report with its forwards (`routed`), and hands the forwards to the engine once

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod auth;
 pub mod config;
 mod dashboard;
 pub mod error;
@@ -90,6 +91,10 @@ impl Server {
             .iter()
             .map(|a| (a.id.clone(), a.require_known_calls))
             .collect();
+        let auth = (config.apps.iter())
+            .filter(|a| !a.auth.is_open())
+            .map(|a| (a.id.clone(), a.auth.clone()))
+            .collect();
         let destinations = config.all_destinations();
         let engine = if destinations.is_empty() {
             None
@@ -115,6 +120,8 @@ impl Server {
             stopping: CancellationToken::new(),
             refusals: refusals::RefusalLog::new(config_refusals_every),
             sessions: signin::Sessions::default(),
+            auth,
+            replays: auth::Replays::default(),
         });
         Ok(Server { listener, state })
     }
@@ -220,7 +227,11 @@ async fn summarise_refusals(state: Arc<AppState>, shutdown: CancellationToken) {
 fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
     if state.config.roles.receive {
-        router = router.route(&state.config.inbound.path, post(inbound::receive));
+        let path = &state.config.inbound.path;
+        router = router.route(path, post(inbound::receive)).route(
+            &format!("{}/{{token}}", path.trim_end_matches('/')),
+            post(inbound::receive_at_token),
+        );
     }
     router
         .route("/healthz", get(ops::healthz))

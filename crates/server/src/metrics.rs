@@ -29,6 +29,7 @@ pub struct Metrics {
     /// Long polls and event streams waiting for a report now.
     pub feed_waiting: Gauge,
     pruned: Family<Vec<(&'static str, &'static str)>, Counter>,
+    unauthenticated: Family<Vec<(&'static str, String)>, Counter>,
 }
 
 impl Metrics {
@@ -105,7 +106,15 @@ impl Metrics {
         for kind in ivrhook_store::retention::PruneKind::ALL {
             let _ = pruned.get_or_create(&vec![("kind", kind.as_str())]);
         }
+        let unauthenticated = Family::default();
+        registry.register(
+            "inbound_unauthenticated",
+            "Reports refused by an app's inbound checks, by app and check (source_address, \
+             path_token, basic_auth, signature, stale_signature, replayed_signature)",
+            Family::clone(&unauthenticated),
+        );
         Metrics {
+            unauthenticated,
             pruned,
             engine,
             consumer_behind,
@@ -118,6 +127,13 @@ impl Metrics {
             batch_sizes,
             backlog,
         }
+    }
+
+    /// A report refused by `app`'s inbound check `check` (a configured app: the label set is
+    /// bounded by the configuration).
+    pub fn unauthenticated(&self, app: &str, check: &'static str) {
+        let labels = vec![("app", app.to_owned()), ("check", check.to_owned())];
+        self.unauthenticated.get_or_create(&labels).inc();
     }
 
     pub fn answered(&self, code: ResponseCode, took: Duration) {

@@ -26,6 +26,10 @@ pub struct AppState {
     pub(crate) refusals: crate::refusals::RefusalLog,
     /// The dashboard's signed-in sessions.
     pub(crate) sessions: crate::signin::Sessions,
+    /// The inbound checks of each app that sets any.
+    pub(crate) auth: HashMap<AppId, crate::config::InboundAuth>,
+    /// Signed requests seen (a replay is refused).
+    pub(crate) replays: crate::auth::Replays,
 }
 
 /// A place in the bounded write path; dropping it gives the place back.

@@ -97,7 +97,9 @@ pub(crate) async fn require_token(
     Ok(next.run(req).await)
 }
 
-/// Compares without an early exit, so response time does not leak how much of a guess matched.
+/// Compares without an early exit (`subtle`), so response time does not leak how much of a
+/// guess matched.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    bool::from(a.ct_eq(b))
 }

@@ -1,6 +1,10 @@
 //! One `[[apps]]` entry: the receiver's settings and, with `callback_url`, the sender's.
 
-use super::{delivery::Common, invalid, App, ConfigError};
+use super::{
+    delivery::Common,
+    inbound_auth::{FileAuth, FileBasic, FileVerify},
+    invalid, App, ConfigError,
+};
 use ivrhook_engine::{
     callback_name,
     kinds::{callback, Kind},
@@ -22,6 +26,10 @@ pub(crate) struct FileApp {
     pub max_in_flight: Option<u32>,
     pub retry_schedule: Option<Vec<String>>,
     pub ordered: Option<bool>,
+    pub allow_from: Option<Vec<String>>,
+    pub path_token: Option<String>,
+    pub basic_auth: Option<FileBasic>,
+    pub verify: Option<FileVerify>,
 }
 
 impl FileApp {
@@ -29,6 +37,13 @@ impl FileApp {
         let prefix = format!("apps[{i}]");
         let key = |name: &str| format!("{prefix}.{name}");
         let id = AppId::try_from(self.id).map_err(|e| invalid(key("id"), e.to_string()))?;
+        let auth = FileAuth {
+            allow_from: self.allow_from,
+            path_token: self.path_token,
+            basic_auth: self.basic_auth,
+            verify: self.verify,
+        }
+        .validate(&prefix)?;
         let common = Common {
             timeout: self.timeout,
             max_in_flight: self.max_in_flight,
@@ -47,6 +62,7 @@ impl FileApp {
                 id,
                 require_known_calls: self.require_known_calls,
                 delivery: None,
+                auth,
             });
         };
         let url: ivrhook_engine::Url = url
@@ -69,6 +85,7 @@ impl FileApp {
             id,
             require_known_calls: self.require_known_calls,
             delivery: Some(d),
+            auth,
         })
     }
 }

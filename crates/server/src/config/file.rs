@@ -22,6 +22,8 @@ pub(super) struct FileConfig {
     #[serde(deserialize_with = "lenient::list")]
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
+    #[serde(deserialize_with = "lenient::list")]
+    pub trusted_proxies: Vec<String>,
     pub log_format: String,
     pub log_refusals_every: String,
     pub inbound: FileInbound,
@@ -115,6 +117,10 @@ impl FileConfig {
             },
             roles: Roles::parse(&self.roles)?,
             admin_token,
+            trusted_proxies: super::inbound_auth::networks(
+                &self.trusted_proxies,
+                "trusted_proxies",
+            )?,
             log: Logging::parse(&self.log_format, &self.log_refusals_every)?,
             retention: Retention::parse(&self.retention)?,
             inbound,

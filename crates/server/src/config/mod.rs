@@ -14,6 +14,7 @@ mod delivery;
 mod destination;
 mod file;
 mod filter;
+mod inbound_auth;
 mod lenient;
 mod roles;
 mod sources;
@@ -24,6 +25,7 @@ use std::{fmt, net::SocketAddr, path::Path};
 
 pub use app::parse_duration;
 pub use file::DEFAULT_TOML;
+pub use inbound_auth::{Basic, InboundAuth, Verify};
 pub use roles::Roles;
 
 /// A configuration problem, naming the key (or file) it is about.
@@ -76,6 +78,8 @@ pub struct Config {
     pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
+    /// Whose `X-Forwarded-For` / `Forwarded` to believe.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log: Logging,
     pub inbound: Inbound,
     pub retention: Retention,
@@ -177,6 +181,8 @@ pub struct App {
     pub require_known_calls: bool,
     /// Where this app's reports are delivered (the sender role), when `callback_url` is set.
     pub delivery: Option<ivrhook_engine::DestinationSettings>,
+    /// What its reports must show to be taken.
+    pub auth: InboundAuth,
 }
 
 /// Values given on the command line; they win over the file and the environment.

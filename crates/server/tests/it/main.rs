@@ -12,6 +12,7 @@ mod forward_nats;
 mod forward_rabbitmq;
 mod forward_webhook;
 mod helpers;
+mod inbound_auth;
 mod nats;
 mod outbound;
 mod postgres;
