@@ -24,6 +24,7 @@ mod dashboard;
 pub mod error;
 mod feed;
 mod inbound;
+mod listener;
 pub mod metrics;
 mod ops;
 mod refusals;
@@ -185,11 +186,12 @@ impl Server {
             tokio::spawn(retention::run(Arc::clone(&state), shutdown.clone()));
         }
         let app = router(Arc::clone(&state));
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let limits = listener::Limits {
+            header_timeout: state.config.inbound.header_timeout,
+            max_connections: state.config.max_connections,
+        };
+        let metrics = Arc::clone(&state.metrics);
+        let served = listener::serve(self.listener, app, limits, metrics, shutdown.clone());
         // A client that never finishes its request must not hold the process forever: after
         // the grace period the remaining requests are abandoned unanswered (never acknowledged).
         let grace = async {
@@ -197,9 +199,9 @@ impl Server {
             tokio::time::sleep(SHUTDOWN_GRACE).await;
             tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after shutdown began; closing");
         };
-        let served = tokio::select! {
-            r = served => r,
-            () = grace => Ok(()),
+        tokio::select! {
+            () = served => {},
+            () = grace => {},
         };
         // Every request still in flight has been answered, and every attempt in flight has been
         // recorded; finish what the writer holds.
@@ -209,7 +211,7 @@ impl Server {
         let _ = summaries.await;
         state.store.close().await;
         tracing::info!("stopped: every accepted report is stored and every attempt recorded");
-        served.map_err(ServerError::Io)
+        Ok(())
     }
 }
 

@@ -30,6 +30,18 @@ pub struct Metrics {
     pub feed_waiting: Gauge,
     pruned: Family<Vec<(&'static str, &'static str)>, Counter>,
     unauthenticated: Family<Vec<(&'static str, String)>, Counter>,
+    connections_open: Gauge,
+    connections_refused: Counter,
+}
+
+/// An open connection, counted until dropped.
+#[derive(Debug)]
+pub struct OpenConnection(Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Metrics {
@@ -113,7 +125,21 @@ impl Metrics {
              path_token, basic_auth, signature, stale_signature, replayed_signature)",
             Family::clone(&unauthenticated),
         );
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Connections open now (at most max_connections)",
+            connections_open.clone(),
+        );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because max_connections were open",
+            connections_refused.clone(),
+        );
         Metrics {
+            connections_open,
+            connections_refused,
             unauthenticated,
             pruned,
             engine,
@@ -127,6 +153,15 @@ impl Metrics {
             batch_sizes,
             backlog,
         }
+    }
+
+    pub fn connection_opened(&self) -> OpenConnection {
+        self.connections_open.inc();
+        OpenConnection(self.connections_open.clone())
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// A report refused by `app`'s inbound check `check` (a configured app: the label set is

@@ -22,6 +22,7 @@ pub(super) struct FileConfig {
     #[serde(deserialize_with = "lenient::list")]
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
+    pub max_connections: usize,
     #[serde(deserialize_with = "lenient::list")]
     pub trusted_proxies: Vec<String>,
     pub log_format: String,
@@ -40,6 +41,7 @@ pub(super) struct FileInbound {
     pub path: String,
     pub max_body_bytes: lenient::Size,
     pub body_timeout: String,
+    pub header_timeout: String,
     pub queue_capacity: usize,
     pub utc_offset: String,
     pub strict: bool,
@@ -117,6 +119,10 @@ impl FileConfig {
             },
             roles: Roles::parse(&self.roles)?,
             admin_token,
+            max_connections: match self.max_connections {
+                0 => return Err(invalid("max_connections", "must be greater than 0")),
+                n => n,
+            },
             trusted_proxies: super::inbound_auth::networks(
                 &self.trusted_proxies,
                 "trusted_proxies",
@@ -200,6 +206,11 @@ impl FileInbound {
         if body_timeout.is_zero() {
             return Err(invalid("inbound.body_timeout", "must be greater than 0"));
         }
+        let header_timeout = super::parse_duration(&self.header_timeout)
+            .map_err(|e| invalid("inbound.header_timeout", e))?;
+        if header_timeout.is_zero() {
+            return Err(invalid("inbound.header_timeout", "must be greater than 0"));
+        }
         if self.queue_capacity == 0 {
             return Err(invalid("inbound.queue_capacity", "must be greater than 0"));
         }
@@ -208,6 +219,7 @@ impl FileInbound {
             path,
             max_body_bytes: self.max_body_bytes.0,
             body_timeout,
+            header_timeout,
             queue_capacity: self.queue_capacity,
             decode: DecodeOptions {
                 offset,

@@ -78,6 +78,8 @@ pub struct Config {
     pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
+    /// Open connections at most; past it a new one is closed at once.
+    pub max_connections: usize,
     /// Whose `X-Forwarded-For` / `Forwarded` to believe.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log: Logging,
@@ -169,6 +171,9 @@ pub struct Inbound {
     pub path: String,
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
+    /// A connection's whole request head (or its next one, kept alive) within this, or it is
+    /// closed.
+    pub header_timeout: std::time::Duration,
     pub queue_capacity: usize,
     pub decode: DecodeOptions,
 }

@@ -15,13 +15,14 @@ const NOT_KEYS: [&str; 2] = ["config", "server"];
 
 /// Keys whose value is text, taken from a variable as written: figment would read
 /// `IVRHOOK_ADMIN_TOKEN=0123…` as a number and drop its leading zero.
-const TEXT_KEYS: [&str; 6] = [
+const TEXT_KEYS: [&str; 7] = [
     "admin_token",
     "listen",
     "database",
     "inbound.path",
     "inbound.utc_offset",
     "inbound.body_timeout",
+    "inbound.header_timeout",
 ];
 
 /// The defaults, the file at `path` (if any), the environment, the flags.

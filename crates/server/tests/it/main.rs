@@ -13,6 +13,7 @@ mod forward_rabbitmq;
 mod forward_webhook;
 mod helpers;
 mod inbound_auth;
+mod limits;
 mod nats;
 mod outbound;
 mod postgres;
