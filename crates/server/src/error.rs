@@ -28,6 +28,8 @@ pub enum Refusal {
     Backlog(#[source] ivrhook_engine::BacklogFull),
     #[error("internal error: the report was not stored; retry later")]
     Store(#[source] StoreError),
+    #[error("queue full: app {0} is over its rate_limit ({1}); retry later")]
+    RateLimited(String, crate::config::RateLimit),
     /// Which check failed stays out of the answer (`auth`).
     #[error("not authenticated")]
     Unauthenticated(crate::auth::Denied),
@@ -39,7 +41,9 @@ impl Refusal {
             Refusal::BadInput(_) => ResponseCode::BadInput,
             Refusal::UnknownApp(_) => ResponseCode::UnknownApp,
             Refusal::UnknownCall(_) => ResponseCode::UnknownCall,
-            Refusal::QueueFull(_) | Refusal::Backlog(_) => ResponseCode::QueueFull,
+            Refusal::QueueFull(_) | Refusal::Backlog(_) | Refusal::RateLimited(..) => {
+                ResponseCode::QueueFull
+            }
             Refusal::Store(_) | Refusal::Unauthenticated(_) => ResponseCode::OtherError,
         }
     }

@@ -1,6 +1,7 @@
 //! The callback path: what the voice platform POSTs `multrpt` reports to.
 //!
-//! Decode → app check → the app's inbound checks (`auth`) → known-call check → admission → routing → durable insert, in the order
+//! Decode → app check → the app's inbound checks (`auth`) → its `rate_limit` → known-call
+//! check → admission → routing → durable insert, in the order
 //! the spec settles (bad input first, then `108101`, then `108105`; `108102` when the write
 //! path or a destination the report goes to is full), and `000000` only after the commit of
 //! the report with its forward deliveries. A request marked `Ivrhook-Check: 1` (what `ivrhook
@@ -117,10 +118,11 @@ async fn handle(
         .map_err(|e| (Refusal::BadInput(e.to_string()), named_app(&raw)))?;
     // The app is named only for a refusal, so an accepted report allocates nothing for it.
     let refused = |r, d: &Decoded| (r, Some(d.report.app_id.to_string()));
-    let checked = match check_app(st, &decoded.report) {
-        Ok(require_known) => authenticate(st, req, &decoded.report, &raw).map(|()| require_known),
-        Err(r) => Err(r),
-    };
+    let checked = check_app(st, &decoded.report).and_then(|require_known| {
+        authenticate(st, req, &decoded.report, &raw)?;
+        within_rate(st, &decoded.report)?;
+        Ok(require_known)
+    });
     let require_known = checked.map_err(|r| refused(r, &decoded))?;
     if require_known {
         check_call(st, &decoded.report)
@@ -202,6 +204,16 @@ fn authenticate(st: &AppState, req: &Request, report: &Report, raw: &[u8]) -> Re
     };
     auth::check(rules, report.app_id.as_str(), &st.replays, &shown)
         .map_err(Refusal::Unauthenticated)
+}
+
+/// `108102` past the app's `rate_limit`, so that the platform slows down.
+fn within_rate(st: &AppState, report: &Report) -> Result<(), Refusal> {
+    match st.rates.get(&report.app_id) {
+        Some((bucket, rate)) if bucket.check().is_err() => {
+            Err(Refusal::RateLimited(report.app_id.to_string(), *rate))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `108105` for an unregistered call of an app that requires registration.

@@ -96,6 +96,10 @@ impl Server {
             .filter(|a| !a.auth.is_open())
             .map(|a| (a.id.clone(), a.auth.clone()))
             .collect();
+        let rates = (config.apps.iter())
+            .filter_map(|a| Some((a.id.clone(), a.rate_limit?)))
+            .map(|(id, r)| (id, (governor::RateLimiter::direct(r.quota), r)))
+            .collect();
         let destinations = config.all_destinations();
         let engine = if destinations.is_empty() {
             None
@@ -122,6 +126,7 @@ impl Server {
             refusals: refusals::RefusalLog::new(config_refusals_every),
             sessions: signin::Sessions::default(),
             auth,
+            rates,
             replays: auth::Replays::default(),
         });
         Ok(Server { listener, state })

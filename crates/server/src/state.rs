@@ -28,6 +28,9 @@ pub struct AppState {
     pub(crate) sessions: crate::signin::Sessions,
     /// The inbound checks of each app that sets any.
     pub(crate) auth: HashMap<AppId, crate::config::InboundAuth>,
+    /// Each rate-limited app's token bucket.
+    pub(crate) rates:
+        HashMap<AppId, (governor::DefaultDirectRateLimiter, crate::config::RateLimit)>,
     /// Signed requests seen (a replay is refused).
     pub(crate) replays: crate::auth::Replays,
 }

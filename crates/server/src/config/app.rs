@@ -12,7 +12,7 @@ use ivrhook_engine::{
 };
 use ivrhook_protocol::{AppId, SigningSecret};
 use serde::Deserialize;
-use std::time::Duration;
+use std::{num::NonZeroU32, time::Duration};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +30,7 @@ pub(crate) struct FileApp {
     pub path_token: Option<String>,
     pub basic_auth: Option<FileBasic>,
     pub verify: Option<FileVerify>,
+    pub rate_limit: Option<String>,
 }
 
 impl FileApp {
@@ -44,6 +45,9 @@ impl FileApp {
             verify: self.verify,
         }
         .validate(&prefix)?;
+        let rate_limit = (self.rate_limit.as_deref())
+            .map(|t| RateLimit::parse(t).map_err(|e| invalid(key("rate_limit"), e)))
+            .transpose()?;
         let common = Common {
             timeout: self.timeout,
             max_in_flight: self.max_in_flight,
@@ -63,6 +67,7 @@ impl FileApp {
                 require_known_calls: self.require_known_calls,
                 delivery: None,
                 auth,
+                rate_limit,
             });
         };
         let url: ivrhook_engine::Url = url
@@ -86,7 +91,38 @@ impl FileApp {
             require_known_calls: self.require_known_calls,
             delivery: Some(d),
             auth,
+            rate_limit,
         })
+    }
+}
+
+/// `rate_limit = "200/s"`: reports a second (`/s`), minute (`/m`) or hour (`/h`), taken as a
+/// token bucket that holds one period's worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub quota: governor::Quota,
+    pub n: NonZeroU32,
+    pub per: &'static str,
+}
+
+impl RateLimit {
+    pub fn parse(text: &str) -> Result<RateLimit, String> {
+        let bad = || format!("{text:?} is not a rate like 200/s, 600/m or 10000/h");
+        let (n, per) = text.trim().split_once('/').ok_or_else(bad)?;
+        let n: NonZeroU32 = n.trim().parse().map_err(|_| bad())?;
+        let (quota, per) = match per.trim() {
+            "s" => (governor::Quota::per_second(n), "s"),
+            "m" => (governor::Quota::per_minute(n), "m"),
+            "h" => (governor::Quota::per_hour(n), "h"),
+            _ => return Err(bad()),
+        };
+        Ok(RateLimit { quota, n, per })
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.n, self.per)
     }
 }
 
@@ -135,6 +171,16 @@ mod tests {
         assert!(error(&format!("{url}retry_schedule = [\"0s\", \"soon\"]"))
             .starts_with("apps[0].retry_schedule[1]: "));
         assert!(error(&format!("{url}retry_schedule = []")).starts_with("apps[0].retry_schedule: "));
+    }
+
+    #[test]
+    fn rate_limits_are_a_count_per_unit() {
+        assert_eq!(RateLimit::parse("200/s").unwrap().to_string(), "200/s");
+        assert_eq!(RateLimit::parse(" 600 / m ").unwrap().to_string(), "600/m");
+        for bad in ["0/s", "200", "200/d", "x/s", "-1/s"] {
+            assert!(RateLimit::parse(bad).is_err(), "{bad}");
+        }
+        assert!(error("rate_limit = \"fast\"").starts_with("apps[0].rate_limit: "));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
 use std::{fmt, net::SocketAddr, path::Path};
 
-pub use app::parse_duration;
+pub use app::{parse_duration, RateLimit};
 pub use file::DEFAULT_TOML;
 pub use inbound_auth::{Basic, InboundAuth, Verify};
 pub use roles::Roles;
@@ -188,6 +188,8 @@ pub struct App {
     pub delivery: Option<ivrhook_engine::DestinationSettings>,
     /// What its reports must show to be taken.
     pub auth: InboundAuth,
+    /// Past this rate its reports are answered `108102`.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Values given on the command line; they win over the file and the environment.

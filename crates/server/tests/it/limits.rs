@@ -82,3 +82,22 @@ async fn past_max_connections_a_new_connection_is_closed_at_once() {
     assert!(app.metric("ivrhook_connections_refused_total").await >= 1.0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn past_its_rate_limit_an_app_is_answered_queue_full_and_nothing_is_stored() {
+    let app = spawn_with(&format!("[[apps]]\nid = \"{APP}\"\nrate_limit = \"3/h\"")).await;
+    for n in 0..3 {
+        let answer = app
+            .post_callback(report(&format!("rl-{n}")).to_string())
+            .await;
+        assert_eq!(answer.code, "000000");
+    }
+    let answer = app.post_callback(report("rl-over").to_string()).await;
+    assert_eq!(answer.code, "108102");
+    assert_eq!(
+        answer.msg,
+        format!("queue full: app {APP} is over its rate_limit (3/h); retry later")
+    );
+    assert_eq!(app.get("/v1/calls/rl-over").await.0, 404);
+    app.stop().await;
+}
