@@ -38,6 +38,8 @@ pub struct DestinationSettings {
     pub route: Option<Route>,
     /// Pending deliveries past which the receiver refuses reports bound here (`108102`).
     pub max_backlog: u64,
+    /// Which addresses an HTTP kind may connect to.
+    pub reach: crate::kinds::Reach,
 }
 
 impl DestinationSettings {
@@ -53,6 +55,7 @@ impl DestinationSettings {
             ordered: true,
             route: None,
             max_backlog: 1_000_000,
+            reach: crate::kinds::Reach::PublicAndLoopback,
         }
     }
 
@@ -75,11 +78,11 @@ pub(crate) struct Destination {
 impl Destination {
     pub fn new(
         settings: DestinationSettings,
-        client: &reqwest::Client,
+        clients: &crate::kinds::http::Clients,
         metrics: &EngineMetrics,
     ) -> Self {
         Destination {
-            transport: settings.kind.clone().transport(client),
+            transport: settings.kind.clone().transport(clients, settings.reach),
             metrics: metrics.destination(&settings.name),
             settings,
             backlog: Backlog::default(),

@@ -124,7 +124,7 @@ impl Engine {
         clock: Clock,
         metrics: EngineMetrics,
     ) -> Result<Engine, EngineError> {
-        let client = kinds::http::client()?;
+        let clients = kinds::http::Clients::new()?;
         let by_name = destinations
             .iter()
             .enumerate()
@@ -132,7 +132,7 @@ impl Engine {
             .collect();
         let destinations = destinations
             .into_iter()
-            .map(|settings| Arc::new(Destination::new(settings, &client, &metrics)))
+            .map(|settings| Arc::new(Destination::new(settings, &clients, &metrics)))
             .collect();
         let seed = clock.now_ms() as u64 ^ u64::from(std::process::id()) << 32;
         let owner = format!("ivrhook-{}-{:08x}", std::process::id(), seed as u32);

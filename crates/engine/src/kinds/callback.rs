@@ -1,7 +1,10 @@
 //! The sender's kind: an event POSTed byte for byte to an app's callback URL, the verdict read
 //! from the contract's code in the answer (`classify`).
 
-use super::http::{exchange, Answer};
+use super::{
+    http::{exchange, literal_refused, Answer},
+    Reach,
+};
 use crate::outgoing::Outgoing;
 use crate::{
     classify::{classify_code, read_code, Verdict},
@@ -33,11 +36,16 @@ impl std::fmt::Debug for Spec {
 pub(crate) struct Callback {
     client: reqwest::Client,
     spec: Spec,
+    reach: Reach,
 }
 
 impl Callback {
-    pub fn new(client: reqwest::Client, spec: Spec) -> Self {
-        Callback { client, spec }
+    pub fn new(client: reqwest::Client, spec: Spec, reach: Reach) -> Self {
+        Callback {
+            client,
+            spec,
+            reach,
+        }
     }
 }
 
@@ -47,6 +55,9 @@ impl Transport for Callback {
         let Payload::Event { id, body } = &delivery.claimed().payload else {
             return Outcome::dead("a callback destination sends submitted events only".into());
         };
+        if let Some(refused) = literal_refused(&self.spec.url, self.reach) {
+            return Outcome::dead(refused);
+        }
         let mut request = self
             .client
             .post(self.spec.url.clone())

@@ -1,6 +1,7 @@
 //! What the HTTP kinds share: the client, a bounded read of the answer, and a request that
 //! got no answer described by its causes.
 
+use super::reach::{refusal, Guarded, Reach};
 use crate::{
     classify::{classify_failure, Failure, Verdict},
     transport::Outcome,
@@ -11,14 +12,53 @@ const MAX_ANSWER: usize = 64 * 1024;
 /// Bytes of an answer kept with the attempt.
 const EXCERPT: usize = 512;
 
-/// The client every HTTP destination shares: redirects are never followed (a redirect is the
-/// destination's answer, not a place to send a report on to).
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+/// The clients HTTP destinations share, one for each `Reach`: redirects are never followed (a
+/// redirect is the destination's answer, not a place to send a report on to), and names
+/// resolve only to the addresses the reach permits.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    public: reqwest::Client,
+    loopback: reqwest::Client,
+    anywhere: reqwest::Client,
+}
+
+impl Clients {
+    pub fn new() -> Result<Clients, reqwest::Error> {
+        Ok(Clients {
+            public: client(Reach::Public)?,
+            loopback: client(Reach::PublicAndLoopback)?,
+            anywhere: client(Reach::Anywhere)?,
+        })
+    }
+
+    pub fn get(&self, reach: Reach) -> &reqwest::Client {
+        match reach {
+            Reach::Public => &self.public,
+            Reach::PublicAndLoopback => &self.loopback,
+            Reach::Anywhere => &self.anywhere,
+        }
+    }
+}
+
+fn client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("ivrhook/", env!("CARGO_PKG_VERSION")))
         .pool_max_idle_per_host(64)
+        .dns_resolver(std::sync::Arc::new(Guarded(reach)))
         .build()
+}
+
+/// Why `url`'s host, an address literal, is out of `reach` (a name is checked as it resolves).
+pub(crate) fn literal_refused(url: &reqwest::Url, reach: Reach) -> Option<String> {
+    let host = url.host_str()?;
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let kind = reach.refuses(ip)?;
+    Some(refusal(host, ip, kind))
 }
 
 /// An answer's status, `Retry-After` and first bytes.

@@ -12,11 +12,13 @@ pub mod callback;
 pub mod http;
 pub mod nats;
 pub mod rabbitmq;
+pub mod reach;
 pub mod template;
 pub mod webhook;
 
 use crate::transport::Transport;
 use ivrhook_protocol::SigningSecret;
+pub use reach::Reach;
 use std::sync::Arc;
 
 /// A destination's kind and its kind's settings, validated at the edge (the config file).
@@ -29,12 +31,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kind's transport; HTTP kinds share `client`. Nothing connects until the first
-    /// delivery.
-    pub fn transport(self, client: &reqwest::Client) -> Arc<dyn Transport> {
+    /// The kind's transport; HTTP kinds share the client of their `reach`. Nothing connects
+    /// until the first delivery.
+    pub fn transport(self, clients: &http::Clients, reach: Reach) -> Arc<dyn Transport> {
+        let client = clients.get(reach).clone();
         match self {
-            Kind::Callback(spec) => Arc::new(callback::Callback::new(client.clone(), spec)),
-            Kind::Webhook(spec) => Arc::new(webhook::Webhook::new(client.clone(), spec)),
+            Kind::Callback(spec) => Arc::new(callback::Callback::new(client, spec, reach)),
+            Kind::Webhook(spec) => Arc::new(webhook::Webhook::new(client, spec, reach)),
             Kind::Nats(spec) => Arc::new(nats::Nats::new(spec)),
             Kind::Rabbitmq(spec) => Arc::new(rabbitmq::Rabbitmq::new(spec)),
         }

@@ -3,7 +3,8 @@
 
 use super::{
     body::BodyMode,
-    http::{exchange, Answer},
+    http::{exchange, literal_refused, Answer},
+    Reach,
 };
 use crate::outgoing::Outgoing;
 use crate::{
@@ -41,17 +42,25 @@ impl std::fmt::Debug for Spec {
 pub(crate) struct Webhook {
     client: reqwest::Client,
     spec: Spec,
+    reach: Reach,
 }
 
 impl Webhook {
-    pub fn new(client: reqwest::Client, spec: Spec) -> Self {
-        Webhook { client, spec }
+    pub fn new(client: reqwest::Client, spec: Spec, reach: Reach) -> Self {
+        Webhook {
+            client,
+            spec,
+            reach,
+        }
     }
 }
 
 #[async_trait]
 impl Transport for Webhook {
     async fn send(&self, delivery: &Outgoing, timeout: Duration) -> Outcome {
+        if let Some(refused) = literal_refused(&self.spec.url, self.reach) {
+            return Outcome::dead(refused);
+        }
         let body = self.spec.body.render(delivery);
         let delivery = delivery.claimed();
         let mut request = self

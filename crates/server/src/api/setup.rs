@@ -53,6 +53,7 @@ pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value 
     shown["retrySchedule"] = json!(delays);
     shown["ordered"] = json!(d.ordered);
     shown["maxBacklog"] = json!(d.max_backlog);
+    shown["allowPrivate"] = json!(d.reach == ivrhook_engine::kinds::Reach::Anywhere);
     shown["route"] = d.route.as_ref().map_or(Value::Null, route_json);
     let live = st.engine.as_ref().and_then(|e| e.live(&d.name));
     shown["now"] = live.map_or(Value::Null, |l| {

@@ -31,6 +31,7 @@ pub(crate) struct FileApp {
     pub basic_auth: Option<FileBasic>,
     pub verify: Option<FileVerify>,
     pub rate_limit: Option<String>,
+    pub allow_private: Option<bool>,
 }
 
 impl FileApp {
@@ -53,6 +54,7 @@ impl FileApp {
             max_in_flight: self.max_in_flight,
             retry_schedule: self.retry_schedule,
             ordered: self.ordered,
+            allow_private: self.allow_private,
         };
         let Some(url) = self.callback_url else {
             let secret = [("secret", self.secret.is_some())];

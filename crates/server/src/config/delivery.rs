@@ -1,8 +1,9 @@
 //! The delivery settings every destination has, in `[[apps]]` (with `callback_url`) and in
-//! `[[destinations]]` alike: `timeout`, `max_in_flight`, `retry_schedule`, `ordered`.
+//! `[[destinations]]` alike: `timeout`, `max_in_flight`, `retry_schedule`, `ordered`,
+//! `allow_private`.
 
 use super::{invalid, parse_duration, ConfigError};
-use ivrhook_engine::{schedule::RetrySchedule, DestinationSettings};
+use ivrhook_engine::{kinds::Reach, schedule::RetrySchedule, DestinationSettings};
 
 /// Jitter applied to every retry schedule: retries after an outage spread out.
 const JITTER: f64 = 0.2;
@@ -14,16 +15,18 @@ pub(super) struct Common {
     pub max_in_flight: Option<u32>,
     pub retry_schedule: Option<Vec<String>>,
     pub ordered: Option<bool>,
+    pub allow_private: Option<bool>,
 }
 
 impl Common {
     /// Which of them are set, by key name.
-    pub fn set(&self) -> [(&'static str, bool); 4] {
+    pub fn set(&self) -> [(&'static str, bool); 5] {
         [
             ("timeout", self.timeout.is_some()),
             ("max_in_flight", self.max_in_flight.is_some()),
             ("retry_schedule", self.retry_schedule.is_some()),
             ("ordered", self.ordered.is_some()),
+            ("allow_private", self.allow_private.is_some()),
         ]
     }
 
@@ -57,6 +60,20 @@ impl Common {
         if let Some(ordered) = self.ordered {
             d.ordered = ordered;
         }
+        if self.allow_private == Some(true) {
+            d.reach = Reach::Anywhere;
+        }
         Ok(())
+    }
+}
+
+/// Where a destination without `allow_private` may connect: public addresses, and loopback
+/// too while the server itself listens on loopback only (development).
+pub(super) fn settle_reach(d: &mut DestinationSettings, listen: std::net::SocketAddr) {
+    if d.reach != Reach::Anywhere {
+        d.reach = match listen.ip().is_loopback() {
+            true => Reach::PublicAndLoopback,
+            false => Reach::Public,
+        };
     }
 }

@@ -32,11 +32,13 @@ pub(crate) struct FileDestination {
     pub create_stream: Option<bool>,
     pub exchange: Option<String>,
     pub routing_key: Option<String>,
+    pub allow_private: Option<bool>,
 }
 
 /// Keys only one kind has, with that kind.
-const KIND_KEYS: [(&str, &str); 7] = [
+const KIND_KEYS: [(&str, &str); 8] = [
     ("secret", "webhook"),
+    ("allow_private", "webhook"),
     ("headers", "webhook"),
     ("subject", "nats"),
     ("stream", "nats"),
@@ -106,6 +108,7 @@ impl FileDestination {
             max_in_flight: self.max_in_flight,
             retry_schedule: self.retry_schedule,
             ordered: self.ordered,
+            allow_private: self.allow_private,
         };
         common.apply(&mut d, &prefix)?;
         Ok(d)
@@ -115,6 +118,7 @@ impl FileDestination {
     fn check_kind_keys(&self, kind: &str, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
         let set = [
             self.secret.is_some(),
+            self.allow_private.is_some(),
             self.headers.is_some(),
             self.subject.is_some(),
             self.stream.is_some(),

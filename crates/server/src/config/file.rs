@@ -103,7 +103,11 @@ impl FileConfig {
             }
             apps.push(app);
         }
-        let destinations = validate_destinations(self.destinations, &seen)?;
+        let mut destinations = validate_destinations(self.destinations, &seen)?;
+        let callbacks = apps.iter_mut().filter_map(|a| a.delivery.as_mut());
+        for d in callbacks.chain(destinations.iter_mut()) {
+            super::delivery::settle_reach(d, listen);
+        }
         Ok(Config {
             listen,
             database,

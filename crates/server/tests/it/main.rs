@@ -18,5 +18,6 @@ mod nats;
 mod outbound;
 mod postgres;
 mod rabbit;
+mod reach;
 mod sink;
 mod variants;
