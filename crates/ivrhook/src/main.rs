@@ -9,6 +9,7 @@ mod logging;
 mod prune_cmd;
 mod send;
 mod store_args;
+mod token_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use ivrhook_server::{
@@ -105,6 +106,10 @@ enum Command {
     ///
     /// Example: ivrhook config > ivrhook.toml
     Config(config_cmd::ConfigArgs),
+    /// Make an API token: prints it, and the [[api_tokens]] entry (its SHA-256) to configure.
+    ///
+    /// Example: ivrhook token new --name ops --scopes read,operate
+    Token(token_cmd::TokenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +180,7 @@ async fn main() -> ExitCode {
     }
     match command {
         Command::Config(args) => finish(config_cmd::run(args)),
+        Command::Token(args) => finish(token_cmd::run(args)),
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cli, "ivrhook", &mut std::io::stdout());

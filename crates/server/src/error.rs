@@ -65,8 +65,10 @@ pub fn answer(code: ResponseCode, msg: impl Into<String>) -> Response {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("missing or wrong bearer token: send Authorization: Bearer <admin_token>")]
+    #[error("missing or wrong bearer token: send Authorization: Bearer <token>")]
     Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -106,6 +108,7 @@ impl ApiError {
     pub(crate) fn status(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::MethodNotAllowed { .. } => {

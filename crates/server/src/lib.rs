@@ -17,6 +17,7 @@
 //! - `state`: what handlers share; the bounded write path.
 #![forbid(unsafe_code)]
 
+pub mod access;
 mod api;
 mod auth;
 pub mod config;
@@ -114,6 +115,7 @@ impl Server {
         };
         let metrics_feed = metrics.feed_waiting.clone();
         let config_refusals_every = config.log.refusals_every;
+        let access = access::Access::new(&config);
         let state = Arc::new(AppState {
             engine,
             accept_any_app: config.accepts_any_app(),
@@ -124,6 +126,7 @@ impl Server {
             feed: feed::Feed::new(metrics_feed),
             stopping: CancellationToken::new(),
             refusals: refusals::RefusalLog::new(config_refusals_every),
+            access,
             sessions: signin::Sessions::default(),
             auth,
             rates,

@@ -3,7 +3,7 @@
 //! is what keeps the dashboard's actions safe from cross-site requests). Sessions live in the
 //! process for 12 hours; a restart signs everyone out.
 
-use crate::{api::constant_time_eq, dashboard::page, state::AppState};
+use crate::{access::allows, config::Scopes, dashboard::page, state::AppState};
 use axum::{
     body::Bytes,
     extract::{Request, State},
@@ -23,24 +23,26 @@ const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
-    open: Mutex<HashMap<String, Instant>>,
+    /// Session id → when it was opened, and what its token may do.
+    open: Mutex<HashMap<String, (Instant, Scopes)>>,
 }
 
 impl Sessions {
     /// A new session's id: 128 random bits from the operating system.
-    fn open(&self) -> Option<String> {
+    fn open(&self, scopes: Scopes) -> Option<String> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).ok()?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|_, at| at.elapsed() < LIFETIME);
-        open.insert(id.clone(), Instant::now());
+        open.retain(|_, (at, _)| at.elapsed() < LIFETIME);
+        open.insert(id.clone(), (Instant::now(), scopes));
         Some(id)
     }
 
-    fn valid(&self, id: &str) -> bool {
+    fn scopes(&self, id: &str) -> Option<Scopes> {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.get(id).is_some_and(|at| at.elapsed() < LIFETIME)
+        let (at, scopes) = open.get(id)?;
+        (at.elapsed() < LIFETIME).then_some(*scopes)
     }
 
     fn close(&self, id: &str) {
@@ -58,35 +60,43 @@ fn session(headers: &HeaderMap) -> Option<&str> {
         .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// Whether the request carries a live session's cookie.
-pub(crate) fn signed_in(st: &AppState, headers: &HeaderMap) -> bool {
-    session(headers).is_some_and(|id| st.sessions.valid(id))
+/// The scopes of the live session whose cookie the request carries.
+pub(crate) fn signed_in(st: &AppState, headers: &HeaderMap) -> Option<Scopes> {
+    session(headers).and_then(|id| st.sessions.scopes(id))
 }
 
-/// Dashboard pages: open without `admin_token`; with one, for a signed-in session or a
-/// request carrying the token as the API takes it; anyone else gets the sign-in page.
+/// The scopes of the bearer token the request carries.
+pub(crate) fn bearer(st: &AppState, headers: &HeaderMap) -> Option<Scopes> {
+    let given = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    st.access.scopes_of(given.strip_prefix("Bearer ")?)
+}
+
+/// Dashboard pages: open without tokens; with them, for a signed-in session or a request
+/// carrying a token as the API takes it, within its scopes; anyone else gets the sign-in page.
 pub(crate) async fn require_session(
     State(st): State<Arc<AppState>>,
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(token) = &st.config.admin_token else {
-        return next.run(req).await;
-    };
-    let bearer = (req.headers().get(header::AUTHORIZATION))
-        .and_then(|v| v.to_str().ok()?.strip_prefix("Bearer "))
-        .is_some_and(|given| constant_time_eq(given.as_bytes(), token.expose().as_bytes()));
-    if bearer || signed_in(&st, req.headers()) {
+    if st.access.is_open() {
         return next.run(req).await;
     }
-    (StatusCode::UNAUTHORIZED, sign_in_page(&st, None)).into_response()
+    let scopes = bearer(&st, req.headers()).or_else(|| signed_in(&st, req.headers()));
+    match scopes {
+        Some(s) if allows(s, req.method()) => next.run(req).await,
+        Some(_) => {
+            let body = html! { p role="alert" { "This token may read but not operate: nothing was changed." } };
+            (StatusCode::FORBIDDEN, page("Not allowed", &st, true, body)).into_response()
+        }
+        None => (StatusCode::UNAUTHORIZED, sign_in_page(&st, None)).into_response(),
+    }
 }
 
 fn sign_in_page(st: &AppState, error: Option<&str>) -> Markup {
     let form = html! {
         @if let Some(error) = error { p role="alert" { (error) } }
         form method="post" action="/signin" {
-            label for="token" { "Admin token" }
+            label for="token" { "Token" }
             " "
             input #token type="password" name="token" autocomplete="current-password" required;
             " "
@@ -98,19 +108,19 @@ fn sign_in_page(st: &AppState, error: Option<&str>) -> Markup {
 
 /// `POST /signin` with the form's `token`.
 pub(crate) async fn sign_in(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
-    let Some(token) = &st.config.admin_token else {
+    if st.access.is_open() {
         return redirect_home(None);
-    };
+    }
     let given: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let given = given
         .iter()
         .find(|(k, _)| k == "token")
         .map_or("", |(_, v)| v.as_str());
-    if !constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
-        let page = sign_in_page(&st, Some("That is not the admin token."));
+    let Some(scopes) = st.access.scopes_of(given).filter(|s| s.read) else {
+        let page = sign_in_page(&st, Some("That is not a token of this server."));
         return (StatusCode::UNAUTHORIZED, page).into_response();
-    }
-    match st.sessions.open() {
+    };
+    match st.sessions.open(scopes) {
         Some(id) => redirect_home(Some(format!(
             "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
             LIFETIME.as_secs()

@@ -24,6 +24,8 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// Refused reports, counted between log lines.
     pub(crate) refusals: crate::refusals::RefusalLog,
+    /// Who may use the API and the dashboard.
+    pub access: crate::access::Access,
     /// The dashboard's signed-in sessions.
     pub(crate) sessions: crate::signin::Sessions,
     /// The inbound checks of each app that sets any.

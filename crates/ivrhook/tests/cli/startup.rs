@@ -220,3 +220,30 @@ async fn config_check_validates_a_file_without_starting() {
     let printed = run_ok(&dir, &["config"]).await;
     assert!(printed.starts_with("# ivrhook configuration."), "{printed}");
 }
+
+#[tokio::test]
+async fn a_token_from_token_new_opens_the_api_through_its_printed_entry() {
+    let (_guard, dir) = temp_dir();
+    let printed = run_ok(&dir, &["token", "new", "--name", "ci", "--scopes", "read"]).await;
+    let token = printed
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("token: ")
+        .unwrap()
+        .to_owned();
+    let entry = &printed[printed.find("[[api_tokens]]").unwrap()..];
+    assert!(
+        !entry.contains(&token),
+        "the entry holds the hash, not the token"
+    );
+    std::fs::write(dir.join("ivrhook.toml"), entry).unwrap();
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/deliveries", server.base);
+    let without = client.get(&url).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    let with = client.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(with.status(), 200);
+    server.child.start_kill().unwrap();
+}

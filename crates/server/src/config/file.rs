@@ -30,6 +30,8 @@ pub(super) struct FileConfig {
     pub inbound: FileInbound,
     pub retention: FileRetention,
     #[serde(default)]
+    pub api_tokens: Vec<super::tokens::FileToken>,
+    #[serde(default)]
     pub apps: Vec<FileApp>,
     #[serde(default)]
     pub destinations: Vec<FileDestination>,
@@ -123,6 +125,7 @@ impl FileConfig {
             },
             roles: Roles::parse(&self.roles)?,
             admin_token,
+            api_tokens: super::tokens::validate(self.api_tokens)?,
             max_connections: match self.max_connections {
                 0 => return Err(invalid("max_connections", "must be greater than 0")),
                 n => n,

@@ -18,6 +18,7 @@ mod inbound_auth;
 mod lenient;
 mod roles;
 mod sources;
+mod tokens;
 
 use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
@@ -27,6 +28,7 @@ pub use app::{parse_duration, RateLimit};
 pub use file::DEFAULT_TOML;
 pub use inbound_auth::{Basic, InboundAuth, Verify};
 pub use roles::Roles;
+pub use tokens::{ApiToken, Scopes};
 
 /// A configuration problem, naming the key (or file) it is about.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,8 @@ pub struct Config {
     pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
+    /// Tokens by their SHA-256, with scopes.
+    pub api_tokens: Vec<ApiToken>,
     /// Open connections at most; past it a new one is closed at once.
     pub max_connections: usize,
     /// Whose `X-Forwarded-For` / `Forwarded` to believe.

@@ -26,7 +26,7 @@ svg{max-width:100%;height:auto}.dead{color:#9b1c1c}.delivered{color:#1b5e20}\
 
 /// A page in the dashboard's frame; `signed_in` shows the sign-out button (with a token).
 pub(crate) fn page(title: &str, st: &AppState, signed_in: bool, body: Markup) -> Markup {
-    let open = st.config.admin_token.is_none();
+    let open = st.access.is_open();
     let signout = signed_in && !open;
     frame(title, open, signout, body)
 }
@@ -59,7 +59,7 @@ fn frame(title: &str, open: bool, signout: bool, body: Markup) -> Markup {
                 }
                 @if open {
                     p.banner role="status" {
-                        "This dashboard is open to anyone who can reach it: no admin_token is set."
+                        "This dashboard is open to anyone who can reach it: no admin_token or api_tokens are set."
                     }
                 }
                 main { h1 { (title) } (body) }

@@ -8,7 +8,22 @@ use std::time::Duration;
 
 pub struct Browser {
     pub client: Client,
-    _driver: tokio::process::Child,
+    _driver: Driver,
+}
+
+/// chromedriver and the Chromium it started share a process group: a test that fails before
+/// closing its browser leaves nothing running.
+struct Driver(tokio::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let group = format!("-{pid}");
+            let _ = std::process::Command::new("kill")
+                .args(["-9", "--", &group])
+                .status();
+        }
+    }
 }
 
 pub async fn browser() -> Browser {
@@ -20,6 +35,7 @@ pub async fn browser() -> Browser {
     let driver = tokio::process::Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .stdout(std::process::Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .expect("chromedriver runs (apt-get install chromium chromium-driver; scripts/setup does)");
@@ -36,7 +52,7 @@ pub async fn browser() -> Browser {
             Ok(client) => {
                 return Browser {
                     client,
-                    _driver: driver,
+                    _driver: Driver(driver),
                 }
             }
             Err(e) if tokio::time::Instant::now() > deadline => panic!("no browser: {e}"),

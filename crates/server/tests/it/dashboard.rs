@@ -87,7 +87,7 @@ async fn with_a_token_the_dashboard_signs_in_with_an_http_only_strict_cookie() {
     };
     sign_in("wrong-token").await;
     let alert = text_of(&b.client, "[role=alert]").await;
-    assert_eq!(alert, "That is not the admin token.");
+    assert_eq!(alert, "That is not a token of this server.");
     screenshot(&b.client, "signin").await;
     sign_in("dash-token-000001").await;
     text_of(&b.client, ".signout").await;

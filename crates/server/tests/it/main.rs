@@ -1,6 +1,7 @@
 //! The server over real HTTP on real sockets, with a real SQLite file per test.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
+mod access;
 mod api;
 mod browser;
 mod codes;
