@@ -32,6 +32,7 @@ mod refusals;
 pub mod retention;
 mod signin;
 mod state;
+pub mod tls;
 
 pub use inbound::CHECK_HEADER;
 
@@ -63,6 +64,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Engine(#[from] ivrhook_engine::EngineError),
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A server ready to run: store open and migrated, router built, listener bound.
@@ -70,11 +73,23 @@ pub enum ServerError {
 pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
+    /// The certificate, when the listener speaks TLS, and the SIGHUPs that reload it (listened
+    /// for from `bind` on, so a SIGHUP after the start-up line never ends the process).
+    tls: Option<(Arc<tls::Certificate>, tokio::signal::unix::Signal)>,
 }
 
 impl Server {
     pub async fn bind(config: Config, listener: TcpListener) -> Result<Server, ServerError> {
         config.check_servable()?;
+        let tls = match &config.tls {
+            Some(files) => {
+                let cert = tls::Certificate::load(files).map_err(ServerError::Tls)?;
+                let hangups =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+                Some((Arc::new(cert), hangups))
+            }
+            None => None,
+        };
         let metrics = Arc::new(Metrics::new());
         let hook_metrics = Arc::clone(&metrics);
         let hook: ivrhook_store::BatchHook = Arc::new(move |n| hook_metrics.batch(n));
@@ -132,7 +147,11 @@ impl Server {
             rates,
             replays: auth::Replays::default(),
         });
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state,
+            tls,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -144,6 +163,7 @@ impl Server {
         let addr = self
             .local_addr()
             .map_or_else(|_| "?".into(), |a| a.to_string());
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         let st = &self.state;
         let apps = if st.accept_any_app {
             "no [[apps]] configured: accepting any appId (loopback only)".to_owned()
@@ -163,7 +183,7 @@ impl Server {
             n => format!("{roles}; forwarding to {n} destination(s)"),
         };
         format!(
-            "ivrhook listening on http://{addr} ({roles}); data in {}; {apps}; dashboard: http://{addr}/",
+            "ivrhook listening on {scheme}://{addr} ({roles}); data in {}; {apps}; dashboard: {scheme}://{addr}/",
             st.store.location()
         )
     }
@@ -198,8 +218,23 @@ impl Server {
             header_timeout: state.config.inbound.header_timeout,
             max_connections: state.config.max_connections,
         };
+        let acceptor = match self.tls {
+            Some((cert, hangups)) => {
+                let config = cert.server_config().map_err(ServerError::Tls)?;
+                tokio::spawn(reload_on_hangup(cert, hangups, shutdown.clone()));
+                Some(tokio_rustls::TlsAcceptor::from(config))
+            }
+            None => None,
+        };
         let metrics = Arc::clone(&state.metrics);
-        let served = listener::serve(self.listener, app, limits, metrics, shutdown.clone());
+        let served = listener::serve(
+            self.listener,
+            app,
+            limits,
+            metrics,
+            acceptor,
+            shutdown.clone(),
+        );
         // A client that never finishes its request must not hold the process forever: after
         // the grace period the remaining requests are abandoned unanswered (never acknowledged).
         let grace = async {
@@ -220,6 +255,23 @@ impl Server {
         state.store.close().await;
         tracing::info!("stopped: every accepted report is stored and every attempt recorded");
         Ok(())
+    }
+}
+
+/// SIGHUP reads the certificate and key again; a bad pair keeps the old one, and says why.
+async fn reload_on_hangup(
+    cert: Arc<tls::Certificate>,
+    mut hangups: tokio::signal::unix::Signal,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            Some(()) = hangups.recv() => match cert.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "TLS certificate not reloaded: the old one stays"),
+            },
+            () = shutdown.cancelled() => return,
+        }
     }
 }
 

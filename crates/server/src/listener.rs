@@ -10,10 +10,14 @@ use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, service::service_fn, Request};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto, graceful::GracefulShutdown},
+    server::{
+        conn::auto,
+        graceful::{GracefulShutdown, Watcher},
+    },
 };
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -24,12 +28,14 @@ pub struct Limits {
 }
 
 /// Serves until `shutdown`, then stops accepting and returns once every connection has
-/// finished its request in flight (the caller bounds that wait).
+/// finished its request in flight (the caller bounds that wait). With `tls`, each connection
+/// first completes its handshake, within the header timeout.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
     metrics: Arc<Metrics>,
+    tls: Option<TlsAcceptor>,
     shutdown: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -39,6 +45,7 @@ pub(crate) async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
+    let builder = Arc::new(builder);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -57,19 +64,44 @@ pub(crate) async fn serve(
             drop(stream);
             continue;
         };
-        let app = app.clone();
-        let service = service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req)
-        });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
         let open = metrics.connection_opened();
+        let (builder, watcher, app, tls) = (
+            Arc::clone(&builder),
+            graceful.watcher(),
+            app.clone(),
+            tls.clone(),
+        );
         tokio::spawn(async move {
-            let _ = conn.await;
+            match tls {
+                None => one(&builder, watcher, TokioIo::new(stream), app, peer).await,
+                Some(tls) => {
+                    let handshake = tokio::time::timeout(limits.header_timeout, tls.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        one(&builder, watcher, TokioIo::new(stream), app, peer).await;
+                    }
+                }
+            }
             drop((permit, open));
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// One connection, served until it closes.
+async fn one<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+    io: TokioIo<I>,
+    app: Router,
+    peer: SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(req)
+    });
+    let conn = builder.serve_connection_with_upgrades(io, service);
+    let _ = watcher.watch(conn.into_owned()).await;
 }

@@ -15,4 +15,5 @@ mod readme;
 mod retention;
 mod startup;
 mod tail;
+mod tls;
 mod tools;

@@ -102,11 +102,16 @@ pub async fn serve_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> 
         .expect("start-up line within 30 s")
         .expect("stdout readable")
         .unwrap_or_else(|| panic!("ivrhook exited: {}", stderr(dir)));
+    let scheme = if line.contains("https://") {
+        "https"
+    } else {
+        "http"
+    };
     let base = line
-        .split("http://")
+        .split("://")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
-        .map(|addr| format!("http://{addr}"))
+        .map(|addr| format!("{scheme}://{addr}"))
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     Running { child, base, line }
 }

@@ -23,6 +23,7 @@ pub(super) struct FileConfig {
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
     pub max_connections: usize,
+    pub tls: Option<super::TlsFiles>,
     #[serde(deserialize_with = "lenient::list")]
     pub trusted_proxies: Vec<String>,
     pub log_format: String,
@@ -126,6 +127,7 @@ impl FileConfig {
             roles: Roles::parse(&self.roles)?,
             admin_token,
             api_tokens: super::tokens::validate(self.api_tokens)?,
+            tls: self.tls,
             max_connections: match self.max_connections {
                 0 => return Err(invalid("max_connections", "must be greater than 0")),
                 n => n,

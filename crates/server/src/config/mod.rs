@@ -68,6 +68,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// `tls = { cert = "…", key = "…" }`: PEM files, read at start and on SIGHUP.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -82,6 +90,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Tokens by their SHA-256, with scopes.
     pub api_tokens: Vec<ApiToken>,
+    /// The listener's certificate and key (PEM files), when it speaks TLS.
+    pub tls: Option<TlsFiles>,
     /// Open connections at most; past it a new one is closed at once.
     pub max_connections: usize,
     /// Whose `X-Forwarded-For` / `Forwarded` to believe.
