@@ -126,7 +126,13 @@ fn failure(e: &reqwest::Error) -> Outcome {
     } else {
         Failure::Other
     };
-    let mut detail = e.to_string();
+    // reqwest names the URL; its query string may carry a key, so it is shown without it.
+    let mut detail = match e.url() {
+        Some(url) => e
+            .to_string()
+            .replace(url.as_str(), &super::shown(url.as_str())),
+        None => e.to_string(),
+    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         // Some errors already print their cause; say each cause once.

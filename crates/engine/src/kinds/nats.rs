@@ -66,10 +66,14 @@ impl Nats {
         if let Some(js) = held.as_ref() {
             return Ok(js.clone());
         }
-        let client = async_nats::ConnectOptions::new()
-            .name("ivrhook")
-            .connection_timeout(timeout)
-            .connect(self.spec.url.as_str())
+        // Credentials go in the options, not the URL: the client logs the URL it connects to.
+        let (url, credentials) = split_credentials(&self.spec.url);
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some((user, password)) = credentials {
+            options = options.user_and_password(user, password);
+        }
+        let client = (options.name("ivrhook").connection_timeout(timeout))
+            .connect(url.as_str())
             .await
             .map_err(|e| format!("could not connect to NATS: {e}"))?;
         let mut js = jetstream::new(client);
@@ -158,5 +162,40 @@ impl Transport for Nats {
                 }))
             },
         }
+    }
+}
+
+/// The URL without its user and password, and them (percent-decoded), when it has them.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return (url.to_owned(), None);
+    };
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return (url.to_owned(), None);
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let credentials = (
+        decode(parsed.username()),
+        decode(parsed.password().unwrap_or("")),
+    );
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    (parsed.to_string(), Some(credentials))
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_leave_the_url_for_the_options() {
+        let (url, creds) = split_credentials("nats://ivr:p%40ss@127.0.0.1:4222");
+        assert_eq!(url, "nats://127.0.0.1:4222");
+        assert_eq!(creds, Some(("ivr".into(), "p@ss".into())));
+        assert_eq!(split_credentials("nats://127.0.0.1:4222").1, None);
     }
 }

@@ -13,6 +13,7 @@ mod packaging;
 mod proc;
 mod readme;
 mod retention;
+mod secrets;
 mod startup;
 mod tail;
 mod tls;
