@@ -7,4 +7,5 @@ mod fake;
 mod gate;
 mod harness;
 mod isolation;
+mod properties;
 mod retries;
