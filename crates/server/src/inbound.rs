@@ -76,34 +76,37 @@ struct Request<'a> {
 
 async fn respond(st: &AppState, req: Request<'_>, body: Body) -> Response {
     let started = Instant::now();
-    let (code, msg) = match handle(st, &req, body).await {
-        Ok(msg) => (ResponseCode::Success, msg.to_owned()),
-        Err((refusal, app)) => {
-            let reason = refusal.to_string();
-            match &refusal {
-                Refusal::Store(e) => {
-                    tracing::error!(error = ?e, peer = %req.peer, "report not stored")
-                }
-                Refusal::Unauthenticated(denied) => {
-                    // A configured app's id, or `-`: the body's text must not make labels.
-                    let named = app.as_deref().unwrap_or("-");
-                    let app = if st.apps.keys().any(|a| a.as_str() == named) {
-                        named
-                    } else {
-                        "-"
-                    };
-                    st.metrics.unauthenticated(app, denied.as_str());
-                    let why = format!("{reason}: {}", denied.as_str());
-                    st.refusals.refused(Some(app), refusal.code(), &why);
-                }
-                other => st.refusals.refused(app.as_deref(), other.code(), &reason),
-            }
-            st.metrics.answered(refusal.code(), started.elapsed());
-            return refusal.answer();
+    match handle(st, &req, body).await {
+        Ok(msg) => {
+            st.metrics
+                .answered(ResponseCode::Success, started.elapsed());
+            answer(ResponseCode::Success, msg)
         }
-    };
-    st.metrics.answered(code, started.elapsed());
-    answer(code, msg)
+        Err((refusal, app)) => {
+            note(st, &req, &refusal, app.as_deref());
+            st.metrics.answered(refusal.code(), started.elapsed());
+            refusal.answer()
+        }
+    }
+}
+
+/// A refusal in the log (the first of each app and code, then counted) and, for one that was
+/// not authenticated, in the metrics by app and check.
+fn note(st: &AppState, req: &Request, refusal: &Refusal, app: Option<&str>) {
+    let reason = refusal.to_string();
+    match refusal {
+        Refusal::Store(e) => tracing::error!(error = ?e, peer = %req.peer, "report not stored"),
+        Refusal::Unauthenticated(denied) => {
+            // A configured app's id, or `-`: the body's text must not make labels.
+            let named = app.unwrap_or("-");
+            let configured = st.apps.keys().any(|a| a.as_str() == named);
+            let app = if configured { named } else { "-" };
+            st.metrics.unauthenticated(app, denied.as_str());
+            let why = format!("{reason}: {}", denied.as_str());
+            st.refusals.refused(Some(app), refusal.code(), &why);
+        }
+        other => st.refusals.refused(app, other.code(), &reason),
+    }
 }
 
 /// The answer's text, or the refusal with the app the body named (for the log).
