@@ -1,5 +1,5 @@
-//! ivrhook's HTTP side: the `multrpt` receiver, the `/v1` API, health and metrics, and the
-//! configuration that shapes them.
+//! ivrhook's HTTP side: the `multrpt` receiver, the `/v1` API, the dashboard, health and
+//! metrics, and the configuration that shapes them.
 //!
 //! [`Server::bind`] opens the store, builds the delivery engine when any destination is
 //! configured (an app's `callback_url`, a `[[destinations]]` entry), and prepares the router on
@@ -8,7 +8,9 @@
 //! be recorded, and closes the store.
 //!
 //! - `config`: layered, validated configuration.
-//! - `inbound`: the callback path (`POST /callback`).
+//! - `inbound`: the callback path (`POST /callback`); `auth`: each app's inbound checks.
+//! - `listener`: the accept loop and its limits; `tls`: the listener's reloadable certificate.
+//! - `access`: API tokens and their scopes; `signin` and `dashboard`: the dashboard's pages.
 //! - `feed`: the report feed's waiters (long polls, consumers, the event stream).
 //! - `api`: `/v1` (call registration, timelines, the feed, events to deliver, deliveries).
 //! - `ops`: `/healthz`, `/metrics`, fallbacks.
