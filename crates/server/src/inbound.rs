@@ -250,6 +250,7 @@ async fn store(
         .map_or_else(Vec::new, |r| r.forwards().to_vec());
     // What a forward sent from here carries, kept only when there is one.
     let kept = (!new.forwards.is_empty()).then(|| sendable(&new));
+    let received_ms = new.received_at.timestamp_millis();
     match st.store.insert_report(new).await.map_err(Refusal::Store)? {
         Inserted::New { id, leased } => {
             if let (Some(engine), Some(routed), Some((mut report, call))) =
@@ -259,8 +260,7 @@ async fn store(
                 engine.forwarded(routed, &leased, report, decoded, &call);
             }
             st.feed.bump();
-            let now = chrono::Utc::now().timestamp_millis();
-            st.metrics.engine.activity().report(now);
+            st.metrics.engine.activity().report(received_ms);
             Ok("accepted")
         }
         Inserted::Duplicate { .. } => {

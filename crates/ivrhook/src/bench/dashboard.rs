@@ -32,26 +32,14 @@ fn report(call: &str, n: u64, now: chrono::DateTime<chrono::Utc>) -> NewReport {
         r#"{{"appId":"247e35ff320a4142a105024055c367cf","callId":"{call}","event":"multrpt","data":"n={n}","result":[{{"event":"playoverrpt","code":"0","start":"20180112172322010","end":"20180112172325010"}},{{"event":"ivrreportdtmf","code":"0","start":"20180112172325010","end":"20180112172327510","dtmfCode":"{}#"}}],"status":0}}"#,
         n % 10
     );
-    let mut hash = [0u8; 32];
-    hash[..8].copy_from_slice(&n.to_le_bytes());
     NewReport {
-        app_id: "247e35ff320a4142a105024055c367cf"
-            .try_into()
-            .expect("an app id"),
-        call_id: call.try_into().expect("a call id"),
-        event: "multrpt".into(),
-        status: Some(0),
-        content_hash: hash,
-        received_at: now,
         peer: Some("127.0.0.1:40000".into()),
-        raw: raw.into_bytes(),
-        utc_offset: "+08:00".into(),
-        warnings: "[]".into(),
         forwards: vec![Forward {
             destination: DESTINATION.into(),
             first_attempt_at_ms: now.timestamp_millis(),
             lease: None,
         }],
+        ..super::seeded_report(call, raw.into_bytes(), n, now)
     }
 }
 

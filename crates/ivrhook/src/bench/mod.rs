@@ -42,6 +42,33 @@ pub(crate) async fn database(
     }
 }
 
+/// A report of the bench's app, as the receiver would store it, received at `at`; `n` makes
+/// its content hash unique.
+pub(crate) fn seeded_report(
+    call: &str,
+    raw: Vec<u8>,
+    n: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ivrhook_store::NewReport {
+    let mut hash = [0u8; 32];
+    hash[..8].copy_from_slice(&n.to_le_bytes());
+    ivrhook_store::NewReport {
+        app_id: "247e35ff320a4142a105024055c367cf"
+            .try_into()
+            .expect("an app id"),
+        call_id: call.try_into().expect("a call id"),
+        event: "multrpt".into(),
+        status: Some(0),
+        content_hash: hash,
+        received_at: at,
+        peer: None,
+        raw,
+        utc_offset: "+08:00".into(),
+        warnings: "[]".into(),
+        forwards: Vec::new(),
+    }
+}
+
 /// The database URL for the report, without a password.
 fn shown(url: &str) -> String {
     url.parse::<ivrhook_store::DatabaseUrl>()

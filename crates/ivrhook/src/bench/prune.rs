@@ -55,25 +55,7 @@ async fn seed(path: &Path, rows: u64) -> Result<(), String> {
 }
 
 fn old_report(raw: Vec<u8>, n: u64, at: chrono::DateTime<chrono::Utc>) -> NewReport {
-    let mut hash = [0u8; 32];
-    hash[..8].copy_from_slice(&n.to_le_bytes());
-    NewReport {
-        app_id: "247e35ff320a4142a105024055c367cf"
-            .try_into()
-            .expect("an app id"),
-        call_id: format!("88-{SEED_RUN:x}-{n:012}-out")
-            .try_into()
-            .expect("a call id"),
-        event: "multrpt".into(),
-        status: Some(0),
-        content_hash: hash,
-        received_at: at,
-        peer: None,
-        raw,
-        utc_offset: "+08:00".into(),
-        warnings: "[]".into(),
-        forwards: Vec::new(),
-    }
+    super::seeded_report(&format!("88-{SEED_RUN:x}-{n:012}-out"), raw, n, at)
 }
 
 /// Offers `rate` for `duration`: achieved acks/s and latencies.
