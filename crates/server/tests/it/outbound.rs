@@ -41,6 +41,20 @@ async fn delivery_after(app: &TestApp, id: &Value, state: &str, attempts: usize)
     panic!("delivery {id} never became {state} after {attempts} attempts: {last}");
 }
 
+/// The delivery's `waiting` once its reason is `reason`, waiting up to 20 s for it.
+async fn waiting_for(app: &TestApp, id: &Value, reason: &str) -> Value {
+    let mut last = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        last = app.get(&format!("/v1/deliveries/{id}")).await.1["delivery"]["waiting"].clone();
+        if last["reason"] == reason {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("delivery {id} never waited for {reason}: {last}");
+}
+
 #[tokio::test]
 async fn an_event_is_delivered_to_a_real_receiver_and_shown_on_both_sides() {
     let receiver = spawn_app().await;
@@ -211,19 +225,15 @@ async fn a_pending_delivery_says_why_it_waits() {
         "retry_schedule = [\"0s\", \"1h\"]\n",
     )
     .await;
-    let waiting = |id: Value| {
-        let app = &app;
-        async move { app.get(&format!("/v1/deliveries/{id}")).await.1["delivery"]["waiting"].clone() }
-    };
     let (_, first) = submit(&app, &report("w-1"), None).await;
     delivery_after(&app, &first["deliveryId"], "pending", 1).await;
-    let why = waiting(first["deliveryId"].clone()).await;
-    assert_eq!(why["reason"], "scheduled", "{why}");
+    // The attempt is written before the sender lets go of the delivery: until it does, the
+    // delivery is shown as being sent.
+    let why = waiting_for(&app, &first["deliveryId"], "scheduled").await;
     assert!(why["at"].is_string(), "{why}");
 
     let (_, second) = submit(&app, &report("w-1"), None).await;
-    let why = waiting(second["deliveryId"].clone()).await;
-    assert_eq!(why["reason"], "earlier_delivery_of_call", "{why}");
+    let why = waiting_for(&app, &second["deliveryId"], "earlier_delivery_of_call").await;
     assert_eq!(why["deliveryId"], first["deliveryId"], "{why}");
     let (_, call) = app.get("/v1/calls/w-1").await;
     assert_eq!(
@@ -236,8 +246,7 @@ async fn a_pending_delivery_says_why_it_waits() {
         let (_, e) = submit(&app, &report(&format!("w-b{n}")), None).await;
         delivery_after(&app, &e["deliveryId"], "pending", 1).await;
     }
-    let why = waiting(first["deliveryId"].clone()).await;
-    assert_eq!(why["reason"], "breaker_open", "{why}");
+    let why = waiting_for(&app, &first["deliveryId"], "breaker_open").await;
     assert!(why["until"].is_string(), "{why}");
     assert!(
         why["detail"]
