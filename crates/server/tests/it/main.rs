@@ -8,6 +8,7 @@ mod codes;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_calls;
+mod disk_full;
 mod faults;
 mod feed;
 mod forward_nats;
