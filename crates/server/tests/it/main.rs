@@ -19,6 +19,8 @@ mod inbound_auth;
 mod limits;
 mod nats;
 mod outbound;
+mod own_postgres;
+mod pg_restart;
 mod postgres;
 mod rabbit;
 mod reach;
