@@ -21,6 +21,7 @@ mod nats;
 mod outbound;
 mod own_postgres;
 mod pg_restart;
+mod pg_tls;
 mod postgres;
 mod rabbit;
 mod reach;

@@ -13,6 +13,7 @@
 //! - `batch`, `report_batch`, `submit_batch`, `record_batch`: writes in groups, one commit
 //!   each.
 //! - `floors`: where each claim starts reading the claim index.
+//! - `tls`, `verify`: TLS as the URL's `sslmode` asks.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod batch;
@@ -29,12 +30,15 @@ pub mod scratch;
 mod submit_batch;
 #[cfg(test)]
 mod test_support;
+mod tls;
+mod verify;
 
 use crate::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
+use tls::Connect;
 use tokio::sync::{broadcast, mpsc};
-use tokio_postgres::{types::ToSql, NoTls, Row};
+use tokio_postgres::{types::ToSql, Row};
 use tokio_util::sync::CancellationToken;
 
 mod store_impl;
@@ -72,7 +76,7 @@ pub struct PgStore {
     /// Where claims start reading the claim index.
     floors: std::sync::Arc<floors::Floors>,
     /// For the LISTEN connection, opened by the first `wake_ups` (only nodes that deliver).
-    listen: std::sync::Mutex<Option<tokio_postgres::Config>>,
+    listen: std::sync::Mutex<Option<Connect>>,
     stop: CancellationToken,
 }
 
@@ -91,10 +95,7 @@ impl PgStore {
         migrations: Migrations,
         pool_size: usize,
     ) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::BadUrl {
-            url: format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned())),
-            reason: format!("is not a PostgreSQL URL: {e}"),
-        })?;
+        let Connect { mut config, tls } = Connect::parse(url)?;
         // Every statement ivrhook runs on a hot path is written for an index (the plan tests),
         // but a connection keeps the generic plan it made on the young table it first saw,
         // and on a new table of a few hundred rows a sequential scan is the cheaper plan: the
@@ -114,7 +115,7 @@ impl PgStore {
             .application_name("ivrhook");
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -154,7 +155,7 @@ impl PgStore {
             announcements,
             origin,
             floors,
-            listen: std::sync::Mutex::new(Some(config)),
+            listen: std::sync::Mutex::new(Some(Connect { config, tls })),
             stop: CancellationToken::new(),
         };
         let mut client = store.client().await?;
@@ -179,11 +180,8 @@ impl PgStore {
 
     /// Applies pending migrations and returns the versions applied (for `ivrhook migrate`).
     pub async fn migrate(url: &str) -> Result<Vec<i64>, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::BadUrl {
-            url: format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned())),
-            reason: format!("is not a PostgreSQL URL: {e}"),
-        })?;
-        let (mut client, conn) = config.connect(NoTls).await?;
+        let Connect { config, tls } = Connect::parse(url)?;
+        let (mut client, conn) = config.connect(tls).await?;
         let driver = tokio::spawn(conn);
         let applied = schema::migrate(&mut client).await;
         drop(client);

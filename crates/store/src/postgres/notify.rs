@@ -10,10 +10,11 @@
 //! down (after a reconnect an empty destination asks for a full refresh, and the feed looks
 //! again).
 
+use super::Connect;
 use deadpool_postgres::Pool;
 use std::{collections::BTreeSet, future::poll_fn, time::Duration};
 use tokio::sync::{broadcast, mpsc};
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) const CHANNEL: &str = "ivrhook_due";
@@ -54,10 +55,10 @@ fn foreign<'a>(payload: &'a str, origin: &str) -> Option<&'a str> {
 }
 
 /// Runs until `stop`, reconnecting after a second whenever the connection drops.
-pub(crate) async fn listen(config: Config, origin: String, heard: Heard, stop: CancellationToken) {
+pub(crate) async fn listen(to: Connect, origin: String, heard: Heard, stop: CancellationToken) {
     let mut connected_before = false;
     while !stop.is_cancelled() {
-        match config.connect(NoTls).await {
+        match to.config.connect(to.tls.clone()).await {
             Ok((client, mut conn)) => {
                 let (msgs_tx, mut msgs) = mpsc::unbounded_channel();
                 // The connection must be polled for LISTEN to complete and notifications to arrive.

@@ -1,8 +1,9 @@
 //! A uniquely named, empty database on a PostgreSQL server, dropped when done: what the
 //! tests and `ivrhook bench --database postgres://…` run on, so nothing touches real data.
 
+use super::Connect;
 use crate::StoreError;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 #[derive(Debug)]
 pub struct ScratchDatabase {
@@ -38,7 +39,8 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 async fn connect(url: &str) -> Result<Client, StoreError> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
+    let Connect { config, tls } = Connect::parse(url)?;
+    let (client, conn) = config.connect(tls).await?;
     tokio::spawn(conn);
     Ok(client)
 }
