@@ -75,15 +75,20 @@ pub(crate) fn bearer(st: &AppState, headers: &HeaderMap) -> Option<Scopes> {
 /// carrying a token as the API takes it, within its scopes; anyone else gets the sign-in page.
 pub(crate) async fn require_session(
     State(st): State<Arc<AppState>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     if st.access.is_open() {
+        req.extensions_mut().insert(Scopes::ALL);
         return next.run(req).await;
     }
     let scopes = bearer(&st, req.headers()).or_else(|| signed_in(&st, req.headers()));
     match scopes {
-        Some(s) if allows(s, req.method()) => next.run(req).await,
+        Some(s) if allows(s, req.method()) => {
+            // The pages offer only the actions the scopes allow.
+            req.extensions_mut().insert(s);
+            next.run(req).await
+        }
         Some(_) => {
             let body = html! { p role="alert" { "This token may read but not operate: nothing was changed." } };
             (StatusCode::FORBIDDEN, page("Not allowed", &st, true, body)).into_response()

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     api::{events::stored, views::report_json},
+    config::Scopes,
     error::ApiError,
     state::AppState,
 };
@@ -17,6 +18,7 @@ use axum::{
     extract::{Path, State},
     http::header,
     response::IntoResponse,
+    Extension,
 };
 use ivrhook_protocol::CallId;
 use maud::{html, Markup};
@@ -25,6 +27,7 @@ use std::sync::Arc;
 
 pub(crate) async fn call(
     State(st): State<Arc<AppState>>,
+    Extension(scopes): Extension<Scopes>,
     Path(call_id): Path<String>,
 ) -> Result<Markup, Failure> {
     let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
@@ -53,7 +56,7 @@ pub(crate) async fn call(
         }
         section aria-labelledby="deliveries" {
             h2 #deliveries { "Deliveries (" (deliveries.len()) ")" }
-            (delivery_rows(&st, &deliveries, true).await?)
+            (delivery_rows(&st, &deliveries, true, scopes.operate).await?)
         }
     };
     Ok(page(&format!("Call {call}"), &st, true, body))

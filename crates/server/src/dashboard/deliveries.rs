@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     api::{deliveries::retry_now, paging},
+    config::Scopes,
     error::ApiError,
     state::AppState,
 };
@@ -15,6 +16,7 @@ use axum::{
     extract::{Path, RawQuery, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
+    Extension,
 };
 use ivrhook_store::outbox::{DeliveryFilter, DeliveryState};
 use maud::{html, Markup};
@@ -35,6 +37,7 @@ struct Filters {
 
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
+    Extension(scopes): Extension<Scopes>,
     RawQuery(query): RawQuery,
 ) -> Result<Markup, Failure> {
     let q: Filters = paging::query(query.as_deref())?;
@@ -59,7 +62,7 @@ pub(crate) async fn list(
         .flatten();
     let body = html! {
         (filters(&st, &q))
-        (delivery_rows(&st, &rows, false).await?)
+        (delivery_rows(&st, &rows, false, scopes.operate).await?)
         @if let Some(next) = next {
             a rel="next" href={ "/deliveries?" (serde_urlencoded::to_string([
                 ("destination", given(&q.destination).unwrap_or("")),
@@ -96,6 +99,7 @@ fn filters(st: &AppState, q: &Filters) -> Markup {
 
 pub(crate) async fn one(
     State(st): State<Arc<AppState>>,
+    Extension(scopes): Extension<Scopes>,
     Path(id): Path<String>,
 ) -> Result<Markup, Failure> {
     let id = parse_id(&id)?;
@@ -103,7 +107,7 @@ pub(crate) async fn one(
         .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
     let shown = crate::api::waiting::explained(&st, &d).await?;
     let body = html! {
-        (delivery_rows(&st, std::slice::from_ref(&d), false).await?)
+        (delivery_rows(&st, std::slice::from_ref(&d), false, scopes.operate).await?)
         @if let Some(why) = shown.get("waiting") { p.waiting { "Waiting: " (text(&why["detail"])) } }
         h2 { "Attempts (" (attempts.len()) ")" }
         (attempt_table(&st, &attempts))

@@ -12,9 +12,10 @@ use super::{
 };
 use crate::{
     api::{recent_calls, Window},
+    config::Scopes,
     state::AppState,
 };
-use axum::extract::State;
+use axum::{extract::State, Extension};
 use ivrhook_engine::activity::Minute;
 use maud::{html, Markup, PreEscaped};
 use std::{collections::BTreeMap, sync::Arc};
@@ -28,8 +29,11 @@ const r=()=>{clearTimeout(t);t=setTimeout(()=>fetch('/overview/live',{credential
 if(window.EventSource){new EventSource('/v1/reports/stream').addEventListener('report',r)}\
 setInterval(r,10000)})();";
 
-pub(crate) async fn overview(State(st): State<Arc<AppState>>) -> Result<Markup, Failure> {
-    let live = live_part(&st).await?;
+pub(crate) async fn overview(
+    State(st): State<Arc<AppState>>,
+    Extension(scopes): Extension<Scopes>,
+) -> Result<Markup, Failure> {
+    let live = live_part(&st, scopes.operate).await?;
     let body = html! {
         div #live aria-live="polite" { (live) }
         script { (PreEscaped(SCRIPT)) }
@@ -37,11 +41,14 @@ pub(crate) async fn overview(State(st): State<Arc<AppState>>) -> Result<Markup, 
     Ok(page("Overview", &st, true, body))
 }
 
-pub(crate) async fn live(State(st): State<Arc<AppState>>) -> Result<Markup, Failure> {
-    Ok(live_part(&st).await?)
+pub(crate) async fn live(
+    State(st): State<Arc<AppState>>,
+    Extension(scopes): Extension<Scopes>,
+) -> Result<Markup, Failure> {
+    Ok(live_part(&st, scopes.operate).await?)
 }
 
-async fn live_part(st: &AppState) -> Result<Markup, crate::error::ApiError> {
+async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error::ApiError> {
     let now = chrono::Utc::now().timestamp_millis();
     let hour = st.metrics.engine.activity().last_hour(now);
     let (calls, _) = recent_calls(st, None, Window::default(), i64::MAX, 20).await?;
@@ -76,7 +83,7 @@ async fn live_part(st: &AppState) -> Result<Markup, crate::error::ApiError> {
         }
         (answers(&hour))
         h2 { "Destinations" }
-        (state_table(st).await?)
+        (state_table(st, operate).await?)
         h2 { "Recent calls" }
         (call_table(st, &calls))
     })

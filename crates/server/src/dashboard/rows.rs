@@ -6,12 +6,13 @@ use crate::{error::ApiError, state::AppState};
 use ivrhook_store::outbox::{AttemptRow, DeliveryRow, DeliveryState};
 use maud::{html, Markup};
 
-/// Deliveries as a table, a Retry button on each dead or pending one; with `attempts`, each
-/// delivery's attempts under it.
+/// Deliveries as a table, a Retry button on each dead or pending one when the viewer may
+/// `operate`; with `attempts`, each delivery's attempts under it.
 pub(crate) async fn delivery_rows(
     st: &AppState,
     rows: &[DeliveryRow],
     attempts: bool,
+    operate: bool,
 ) -> Result<Markup, ApiError> {
     let mut tried = Vec::with_capacity(rows.len());
     for d in rows.iter().filter(|_| attempts) {
@@ -29,7 +30,7 @@ pub(crate) async fn delivery_rows(
             thead { tr { th { "Delivery" } th { "Destination" } th { "Call" } th { "State" }
                 th { "Attempts" } th { "Next or last" } th { "Last error" } th { "Action" } } }
             tbody { @for (i, d) in rows.iter().enumerate() {
-                (row(st, d))
+                (row(st, d, operate))
                 @if let Some(a) = tried.get(i).filter(|a| !a.is_empty()) {
                     tr { td colspan="8" { details {
                         summary { (a.len()) " attempt(s)" }
@@ -41,7 +42,7 @@ pub(crate) async fn delivery_rows(
     })
 }
 
-fn row(st: &AppState, d: &DeliveryRow) -> Markup {
+fn row(st: &AppState, d: &DeliveryRow, operate: bool) -> Markup {
     let state = d.state.as_str();
     let at = if d.state == DeliveryState::Pending {
         d.next_attempt_at_ms
@@ -57,7 +58,7 @@ fn row(st: &AppState, d: &DeliveryRow) -> Markup {
             td { (d.attempts) }
             td { (when(st, at)) }
             td { (d.last_error.as_deref().unwrap_or("")) }
-            td { @if d.state != DeliveryState::Delivered {
+            td { @if operate && d.state != DeliveryState::Delivered {
                 form method="post" action={ "/deliveries/" (d.id) "/retry" } {
                     button.retry type="submit" aria-label={ "Retry delivery " (d.id) } { "Retry" }
                 }

@@ -7,20 +7,24 @@ use super::{
 };
 use crate::{
     api::setup::{app_json, destination_json},
+    config::Scopes,
     error::ApiError,
     state::AppState,
 };
-use axum::extract::State;
+use axum::{extract::State, Extension};
 use ivrhook_engine::{breaker::BreakerState, Live};
 use ivrhook_store::outbox::DeliveryState;
 use maud::{html, Markup};
 use std::{collections::HashMap, sync::Arc};
 
-pub(crate) async fn setup(State(st): State<Arc<AppState>>) -> Result<Markup, Failure> {
+pub(crate) async fn setup(
+    State(st): State<Arc<AppState>>,
+    Extension(scopes): Extension<Scopes>,
+) -> Result<Markup, Failure> {
     let destinations = st.config.all_destinations();
     let body = html! {
         h2 { "State" }
-        (state_table(&st).await?)
+        (state_table(&st, scopes.operate).await?)
         h2 { "Destinations as configured" }
         @for d in &destinations {
             details.config { summary { (d.name) } pre { (pretty(&destination_json(&st, d))) } }
@@ -50,7 +54,7 @@ struct Row {
 
 /// Each destination now: requests in flight, breaker, backlog, lag (the age of its oldest
 /// pending delivery) and dead letters, with the way to retry them; then the open breakers.
-pub(crate) async fn state_table(st: &AppState) -> Result<Markup, ApiError> {
+pub(crate) async fn state_table(st: &AppState, operate: bool) -> Result<Markup, ApiError> {
     let mut counts: HashMap<(String, DeliveryState), (i64, i64)> = HashMap::new();
     for c in st.store.delivery_counts().await? {
         counts.insert((c.destination, c.state), (c.count, c.oldest_created_at_ms));
@@ -77,14 +81,14 @@ pub(crate) async fn state_table(st: &AppState) -> Result<Markup, ApiError> {
                     th { "Destination" } th { "In flight" } th { "Breaker" } th { "Backlog" }
                     th { "Lag" } th { "Dead" }
                 } }
-                tbody { @for r in &rows { (row(r, now)) } }
+                tbody { @for r in &rows { (row(r, now, operate)) } }
             } }
             (breakers(st, &rows))
         }
     })
 }
 
-fn row(r: &Row, now: i64) -> Markup {
+fn row(r: &Row, now: i64, operate: bool) -> Markup {
     let live = r.live.as_ref();
     let backlog = live.map_or(r.pending.map_or(0, |p| p.0), |l| l.backlog);
     let lag_s = r
@@ -99,7 +103,7 @@ fn row(r: &Row, now: i64) -> Markup {
             td { (format!("{lag_s:.1} s")) }
             td {
                 (r.dead)
-                @if r.dead > 0 { " " a href={ "/destinations/" (r.name) "/retry" } { "retry…" } }
+                @if operate && r.dead > 0 { " " a href={ "/destinations/" (r.name) "/retry" } { "retry…" } }
             }
         }
     }

@@ -29,6 +29,13 @@ async fn status(app: &TestApp, post: bool, path: &str, token: Option<&str>) -> u
     req.send().await.unwrap().status().as_u16()
 }
 
+async fn page(app: &TestApp, path: &str, token: &str) -> String {
+    let resp = app.client.get(app.url(path)).bearer_auth(token).send();
+    let resp = resp.await.unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn each_token_does_what_its_scopes_say() {
     let config = format!(
@@ -62,6 +69,12 @@ async fn each_token_does_what_its_scopes_say() {
         status(&app, true, "/deliveries/1/retry", Some(READER)).await,
         403
     );
+    // The pages offer Retry only to a token that may operate.
+    for path in ["/deliveries", "/deliveries/1", "/calls/scoped"] {
+        let shown = |token| page(&app, path, token);
+        assert!(shown(OPERATOR).await.contains("Retry delivery 1"), "{path}");
+        assert!(!shown(READER).await.contains("Retry delivery"), "{path}");
+    }
     let resp = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     assert!(
