@@ -10,13 +10,14 @@
 
 use crate::{
     auth::{self, client_address, Denied, Shown},
+    body,
     error::{answer, Refusal},
     state::AppState,
 };
 use axum::{
-    body::{to_bytes, Body, Bytes},
+    body::{Body, Bytes},
     extract::{ConnectInfo, Path, State},
-    http::{header::CONTENT_LENGTH, HeaderMap},
+    http::{header::CONNECTION, HeaderMap, HeaderValue},
     response::Response,
 };
 use ivrhook_protocol::{decode, Decoded, Report, ResponseCode, UtcOffset};
@@ -76,7 +77,11 @@ struct Request<'a> {
 
 async fn respond(st: &AppState, req: Request<'_>, body: Body) -> Response {
     let started = Instant::now();
-    match handle(st, &req, body).await {
+    let (handled, close) = match body::read(&st.config.inbound, req.headers, body).await {
+        Ok(raw) => (handle(st, &req, raw).await, false),
+        Err(refused) => (Err((refused.refusal, None)), refused.close),
+    };
+    let mut response = match handled {
         Ok(msg) => {
             st.metrics
                 .answered(ResponseCode::Success, started.elapsed());
@@ -87,7 +92,12 @@ async fn respond(st: &AppState, req: Request<'_>, body: Body) -> Response {
             st.metrics.answered(refusal.code(), started.elapsed());
             refusal.answer()
         }
+    };
+    if close {
+        // The rest of the body was not read: the connection cannot carry another request.
+        (response.headers_mut()).insert(CONNECTION, HeaderValue::from_static("close"));
     }
+    response
 }
 
 /// A refusal in the log (the first of each app and code, then counted) and, for one that was
@@ -113,10 +123,9 @@ fn note(st: &AppState, req: &Request, refusal: &Refusal, app: Option<&str>) {
 async fn handle(
     st: &AppState,
     req: &Request<'_>,
-    body: Body,
+    raw: Bytes,
 ) -> Result<&'static str, (Refusal, Option<String>)> {
     let (headers, peer) = (req.headers, req.peer);
-    let raw = read_body(st, headers, body).await.map_err(|r| (r, None))?;
     let decoded = decode(&raw, &st.config.inbound.decode)
         .map_err(|e| (Refusal::BadInput(e.to_string()), named_app(&raw)))?;
     // The app is named only for a refusal, so an accepted report allocates nothing for it.
@@ -156,25 +165,6 @@ async fn handle(
 fn named_app(raw: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
     Some(value.get("appId")?.as_str()?.to_owned())
-}
-
-async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Refusal> {
-    let limit = st.config.inbound.max_body_bytes;
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
-    }
-    let timeout = st.config.inbound.body_timeout;
-    tokio::time::timeout(timeout, to_bytes(body, limit))
-        .await
-        .map_err(|_| {
-            Refusal::BadInput(format!(
-                "body: not received in full within inbound.body_timeout ({timeout:?})"
-            ))
-        })?
-        .map_err(|_| too_large(limit))
 }
 
 /// `108101` for an app this receiver does not serve; else whether the app requires its
@@ -284,12 +274,6 @@ fn sendable(new: &NewReport) -> (ReceivedReport, String) {
         warnings: new.warnings.clone(),
     };
     (report, new.call_id.to_string())
-}
-
-fn too_large(limit: usize) -> Refusal {
-    Refusal::BadInput(format!(
-        "body: larger than inbound.max_body_bytes ({limit} bytes), or cut off"
-    ))
 }
 
 /// The row to store: warnings serialised here, off the writer thread. The decoded form is

@@ -8,8 +8,10 @@
 //! be recorded, and closes the store.
 //!
 //! - `config`: layered, validated configuration.
-//! - `inbound`: the callback path (`POST /callback`); `auth`: each app's inbound checks.
-//! - `listener`: the accept loop and its limits; `tls`: the listener's reloadable certificate.
+//! - `inbound`: the callback path (`POST /callback`); `auth`: each app's inbound checks;
+//!   `body`: reading, decoding and (when refused) draining a report's body.
+//! - `listener`: the accept loop and its limits; `early`: JSON on hyper's own refusals; `tls`:
+//!   the listener's reloadable certificate.
 //! - `access`: API tokens and their scopes; `signin` and `dashboard`: the dashboard's pages.
 //! - `feed`: the report feed's waiters (long polls, consumers, the event stream).
 //! - `api`: `/v1` (call registration, timelines, the feed, events to deliver, deliveries).
@@ -22,8 +24,10 @@
 pub mod access;
 mod api;
 mod auth;
+mod body;
 pub mod config;
 mod dashboard;
+mod early;
 pub mod error;
 mod feed;
 mod inbound;

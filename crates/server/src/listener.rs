@@ -5,7 +5,7 @@
 //! next request). Past `max_connections` open connections a new one is closed at once rather
 //! than queued, so a flood cannot hold the ones that work.
 
-use crate::metrics::Metrics;
+use crate::{early::Early, metrics::Metrics};
 use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, service::service_fn, Request};
 use hyper_util::{
@@ -71,13 +71,18 @@ pub(crate) async fn serve(
             app.clone(),
             tls.clone(),
         );
+        let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
             match tls {
-                None => one(&builder, watcher, TokioIo::new(stream), app, peer).await,
+                None => {
+                    let io = TokioIo::new(Early::new(stream, metrics));
+                    one(&builder, watcher, io, app, peer).await;
+                }
                 Some(tls) => {
                     let handshake = tokio::time::timeout(limits.header_timeout, tls.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
-                        one(&builder, watcher, TokioIo::new(stream), app, peer).await;
+                        let io = TokioIo::new(Early::new(stream, metrics));
+                        one(&builder, watcher, io, app, peer).await;
                     }
                 }
             }

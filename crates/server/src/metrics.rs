@@ -32,6 +32,8 @@ pub struct Metrics {
     unauthenticated: Family<Vec<(&'static str, String)>, Counter>,
     connections_open: Gauge,
     connections_refused: Counter,
+    connections_accepted: Counter,
+    refused_early: Family<Vec<(&'static str, String)>, Counter>,
 }
 
 /// An open connection, counted until dropped.
@@ -131,13 +133,28 @@ impl Metrics {
             "Connections open now (at most max_connections)",
             connections_open.clone(),
         );
+        let connections_accepted = Counter::default();
+        registry.register(
+            "connections_accepted",
+            "Connections accepted (a client that keeps its connections alive adds few)",
+            connections_accepted.clone(),
+        );
         let connections_refused = Counter::default();
         registry.register(
             "connections_refused",
             "Connections closed at once because max_connections were open",
             connections_refused.clone(),
         );
+        let refused_early = Family::default();
+        registry.register(
+            "requests_refused_early",
+            "Requests refused by the HTTP layer before any handler (400 malformed, 414 URI too \
+             long, 431 headers too large), by status; each answered 108100",
+            Family::clone(&refused_early),
+        );
         Metrics {
+            refused_early,
+            connections_accepted,
             connections_open,
             connections_refused,
             unauthenticated,
@@ -156,12 +173,18 @@ impl Metrics {
     }
 
     pub fn connection_opened(&self) -> OpenConnection {
+        self.connections_accepted.inc();
         self.connections_open.inc();
         OpenConnection(self.connections_open.clone())
     }
 
     pub fn connection_refused(&self) {
         self.connections_refused.inc();
+    }
+
+    pub fn refused_early(&self, status: u16) {
+        let labels = vec![("status", status.to_string())];
+        self.refused_early.get_or_create(&labels).inc();
     }
 
     /// A report refused by `app`'s inbound check `check` (a configured app: the label set is

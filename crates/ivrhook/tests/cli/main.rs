@@ -3,11 +3,13 @@
 
 mod backup;
 mod bench;
+mod clients;
 mod cluster;
 mod crash;
 mod deliver;
 mod forward_crash;
 mod logs;
+mod memory;
 mod openapi;
 mod packaging;
 mod proc;

@@ -3,6 +3,7 @@
 
 mod access;
 mod api;
+mod bodies;
 mod browser;
 mod codes;
 mod dashboard;
