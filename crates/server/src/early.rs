@@ -45,9 +45,9 @@ impl<S> Early<S> {
 fn hyper_answer(head: &[u8]) -> Option<u16> {
     let head = std::str::from_utf8(head).ok()?.strip_suffix("\r\n\r\n")?;
     let status: u16 = head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
-    let bare = (head.to_ascii_lowercase()).contains("\r\ncontent-length: 0\r\n")
-        || head.to_ascii_lowercase().ends_with("\r\ncontent-length: 0");
-    ([400, 414, 431].contains(&status) && bare && !head.contains("\r\n\r\n")).then_some(status)
+    let lower = head.to_ascii_lowercase();
+    let bare = (lower.lines()).any(|l| l == "content-length: 0") && !head.contains("\r\n\r\n");
+    ([400, 414, 431].contains(&status) && bare).then_some(status)
 }
 
 /// The answer with the contract's body, closing the connection as hyper does after it.
