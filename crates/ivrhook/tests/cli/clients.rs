@@ -113,32 +113,25 @@ where
     }
 }
 
-#[tokio::test]
-async fn python_http_client_reads_every_answer() {
-    matrix("http.client", Some(1.0), |base| async move {
+/// `client.py` with `stack` (`http.client` or `requests`).
+async fn python(stack: &'static str, install: &'static str) {
+    matrix(stack, Some(1.0), |base| async move {
         let script = format!("{}/client.py", clients_dir());
         let tries = TRIES.to_string();
-        let args = [
-            script.as_str(),
-            "http.client",
-            &base,
-            &fixtures_dir(),
-            &tries,
-        ];
-        external("python3", &args, "python3").await
+        let args = [script.as_str(), stack, &base, &fixtures_dir(), &tries];
+        external("python3", &args, install).await
     })
     .await;
 }
 
 #[tokio::test]
+async fn python_http_client_reads_every_answer() {
+    python("http.client", "python3").await;
+}
+
+#[tokio::test]
 async fn python_requests_reads_every_answer() {
-    matrix("requests", Some(1.0), |base| async move {
-        let script = format!("{}/client.py", clients_dir());
-        let tries = TRIES.to_string();
-        let args = [script.as_str(), "requests", &base, &fixtures_dir(), &tries];
-        external("python3", &args, "python3 and `pip install requests`").await
-    })
-    .await;
+    python("requests", "python3 and `pip install requests`").await;
 }
 
 #[tokio::test]

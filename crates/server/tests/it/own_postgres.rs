@@ -9,7 +9,7 @@ use tokio::process::Command;
 pub struct OwnPostgres {
     dir: TempDir,
     bin: PathBuf,
-    pub port: u16,
+    port: u16,
 }
 
 /// A server certificate and key, PEM, for `ssl = on`.
