@@ -13,8 +13,8 @@ mod token_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use ivrhook_server::{
-    config::{Config, Overrides},
-    Server,
+    config::{Config, ConfigError, Overrides},
+    Server, ServerError,
 };
 use std::{error::Error, io::Write, path::PathBuf, process::ExitCode};
 use tokio_util::sync::CancellationToken;
@@ -190,7 +190,7 @@ async fn main() -> ExitCode {
             let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
             finish(page.render(&mut std::io::stdout()).map_err(Into::into))
         }
-        Command::Serve(args) => finish(serve(args).await),
+        Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => finish(migrate(args).await),
         Command::Backup(args) => finish(backup_cmd::run(args).await),
         Command::Prune(args) => finish(prune_cmd::run(args).await),
@@ -215,7 +215,12 @@ fn finish(result: Result<(), Box<dyn Error>>) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
+async fn serve(args: ServeArgs) -> ExitCode {
+    // Before the configuration has loaded, the flag (or its variable) says how to report.
+    let asked_json = args.log_format.as_deref().map_or_else(
+        || std::env::var("IVRHOOK_LOG_FORMAT").is_ok_and(|f| f == "json"),
+        |f| f == "json",
+    );
     let overrides = Overrides {
         listen: args.listen,
         database: args.database,
@@ -223,8 +228,19 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
         migrate_on_start: args.no_migrate.then_some(false),
         log_format: args.log_format,
     };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
-    logging::init(config.log.json);
+    let config = match Config::load(args.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(e) => return refuse(&e, asked_json),
+    };
+    let json = config.log.json;
+    logging::init(json);
+    match serve_config(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => refuse(e.as_ref(), json),
+    }
+}
+
+async fn serve_config(config: Config) -> Result<(), Box<dyn Error>> {
     config.check_servable()?;
     let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -240,6 +256,32 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Why `serve` did not start (or stopped): `ivrhook: <key>: <reason>` on standard error, or
+/// with `log_format = "json"` one log line with the key and the reason as fields.
+fn refuse(e: &(dyn Error + 'static), json: bool) -> ExitCode {
+    if json {
+        logging::init(true);
+        let key = config_key(e).unwrap_or_default();
+        tracing::error!(key, error = %report(e), "ivrhook cannot serve");
+    } else {
+        eprintln!("ivrhook: {}", report(e));
+    }
+    ExitCode::FAILURE
+}
+
+/// The configuration key an error is about, when it is about one.
+fn config_key<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a str> {
+    let config =
+        e.downcast_ref::<ConfigError>()
+            .or_else(|| match e.downcast_ref::<ServerError>() {
+                Some(ServerError::Config(c)) => Some(c),
+                _ => None,
+            });
+    match config? {
+        ConfigError::Invalid { key, .. } => Some(key),
+        _ => None,
+    }
+}
 async fn tail(args: TailArgs) -> Result<(), Box<dyn Error>> {
     let follow = ivrhook::tail::Follow {
         server: args.server,

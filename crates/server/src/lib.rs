@@ -86,7 +86,7 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(config: Config, listener: TcpListener) -> Result<Server, ServerError> {
-        config.check_servable()?;
+        config.check_servable_at(listener.local_addr()?)?;
         let tls = match &config.tls {
             Some(files) => {
                 let cert = tls::Certificate::load(files).map_err(ServerError::Tls)?;
@@ -200,6 +200,10 @@ impl Server {
         tracing::info!(listen = %addr, data = %state.store.location(), apps = state.apps.len(),
             destinations = state.config.destinations.len(), receive = state.config.roles.receive,
             deliver = state.config.roles.deliver, version = env!("CARGO_PKG_VERSION"), "started");
+        if state.config.api_open {
+            tracing::warn!(listen = %addr, "api_open = true: the API and the dashboard at {addr} \
+                take every request without a token; whatever is in front of ivrhook must check who comes in");
+        }
         let deliver = state.config.roles.deliver;
         let stopping = state.stopping.clone();
         let stop = shutdown.clone();

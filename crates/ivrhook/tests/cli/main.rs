@@ -13,6 +13,7 @@ mod memory;
 mod openapi;
 mod packaging;
 mod proc;
+mod public;
 mod readme;
 mod retention;
 mod secrets;

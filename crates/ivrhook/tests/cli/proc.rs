@@ -82,13 +82,24 @@ pub async fn serve(dir: &Path, args: &[&str]) -> Running {
 
 /// `serve`, with these environment variables set.
 pub async fn serve_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+    serve_listening(dir, "127.0.0.1:0", args, env).await
+}
+
+/// `ivrhook serve --listen LISTEN ARGS` with `env`, its start-up line awaited; stderr goes to
+/// `stderr.log` in `dir`.
+pub async fn serve_listening(
+    dir: &Path,
+    listen: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("stderr.log"))
         .expect("log file");
     let mut child = ivrhook(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

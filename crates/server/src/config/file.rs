@@ -22,6 +22,7 @@ pub(super) struct FileConfig {
     #[serde(deserialize_with = "lenient::list")]
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
+    pub api_open: bool,
     pub max_connections: usize,
     pub tls: Option<super::TlsFiles>,
     #[serde(deserialize_with = "lenient::list")]
@@ -93,6 +94,7 @@ impl FileConfig {
             }
             t => t.map(Secret),
         };
+        let api_open = api_open(self.api_open, admin_token.is_some(), &self.api_tokens)?;
         let inbound = self.inbound.validate()?;
         let mut seen = HashSet::new();
         let mut apps = Vec::with_capacity(self.apps.len());
@@ -126,6 +128,7 @@ impl FileConfig {
             },
             roles: Roles::parse(&self.roles)?,
             admin_token,
+            api_open,
             api_tokens: super::tokens::validate(self.api_tokens)?,
             tls: self.tls,
             max_connections: match self.max_connections {
@@ -143,6 +146,22 @@ impl FileConfig {
             destinations,
         })
     }
+}
+
+/// `api_open = true` beside a token would say both "open" and "closed": refused.
+fn api_open(
+    open: bool,
+    admin_token: bool,
+    tokens: &[super::tokens::FileToken],
+) -> Result<bool, ConfigError> {
+    if open && (admin_token || !tokens.is_empty()) {
+        return Err(invalid(
+            "api_open",
+            "is true, but admin_token or [[api_tokens]] are set, which close the API; remove \
+             one or the other",
+        ));
+    }
+    Ok(open)
 }
 
 /// An address, or a host name resolved now (`localhost:8080`): the first address it has.

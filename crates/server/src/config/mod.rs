@@ -90,6 +90,9 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Tokens by their SHA-256, with scopes.
     pub api_tokens: Vec<ApiToken>,
+    /// Serve the API and dashboard without a token where the network can reach them, because
+    /// something in front of ivrhook checks who comes in.
+    pub api_open: bool,
     /// The listener's certificate and key (PEM files), when it speaks TLS.
     pub tls: Option<TlsFiles>,
     /// Open connections at most; past it a new one is closed at once.
@@ -247,19 +250,50 @@ impl Config {
     /// With no app configured, a loopback receiver takes any appId (a developer trying it out);
     /// a receiver reachable from the network never does.
     pub fn accepts_any_app(&self) -> bool {
-        self.apps.is_empty() && self.listen.ip().is_loopback()
+        self.apps.is_empty() && !self.reachable_from_network(self.listen)
     }
 
-    /// Refuses a configuration that would be unsafe to serve.
+    /// Whether requests to a listener at `addr` can come from other machines: it is not on
+    /// loopback, or `trusted_proxies` says a proxy hands it requests from elsewhere.
+    pub fn reachable_from_network(&self, addr: SocketAddr) -> bool {
+        !addr.ip().is_loopback() || !self.trusted_proxies.is_empty()
+    }
+
+    /// Refuses a configuration that would be unsafe to serve at `listen`.
     pub fn check_servable(&self) -> Result<(), ConfigError> {
-        if self.apps.is_empty() && !self.listen.ip().is_loopback() {
+        self.check_servable_at(self.listen)
+    }
+
+    /// Refuses serving at `addr` what the network must not reach: reports for any appId, or
+    /// the API and dashboard without a token (unless `api_open` says a proxy guards them).
+    pub fn check_servable_at(&self, addr: SocketAddr) -> Result<(), ConfigError> {
+        if !self.reachable_from_network(addr) {
+            return Ok(());
+        }
+        let reached = match self.trusted_proxies.is_empty() {
+            true => format!("listen = \"{addr}\" is not a loopback address"),
+            false => format!("listen = \"{addr}\" is reached through trusted_proxies"),
+        };
+        if self.apps.is_empty() {
             return Err(invalid(
                 "apps",
                 format!(
-                    "no [[apps]] are configured and listen = \"{}\" is not a loopback address, so \
-                     ivrhook would accept reports for any appId from the network; add an [[apps]] \
-                     entry for each app, or listen on 127.0.0.1",
-                    self.listen
+                    "no [[apps]] are configured and {reached}, so ivrhook would accept reports \
+                     for any appId from the network; add an [[apps]] entry for each app, or \
+                     listen on 127.0.0.1"
+                ),
+            ));
+        }
+        let tokens = self.admin_token.is_some() || !self.api_tokens.is_empty();
+        if !tokens && !self.api_open {
+            return Err(invalid(
+                "admin_token",
+                format!(
+                    "neither admin_token nor [[api_tokens]] is set and {reached}, so anyone \
+                     who reaches it could read every call and retry deliveries through the API \
+                     and the dashboard; add an [[api_tokens]] entry (`ivrhook token new` \
+                     prints one) or set admin_token, or set api_open = true if a proxy in \
+                     front of ivrhook checks who comes in"
                 ),
             ));
         }

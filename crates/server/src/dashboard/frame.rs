@@ -11,7 +11,7 @@ const CSS: &str = "body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1
 header{background:#1d3557;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem;justify-content:space-between}\
 nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem}header a{color:#fff}.signout{margin:0}\
 main{max-width:72rem;margin:0 auto;padding:1rem}\
-.banner{background:#fff3cd;color:#5c4400;margin:0;padding:.5rem 1rem}\
+.banner{flex-basis:100%;background:#fff3cd;color:#5c4400;margin:0 -1rem -.5rem;padding:.5rem 1rem}\
 table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}\
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}\
 .scroll{overflow-x:auto}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}\
@@ -28,15 +28,26 @@ svg{max-width:100%;height:auto}.dead{color:#9b1c1c}.delivered{color:#1b5e20}\
 pub(crate) fn page(title: &str, st: &AppState, signed_in: bool, body: Markup) -> Markup {
     let open = st.access.is_open();
     let signout = signed_in && !open;
-    frame(title, open, signout, body)
+    let banner = match (open, st.config.api_open) {
+        (_, true) => Some(
+            "api_open = true: ivrhook asks no token for this dashboard or the API; whatever is \
+             in front of it must check who comes in.",
+        ),
+        (true, false) => Some(
+            "This dashboard is open to anyone who can reach it: no admin_token or api_tokens \
+             are set (allowed on loopback only).",
+        ),
+        (false, false) => None,
+    };
+    frame(title, banner, signout, body)
 }
 
 /// A page without the server's state (an error page): navigation, no banner.
 pub(crate) fn bare(title: &str, body: Markup) -> Markup {
-    frame(title, false, false, body)
+    frame(title, None, false, body)
 }
 
-fn frame(title: &str, open: bool, signout: bool, body: Markup) -> Markup {
+fn frame(title: &str, banner: Option<&str>, signout: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -56,11 +67,7 @@ fn frame(title: &str, open: bool, signout: bool, body: Markup) -> Markup {
                     @if signout {
                         form.signout method="post" action="/signout" { button type="submit" { "Sign out" } }
                     }
-                }
-                @if open {
-                    p.banner role="status" {
-                        "This dashboard is open to anyone who can reach it: no admin_token or api_tokens are set."
-                    }
+                    @if let Some(text) = banner { p.banner role="status" { (text) } }
                 }
                 main { h1 { (title) } (body) }
             }

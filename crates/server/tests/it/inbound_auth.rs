@@ -81,7 +81,7 @@ async fn allow_from_takes_the_peer_or_a_trusted_proxys_forwarded_client() {
     let app = guarded(
         "allow_from = [\"203.0.113.0/24\"]",
         &sink,
-        "trusted_proxies = [\"127.0.0.1\"]",
+        "trusted_proxies = [\"127.0.0.1\"]\napi_open = true",
     )
     .await;
     accepted(post(&app, "/callback", &body("af-3"), &xff).await);
