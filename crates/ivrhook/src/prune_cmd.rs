@@ -21,7 +21,8 @@ pub async fn run(args: PruneArgs) -> Result<(), Box<dyn Error>> {
     } else {
         let options = OpenOptions {
             migrations: ivrhook_store::Migrations::Require,
-            ..OpenOptions::default()
+            pool_size: config.database_pool_size,
+            max_wal: config.sqlite.max_wal,
         };
         ivrhook_store::open(&config.database, None, options)
             .await

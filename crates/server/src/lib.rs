@@ -17,7 +17,7 @@
 //! - `api`: `/v1` (call registration, timelines, the feed, events to deliver, deliveries).
 //! - `ops`: `/healthz`, `/metrics`, fallbacks.
 //! - `error`: the error enums and their one mapping to HTTP.
-//! - `metrics`: Prometheus metrics.
+//! - `metrics`: Prometheus metrics; `store_metrics`: the store's own (batches, WAL).
 //! - `state`: what handlers share; the bounded write path.
 #![forbid(unsafe_code)]
 
@@ -38,6 +38,7 @@ mod refusals;
 pub mod retention;
 mod signin;
 mod state;
+mod store_metrics;
 pub mod tls;
 
 pub use inbound::CHECK_HEADER;
@@ -97,8 +98,7 @@ impl Server {
             None => None,
         };
         let metrics = Arc::new(Metrics::new());
-        let hook_metrics = Arc::clone(&metrics);
-        let hook: ivrhook_store::BatchHook = Arc::new(move |n| hook_metrics.batch(n));
+        let events: Arc<dyn ivrhook_store::StoreEvents> = metrics.store.clone();
         let migrations = if config.migrate_on_start {
             Migrations::Apply
         } else {
@@ -107,8 +107,9 @@ impl Server {
         let options = OpenOptions {
             migrations,
             pool_size: config.database_pool_size,
+            max_wal: config.sqlite.max_wal,
         };
-        let store = ivrhook_store::open(&config.database, Some(hook), options).await?;
+        let store = ivrhook_store::open(&config.database, Some(events), options).await?;
         let apps = config
             .apps
             .iter()

@@ -18,7 +18,8 @@ pub struct Metrics {
     answered: Vec<(ResponseCode, Counter)>,
     duplicates: Counter,
     latency: Histogram,
-    batch_sizes: Histogram,
+    /// The store's batches, WAL and checkpoints, handed to the store when it opens.
+    pub store: std::sync::Arc<crate::store_metrics::StoreMetrics>,
     /// Reports accepted into the write path and not yet committed. Also the admission counter.
     pub backlog: Gauge,
     /// The delivery engine's metrics, in the same registry.
@@ -78,14 +79,8 @@ impl Metrics {
             "Time from request to answer on the callback path",
             latency.clone(),
         );
-        let batch_sizes = Histogram::new(
-            prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 11),
-        );
-        registry.register(
-            "store_write_batch_size",
-            "Operations committed per store transaction (group commit)",
-            batch_sizes.clone(),
-        );
+        let store =
+            std::sync::Arc::new(crate::store_metrics::StoreMetrics::register(&mut registry));
         let backlog = Gauge::default();
         registry.register(
             "inbound_backlog",
@@ -167,7 +162,7 @@ impl Metrics {
             answered,
             duplicates,
             latency,
-            batch_sizes,
+            store,
             backlog,
         }
     }
@@ -203,10 +198,6 @@ impl Metrics {
 
     pub fn duplicate(&self) {
         self.duplicates.inc();
-    }
-
-    pub fn batch(&self, size: usize) {
-        self.batch_sizes.observe(size as f64);
     }
 
     pub fn consumer(&self, name: &str, behind: i64, oldest_ms: i64) {

@@ -33,8 +33,45 @@ pub use url::DatabaseUrl;
 
 use std::sync::Arc;
 
-/// Called with the size of each committed write batch (for the metrics).
-pub type BatchHook = Arc<dyn Fn(usize) + Send + Sync>;
+/// What a store tells the metrics as it works. Each method is called from the store's own
+/// threads, so it must be quick.
+pub trait StoreEvents: Send + Sync {
+    /// A write batch of `size` operations committed.
+    fn batch(&self, size: usize);
+    /// The SQLite WAL file holds `bytes` now.
+    fn wal_bytes(&self, _bytes: u64) {}
+    /// A SQLite checkpoint ran; `held` is how long the writer waited for it.
+    fn checkpoint(&self, _mode: CheckpointMode, _held: std::time::Duration) {}
+}
+
+/// Who ran a SQLite checkpoint, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// Beside the writer: copies frames, cannot empty the WAL while writes go on.
+    Passive,
+    /// By the writer, between batches, to keep the WAL within `max_wal`: empties it.
+    Truncate,
+    /// Once writes stopped: empties a WAL left large.
+    Idle,
+}
+
+impl CheckpointMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointMode::Passive => "passive",
+            CheckpointMode::Truncate => "truncate",
+            CheckpointMode::Idle => "idle",
+        }
+    }
+}
+
+/// Events nobody listens to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl StoreEvents for NoEvents {
+    fn batch(&self, _size: usize) {}
+}
 
 /// How `open` opens a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +81,8 @@ pub struct OpenOptions {
     pub migrations: postgres::Migrations,
     /// PostgreSQL connections this process may open (one more LISTENs on delivering nodes).
     pub pool_size: usize,
+    /// SQLite: the WAL file never grows past this many bytes.
+    pub max_wal: u64,
 }
 
 impl Default for OpenOptions {
@@ -51,6 +90,7 @@ impl Default for OpenOptions {
         OpenOptions {
             migrations: postgres::Migrations::Apply,
             pool_size: postgres::POOL_SIZE,
+            max_wal: sqlite::DEFAULT_MAX_WAL,
         }
     }
 }
@@ -58,15 +98,14 @@ impl Default for OpenOptions {
 /// Opens the store a URL names.
 pub async fn open(
     url: &DatabaseUrl,
-    hook: Option<BatchHook>,
+    events: Option<Arc<dyn StoreEvents>>,
     options: OpenOptions,
 ) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             let path = path.clone();
-            let migrations = options.migrations;
             let store = tokio::task::spawn_blocking(move || {
-                sqlite::SqliteStore::open_with(&path, hook, migrations)
+                sqlite::SqliteStore::open_with(&path, events, options)
             })
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;

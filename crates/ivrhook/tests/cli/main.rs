@@ -21,3 +21,4 @@ mod startup;
 mod tail;
 mod tls;
 mod tools;
+mod wal;

@@ -31,6 +31,7 @@ pub(super) struct FileConfig {
     pub log_refusals_every: String,
     pub inbound: FileInbound,
     pub retention: FileRetention,
+    pub sqlite: FileSqlite,
     #[serde(default)]
     pub api_tokens: Vec<super::tokens::FileToken>,
     #[serde(default)]
@@ -58,6 +59,30 @@ pub(super) struct FileRetention {
     pub delivered: String,
     pub dead: String,
     pub every: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileSqlite {
+    pub max_wal: lenient::Size,
+}
+
+impl FileSqlite {
+    /// Below a few MiB every batch would end in a checkpoint.
+    const SMALLEST: usize = 4 << 20;
+
+    fn validate(self) -> Result<super::Sqlite, ConfigError> {
+        let max_wal = self.max_wal.0;
+        if max_wal < Self::SMALLEST {
+            return Err(invalid(
+                "sqlite.max_wal",
+                format!("{max_wal} bytes is below the smallest WAL bound, 4MiB"),
+            ));
+        }
+        Ok(super::Sqlite {
+            max_wal: max_wal as u64,
+        })
+    }
 }
 
 pub(super) use super::{app::FileApp, destination::FileDestination};
@@ -141,6 +166,7 @@ impl FileConfig {
             )?,
             log: Logging::parse(&self.log_format, &self.log_refusals_every)?,
             retention: Retention::parse(&self.retention)?,
+            sqlite: self.sqlite.validate()?,
             inbound,
             apps,
             destinations,

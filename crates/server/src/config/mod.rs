@@ -102,6 +102,7 @@ pub struct Config {
     pub log: Logging,
     pub inbound: Inbound,
     pub retention: Retention,
+    pub sqlite: Sqlite,
     pub apps: Vec<App>,
     /// Where received reports are forwarded (`[[destinations]]`).
     pub destinations: Vec<ivrhook_engine::DestinationSettings>,
@@ -180,6 +181,13 @@ impl Retention {
             PruneKind::Dead => self.dead,
         }
     }
+}
+
+/// `[sqlite]`: the embedded store's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sqlite {
+    /// The WAL file never grows past this many bytes.
+    pub max_wal: u64,
 }
 
 /// `[inbound]`: how the receiver takes reports.

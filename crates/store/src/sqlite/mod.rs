@@ -11,6 +11,7 @@
 //! - `writer`: the group-commit writer thread and its jobs.
 //! - `durable`: the fsync thread that makes each batch durable before it is answered.
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the write path.
+//! - `wal`: the WAL's bound, kept by the writer between batches.
 //! - `read`: the read pool.
 //! - `reports`, `outbox`, `outbox_read`: the SQL.
 
@@ -24,6 +25,7 @@ mod prune;
 mod read;
 mod reports;
 mod schema;
+mod wal;
 mod writer;
 
 use crate::{
@@ -32,7 +34,8 @@ use crate::{
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
     },
     retention::{PruneRequest, PruneStep},
-    BatchHook, Consumer, Inserted, Migrations, NewReport, Store, StoreError, StoredReport,
+    Consumer, Inserted, Migrations, NewReport, OpenOptions, Store, StoreError, StoreEvents,
+    StoredReport,
 };
 use async_trait::async_trait;
 pub use backup::{backup_file, Copied};
@@ -44,6 +47,7 @@ use std::{
     sync::{Arc, Mutex},
     thread::JoinHandle,
 };
+pub use wal::DEFAULT_MAX_WAL;
 use writer::Job;
 
 #[derive(Debug)]
@@ -66,26 +70,27 @@ impl std::fmt::Debug for dyn Job {
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the file. Blocking: call off the runtime.
-    pub fn open(path: &Path, hook: Option<BatchHook>) -> Result<Self, StoreError> {
-        Self::open_with(path, hook, Migrations::Apply)
+    pub fn open(path: &Path, events: Option<Arc<dyn StoreEvents>>) -> Result<Self, StoreError> {
+        Self::open_with(path, events, OpenOptions::default())
     }
 
-    /// Opens the file, applying pending migrations or (`Require`) refusing a file that has
-    /// any. Blocking: call off the runtime.
+    /// Opens the file, applying pending migrations or (`Migrations::Require`) refusing a file
+    /// that has any. Blocking: call off the runtime.
     pub fn open_with(
         path: &Path,
-        hook: Option<BatchHook>,
-        migrations: Migrations,
+        events: Option<Arc<dyn StoreEvents>>,
+        options: OpenOptions,
     ) -> Result<Self, StoreError> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         let lock = LockFile::take(&path)?;
         let conn = schema::connect(&path)?;
-        match migrations {
+        match options.migrations {
             Migrations::Apply => drop(schema::migrate(&conn)?),
             Migrations::Require => schema::require_current(&conn)?,
         }
         let wal = schema::wal_file(&path)?;
-        let (tx, handle) = writer::spawn(conn, wal, hook)?;
+        let events = events.unwrap_or_else(|| Arc::new(crate::NoEvents));
+        let (tx, handle) = writer::spawn(conn, wal, options.max_wal, events)?;
         Ok(SqliteStore {
             readers: Arc::new(read::Readers::new(path.clone())),
             path,

@@ -13,6 +13,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_destinations.sql")),
 ];
 
+/// How long a connection waits for a lock another holds.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the writer's connection: WAL so readers never block the writer, and
 /// `synchronous = NORMAL` because durability comes from the fsync thread (`durable`), which
 /// syncs the WAL before any commit in it is acknowledged.
@@ -37,16 +40,20 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(open)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
     Ok(conn)
+}
+
+/// The WAL beside a database file.
+pub(crate) fn wal_path(db: &Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    std::path::PathBuf::from(name)
 }
 
 /// The WAL file, opened for the fsync thread. It exists once the writer has written.
 pub(crate) fn wal_file(db: &Path) -> Result<std::fs::File, StoreError> {
-    let mut name = db.as_os_str().to_owned();
-    name.push("-wal");
-    let path = std::path::PathBuf::from(name);
+    let path = wal_path(db);
     std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
@@ -63,7 +70,7 @@ pub(crate) fn connect_reader(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_owned(),
         source,
     })?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
 

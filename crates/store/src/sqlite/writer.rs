@@ -7,7 +7,7 @@
 //! while the rest of its batch goes on. Answers wait for the WAL's fsync (see `durable`),
 //! which runs beside the next batch instead of in front of it.
 
-use crate::{BatchHook, StoreError};
+use crate::{StoreError, StoreEvents};
 use rusqlite::{Connection, TransactionBehavior};
 use std::{sync::Arc, thread::JoinHandle};
 use tokio::sync::{mpsc, oneshot};
@@ -132,12 +132,17 @@ where
 pub(crate) fn spawn(
     conn: Connection,
     wal: std::fs::File,
-    hook: Option<BatchHook>,
+    max_wal: u64,
+    events: Arc<dyn StoreEvents>,
 ) -> Result<(Jobs, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let bound = wal
+        .try_clone()
+        .map(|file| super::wal::Bound::new(file, max_wal, Arc::clone(&events)))
+        .map_err(|e| StoreError::Task(format!("opening the WAL for its bound: {e}")))?;
     let handle = std::thread::Builder::new()
         .name("ivrhook-sqlite-writer".into())
-        .spawn(move || run(conn, wal, rx, hook))
+        .spawn(move || run(conn, wal, rx, bound, events))
         .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
     Ok((tx, handle))
 }
@@ -146,15 +151,19 @@ fn run(
     mut conn: Connection,
     wal: std::fs::File,
     mut rx: mpsc::UnboundedReceiver<Box<dyn Job>>,
-    hook: Option<BatchHook>,
+    mut bound: super::wal::Bound,
+    events: Arc<dyn StoreEvents>,
 ) {
-    let checkpointer = conn
-        .path()
-        .map(std::path::PathBuf::from)
-        .and_then(|p| super::checkpoint::Checkpointer::start(&p).ok());
+    let max_wal = bound.max();
+    let checkpointer = conn.path().map(std::path::PathBuf::from).and_then(|p| {
+        super::checkpoint::Checkpointer::start(&p, max_wal, Arc::clone(&events)).ok()
+    });
     if checkpointer.is_some() {
         let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
     }
+    // Whenever the WAL restarts from its beginning, SQLite cuts the file back to this.
+    let idle = super::wal::idle_size(max_wal);
+    let _ = conn.pragma_update(None, "journal_size_limit", idle);
     let syncer = match super::durable::Syncer::start(wal) {
         Ok(s) => s,
         Err(e) => {
@@ -164,8 +173,9 @@ fn run(
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
+        let (before, limit) = bound.before_batch(&conn, MAX_BATCH);
         batch.push(first);
-        while batch.len() < MAX_BATCH {
+        while batch.len() < limit {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
@@ -175,9 +185,8 @@ fn run(
         if let Some(answers) = commit(&mut conn, &mut batch) {
             syncer.after_next_sync(answers);
         }
-        if let Some(hook) = &hook {
-            hook(size);
-        }
+        bound.grew(before, bound.size(), size);
+        events.batch(size);
     }
     syncer.finish();
     if let Some(c) = checkpointer {
