@@ -188,6 +188,17 @@ enum BenchPath {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// Receive capacity, latency at half of it and bytes per report on a store of 0, 1 M and
+    /// --rows reports (random callIds), the API's and dashboard's reads at --rows, and on
+    /// SQLite the WAL's largest size during a long capacity phase.
+    Growth {
+        /// Reports in the store at the last size.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+        /// The capacity phase whose WAL is watched (SQLite), e.g. 10m.
+        #[arg(long, value_parser = duration, default_value = "10m")]
+        wal_phase: Duration,
+    },
     /// The time to render the dashboard's page of a call with many reports and attempts
     /// (one node, SQLite), and the overview page's weight.
     Dashboard {
@@ -257,6 +268,19 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 rows,
             };
             bench::prune::run(dir.path(), &o).await?
+        }
+        BenchPath::Growth { rows, wal_phase } => {
+            if args.nodes != 1 {
+                return Err("--nodes: bench growth runs one node".into());
+            }
+            let o = bench::growth::Options {
+                connections: args.connections,
+                duration: args.duration,
+                rows,
+                wal_phase,
+                database: args.database,
+            };
+            bench::growth::run(dir.path(), &o).await?
         }
         BenchPath::Dashboard {
             reports,

@@ -30,6 +30,9 @@ pub async fn healthz(State(st): State<Arc<AppState>>) -> Response {
 /// by the engine (`watch_backlogs`), the consumers' lag is read here.
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
     crate::feed::measure_consumers(&st).await;
+    if let Ok(bytes) = st.store.size_bytes().await {
+        st.metrics.store.size(bytes);
+    }
     let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(CONTENT_TYPE, ct)], st.metrics.render()).into_response()
 }

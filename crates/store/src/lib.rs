@@ -40,6 +40,8 @@ pub trait StoreEvents: Send + Sync {
     fn batch(&self, size: usize);
     /// The SQLite WAL file holds `bytes` now.
     fn wal_bytes(&self, _bytes: u64) {}
+    /// A SQLite commit wrote `bytes` to the WAL.
+    fn wal_written(&self, _bytes: u64) {}
     /// A SQLite checkpoint ran; `held` is how long the writer waited for it.
     fn checkpoint(&self, _mode: CheckpointMode, _held: std::time::Duration) {}
 }
@@ -49,8 +51,9 @@ pub trait StoreEvents: Send + Sync {
 pub enum CheckpointMode {
     /// Beside the writer: copies frames, cannot empty the WAL while writes go on.
     Passive,
-    /// By the writer, between batches, to keep the WAL within `max_wal`: empties it.
-    Truncate,
+    /// By the writer, between batches, to keep the WAL within `max_wal`: the next commit
+    /// writes from the WAL's start.
+    Restart,
     /// Once writes stopped: empties a WAL left large.
     Idle,
 }
@@ -59,7 +62,7 @@ impl CheckpointMode {
     pub fn as_str(self) -> &'static str {
         match self {
             CheckpointMode::Passive => "passive",
-            CheckpointMode::Truncate => "truncate",
+            CheckpointMode::Restart => "restart",
             CheckpointMode::Idle => "idle",
         }
     }

@@ -171,6 +171,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Bytes the store takes on disk: the SQLite file and its WAL; the PostgreSQL database.
+    async fn size_bytes(&self) -> Result<u64, StoreError>;
+
     /// Finishes every write already handed over, then stops accepting new ones.
     async fn close(&self);
 

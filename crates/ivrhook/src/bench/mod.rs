@@ -6,6 +6,7 @@
 //! - `disk`: the disk's own fsync latency beside a phase.
 //! - `dashboard`: the time to render a heavy call's page, and the overview's weight.
 //! - `prune`: the receive rate while retention prunes a large backlog of old rows.
+//! - `growth`, `growth_seed`, `growth_phases`: the receiver and the reads as the store grows.
 //! - `receive`, `deliver`, `forward`: the benches.
 
 pub mod ceiling;
@@ -13,6 +14,9 @@ pub mod dashboard;
 pub mod deliver;
 pub mod disk;
 pub mod forward;
+pub mod growth;
+mod growth_phases;
+mod growth_seed;
 pub mod load;
 pub mod prune;
 pub mod receive;
@@ -91,20 +95,32 @@ pub struct Report {
 }
 
 impl Report {
-    /// A human table of every figure, with the machine.
+    /// A human table of every figure, with the machine; nested figures as `a.b` or `a[0].b`.
     pub fn render(&self) -> String {
         let (cores, mem) = server::machine();
         let mut rows = vec![("machine".to_owned(), format!("{cores} cores, {mem:.1} GiB"))];
-        if let Value::Object(m) = &self.json {
-            for (k, v) in m {
-                let shown = match v {
-                    Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                rows.push((k.clone(), shown));
-            }
-        }
+        flatten("", &self.json, &mut rows);
         table(&rows)
+    }
+}
+
+fn flatten(at: &str, v: &Value, rows: &mut Vec<(String, String)>) {
+    let key = |k: &str| {
+        if at.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, v)| flatten(&key(k), v, rows)),
+        Value::Array(a) => {
+            (a.iter().enumerate()).for_each(|(i, v)| flatten(&format!("{at}[{i}]"), v, rows))
+        }
+        Value::Number(n) if n.is_f64() => {
+            rows.push((at.into(), format!("{:.2}", n.as_f64().unwrap_or(0.0))))
+        }
+        Value::String(s) => rows.push((at.into(), s.clone())),
+        other => rows.push((at.into(), other.to_string())),
     }
 }

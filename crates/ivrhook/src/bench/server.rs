@@ -83,6 +83,11 @@ impl Cluster {
         Ok(Cluster { nodes })
     }
 
+    /// The process id of node `i`.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.nodes[i].pid
+    }
+
     pub fn addrs(&self) -> Vec<SocketAddr> {
         self.nodes.iter().map(|n| n.addr).collect()
     }

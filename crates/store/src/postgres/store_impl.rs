@@ -186,6 +186,12 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn size_bytes(&self) -> Result<u64, StoreError> {
+        let sql = "SELECT pg_database_size(current_database())";
+        let bytes: i64 = self.client().await?.query_one(sql, &[]).await?.get(0);
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     /// Every write is committed before its call returns, so closing only stops the listener
     /// and the pool.
     async fn close(&self) {

@@ -3,7 +3,7 @@
 //! stall every request behind it. This thread runs passive checkpoints on a connection of its
 //! own, which proceed beside the writer, back to back while they find work; once writes stop
 //! and every frame is copied, it empties a WAL left larger than `wal::idle_size`. Under
-//! sustained load passive checkpoints cannot empty the file: the writer does (`wal`).
+//! sustained load passive checkpoints cannot restart the WAL: the writer does (`wal`).
 
 use crate::{CheckpointMode, StoreEvents};
 use rusqlite::Connection;
@@ -91,7 +91,7 @@ fn run(
         // Writes stopped and everything is copied: empty a large WAL now rather than at the
         // next write.
         let idle = !worked && now.log == now.copied;
-        if idle && size > idle_size && super::wal::truncate(conn, EVERY) {
+        if idle && size > idle_size && super::wal::checkpoint(conn, "TRUNCATE", EVERY) {
             events.checkpoint(CheckpointMode::Idle, Duration::ZERO);
             events.wal_bytes(std::fs::metadata(wal).map_or(0, |m| m.len()));
         }
@@ -99,5 +99,5 @@ fn run(
         last = now;
     }
     // Leave a small WAL behind at shutdown.
-    super::wal::truncate(conn, super::schema::BUSY_TIMEOUT);
+    super::wal::checkpoint(conn, "TRUNCATE", super::schema::BUSY_TIMEOUT);
 }

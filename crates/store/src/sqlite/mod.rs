@@ -382,6 +382,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn size_bytes(&self) -> Result<u64, StoreError> {
+        let len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        Ok(len(&self.path) + len(&schema::wal_path(&self.path)))
+    }
+
     async fn close(&self) {
         if let Ok(mut writes) = self.writes.lock() {
             writes.take();

@@ -1,14 +1,18 @@
 //! The WAL's bound. Passive checkpoints (`checkpoint`) copy frames beside the writer but
 //! cannot restart the WAL while the writer keeps appending, so under sustained load the file
-//! would grow for as long as the load lasts. Before each batch the writer looks at the file's
-//! size; past the budget's trigger it checkpoints with `TRUNCATE` itself, between batches,
-//! which empties the file. Requests wait meanwhile, the receiver's queue fills, and past
-//! `queue_capacity` it answers `108102`: the platform's signal to slow down.
+//! would grow for as long as the load lasts. SQLite tells the writer after each commit how many
+//! frames the WAL holds (`wal_hook`); past half the bound the writer checkpoints with
+//! `RESTART` itself, between batches, so that the next commit writes from the file's start,
+//! and it sizes each batch to the room left. When not even one job fits it waits for the
+//! checkpoint: requests wait meanwhile, the receiver's queue fills, and past `queue_capacity`
+//! it answers `108102`: the platform's signal to slow down.
 
 use crate::{CheckpointMode, StoreEvents};
-use rusqlite::Connection;
+use rusqlite::{hooks::Wal, Connection};
 use std::{
+    cell::Cell,
     fs::File,
+    os::raw::c_int,
     time::{Duration, Instant},
 };
 
@@ -47,20 +51,19 @@ impl WalBudget {
         size >= self.max / 2
     }
 
-    /// Jobs the next batch may take with the WAL at `size`: as many as fit in the room left
-    /// at twice what a job has taken lately. Zero: nothing may be written before a
-    /// checkpoint empties the file.
+    /// Jobs the next batch may take with `size` bytes of the WAL in use: as many as fit in
+    /// the room left, less a sixteenth of the bound kept in reserve, at twice what a job has
+    /// taken lately. Zero: nothing may be written before a checkpoint restarts the WAL.
     pub fn batch_limit(&self, size: u64, max_batch: usize) -> usize {
-        let room = self.max.saturating_sub(size);
+        let room = (self.max - self.max / 16).saturating_sub(size);
         let fits = room / (2 * self.per_job());
         usize::try_from(fits).map_or(max_batch, |n| n.min(max_batch))
     }
 
-    /// A batch of `jobs` grew the file from `before` to `after` bytes.
-    pub fn grew(&mut self, before: u64, after: u64, jobs: usize) {
+    /// A batch of `jobs` wrote `bytes` to the WAL.
+    pub fn wrote(&mut self, bytes: u64, jobs: usize) {
         let decayed = self.per_job - self.per_job / 256;
-        let each = after.saturating_sub(before) / jobs.max(1) as u64;
-        self.per_job = decayed.max(each);
+        self.per_job = decayed.max(bytes / jobs.max(1) as u64);
     }
 }
 
@@ -72,9 +75,21 @@ const SOFT_PAUSE: Duration = Duration::from_secs(1);
 /// A checkpoint the bound needs waits this long for readers, then tries again.
 const HARD_WAIT: Duration = Duration::from_secs(5);
 
-/// What the writer needs to keep the WAL within its bound.
+thread_local! {
+    /// Frames in the WAL after the writer's last commit (the hook runs on the writer thread).
+    static FRAMES: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note_frames(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
+    FRAMES.set(u64::try_from(frames).unwrap_or(0));
+    Ok(())
+}
+
+/// What the writer needs to keep the WAL within its bound. Lives on the writer thread.
 pub(crate) struct Bound {
     wal: File,
+    /// A frame's bytes in the WAL: a page and its header.
+    frame: u64,
     budget: WalBudget,
     events: std::sync::Arc<dyn StoreEvents>,
     waits: WaitLog,
@@ -82,71 +97,94 @@ pub(crate) struct Bound {
 }
 
 impl Bound {
-    pub fn new(wal: File, max: u64, events: std::sync::Arc<dyn StoreEvents>) -> Bound {
-        Bound {
+    /// Takes over `conn`'s WAL hook (which also turns SQLite's own auto-checkpoints off).
+    pub fn new(
+        conn: &Connection,
+        wal: File,
+        max: u64,
+        events: std::sync::Arc<dyn StoreEvents>,
+    ) -> rusqlite::Result<Bound> {
+        let page: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        conn.wal_hook(Some(note_frames));
+        let frame = page + 24;
+        let size = wal.metadata().map_or(0, |m| m.len());
+        FRAMES.set(size.saturating_sub(32) / frame);
+        Ok(Bound {
             wal,
+            frame,
             budget: WalBudget::new(max),
             events,
             waits: WaitLog::default(),
             soft_failed_at: None,
-        }
-    }
-
-    pub fn size(&self) -> u64 {
-        self.wal.metadata().map_or(0, |m| m.len())
+        })
     }
 
     pub fn max(&self) -> u64 {
         self.budget.max
     }
 
-    pub fn grew(&mut self, before: u64, after: u64, jobs: usize) {
-        self.budget.grew(before, after, jobs);
-        self.events.wal_bytes(after);
+    /// Bytes of the WAL its frames take (the file may be longer, left from before a restart).
+    fn in_use(&self) -> u64 {
+        match FRAMES.get() {
+            0 => 0,
+            frames => 32 + frames * self.frame,
+        }
     }
 
-    /// Before a batch: past half the bound, try to empty the WAL; when not even one job fits,
-    /// wait until it is empty (a reader on an old snapshot can hold it for a while). Returns
-    /// the WAL's size and how many jobs the batch may take.
+    /// After a batch of `jobs` that began with `frames_before` frames in the WAL.
+    pub fn after_batch(&mut self, frames_before: u64, jobs: usize) {
+        let after = FRAMES.get();
+        // Fewer frames than before: the commit restarted the WAL from its beginning.
+        let frames = after.checked_sub(frames_before).unwrap_or(after);
+        let bytes = frames * self.frame;
+        self.budget.wrote(bytes, jobs);
+        self.events.wal_written(bytes);
+        self.events
+            .wal_bytes(self.wal.metadata().map_or(0, |m| m.len()));
+    }
+
+    /// Before a batch: past half the bound, try to restart the WAL; when not even one job
+    /// fits, wait until it restarts (a reader on an old snapshot can hold it for a while).
+    /// Returns the frames in the WAL and how many jobs the batch may take.
     pub fn before_batch(&mut self, conn: &Connection, max_batch: usize) -> (u64, usize) {
-        let size = self.size();
-        let limit = self.budget.batch_limit(size, max_batch);
+        let used = self.in_use();
+        let limit = self.budget.batch_limit(used, max_batch);
         let paused = (self.soft_failed_at).is_some_and(|at| at.elapsed() < SOFT_PAUSE);
-        if !self.budget.wants_checkpoint(size) || (paused && limit > 0) {
-            return (size, limit);
+        if !self.budget.wants_checkpoint(used) || (paused && limit > 0) {
+            return (FRAMES.get(), limit);
         }
         let started = Instant::now();
-        let mut emptied = limit > 0 && truncate(conn, SOFT_WAIT);
-        self.soft_failed_at = (!emptied).then(Instant::now);
-        while !emptied && self.budget.batch_limit(self.size(), max_batch) == 0 {
-            emptied = truncate(conn, HARD_WAIT);
+        let mut restarted = limit > 0 && checkpoint(conn, "RESTART", SOFT_WAIT);
+        self.soft_failed_at = (!restarted).then(Instant::now);
+        while !restarted && limit == 0 {
+            restarted = checkpoint(conn, "RESTART", HARD_WAIT);
         }
-        let size = self.size();
-        if emptied {
+        if restarted {
+            FRAMES.set(0);
             let held = started.elapsed();
-            self.events.checkpoint(CheckpointMode::Truncate, held);
-            self.events.wal_bytes(size);
+            self.events.checkpoint(CheckpointMode::Restart, held);
             self.waits.waited(held, self.budget.max);
         }
-        (size, self.budget.batch_limit(size, max_batch).max(1))
+        let limit = self.budget.batch_limit(self.in_use(), max_batch);
+        (FRAMES.get(), limit.max(1))
     }
 }
 
-/// A `TRUNCATE` checkpoint: every frame copied, the file emptied. False when a reader or
-/// another checkpoint kept it from finishing within `wait`.
-pub(crate) fn truncate(conn: &Connection, wait: Duration) -> bool {
+/// A checkpoint in `mode` (`RESTART` or `TRUNCATE`) that copies every frame and lets the next
+/// commit write from the WAL's start (`TRUNCATE` also empties the file). False when a reader
+/// or another checkpoint kept it from finishing within `wait`.
+pub(crate) fn checkpoint(conn: &Connection, mode: &str, wait: Duration) -> bool {
     let run = || {
         conn.busy_timeout(wait)?;
-        let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        });
+        let sql = format!("PRAGMA wal_checkpoint({mode})");
+        let busy = conn.query_row(&sql, [], |r| r.get::<_, i64>(0));
         conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
         busy
     };
     match run() {
         Ok(busy) => busy == 0,
         Err(e) => {
-            tracing::warn!(error = %e, "WAL checkpoint (TRUNCATE) failed; will try again");
+            tracing::warn!(error = %e, mode, "WAL checkpoint failed; will try again");
             false
         }
     }
@@ -191,30 +229,27 @@ mod tests {
     #[test]
     fn a_batch_takes_what_fits_at_twice_the_largest_job_lately() {
         let mut b = WalBudget::new(16 << 20);
-        assert_eq!(
-            b.batch_limit(0, 512),
-            512,
-            "room for 1024 jobs at the floor"
-        );
-        assert_eq!(b.batch_limit(12 << 20, 512), 256);
-        assert_eq!(b.batch_limit((16 << 20) - (16 << 10), 512), 1);
-        assert_eq!(b.batch_limit((16 << 20) - 1000, 512), 0);
+        // 15 MiB usable: room for 960 jobs at the floor.
+        assert_eq!(b.batch_limit(0, 512), 512);
+        assert_eq!(b.batch_limit(11 << 20, 512), 256);
+        assert_eq!(b.batch_limit((15 << 20) - (16 << 10), 512), 1);
+        assert_eq!(b.batch_limit((15 << 20) - 1000, 512), 0);
         // Batches of 100 jobs that took 64 KiB each.
-        b.grew(0, 6_400 << 10, 100);
-        assert_eq!(b.batch_limit(8 << 20, 512), 64);
-        assert_eq!(b.batch_limit(16 << 20, 512), 0);
+        b.wrote(6_400 << 10, 100);
+        assert_eq!(b.batch_limit(7 << 20, 512), 64);
+        assert_eq!(b.batch_limit(15 << 20, 512), 0);
     }
 
     #[test]
     fn the_largest_job_is_forgotten_over_hundreds_of_batches() {
         let mut b = WalBudget::new(128 << 20);
-        b.grew(0, 64 << 10, 1);
+        b.wrote(64 << 10, 1);
         for _ in 0..100 {
-            b.grew(0, 0, 1);
+            b.wrote(0, 1);
         }
         assert!(b.per_job > 40 << 10, "{}", b.per_job);
         for _ in 0..2000 {
-            b.grew(0, 0, 1);
+            b.wrote(0, 1);
         }
         assert_eq!(b.per_job(), WalBudget::PER_JOB_FLOOR);
     }

@@ -136,10 +136,10 @@ pub(crate) fn spawn(
     events: Arc<dyn StoreEvents>,
 ) -> Result<(Jobs, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let bound = wal
+    let watched = wal
         .try_clone()
-        .map(|file| super::wal::Bound::new(file, max_wal, Arc::clone(&events)))
         .map_err(|e| StoreError::Task(format!("opening the WAL for its bound: {e}")))?;
+    let bound = super::wal::Bound::new(&conn, watched, max_wal, Arc::clone(&events))?;
     let handle = std::thread::Builder::new()
         .name("ivrhook-sqlite-writer".into())
         .spawn(move || run(conn, wal, rx, bound, events))
@@ -158,9 +158,6 @@ fn run(
     let checkpointer = conn.path().map(std::path::PathBuf::from).and_then(|p| {
         super::checkpoint::Checkpointer::start(&p, max_wal, Arc::clone(&events)).ok()
     });
-    if checkpointer.is_some() {
-        let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
-    }
     // Whenever the WAL restarts from its beginning, SQLite cuts the file back to this.
     let idle = super::wal::idle_size(max_wal);
     let _ = conn.pragma_update(None, "journal_size_limit", idle);
@@ -173,7 +170,7 @@ fn run(
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
-        let (before, limit) = bound.before_batch(&conn, MAX_BATCH);
+        let (frames, limit) = bound.before_batch(&conn, MAX_BATCH);
         batch.push(first);
         while batch.len() < limit {
             match rx.try_recv() {
@@ -185,7 +182,7 @@ fn run(
         if let Some(answers) = commit(&mut conn, &mut batch) {
             syncer.after_next_sync(answers);
         }
-        bound.grew(before, bound.size(), size);
+        bound.after_batch(frames, size);
         events.batch(size);
     }
     syncer.finish();
