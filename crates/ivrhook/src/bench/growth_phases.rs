@@ -153,6 +153,7 @@ pub(crate) async fn wal(
     db: &Path,
     connections: usize,
     length: Duration,
+    run: u64,
 ) -> Value {
     let wal = PathBuf::from(format!("{}-wal", db.display()));
     let size = move || std::fs::metadata(&wal).map_or(0, |m| m.len());
@@ -169,7 +170,7 @@ pub(crate) async fn wal(
             }
         })
     };
-    let work = Arc::new(RandomCalls::new(9_000));
+    let work = Arc::new(RandomCalls::new(run));
     let addrs = server.addrs();
     let run = drive(
         &addrs,
