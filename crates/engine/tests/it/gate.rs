@@ -179,6 +179,9 @@ impl Store for GatedStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
+    async fn size_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.size_bytes().await
+    }
     async fn close(&self) {
         self.inner.close().await
     }

@@ -70,12 +70,18 @@ pub(crate) async fn receive(
         work,
     )
     .await;
+    let end = scrape(addrs[0]).await;
+    let delta_half = |name: &str| end(name) - after(name);
+    let waits = delta_half("ivrhook_sqlite_checkpoint_writer_wait_seconds_count");
+    let waited = delta_half("ivrhook_sqlite_checkpoint_writer_wait_seconds_sum");
     json!({
         "capacity_per_sec": capacity,
         "capacity_p99_ms": ms(full.latencies.percentile(99.0)),
         "half_capacity_p50_ms": ms(half.latencies.percentile(50.0)),
         "half_capacity_p99_ms": ms(half.latencies.percentile(99.0)),
         "half_capacity_achieved_per_sec": half.ok as f64 / duration.as_secs_f64(),
+        "half_capacity_checkpoint_waits": waits,
+        "half_capacity_checkpoint_wait_mean_ms": waited * 1000.0 / waits.max(1.0),
         "mean_write_batch_at_capacity": delta("ivrhook_store_write_batch_size_sum")
             / delta("ivrhook_store_write_batch_size_count").max(1.0),
         "server_cpu_us_per_report_at_capacity": cpu * 1e6 / reports,
@@ -99,13 +105,16 @@ async fn scrape(addr: std::net::SocketAddr) -> impl Fn(&str) -> f64 {
     }
 }
 
+/// The URL of a read's `i`th request.
+type UrlOf<'a> = Box<dyn Fn(u64) -> String + 'a>;
+
 /// p50 and p99 of 200 sequential GETs of each read the issue names, on a store of `seeded`.
 pub(crate) async fn reads(server: &Cluster, seeded: u64) -> Result<Value, String> {
     let base = format!("http://{}", server.addrs()[0]);
     let client = reqwest::Client::new();
     let call = |i: u64| call_id(SEED_RUN, (i * 7_919_993) % seeded.max(1));
     let prefix = |i: u64| call(i)[..8].to_owned();
-    let urls: [(&str, Box<dyn Fn(u64) -> String>); 5] = [
+    let urls: [(&str, UrlOf); 5] = [
         (
             "call_timeline",
             Box::new(|i| format!("{base}/v1/calls/{}", call(i))),

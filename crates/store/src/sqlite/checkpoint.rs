@@ -9,7 +9,10 @@ use crate::{CheckpointMode, StoreEvents};
 use rusqlite::Connection;
 use std::{
     path::Path,
-    sync::{mpsc, Arc},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc,
+    },
     thread::JoinHandle,
     time::Duration,
 };
@@ -29,15 +32,21 @@ impl Checkpointer {
     pub fn start(
         path: &Path,
         max_wal: u64,
+        restart: Arc<AtomicBool>,
         events: Arc<dyn StoreEvents>,
     ) -> Result<Checkpointer, crate::StoreError> {
         let conn = super::schema::connect(path)?;
         let wal = super::schema::wal_path(path);
-        let idle = super::wal::idle_size(max_wal);
+        let page: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let limits = Limits {
+            frame: page + 24,
+            restart_at: super::wal::restart_at(max_wal),
+            idle: super::wal::idle_size(max_wal),
+        };
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("ivrhook-sqlite-checkpoint".into())
-            .spawn(move || run(&conn, &wal, idle, &*events, &stopped))
+            .spawn(move || run(&conn, &wal, limits, &restart, &*events, &stopped))
             .map_err(|e| crate::StoreError::Task(format!("starting the checkpoint thread: {e}")))?;
         Ok(Checkpointer { stop, thread })
     }
@@ -46,6 +55,17 @@ impl Checkpointer {
         drop(self.stop);
         let _ = self.thread.join();
     }
+}
+
+/// When this thread restarts or empties the WAL.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// A frame's bytes: a page and its header.
+    frame: u64,
+    /// Bytes of frames past which the writer is asked to restart the WAL.
+    restart_at: u64,
+    /// A file larger than this is emptied once writes stop.
+    idle: u64,
 }
 
 /// A passive checkpoint's report: frames in the WAL, and frames copied into the database.
@@ -74,7 +94,8 @@ fn passive(conn: &Connection) -> Option<Frames> {
 fn run(
     conn: &Connection,
     wal: &Path,
-    idle_size: u64,
+    limits: Limits,
+    restart: &AtomicBool,
     events: &dyn StoreEvents,
     stopped: &mpsc::Receiver<()>,
 ) {
@@ -88,10 +109,14 @@ fn run(
         if worked {
             events.checkpoint(CheckpointMode::Passive, Duration::ZERO);
         }
+        let in_use = u64::try_from(now.log).unwrap_or(0) * limits.frame;
+        if in_use >= limits.restart_at {
+            restart.store(true, Ordering::Relaxed);
+        }
         // Writes stopped and everything is copied: empty a large WAL now rather than at the
         // next write.
         let idle = !worked && now.log == now.copied;
-        if idle && size > idle_size && super::wal::checkpoint(conn, "TRUNCATE", EVERY) {
+        if idle && size > limits.idle && super::wal::checkpoint(conn, "TRUNCATE", Some(EVERY)) {
             events.checkpoint(CheckpointMode::Idle, Duration::ZERO);
             events.wal_bytes(std::fs::metadata(wal).map_or(0, |m| m.len()));
         }
@@ -99,5 +124,5 @@ fn run(
         last = now;
     }
     // Leave a small WAL behind at shutdown.
-    super::wal::checkpoint(conn, "TRUNCATE", super::schema::BUSY_TIMEOUT);
+    super::wal::checkpoint(conn, "TRUNCATE", Some(super::schema::BUSY_TIMEOUT));
 }

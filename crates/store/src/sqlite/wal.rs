@@ -1,11 +1,13 @@
 //! The WAL's bound. Passive checkpoints (`checkpoint`) copy frames beside the writer but
 //! cannot restart the WAL while the writer keeps appending, so under sustained load the file
 //! would grow for as long as the load lasts. SQLite tells the writer after each commit how many
-//! frames the WAL holds (`wal_hook`); past half the bound the writer checkpoints with
-//! `RESTART` itself, between batches, so that the next commit writes from the file's start,
-//! and it sizes each batch to the room left. When not even one job fits it waits for the
-//! checkpoint: requests wait meanwhile, the receiver's queue fills, and past `queue_capacity`
-//! it answers `108102`: the platform's signal to slow down.
+//! frames the WAL holds (`wal_hook`), and it sizes each batch to the room left. Past half the
+//! bound the checkpoint thread asks for a restart right after a passive checkpoint, when little
+//! is left to copy, and the writer restarts the WAL between two batches (the checkpoint thread
+//! would have to catch the writer between transactions), so that the next commit writes from
+//! the file's start. When not even one job fits, the writer restarts it and waits for that
+//! however long it takes: requests wait meanwhile, the receiver's queue fills, and past
+//! `queue_capacity` it answers `108102`: the platform's signal to slow down.
 
 use crate::{CheckpointMode, StoreEvents};
 use rusqlite::{hooks::Wal, Connection};
@@ -13,6 +15,7 @@ use std::{
     cell::Cell,
     fs::File,
     os::raw::c_int,
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
@@ -46,11 +49,6 @@ impl WalBudget {
         self.per_job.max(Self::PER_JOB_FLOOR)
     }
 
-    /// Past half the bound the writer tries to empty the WAL between batches.
-    pub fn wants_checkpoint(&self, size: u64) -> bool {
-        size >= self.max / 2
-    }
-
     /// Jobs the next batch may take with `size` bytes of the WAL in use: as many as fit in
     /// the room left, less a sixteenth of the bound kept in reserve, at twice what a job has
     /// taken lately. Zero: nothing may be written before a checkpoint restarts the WAL.
@@ -67,13 +65,17 @@ impl WalBudget {
     }
 }
 
-/// A checkpoint tried between batches below the bound waits this long at most for a reader
-/// or a passive checkpoint, so that requests are not held for long; after one that did not
-/// finish, batches go on for `SOFT_PAUSE` before the next try.
-const SOFT_WAIT: Duration = Duration::from_millis(100);
-const SOFT_PAUSE: Duration = Duration::from_secs(1);
-/// A checkpoint the bound needs waits this long for readers, then tries again.
-const HARD_WAIT: Duration = Duration::from_secs(5);
+/// Past this many bytes of WAL in use the checkpoint thread restarts the WAL.
+pub(crate) fn restart_at(max_wal: u64) -> u64 {
+    max_wal / 2
+}
+
+/// The writer's wait for a lock: short sleeps, so that it goes on as soon as a checkpoint
+/// lets go (SQLite's own handler sleeps up to 100 ms at a time), for about five seconds.
+fn spin(count: c_int) -> bool {
+    std::thread::sleep(Duration::from_micros(100));
+    count < 40_000
+}
 
 thread_local! {
     /// Frames in the WAL after the writer's last commit (the hook runs on the writer thread).
@@ -93,19 +95,25 @@ pub(crate) struct Bound {
     budget: WalBudget,
     events: std::sync::Arc<dyn StoreEvents>,
     waits: WaitLog,
-    soft_failed_at: Option<Instant>,
+    /// Set by the checkpoint thread when a restart would find little left to copy.
+    restart: std::sync::Arc<AtomicBool>,
 }
 
 impl Bound {
     /// Takes over `conn`'s WAL hook (which also turns SQLite's own auto-checkpoints off).
     pub fn new(
         conn: &Connection,
-        wal: File,
+        wal: &File,
         max: u64,
+        restart: std::sync::Arc<AtomicBool>,
         events: std::sync::Arc<dyn StoreEvents>,
-    ) -> rusqlite::Result<Bound> {
+    ) -> Result<Bound, crate::StoreError> {
+        let wal = wal
+            .try_clone()
+            .map_err(|e| crate::StoreError::Task(format!("opening the WAL for its bound: {e}")))?;
         let page: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         conn.wal_hook(Some(note_frames));
+        conn.busy_handler(Some(spin))?;
         let frame = page + 24;
         let size = wal.metadata().map_or(0, |m| m.len());
         FRAMES.set(size.saturating_sub(32) / frame);
@@ -115,12 +123,8 @@ impl Bound {
             budget: WalBudget::new(max),
             events,
             waits: WaitLog::default(),
-            soft_failed_at: None,
+            restart,
         })
-    }
-
-    pub fn max(&self) -> u64 {
-        self.budget.max
     }
 
     /// Bytes of the WAL its frames take (the file may be longer, left from before a restart).
@@ -143,42 +147,48 @@ impl Bound {
             .wal_bytes(self.wal.metadata().map_or(0, |m| m.len()));
     }
 
-    /// Before a batch: past half the bound, try to restart the WAL; when not even one job
-    /// fits, wait until it restarts (a reader on an old snapshot can hold it for a while).
-    /// Returns the frames in the WAL and how many jobs the batch may take.
+    /// Before a batch: restart the WAL when the checkpoint thread asks, or when not even one
+    /// job fits (then waiting until that is done: a reader on an old snapshot can hold it for
+    /// a while). Returns the frames in the WAL and how many jobs the batch may take.
     pub fn before_batch(&mut self, conn: &Connection, max_batch: usize) -> (u64, usize) {
-        let used = self.in_use();
-        let limit = self.budget.batch_limit(used, max_batch);
-        let paused = (self.soft_failed_at).is_some_and(|at| at.elapsed() < SOFT_PAUSE);
-        if !self.budget.wants_checkpoint(used) || (paused && limit > 0) {
+        let limit = self.budget.batch_limit(self.in_use(), max_batch);
+        let asked = self.restart.swap(false, Ordering::Relaxed);
+        if limit > 0 && !asked {
             return (FRAMES.get(), limit);
         }
         let started = Instant::now();
-        let mut restarted = limit > 0 && checkpoint(conn, "RESTART", SOFT_WAIT);
-        self.soft_failed_at = (!restarted).then(Instant::now);
+        let mut restarted = checkpoint(conn, "RESTART", None);
         while !restarted && limit == 0 {
-            restarted = checkpoint(conn, "RESTART", HARD_WAIT);
+            std::thread::sleep(Duration::from_millis(10));
+            restarted = checkpoint(conn, "RESTART", None);
         }
-        if restarted {
-            FRAMES.set(0);
-            let held = started.elapsed();
-            self.events.checkpoint(CheckpointMode::Restart, held);
+        if !restarted {
+            return (FRAMES.get(), limit);
+        }
+        FRAMES.set(0);
+        let held = started.elapsed();
+        self.events.checkpoint(CheckpointMode::Restart, held);
+        if limit == 0 {
             self.waits.waited(held, self.budget.max);
         }
-        let limit = self.budget.batch_limit(self.in_use(), max_batch);
-        (FRAMES.get(), limit.max(1))
+        (0, self.budget.batch_limit(0, max_batch))
     }
 }
 
 /// A checkpoint in `mode` (`RESTART` or `TRUNCATE`) that copies every frame and lets the next
 /// commit write from the WAL's start (`TRUNCATE` also empties the file). False when a reader
-/// or another checkpoint kept it from finishing within `wait`.
-pub(crate) fn checkpoint(conn: &Connection, mode: &str, wait: Duration) -> bool {
+/// or another checkpoint kept it from finishing within `wait` (`None`: the connection's own
+/// busy handler decides).
+pub(crate) fn checkpoint(conn: &Connection, mode: &str, wait: Option<Duration>) -> bool {
     let run = || {
-        conn.busy_timeout(wait)?;
+        if let Some(wait) = wait {
+            conn.busy_timeout(wait)?;
+        }
         let sql = format!("PRAGMA wal_checkpoint({mode})");
         let busy = conn.query_row(&sql, [], |r| r.get::<_, i64>(0));
-        conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+        if wait.is_some() {
+            conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+        }
         busy
     };
     match run() {
@@ -252,12 +262,5 @@ mod tests {
             b.wrote(0, 1);
         }
         assert_eq!(b.per_job(), WalBudget::PER_JOB_FLOOR);
-    }
-
-    #[test]
-    fn checkpoints_start_at_half_the_bound() {
-        let b = WalBudget::new(16 << 20);
-        assert!(!b.wants_checkpoint((8 << 20) - 1));
-        assert!(b.wants_checkpoint(8 << 20));
     }
 }

@@ -136,13 +136,9 @@ pub(crate) fn spawn(
     events: Arc<dyn StoreEvents>,
 ) -> Result<(Jobs, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let watched = wal
-        .try_clone()
-        .map_err(|e| StoreError::Task(format!("opening the WAL for its bound: {e}")))?;
-    let bound = super::wal::Bound::new(&conn, watched, max_wal, Arc::clone(&events))?;
     let handle = std::thread::Builder::new()
         .name("ivrhook-sqlite-writer".into())
-        .spawn(move || run(conn, wal, rx, bound, events))
+        .spawn(move || run(conn, wal, rx, max_wal, events))
         .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
     Ok((tx, handle))
 }
@@ -151,12 +147,26 @@ fn run(
     mut conn: Connection,
     wal: std::fs::File,
     mut rx: mpsc::UnboundedReceiver<Box<dyn Job>>,
-    mut bound: super::wal::Bound,
+    max_wal: u64,
     events: Arc<dyn StoreEvents>,
 ) {
-    let max_wal = bound.max();
+    let restart = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watch = super::wal::Bound::new(
+        &conn,
+        &wal,
+        max_wal,
+        Arc::clone(&restart),
+        Arc::clone(&events),
+    );
+    let mut bound = match watch {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch the WAL; the store takes no writes");
+            return;
+        }
+    };
     let checkpointer = conn.path().map(std::path::PathBuf::from).and_then(|p| {
-        super::checkpoint::Checkpointer::start(&p, max_wal, Arc::clone(&events)).ok()
+        super::checkpoint::Checkpointer::start(&p, max_wal, restart, Arc::clone(&events)).ok()
     });
     // Whenever the WAL restarts from its beginning, SQLite cuts the file back to this.
     let idle = super::wal::idle_size(max_wal);
