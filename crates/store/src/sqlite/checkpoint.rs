@@ -22,6 +22,8 @@ const EVERY: Duration = Duration::from_millis(100);
 /// The pause between checkpoints while the writer appends: each one syncs both files, and a
 /// page written several times in the pause is copied once.
 const BUSY: Duration = Duration::from_millis(20);
+/// How long this thread leaves the WAL to the writer's restart before it copies again.
+const RESTART_WAIT: Duration = Duration::from_millis(250);
 
 pub(crate) struct Checkpointer {
     stop: mpsc::Sender<()>,
@@ -91,6 +93,18 @@ fn passive(conn: &Connection) -> Option<Frames> {
     }
 }
 
+/// Asks the writer to restart the WAL and copies nothing until it has: the restart then finds
+/// only the frames of a batch or two to copy, instead of waiting behind a passive checkpoint
+/// that copies (and syncs) everything written meanwhile. An idle writer never comes, and after
+/// `RESTART_WAIT` this thread goes on.
+fn ask_for_restart(restart: &AtomicBool) {
+    restart.store(true, Ordering::Relaxed);
+    let asked = std::time::Instant::now();
+    while restart.load(Ordering::Relaxed) && asked.elapsed() < RESTART_WAIT {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn run(
     conn: &Connection,
     wal: &Path,
@@ -111,7 +125,7 @@ fn run(
         }
         let in_use = u64::try_from(now.log).unwrap_or(0) * limits.frame;
         if in_use >= limits.restart_at {
-            restart.store(true, Ordering::Relaxed);
+            ask_for_restart(restart);
         }
         // Writes stopped and everything is copied: empty a large WAL now rather than at the
         // next write.

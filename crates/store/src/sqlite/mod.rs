@@ -25,6 +25,8 @@ mod prune;
 mod read;
 mod reports;
 mod schema;
+#[cfg(test)]
+mod upgrade_tests;
 mod wal;
 mod writer;
 

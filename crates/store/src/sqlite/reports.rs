@@ -6,24 +6,45 @@ use rusqlite::{Connection, Row};
 pub(super) const INSERT_REPORT: &str = "
     INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
                          raw, decoded, utc_offset, warnings)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)
-    ON CONFLICT (call_id, app_id, content_hash) DO NOTHING";
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)";
+
+pub(super) const FIND_SAME: &str = "
+    SELECT id FROM reports WHERE call_id = ?1 AND app_id = ?2 AND content_hash = ?3";
 
 const COUNT_DUPLICATE: &str = "
-    UPDATE reports SET duplicates = duplicates + 1, last_duplicate_at_ms = ?4
-    WHERE call_id = ?1 AND app_id = ?2 AND content_hash = ?3
-    RETURNING id, duplicates";
+    UPDATE reports SET duplicates = duplicates + 1, last_duplicate_at_ms = ?2
+    WHERE id = ?1 RETURNING id, duplicates";
 
-/// The unique key decides between a new row and a duplicate. A new report is one statement
-/// without `RETURNING` (its id is `last_insert_rowid`): SQLite gathers returned rows in a
-/// temporary b-tree, created and dropped per statement (BENCHMARKS.md, step 16). Only a
-/// duplicate, the rare case, pays for a second statement. A new report's forward deliveries
-/// follow it (the caller runs a report with forwards in a savepoint); a duplicate gets none.
+/// The same report is found through the callId's index (`reports_by_call`), which the insert
+/// then updates on the page the lookup just read. Only the writer inserts, so nothing comes
+/// between the two. A new report is one statement without `RETURNING` (its id is
+/// `last_insert_rowid`): SQLite gathers returned rows in a temporary b-tree, created and
+/// dropped per statement. A new report's forward deliveries follow it (the caller runs a
+/// report with forwards in a savepoint); a duplicate gets none.
 pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inserted> {
     let at_ms = r.received_at.timestamp_millis();
+    let (app, call) = (r.app_id.as_str(), r.call_id.as_str());
+    let key = (call, app, &r.content_hash[..]);
+    let same = conn
+        .prepare_cached(FIND_SAME)?
+        .query_row(key, |row| row.get::<_, i64>(0));
+    match same {
+        Ok(id) => {
+            return conn
+                .prepare_cached(COUNT_DUPLICATE)?
+                .query_row((id, at_ms), |row| {
+                    Ok(Inserted::Duplicate {
+                        id: row.get(0)?,
+                        times: row.get(1)?,
+                    })
+                })
+        }
+        Err(rusqlite::Error::QueryReturnedNoRows) => {}
+        Err(e) => return Err(e),
+    }
     let params = (
-        r.app_id.as_str(),
-        r.call_id.as_str(),
+        app,
+        call,
         &r.content_hash[..],
         &r.event,
         r.status,
@@ -33,24 +54,10 @@ pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inser
         &r.utc_offset,
         &r.warnings,
     );
-    if conn.prepare_cached(INSERT_REPORT)?.execute(params)? == 1 {
-        let id = conn.last_insert_rowid();
-        let (app, call) = (r.app_id.as_str(), r.call_id.as_str());
-        let leased = super::outbox::forward(conn, id, app, call, at_ms, &r.forwards)?;
-        return Ok(Inserted::New { id, leased });
-    }
-    let key = (
-        r.call_id.as_str(),
-        r.app_id.as_str(),
-        &r.content_hash[..],
-        at_ms,
-    );
-    conn.prepare_cached(COUNT_DUPLICATE)?.query_row(key, |row| {
-        Ok(Inserted::Duplicate {
-            id: row.get(0)?,
-            times: row.get(1)?,
-        })
-    })
+    conn.prepare_cached(INSERT_REPORT)?.execute(params)?;
+    let id = conn.last_insert_rowid();
+    let leased = super::outbox::forward(conn, id, app, call, at_ms, &r.forwards)?;
+    Ok(Inserted::New { id, leased })
 }
 
 pub(crate) fn register_call(
@@ -130,7 +137,7 @@ pub(crate) fn before(
     rows.collect()
 }
 
-/// The range scan of `reports_dedupe` (call_id first) that holds every callId with `prefix`.
+/// The range scan of `reports_by_call` that holds every callId with `prefix`.
 pub(crate) fn calls_with_prefix(
     conn: &Connection,
     prefix: &str,

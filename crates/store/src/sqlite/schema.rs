@@ -5,12 +5,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_outbox.sql")),
     (3, include_str!("migrations/0003_decoded_at_read.sql")),
     (4, include_str!("migrations/0004_checks_without_lists.sql")),
     (5, include_str!("migrations/0005_destinations.sql")),
+    (6, include_str!("migrations/0006_dedupe_by_call.sql")),
 ];
 
 /// How long a connection waits for a lock another holds.
@@ -197,6 +198,7 @@ mod tests {
         migrate(&conn).unwrap();
         for (name, sql) in [
             ("INSERT_REPORT", reports::INSERT_REPORT),
+            ("FIND_SAME", reports::FIND_SAME),
             ("INSERT_EVENT", outbox::INSERT_EVENT),
             ("INSERT_DELIVERY", outbox::INSERT_DELIVERY),
             ("INSERT_FORWARD", outbox::INSERT_FORWARD),
@@ -209,6 +211,19 @@ mod tests {
         ] {
             assert_eq!(temporary_btrees(&conn, sql), 0, "{name}");
         }
+    }
+
+    /// A report's duplicate is found through the callId's index, never by a scan.
+    #[test]
+    fn the_same_report_is_found_through_the_call_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connect(&dir.path().join("q.db")).unwrap();
+        migrate(&conn).unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {}", super::super::reports::FIND_SAME);
+        let plan: String = conn
+            .query_row(&sql, ("c", "a", [0u8; 32]), |r| r.get(3))
+            .unwrap();
+        assert!(plan.contains("USING INDEX reports_by_call"), "{plan}");
     }
 
     #[test]
@@ -235,7 +250,7 @@ mod tests {
             "version 3 checks through one"
         );
 
-        assert_eq!(migrate(&conn).unwrap(), [4, 5]);
+        assert_eq!(migrate(&conn).unwrap(), [4, 5, 6]);
         let delivery: (i64, String, i64, i64, String) = conn
             .query_row(
                 "SELECT event_id, state, lane, attempts, last_error FROM deliveries WHERE id = 9",
@@ -294,7 +309,7 @@ mod tests {
                  VALUES (11, 9, 'n1', 2, 3, 'retry');",
         )
         .unwrap();
-        assert_eq!(migrate(&conn).unwrap(), [5]);
+        assert_eq!(migrate(&conn).unwrap(), [5, 6]);
         let row: (i64, Option<i64>, String, i64) = conn
             .query_row(
                 "SELECT event_id, report_id, destination, attempts FROM deliveries WHERE id = 9",

@@ -152,7 +152,7 @@ impl Bound {
     /// a while). Returns the frames in the WAL and how many jobs the batch may take.
     pub fn before_batch(&mut self, conn: &Connection, max_batch: usize) -> (u64, usize) {
         let limit = self.budget.batch_limit(self.in_use(), max_batch);
-        let asked = self.restart.swap(false, Ordering::Relaxed);
+        let asked = self.restart.load(Ordering::Relaxed);
         if limit > 0 && !asked {
             return (FRAMES.get(), limit);
         }
@@ -162,6 +162,7 @@ impl Bound {
             std::thread::sleep(Duration::from_millis(10));
             restarted = checkpoint(conn, "RESTART", None);
         }
+        self.restart.store(false, Ordering::Relaxed);
         if !restarted {
             return (FRAMES.get(), limit);
         }

@@ -65,10 +65,16 @@ pub async fn the_same_content_again_is_a_counted_duplicate(store: &dyn Store) {
         store.insert_report(report("c2", 1)).await.unwrap(),
         Inserted::New { .. }
     ));
+    let mut other_app = report("c1", 1);
+    other_app.app_id = AppId::try_from("app2").unwrap();
+    assert!(matches!(
+        store.insert_report(other_app).await.unwrap(),
+        Inserted::New { .. }
+    ));
     let rows = store.reports_for_call(&call("c1")).await.unwrap();
     assert_eq!(
         rows.iter().map(|r| r.duplicates).collect::<Vec<_>>(),
-        [2, 0]
+        [2, 0, 0]
     );
     assert!(rows[0].id < rows[1].id, "oldest first");
 }
