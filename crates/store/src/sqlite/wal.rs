@@ -5,7 +5,8 @@
 //! bound the checkpoint thread asks for a restart right after a passive checkpoint, when little
 //! is left to copy, and the writer restarts the WAL between two batches (the checkpoint thread
 //! would have to catch the writer between transactions), so that the next commit writes from
-//! the file's start. When not even one job fits, the writer restarts it and waits for that
+//! the file's start; a reader on an older snapshot makes it give up after about 50 ms and
+//! wait a second before the next try. When not even one job fits, the writer restarts it and waits for that
 //! however long it takes: requests wait meanwhile, the receiver's queue fills, and past
 //! `queue_capacity` it answers `108102`: the platform's signal to slow down.
 
@@ -71,13 +72,24 @@ pub(crate) fn restart_at(max_wal: u64) -> u64 {
 }
 
 /// The writer's wait for a lock: short sleeps, so that it goes on as soon as a checkpoint
-/// lets go (SQLite's own handler sleeps up to 100 ms at a time), for about five seconds.
+/// lets go (SQLite's own handler sleeps up to 100 ms at a time), for `SPINS` of them.
 fn spin(count: c_int) -> bool {
     std::thread::sleep(Duration::from_micros(100));
-    count < 40_000
+    count < SPINS.get()
 }
 
+/// About five seconds of the writer's short sleeps: for its transactions, and for a restart
+/// the bound needs.
+const LONG_WAIT: c_int = 40_000;
+/// A restart asked for below the bound waits about 50 ms for readers at most; after one that
+/// did not finish, the writer ignores the asks for `SOFT_PAUSE`, so that a long reader (a
+/// backup) costs it a try a second rather than one after every passive checkpoint.
+const SOFT_WAIT: c_int = 500;
+const SOFT_PAUSE: Duration = Duration::from_secs(1);
+
 thread_local! {
+    /// How many short sleeps the writer's busy handler takes before giving up.
+    static SPINS: Cell<c_int> = const { Cell::new(LONG_WAIT) };
     /// Frames in the WAL after the writer's last commit (the hook runs on the writer thread).
     static FRAMES: Cell<u64> = const { Cell::new(0) };
 }
@@ -97,6 +109,7 @@ pub(crate) struct Bound {
     waits: WaitLog,
     /// Set by the checkpoint thread when a restart would find little left to copy.
     restart: std::sync::Arc<AtomicBool>,
+    soft_failed_at: Option<Instant>,
 }
 
 impl Bound {
@@ -124,6 +137,7 @@ impl Bound {
             events,
             waits: WaitLog::default(),
             restart,
+            soft_failed_at: None,
         })
     }
 
@@ -152,17 +166,24 @@ impl Bound {
     /// a while). Returns the frames in the WAL and how many jobs the batch may take.
     pub fn before_batch(&mut self, conn: &Connection, max_batch: usize) -> (u64, usize) {
         let limit = self.budget.batch_limit(self.in_use(), max_batch);
+        let paused = (self.soft_failed_at).is_some_and(|at| at.elapsed() < SOFT_PAUSE);
         let asked = self.restart.load(Ordering::Relaxed);
-        if limit > 0 && !asked {
+        if limit > 0 && (!asked || paused) {
+            if asked {
+                self.restart.store(false, Ordering::Relaxed);
+            }
             return (FRAMES.get(), limit);
         }
         let started = Instant::now();
+        SPINS.set(if limit > 0 { SOFT_WAIT } else { LONG_WAIT });
         let mut restarted = checkpoint(conn, "RESTART", None);
+        SPINS.set(LONG_WAIT);
         while !restarted && limit == 0 {
             std::thread::sleep(Duration::from_millis(10));
             restarted = checkpoint(conn, "RESTART", None);
         }
         self.restart.store(false, Ordering::Relaxed);
+        self.soft_failed_at = (!restarted).then(Instant::now);
         if !restarted {
             return (FRAMES.get(), limit);
         }
@@ -249,6 +270,46 @@ mod tests {
         b.wrote(6_400 << 10, 100);
         assert_eq!(b.batch_limit(7 << 20, 512), 64);
         assert_eq!(b.batch_limit(15 << 20, 512), 0);
+    }
+
+    /// A restart asked for below the bound gives way to a reader on an old snapshot; one the
+    /// bound needs restarts the WAL once the reader is gone.
+    #[test]
+    fn an_asked_restart_gives_way_to_a_reader_and_a_needed_one_restarts() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let conn = super::super::schema::connect(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
+        let wal = File::open(super::super::schema::wal_path(&path)).unwrap();
+        let restart = Arc::new(AtomicBool::new(false));
+        let events = Arc::new(crate::NoEvents);
+        let mut bound = Bound::new(&conn, &wal, 4 << 20, Arc::clone(&restart), events).unwrap();
+        conn.execute("INSERT INTO t VALUES (zeroblob(65536))", [])
+            .unwrap();
+        let reader = super::super::schema::connect(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let rows: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+
+        restart.store(true, Ordering::Relaxed);
+        let (frames, limit) = bound.before_batch(&conn, 64);
+        assert!(
+            frames > 0 && limit > 0,
+            "not restarted under the reader: {frames}, {limit}"
+        );
+        assert!(!restart.load(Ordering::Relaxed), "the ask is answered");
+
+        reader.execute_batch("COMMIT").unwrap();
+        while bound.budget.batch_limit(bound.in_use(), 64) > 0 {
+            conn.execute("INSERT INTO t VALUES (zeroblob(65536))", [])
+                .unwrap();
+        }
+        let (frames, limit) = bound.before_batch(&conn, 64);
+        assert_eq!((frames, FRAMES.get()), (0, 0), "restarted");
+        assert!(limit > 0);
     }
 
     #[test]
