@@ -61,6 +61,10 @@ async fn fill(url: &ivrhook_store::DatabaseUrl, from: u64, to: u64) -> Result<f6
     let store = open(url).await?;
     growth_seed::seed(std::sync::Arc::clone(&store), from, to).await?;
     store.close().await;
+    if let ivrhook_store::DatabaseUrl::Postgres(pg) = url {
+        let analyzed = ivrhook_store::postgres::scratch::analyze(pg).await;
+        analyzed.map_err(|e| format!("analyzing the seeded store: {e:?}"))?;
+    }
     Ok(started.elapsed().as_secs_f64())
 }
 

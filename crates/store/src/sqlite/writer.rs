@@ -129,6 +129,8 @@ where
     )
 }
 
+/// Starts the writer thread; an error setting it up (its WAL bound, checkpoint and fsync
+/// threads) is the caller's, so a store that could take no writes does not open.
 pub(crate) fn spawn(
     conn: Connection,
     wal: std::fs::File,
@@ -136,48 +138,83 @@ pub(crate) fn spawn(
     events: Arc<dyn StoreEvents>,
 ) -> Result<(Jobs, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (ready, started) = std::sync::mpsc::sync_channel(1);
     let handle = std::thread::Builder::new()
         .name("ivrhook-sqlite-writer".into())
-        .spawn(move || run(conn, wal, rx, max_wal, events))
+        .spawn(move || match Helpers::start(&conn, wal, max_wal, &events) {
+            Ok(helpers) => {
+                let _ = ready.send(Ok(()));
+                run(conn, rx, helpers, events);
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e));
+            }
+        })
         .map_err(|e| StoreError::Task(format!("starting the writer thread: {e}")))?;
-    Ok((tx, handle))
+    match started.recv() {
+        Ok(Ok(())) => Ok((tx, handle)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(StoreError::Task(
+            "the writer thread stopped at start".into(),
+        )),
+    }
+}
+
+/// What the writer works with beside its connection. Made on the writer's thread: the WAL
+/// hook that counts frames runs there.
+struct Helpers {
+    bound: super::wal::Bound,
+    checkpointer: Option<super::checkpoint::Checkpointer>,
+    syncer: super::durable::Syncer,
+}
+
+impl Helpers {
+    fn start(
+        conn: &Connection,
+        wal: std::fs::File,
+        max_wal: u64,
+        events: &Arc<dyn StoreEvents>,
+    ) -> Result<Helpers, StoreError> {
+        let restart = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bound = super::wal::Bound::new(
+            conn,
+            &wal,
+            max_wal,
+            Arc::clone(&restart),
+            Arc::clone(events),
+        )?;
+        let checkpointer = match conn.path().filter(|p| !p.is_empty()) {
+            Some(p) => Some(super::checkpoint::Checkpointer::start(
+                std::path::Path::new(p),
+                max_wal,
+                restart,
+                Arc::clone(events),
+            )?),
+            None => None,
+        };
+        // Whenever the WAL restarts from its beginning, SQLite cuts the file back to this.
+        conn.pragma_update(None, "journal_size_limit", super::wal::idle_size(max_wal))?;
+        let syncer = super::durable::Syncer::start(wal)
+            .map_err(|e| StoreError::Task(format!("starting the fsync thread: {e}")))?;
+        Ok(Helpers {
+            bound,
+            checkpointer,
+            syncer,
+        })
+    }
 }
 
 fn run(
     mut conn: Connection,
-    wal: std::fs::File,
     mut rx: mpsc::UnboundedReceiver<Box<dyn Job>>,
-    max_wal: u64,
+    helpers: Helpers,
     events: Arc<dyn StoreEvents>,
 ) {
-    let restart = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watch = super::wal::Bound::new(
-        &conn,
-        &wal,
-        max_wal,
-        Arc::clone(&restart),
-        Arc::clone(&events),
-    );
-    let mut bound = match watch {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot watch the WAL; the store takes no writes");
-            return;
-        }
-    };
-    let checkpointer = conn.path().map(std::path::PathBuf::from).and_then(|p| {
-        super::checkpoint::Checkpointer::start(&p, max_wal, restart, Arc::clone(&events)).ok()
-    });
-    // Whenever the WAL restarts from its beginning, SQLite cuts the file back to this.
-    let idle = super::wal::idle_size(max_wal);
-    let _ = conn.pragma_update(None, "journal_size_limit", idle);
-    let syncer = match super::durable::Syncer::start(wal) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the fsync thread; the store takes no writes");
-            return;
-        }
-    };
+    let Helpers {
+        mut bound,
+        checkpointer,
+        syncer,
+    } = helpers;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         let (frames, limit) = bound.before_batch(&conn, MAX_BATCH);
