@@ -116,12 +116,12 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database_on_b
     )
     .await;
     assert!(
-        stderr.contains("older than this ivrhook needs (5); run `ivrhook migrate`"),
+        stderr.contains("older than this ivrhook needs (6); run `ivrhook migrate`"),
         "{stderr}"
     );
     let out = run_ok(&dir, &["migrate", "--database", "sqlite://m.db"]).await;
     assert!(
-        out.contains("applied migration(s) [1, 2, 3, 4, 5]"),
+        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6]"),
         "{out}"
     );
     let mut node = serve(&dir, &["--database", "sqlite://m.db", "--no-migrate"]).await;
