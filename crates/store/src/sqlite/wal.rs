@@ -5,10 +5,10 @@
 //! bound the checkpoint thread asks for a restart right after a passive checkpoint, when little
 //! is left to copy, and the writer restarts the WAL between two batches (the checkpoint thread
 //! would have to catch the writer between transactions), so that the next commit writes from
-//! the file's start; a reader on an older snapshot makes it give up after about 50 ms and
-//! wait a second before the next try. When not even one job fits, the writer restarts it and waits for that
-//! however long it takes: requests wait meanwhile, the receiver's queue fills, and past
-//! `queue_capacity` it answers `108102`: the platform's signal to slow down.
+//! the file's start; a reader on an older snapshot makes it give up after about 50 ms and wait
+//! a second before the next try. When not even one job fits, the writer restarts the WAL and
+//! waits for that however long it takes: requests wait meanwhile, the receiver's queue fills,
+//! and past `queue_capacity` it answers `108102`: the platform's signal to slow down.
 
 use crate::{CheckpointMode, StoreEvents};
 use rusqlite::{hooks::Wal, Connection};
@@ -66,7 +66,7 @@ impl WalBudget {
     }
 }
 
-/// Past this many bytes of WAL in use the checkpoint thread restarts the WAL.
+/// Past this many bytes of WAL in use the checkpoint thread asks the writer to restart it.
 pub(crate) fn restart_at(max_wal: u64) -> u64 {
     max_wal / 2
 }
