@@ -59,7 +59,7 @@ impl Checkpointer {
     }
 }
 
-/// When this thread restarts or empties the WAL.
+/// When this thread asks for a restart or empties the WAL.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     /// A frame's bytes: a page and its header.
