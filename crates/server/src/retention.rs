@@ -1,6 +1,7 @@
 //! Pruning by `[retention]`: passes over each kind of row, in steps of a few hundred rows, each
 //! its own short write, with a pause between them so the traffic's writes go first. Run every
-//! `retention.every` by a delivering node, and on demand by `ivrhook prune`.
+//! `retention.every` by a delivering node, with the store's preparation for the next days, and
+//! on demand by `ivrhook prune`.
 
 use crate::{config::Retention, metrics::Metrics, state::AppState};
 use ivrhook_store::{
@@ -55,36 +56,46 @@ pub async fn prune(
     Ok(removed)
 }
 
-/// Prunes every `retention.every` until `shutdown`, when anything is to be pruned.
+/// Every `retention.every` until `shutdown`: makes the store ready for the next days, and
+/// prunes when anything is to be pruned.
 pub(crate) async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
     let retention = state.config.retention;
-    if PruneKind::ALL.iter().all(|k| retention.of(*k).is_none()) {
-        return;
-    }
+    let prunes = PruneKind::ALL.iter().any(|k| retention.of(*k).is_some());
     loop {
+        let now = chrono::Utc::now().timestamp_millis();
+        if let Err(e) = state.store.prepare_ahead(now).await {
+            tracing::warn!(error = ?e, "preparing the store for the next days failed; it is tried again later");
+        }
         tokio::select! {
             () = tokio::time::sleep(retention.every) => {}
             () = shutdown.cancelled() => return,
         }
-        let now = chrono::Utc::now().timestamp_millis();
-        let pass = prune(
-            state.store.as_ref(),
-            &retention,
-            now,
-            false,
-            Some(&state.metrics),
-        );
-        match pass.await {
-            Ok(removed) => {
-                let removed: Vec<String> = (removed.iter())
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(k, n)| format!("{n} {}", k.as_str()))
-                    .collect();
-                if !removed.is_empty() {
-                    tracing::info!(removed = %removed.join(", "), "pruned old rows");
-                }
-            }
-            Err(e) => tracing::warn!(error = ?e, "pruning failed; it is tried again later"),
+        if prunes {
+            pass(&state, &retention).await;
         }
+    }
+}
+
+/// One pass of pruning, logged.
+async fn pass(state: &AppState, retention: &Retention) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let pass = prune(
+        state.store.as_ref(),
+        retention,
+        now,
+        false,
+        Some(&state.metrics),
+    );
+    match pass.await {
+        Ok(removed) => {
+            let removed: Vec<String> = (removed.iter())
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{n} {}", k.as_str()))
+                .collect();
+            if !removed.is_empty() {
+                tracing::info!(removed = %removed.join(", "), "pruned old rows");
+            }
+        }
+        Err(e) => tracing::warn!(error = ?e, "pruning failed; it is tried again later"),
     }
 }

@@ -37,6 +37,9 @@ pub enum StoreError {
     /// An attempt recorded for a delivery that is not in the database.
     #[error("no delivery {0} to record an attempt for")]
     NoSuchDelivery(i64),
+    /// A report received at a time no day's partition can hold.
+    #[error("the node's clock says {ms} ms since 1970, before 1971: the clock is wrong")]
+    BadClock { ms: i64 },
     #[error("the store is shut down")]
     Closed,
     #[error("a store task failed: {0}")]

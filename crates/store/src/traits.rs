@@ -163,6 +163,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// Creates what the store will need soon, by the node that prunes: on PostgreSQL the
+    /// partitions of reports for today and the next days; nothing on SQLite.
+    async fn prepare_ahead(&self, _now_ms: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Pending and dead deliveries per destination (backlogs and the metrics).
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError>;
 

@@ -12,11 +12,13 @@
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
 //! - `batch`, `report_batch`, `submit_batch`, `record_batch`: writes in groups, one commit
 //!   each.
+//! - `days`: reports partitioned by the day they were received.
 //! - `floors`: where each claim starts reading the claim index.
 //! - `tls`, `verify`: TLS as the URL's `sslmode` asks.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod batch;
+mod days;
 mod floors;
 mod notify;
 mod outbox;
@@ -172,6 +174,13 @@ impl PgStore {
                         known: schema::known(),
                     });
                 }
+            }
+        }
+        if migrations == Migrations::Apply {
+            // The receiver creates a missing day itself; this only spares the first report
+            // of a new store the wait.
+            if let Err(e) = days::prepare(&mut client, now_ms()).await {
+                tracing::warn!(error = ?e, "could not create the next days' partitions yet");
             }
         }
         drop(client);

@@ -1,19 +1,36 @@
-//! Pruning on PostgreSQL: a step reads its rows, then deletes them in one short transaction
-//! that checks again what may have changed meanwhile (a retried dead delivery is pending
-//! again and stays; a report whose delivery became pending stays).
+//! Pruning on PostgreSQL. Reports go a day at a time: the first step of a pass drops each
+//! day's partition that is wholly older than the cutoff (`days::drop_day`), then removes the
+//! finished deliveries of the reports it dropped. The reports stored before days and those
+//! kept past their day are walked row by row like deliveries: a step reads its rows, then
+//! deletes them in one short transaction that checks again what may have changed meanwhile
+//! (a retried dead delivery is pending again and stays; a report whose delivery became
+//! pending stays).
 
-use super::PgStore;
+use super::{
+    days::{self, Day, FIRST_DAY_ID},
+    PgStore,
+};
 use crate::{
     retention::{walk, PruneKind, PruneRequest, PruneStep},
     StoreError,
 };
 
 // The report holding the newest delivery is kept as on SQLite, so both prune the same rows.
+// Only the partitions that are not days are read.
 const REPORTS: &str = "SELECT r.id, r.received_at_ms, EXISTS (SELECT 1 FROM deliveries d
                            WHERE d.report_id = r.id AND (d.state = 'pending'
                               OR d.id = (SELECT max(id) FROM deliveries)))
-                       FROM reports r WHERE r.id > $1 AND r.id < (SELECT max(id) FROM reports)
+                       FROM (SELECT id, received_at_ms FROM reports_before_days
+                             UNION ALL SELECT id, received_at_ms FROM reports_kept) r
+                       WHERE r.id > $1 AND r.id < (SELECT max(id) FROM reports)
                        ORDER BY r.id LIMIT $2";
+/// Finished deliveries whose report was dropped with its day, a step at a time.
+const ORPHANS: &str = "DELETE FROM deliveries WHERE id IN (
+                           SELECT d.id FROM deliveries d
+                           WHERE d.report_id >= $1 AND d.report_id < $2
+                             AND d.finished_at_ms IS NOT NULL
+                             AND NOT EXISTS (SELECT 1 FROM reports_kept k WHERE k.id = d.report_id)
+                           LIMIT $3)";
 // The states are literals, so the planner may use the index of finished deliveries.
 const DELIVERED: &str = "SELECT id, finished_at_ms, false FROM deliveries
                          WHERE state = 'delivered' AND id > $1 ORDER BY id LIMIT $2";
@@ -41,7 +58,56 @@ impl PgStore {
         if !doomed.is_empty() {
             step.removed = self.remove(r.kind, &doomed).await?;
         }
+        if r.kind == PruneKind::Reports && r.after_id == 0 {
+            step.removed += self.drop_days(r).await?;
+        }
         Ok(step)
+    }
+
+    /// Drops (or, in a dry run, counts) the days wholly older than the cutoff, except the
+    /// newest report's; then removes the dropped reports' finished deliveries.
+    async fn drop_days(&self, r: &PruneRequest) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let pg: &tokio_postgres::Client = &client;
+        let newest: Option<i64> = pg
+            .query_one("SELECT max(id) FROM reports", &[])
+            .await?
+            .get(0);
+        let newest = newest.and_then(Day::of_id);
+        let old: Vec<Day> = days::attached(pg)
+            .await?
+            .into_iter()
+            .filter(|d| d.end_ms() <= r.before_ms && newest.is_none_or(|n| *d < n))
+            .collect();
+        let mut removed = 0;
+        for day in old {
+            removed += if r.dry_run {
+                days::estimated_rows(&**client, day).await?
+            } else {
+                days::drop_day(&mut client, day).await?
+            };
+        }
+        if !r.dry_run {
+            let pg: &tokio_postgres::Client = &client;
+            let first = days::attached(pg).await?.first().map(|d| d.first_id());
+            self.remove_orphans(first.unwrap_or(i64::MAX), r.limit)
+                .await?;
+        }
+        Ok(removed)
+    }
+
+    /// Removes finished deliveries of dropped reports (ids from `FIRST_DAY_ID` below `end`),
+    /// `limit` per transaction.
+    async fn remove_orphans(&self, end: i64, limit: u32) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(ORPHANS).await?;
+        let limit = i64::from(limit);
+        while client
+            .execute(&stmt, &[&FIRST_DAY_ID, &end, &limit])
+            .await?
+            > 0
+        {}
+        Ok(())
     }
 
     async fn remove(&self, kind: PruneKind, ids: &[i64]) -> Result<u64, StoreError> {
@@ -55,12 +121,21 @@ impl PgStore {
                 &[&ids],
             )
             .await?;
-            tx.execute(
-                "DELETE FROM reports r WHERE r.id = ANY($1)
-                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.report_id = r.id)",
-                &[&ids],
-            )
-            .await?
+            // The two partitions the walk reads, each by name: a delete through `reports`
+            // would look for each id in every day's partition.
+            let mut removed = 0;
+            for table in ["reports_before_days", "reports_kept"] {
+                removed += tx
+                    .execute(
+                        &format!(
+                            "DELETE FROM {table} r WHERE r.id = ANY($1)
+                               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.report_id = r.id)"
+                        ),
+                        &[&ids],
+                    )
+                    .await?;
+            }
+            removed
         } else {
             let state = kind.as_str();
             let gone = tx

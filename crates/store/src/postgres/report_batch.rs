@@ -3,26 +3,33 @@
 //! statement; a group that fails is retried one report at a time, so one bad report fails
 //! alone.
 
+use super::days::{self, Day, FIRST_DAY_ID};
 use crate::{Inserted, Leased, NewReport, StoreError};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use tokio::sync::oneshot;
+use tokio_postgres::error::SqlState;
 
 pub(crate) struct Job {
     pub report: NewReport,
     pub answer: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
-/// The group's reports, then the forward deliveries of those that are new (`xmax = 0`: inserted,
-/// not updated as a duplicate), each found by its report's key. Deliveries are inserted in
-/// the order of their reports' ids, so a call's later report gets later delivery ids: the
-/// order its deliveries go in.
+/// The group's reports, received on one day, then the forward deliveries of those that are
+/// new, each found by its report's key. A report is a duplicate if its key is in the day's
+/// partition (`ON CONFLICT`, across every node) or in the day before, or among the reports
+/// stored before days (`prior`); otherwise it is new (`xmax = 0`: inserted, not updated).
+/// Deliveries are inserted in the order of their reports' ids, so a call's later report gets
+/// later delivery ids: the order its deliveries go in.
 ///
 /// `lease` decides each forward's lease offer once (`MATERIALIZED`), as `submit_batch` does
 /// for events: an ordered destination's delivery is leased only if no earlier report of its
 /// call in the group goes to the same destination and no delivery of its call to it is
 /// unfinished (read through `deliveries_ordering`, one probe per forward). Each report comes
 /// back with its leased deliveries, for the node to send.
+///
+/// `@table`, `@prev`, `@first` and `@before_days` stand for the day's partition, the first
+/// ids of the day before and of the day, and the end of `reports_before_days` (`insert_sql`).
 const INSERT_MANY: &str = "
     WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
@@ -30,14 +37,22 @@ const INSERT_MANY: &str = "
                              $11::bigint[], $12::bigint[]) WITH ORDINALITY
             AS t(app_id, call_id, content_hash, event, status, received_at_ms, peer, raw,
                  utc_offset, warnings, duplicates, last_duplicate_at_ms, g)),
+    prior AS (
+        UPDATE reports r SET duplicates = r.duplicates + i.duplicates + 1,
+                             last_duplicate_at_ms = i.received_at_ms
+        FROM input i
+        WHERE r.call_id = i.call_id AND r.app_id = i.app_id AND r.content_hash = i.content_hash
+          AND (r.id < @before_days OR (r.id >= @prev AND r.id < @first))
+        RETURNING r.id, r.duplicates, i.g, r.call_id, r.app_id, r.content_hash),
     ins AS (
-        INSERT INTO reports (app_id, call_id, content_hash, event, status, received_at_ms, peer,
-                             raw, utc_offset, warnings, duplicates, last_duplicate_at_ms)
+        INSERT INTO @table AS r (app_id, call_id, content_hash, event, status, received_at_ms,
+                                 peer, raw, utc_offset, warnings, duplicates,
+                                 last_duplicate_at_ms)
         SELECT app_id, call_id, content_hash, event, status, received_at_ms, peer, raw,
                utc_offset, warnings, duplicates, last_duplicate_at_ms
-        FROM input ORDER BY g
+        FROM input i WHERE NOT EXISTS (SELECT 1 FROM prior p WHERE p.g = i.g) ORDER BY g
         ON CONFLICT (call_id, app_id, content_hash)
-        DO UPDATE SET duplicates = reports.duplicates + excluded.duplicates + 1,
+        DO UPDATE SET duplicates = r.duplicates + excluded.duplicates + 1,
                       last_duplicate_at_ms = excluded.received_at_ms
         RETURNING id, duplicates, xmax = 0 AS new, call_id, app_id, content_hash),
     fwd AS MATERIALIZED (
@@ -67,12 +82,24 @@ const INSERT_MANY: &str = "
         FROM fwd x JOIN lease l ON l.n = x.n
         ORDER BY x.report_id, x.n
         RETURNING report_id, destination, id, lease_owner IS NOT NULL AS leased)
-    SELECT ins.id, ins.duplicates, ins.new, ins.call_id, ins.app_id, ins.content_hash,
+    SELECT s.id, s.duplicates, s.new, s.call_id, s.app_id, s.content_hash,
            l.destinations, l.ids
-    FROM ins LEFT JOIN (
+    FROM (SELECT id, duplicates, new, call_id, app_id, content_hash FROM ins
+          UNION ALL
+          SELECT id, duplicates, false, call_id, app_id, content_hash FROM prior) s
+    LEFT JOIN (
         SELECT report_id, array_agg(destination ORDER BY id) AS destinations,
                array_agg(id ORDER BY id) AS ids
-        FROM forwarded WHERE leased GROUP BY report_id) l ON l.report_id = ins.id";
+        FROM forwarded WHERE leased GROUP BY report_id) l ON l.report_id = s.id";
+
+/// The group statement for reports received on `day`.
+fn insert_sql(day: Day) -> String {
+    INSERT_MANY
+        .replace("@table", &day.table())
+        .replace("@prev", &day.before().first_id().to_string())
+        .replace("@first", &day.first_id().to_string())
+        .replace("@before_days", &FIRST_DAY_ID.to_string())
+}
 
 /// What the statement did with one report.
 struct Stored {
@@ -89,10 +116,28 @@ fn key(r: &NewReport) -> Key {
 }
 
 pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
-    let pool = &pool;
+    // Almost always one day; a group that spans midnight is written as one per day.
+    let mut by_day: Vec<(Day, Vec<Job>)> = Vec::new();
+    for job in batch {
+        match Day::of_ms(job.report.received_at.timestamp_millis()) {
+            Err(e) => {
+                let _ = job.answer.send(Err(e));
+            }
+            Ok(day) => match by_day.iter_mut().find(|(d, _)| *d == day) {
+                Some((_, jobs)) => jobs.push(job),
+                None => by_day.push((day, vec![job])),
+            },
+        }
+    }
+    for (day, jobs) in by_day {
+        write_day(&pool, day, jobs).await;
+    }
+}
+
+async fn write_day(pool: &Pool, day: Day, batch: Vec<Job>) {
     if batch.len() == 1 {
         let job = batch.into_iter().next().expect("one job");
-        let result = insert_one(pool, &job.report).await;
+        let result = insert_one(pool, day, &job.report).await;
         let _ = job.answer.send(result);
         return;
     }
@@ -114,7 +159,7 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
         .iter()
         .map(|(_, jobs)| (&jobs[0].report, jobs.len()))
         .collect();
-    match insert_many(pool, &copies).await {
+    match insert_many(pool, day, &copies).await {
         Ok(rows) => {
             for (k, jobs) in groups {
                 let Some(stored) = rows.get(&k) else {
@@ -139,7 +184,7 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
         Err(e) => {
             tracing::debug!(error = ?e, "a batched insert failed; inserting its reports one by one");
             for job in groups.into_iter().flat_map(|(_, jobs)| jobs) {
-                let result = insert_one(pool, &job.report).await;
+                let result = insert_one(pool, day, &job.report).await;
                 let _ = job.answer.send(result);
             }
         }
@@ -148,9 +193,9 @@ pub(crate) async fn write(pool: Pool, batch: Vec<Job>) {
 
 /// One report in the group statement, committed on return (`synchronous_commit` is on by
 /// default): the unique key decides between a new row and a duplicate, across every node.
-async fn insert_one(pool: &Pool, report: &NewReport) -> Result<Inserted, StoreError> {
+async fn insert_one(pool: &Pool, day: Day, report: &NewReport) -> Result<Inserted, StoreError> {
     let k = key(report);
-    let rows = insert_many(pool, &[(report, 1)]).await?;
+    let rows = insert_many(pool, day, &[(report, 1)]).await?;
     let stored = rows
         .get(&k)
         .ok_or_else(|| StoreError::Corrupt("a report was not returned by its insert".into()))?;
@@ -175,6 +220,7 @@ impl Stored {
 /// returns what it did with each, by key.
 async fn insert_many(
     pool: &Pool,
+    day: Day,
     groups: &[(&NewReport, usize)],
 ) -> Result<HashMap<Key, Stored>, StoreError> {
     let firsts: Vec<&NewReport> = groups.iter().map(|(r, _)| *r).collect();
@@ -189,8 +235,8 @@ async fn insert_many(
         .zip(&received)
         .map(|(&n, &at)| (n > 0).then_some(at))
         .collect();
-    let client = pool.get().await?;
-    let stmt = client.prepare_cached(INSERT_MANY).await?;
+    let mut client = pool.get().await?;
+    let stmt = prepare(&mut client, day).await?;
     let rows = client
         .query(
             &stmt,
@@ -257,6 +303,26 @@ async fn insert_many(
     Ok(out)
 }
 
+/// The day's group statement on this connection, creating the day's partition if it is
+/// missing (the node that prunes creates them ahead). The statement of two days before is
+/// let go, so a connection keeps at most a few.
+async fn prepare(
+    client: &mut deadpool_postgres::Object,
+    day: Day,
+) -> Result<tokio_postgres::Statement, StoreError> {
+    let sql = insert_sql(day);
+    client
+        .statement_cache
+        .remove(&insert_sql(day.after(-2)), &[]);
+    match client.prepare_cached(&sql).await {
+        Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+            days::ensure(client, day).await?;
+            Ok(client.prepare_cached(&sql).await?)
+        }
+        prepared => Ok(prepared?),
+    }
+}
+
 /// A group's forward deliveries as parallel arrays, each with its report's 1-based place.
 #[derive(Default)]
 struct Forwards<'a> {
@@ -294,6 +360,9 @@ mod tests {
     use super::*;
     use crate::postgres::test_support::{assert_ordering_probed, scratch_store};
 
+    /// 2026-12-04T12:00:00Z.
+    const NOW_MS: i64 = 1_796_385_600_000;
+
     fn report(call: &str) -> NewReport {
         NewReport {
             app_id: "app".try_into().unwrap(),
@@ -301,7 +370,7 @@ mod tests {
             event: "multrpt".into(),
             status: None,
             content_hash: [7; 32],
-            received_at: chrono::DateTime::from_timestamp_millis(1).unwrap(),
+            received_at: chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap(),
             peer: None,
             raw: b"{}".to_vec(),
             utc_offset: "+08:00".into(),
@@ -357,7 +426,8 @@ mod tests {
         // The group statement itself takes copies (the answers above could also come from
         // the one-by-one fallback): two more of `a` and a new `c` in one statement.
         let (a_report, c_report) = (report("a"), report("c"));
-        let rows = insert_many(&pool, &[(&a_report, 2), (&c_report, 1)])
+        let day = Day::of_ms(NOW_MS).unwrap();
+        let rows = insert_many(&pool, day, &[(&a_report, 2), (&c_report, 1)])
             .await
             .unwrap();
         let a_row = &rows[&key(&report("a"))];
@@ -380,7 +450,11 @@ mod tests {
                     ARRAY[1::bigint], ARRAY['crm'], ARRAY[0::bigint], ARRAY['n1'], \
                     ARRAY[1::bigint], ARRAY[true]";
         let by = ["destination = x.destination", "call_id = x.call_id"];
-        assert_ordering_probed(&client, INSERT_MANY, args, &by).await;
+        let day = Day::of_ms(NOW_MS).unwrap();
+        days::ensure(&mut store.client().await.unwrap(), day)
+            .await
+            .unwrap();
+        assert_ordering_probed(&client, &insert_sql(day), args, &by).await;
         drop(client);
         crate::Store::close(&store).await;
         db.drop_database().await.unwrap();

@@ -25,6 +25,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0006_identifiers_compare_bytes.sql"),
     ),
     (7, include_str!("migrations/0007_destinations.sql")),
+    (
+        8,
+        include_str!("migrations/0008_reports_ids_before_days.sql"),
+    ),
+    (
+        9,
+        include_str!("migrations/0009_reports_before_days_validated.sql"),
+    ),
+    (10, include_str!("migrations/0010_reports_by_day.sql")),
 ];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.
@@ -60,9 +69,23 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<Vec<i64>, StoreError>
 
 /// Applies the migrations newer than the database up to `last` (tests build older schemas
 /// with it, to upgrade them with data in).
+///
+/// Each version commits on its own, so a migration that must scan a large table beside the
+/// running nodes (taking a lock that lets their writes through) is not followed, in the same
+/// transaction, by one whose stronger lock would then be held through that scan.
 pub(crate) async fn migrate_to(client: &mut Client, last: i64) -> Result<Vec<i64>, StoreError> {
+    let mut applied = Vec::new();
+    while let Some(version) = apply_next(client, last).await? {
+        tracing::info!(version, "applied database migration");
+        applied.push(version);
+    }
+    Ok(applied)
+}
+
+/// Applies the version after the database's, if there is one up to `last`.
+async fn apply_next(client: &mut Client, last: i64) -> Result<Option<i64>, StoreError> {
     let tx = client.transaction().await?;
-    // Held to the end of the transaction: a second node waits here, then finds nothing to do.
+    // Held to the end of the transaction: a second node waits here, then finds it applied.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await?;
     tx.batch_execute(
@@ -80,21 +103,17 @@ pub(crate) async fn migrate_to(client: &mut Client, last: i64) -> Result<Vec<i64
         .await?
         .get(0);
     check_not_newer(at)?;
-    let mut applied = Vec::new();
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > at && *v <= last) {
-        tx.batch_execute(sql).await?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
-            &[version, &chrono::Utc::now().timestamp_millis()],
-        )
-        .await?;
-        applied.push(*version);
-    }
+    let Some((version, sql)) = MIGRATIONS.iter().find(|(v, _)| *v > at && *v <= last) else {
+        return Ok(None);
+    };
+    tx.batch_execute(sql).await?;
+    tx.execute(
+        "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
+        &[version, &chrono::Utc::now().timestamp_millis()],
+    )
+    .await?;
     tx.commit().await?;
-    for version in &applied {
-        tracing::info!(version, "applied database migration");
-    }
-    Ok(applied)
+    Ok(Some(*version))
 }
 
 pub(crate) fn check_not_newer(found: i64) -> Result<(), StoreError> {

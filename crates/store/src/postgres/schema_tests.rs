@@ -48,7 +48,7 @@ async fn migration_5_moves_each_attempt_into_its_delivery_row() {
     let (db, mut client) = scratch("ivrhook_migrate_attempts").await;
     assert_eq!(migrate_to(&mut client, 4).await.unwrap(), [1, 2, 3, 4]);
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7]);
+    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7, 8, 9, 10]);
     let gone: bool = client
         .query_one("SELECT to_regclass('attempts') IS NULL", &[])
         .await
@@ -175,7 +175,7 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
     let (db, mut client) = scratch("ivrhook_migrate_destinations").await;
     migrate_to(&mut client, 4).await.unwrap();
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7]);
+    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7, 8, 9, 10]);
     let store = PgStore::open(&db.url, Migrations::Require, 2)
         .await
         .unwrap();
@@ -221,6 +221,79 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
         [10],
         "the pending delivery is claimed by its destination"
     );
+    drop(client);
+    store.close().await;
+    db.drop_database().await.unwrap();
+}
+
+/// Version 7's reports (received 2026-12-04): one forwarded, its delivery delivered with one
+/// attempt in its log, and one that was not forwarded.
+const VERSION_7_REPORTS: &str = "
+    INSERT INTO reports (id, app_id, call_id, content_hash, event, status, received_at_ms, raw,
+                         utc_offset, warnings)
+        VALUES (1, 'app', 'c1', decode(repeat('01', 32), 'hex'), 'multrpt', 0, 1796385600000,
+                '{\"callId\":\"c1\"}', '+08:00', '[]'),
+               (2, 'app', 'c2', decode(repeat('02', 32), 'hex'), 'multrpt', 1, 1796385600001,
+                '{\"callId\":\"c2\"}', '+08:00', '[]');
+    INSERT INTO deliveries (id, report_id, destination, app_id, call_id, state, attempts,
+                            next_attempt_at_ms, created_at_ms, updated_at_ms, finished_at_ms,
+                            attempt_log)
+        VALUES (11, 1, 'crm', 'app', 'c1', 'delivered', 1, 0, 1, 2, 2,
+                '[{\"id\": 3, \"owner\": \"n1\", \"started_at_ms\": 1, \"duration_ms\": 1,
+                   \"http_status\": 200, \"outcome\": \"delivered\"}]');
+    SELECT setval('reports_id_seq', 2); SELECT setval('deliveries_id_seq', 11);";
+
+/// Migrations 8–10 partition reports by day: a store of version 7 keeps every report,
+/// delivery and attempt, a copy of an old report is still a duplicate, and new reports go to
+/// their day, after the old ones in the feed.
+#[tokio::test]
+async fn migration_10_keeps_the_reports_stored_before_days() {
+    let (db, mut client) = scratch("ivrhook_migrate_days").await;
+    migrate_to(&mut client, 4).await.unwrap();
+    client.batch_execute(VERSION_4_ROWS).await.unwrap();
+    migrate_to(&mut client, 7).await.unwrap();
+    client.batch_execute(VERSION_7_REPORTS).await.unwrap();
+    assert_eq!(migrate(&mut client).await.unwrap(), [8, 9, 10]);
+    let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+
+    let c1 = store
+        .reports_for_call(&"c1".try_into().unwrap())
+        .await
+        .unwrap();
+    let c2 = store
+        .reports_for_call(&"c2".try_into().unwrap())
+        .await
+        .unwrap();
+    assert_eq!((c1[0].id, c2[0].id, c2[0].status), (1, 2, Some(1)));
+    let (dead, attempts) = store.delivery(9).await.unwrap().unwrap();
+    assert_eq!((dead.state, attempts.len()), (DeliveryState::Dead, 2));
+    let (forward, attempts) = store.delivery(11).await.unwrap().unwrap();
+    assert_eq!(forward.source, crate::outbox::Source::Report(1));
+    assert_eq!(
+        (forward.state, attempts[0].id),
+        (DeliveryState::Delivered, 3)
+    );
+
+    let copy = crate::NewReport {
+        content_hash: [1; 32],
+        ..crate::postgres::days::on_postgres::report("c1", chrono::Utc::now().timestamp_millis())
+    };
+    let again = store.insert_report(copy).await.unwrap();
+    assert_eq!(again, crate::Inserted::Duplicate { id: 1, times: 1 });
+    let new =
+        crate::postgres::days::on_postgres::report("c3", chrono::Utc::now().timestamp_millis());
+    let crate::Inserted::New { id, .. } = store.insert_report(new).await.unwrap() else {
+        panic!("c3 is new")
+    };
+    assert!(id >= crate::postgres::days::FIRST_DAY_ID, "{id}");
+    let feed: Vec<i64> = store
+        .reports_after(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(feed, [1, 2, id]);
     drop(client);
     store.close().await;
     db.drop_database().await.unwrap();

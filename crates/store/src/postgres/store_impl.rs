@@ -174,6 +174,10 @@ impl Store for PgStore {
         self.counts().await
     }
 
+    async fn prepare_ahead(&self, now_ms: i64) -> Result<(), StoreError> {
+        super::days::prepare(&mut *self.client().await?, now_ms).await
+    }
+
     async fn prune(
         &self,
         request: crate::retention::PruneRequest,

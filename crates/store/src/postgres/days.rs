@@ -1,0 +1,220 @@
+//! Reports partitioned by the day they were received (migration 10): a day's partition, named
+//! `reports_YYYYMMDD`, holds the ids from the day's number times 2^32 up, drawn from its own
+//! sequence. Partitions are created ahead (`prepare`) and on demand by a receiving node that
+//! finds its day's missing (`ensure`); retention drops them whole (`drop_day`).
+
+use crate::StoreError;
+use tokio_postgres::{Client, GenericClient};
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Ids below this belong to `reports_before_days`, the reports stored before migration 10.
+pub(crate) const FIRST_DAY_ID: i64 = 1 << 40;
+
+/// Advisory lock class for creating and dropping partitions (with the day as second key).
+const LOCK_CLASS: i32 = 0x6976_7270; // "ivrp"
+
+/// How many days past today `prepare` creates.
+const AHEAD: i64 = 2;
+
+/// Days since 1970-01-01, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Day(i64);
+
+impl Day {
+    /// The day holding `ms`; an error for a time before 1971, whose ids would fall among
+    /// those of `reports_before_days`.
+    pub fn of_ms(ms: i64) -> Result<Day, StoreError> {
+        let day = Day(ms.div_euclid(MS_PER_DAY));
+        if day.first_id() < FIRST_DAY_ID {
+            return Err(StoreError::BadClock { ms });
+        }
+        Ok(day)
+    }
+
+    /// The day a report id belongs to (`None`: stored before days).
+    pub fn of_id(id: i64) -> Option<Day> {
+        (id >= FIRST_DAY_ID).then_some(Day(id >> 32))
+    }
+
+    pub fn first_id(self) -> i64 {
+        self.0 << 32
+    }
+
+    pub fn end_id(self) -> i64 {
+        (self.0 + 1) << 32
+    }
+
+    /// When the next day starts.
+    pub fn end_ms(self) -> i64 {
+        (self.0 + 1) * MS_PER_DAY
+    }
+
+    pub fn before(self) -> Day {
+        Day(self.0 - 1)
+    }
+
+    pub fn after(self, days: i64) -> Day {
+        Day(self.0 + days)
+    }
+
+    /// The partition's name, e.g. `reports_20261204`.
+    pub fn table(self) -> String {
+        let date = chrono::DateTime::from_timestamp(self.0 * 86_400, 0).unwrap_or_default();
+        format!("reports_{}", date.format("%Y%m%d"))
+    }
+
+    /// The day a partition's name says.
+    fn of_table(name: &str) -> Option<Day> {
+        let digits = name.strip_prefix("reports_")?;
+        let date = chrono::NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
+        let ms = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+        Some(Day(ms / MS_PER_DAY))
+    }
+}
+
+/// Creates the partitions of today and the next `AHEAD` days that are missing.
+pub(crate) async fn prepare(client: &mut Client, now_ms: i64) -> Result<(), StoreError> {
+    let today = Day::of_ms(now_ms)?;
+    for n in 0..=AHEAD {
+        ensure(client, today.after(n)).await?;
+    }
+    Ok(())
+}
+
+/// Creates `day`'s partition with its sequence and dedupe key, unless it exists. Attaching
+/// locks `reports` only against other schema changes, so receiving goes on meanwhile.
+pub(crate) async fn ensure(client: &mut Client, day: Day) -> Result<(), StoreError> {
+    let table = day.table();
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL lock_timeout = '5s'").await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &(day.0 as i32)],
+    )
+    .await?;
+    if exists(&tx, &table).await? {
+        return Ok(());
+    }
+    let (first, end) = (day.first_id(), day.end_id());
+    tx.batch_execute(&format!(
+        "CREATE SEQUENCE {table}_id AS BIGINT MINVALUE {first} MAXVALUE {last} START {first};
+         CREATE TABLE {table} (LIKE reports INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+         ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{table}_id');
+         ALTER SEQUENCE {table}_id OWNED BY {table}.id;
+         CREATE UNIQUE INDEX {table}_dedupe ON {table} (call_id, app_id, content_hash);
+         ALTER TABLE reports ATTACH PARTITION {table} FOR VALUES FROM ({first}) TO ({end});",
+        last = end - 1,
+    ))
+    .await?;
+    tx.commit().await?;
+    tracing::info!(partition = %table, "created a day's partition of reports");
+    Ok(())
+}
+
+/// Detaches and drops `day`'s partition in one short transaction, first moving into
+/// `reports_kept` its reports that must stay: those with a pending delivery, and the one
+/// holding the newest delivery (as on SQLite, so both keep the same rows). Returns the rows
+/// the partition held by the planner's count (counting them would read the whole day).
+pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, StoreError> {
+    let table = day.table();
+    let tx = client.transaction().await?;
+    // The detach waits for every statement reading `reports` and holds new ones back while
+    // it waits: a long reader (a backup) makes it give up, to be tried again next pass.
+    tx.batch_execute("SET LOCAL lock_timeout = '2s'").await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &(day.0 as i32)],
+    )
+    .await?;
+    if !exists(&tx, &table).await? {
+        return Ok(0);
+    }
+    let rows = estimated_rows(&tx, day).await?;
+    tx.batch_execute(&format!("ALTER TABLE reports DETACH PARTITION {table}"))
+        .await?;
+    // Pending deliveries are few and all in `deliveries_ordering` (`finished_at_ms IS NULL`);
+    // the day's finished ones, which may be millions, are not read.
+    let kept = tx
+        .execute(
+            &format!(
+                "INSERT INTO reports_kept SELECT * FROM {table} WHERE id IN (
+                     SELECT report_id FROM deliveries WHERE finished_at_ms IS NULL
+                        AND report_id >= $1 AND report_id < $2
+                     UNION SELECT report_id FROM deliveries
+                        WHERE id = (SELECT max(id) FROM deliveries))"
+            ),
+            &[&day.first_id(), &day.end_id()],
+        )
+        .await?;
+    tx.batch_execute(&format!("DROP TABLE {table}")).await?;
+    tx.commit().await?;
+    tracing::info!(partition = %table, kept, "dropped a day's partition of reports");
+    Ok(rows.saturating_sub(kept))
+}
+
+/// The planner's count of rows in `day`'s partition (0 when missing or never counted).
+pub(crate) async fn estimated_rows(
+    client: &impl GenericClient,
+    day: Day,
+) -> Result<u64, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT COALESCE((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0)",
+            &[&day.table()],
+        )
+        .await?;
+    let rows: f32 = row.get(0);
+    Ok(rows.max(0.0) as u64)
+}
+
+async fn exists(client: &impl GenericClient, table: &str) -> Result<bool, StoreError> {
+    let row = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .await?;
+    Ok(row.get(0))
+}
+
+/// The day partitions attached to `reports`, oldest first.
+pub(crate) async fn attached(client: &impl GenericClient) -> Result<Vec<Day>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'reports'::regclass",
+            &[],
+        )
+        .await?;
+    let mut days: Vec<Day> = rows
+        .iter()
+        .filter_map(|r| Day::of_table(r.get(0)))
+        .collect();
+    days.sort();
+    Ok(days)
+}
+
+#[cfg(test)]
+#[path = "days_tests.rs"]
+pub(crate) mod on_postgres;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_day_names_its_partition_and_its_ids() {
+        // 2026-12-04T23:59:59.999Z and the next millisecond.
+        let last = Day::of_ms(1_796_428_799_999).unwrap();
+        let next = Day::of_ms(1_796_428_800_000).unwrap();
+        assert_eq!(last.table(), "reports_20261204");
+        assert_eq!(next.table(), "reports_20261205");
+        assert_eq!(last.end_id(), next.first_id());
+        assert_eq!(last.end_ms(), 1_796_428_800_000);
+        assert_eq!(Day::of_table("reports_20261205"), Some(next));
+        assert_eq!(Day::of_id(next.first_id()), Some(next));
+        assert_eq!(Day::of_id(FIRST_DAY_ID - 1), None);
+        assert_eq!(Day::of_table("reports_kept"), None);
+        assert!(Day::of_ms(0).is_err(), "1970 is refused");
+    }
+}
