@@ -100,7 +100,7 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database_on_b
     );
     let out = run_ok(&dir, &["migrate", "--database", &db.url]).await;
     assert!(
-        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6, 7]"),
+        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"),
         "{out}"
     );
     let again = run_ok(&dir, &["migrate", "--database", &db.url]).await;

@@ -115,7 +115,7 @@ pub(crate) async fn ensure(client: &mut Client, day: Day) -> Result<(), StoreErr
 /// Detaches and drops `day`'s partition in one short transaction, first moving into
 /// `reports_kept` its reports that must stay: those with a pending delivery, and the one
 /// holding the newest delivery (as on SQLite, so both keep the same rows). Returns the rows
-/// the partition held by the planner's count (counting them would read the whole day).
+/// removed, as `doomed_rows` counts them.
 pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, StoreError> {
     let table = day.table();
     let tx = client.transaction().await?;
@@ -130,20 +130,12 @@ pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, Store
     if !exists(&tx, &table).await? {
         return Ok(0);
     }
-    let rows = estimated_rows(&tx, day).await?;
+    let rows = rows(&tx, &table).await?;
     tx.batch_execute(&format!("ALTER TABLE reports DETACH PARTITION {table}"))
         .await?;
-    // Pending deliveries are few and all in `deliveries_ordering` (`finished_at_ms IS NULL`);
-    // the day's finished ones, which may be millions, are not read.
     let kept = tx
         .execute(
-            &format!(
-                "INSERT INTO reports_kept SELECT * FROM {table} WHERE id IN (
-                     SELECT report_id FROM deliveries WHERE finished_at_ms IS NULL
-                        AND report_id >= $1 AND report_id < $2
-                     UNION SELECT report_id FROM deliveries
-                        WHERE id = (SELECT max(id) FROM deliveries))"
-            ),
+            &format!("INSERT INTO reports_kept SELECT * FROM {table} WHERE id IN ({KEPT})"),
             &[&day.first_id(), &day.end_id()],
         )
         .await?;
@@ -153,19 +145,44 @@ pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, Store
     Ok(rows.saturating_sub(kept))
 }
 
-/// The planner's count of rows in `day`'s partition (0 when missing or never counted).
-pub(crate) async fn estimated_rows(
-    client: &impl GenericClient,
-    day: Day,
-) -> Result<u64, StoreError> {
-    let row = client
+/// The ids of a day's reports (`$1` to `$2`) that retention keeps past their day. Pending
+/// deliveries are few and all in `deliveries_ordering` (`finished_at_ms IS NULL`); the day's
+/// finished ones, which may be millions, are not read.
+const KEPT: &str = "SELECT report_id FROM deliveries WHERE finished_at_ms IS NULL
+                        AND report_id >= $1 AND report_id < $2
+                    UNION SELECT report_id FROM deliveries
+                        WHERE id = (SELECT max(id) FROM deliveries)";
+
+/// The rows `drop_day` would remove. A partition PostgreSQL has counted (autovacuum analyses
+/// a table as it fills) is taken at the planner's count: counting would read the whole day.
+pub(crate) async fn doomed_rows(client: &impl GenericClient, day: Day) -> Result<u64, StoreError> {
+    let table = day.table();
+    let kept: i64 = client
         .query_one(
-            "SELECT COALESCE((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), 0)",
-            &[&day.table()],
+            &format!("SELECT count(*) FROM {table} WHERE id IN ({KEPT})"),
+            &[&day.first_id(), &day.end_id()],
         )
-        .await?;
-    let rows: f32 = row.get(0);
-    Ok(rows.max(0.0) as u64)
+        .await?
+        .get(0);
+    Ok(rows(client, &table).await?.saturating_sub(kept as u64))
+}
+
+async fn rows(client: &impl GenericClient, table: &str) -> Result<u64, StoreError> {
+    let estimate: f32 = client
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE oid = $1::text::regclass",
+            &[&table],
+        )
+        .await?
+        .get(0);
+    if estimate >= 0.0 {
+        return Ok(estimate as u64);
+    }
+    let counted: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await?
+        .get(0);
+    Ok(counted as u64)
 }
 
 async fn exists(client: &impl GenericClient, table: &str) -> Result<bool, StoreError> {

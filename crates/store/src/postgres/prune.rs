@@ -82,7 +82,7 @@ impl PgStore {
         let mut removed = 0;
         for day in old {
             removed += if r.dry_run {
-                days::estimated_rows(&**client, day).await?
+                days::doomed_rows(&**client, day).await?
             } else {
                 days::drop_day(&mut client, day).await?
             };
