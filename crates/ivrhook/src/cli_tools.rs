@@ -181,8 +181,10 @@ enum BenchPath {
         #[arg(long, env = "TEST_NATS_URL", default_value = "nats://127.0.0.1:4222")]
         nats: String,
     },
-    /// The receive rate at half capacity while retention prunes old reports, next to the
-    /// same without pruning (one node, SQLite).
+    /// What retention costs the receiver, one node: on SQLite the receive rate at half
+    /// capacity while old reports are pruned, next to the same without; with --database
+    /// postgres://… receive capacity while a day of --rows reports is dropped, next to
+    /// capacity without.
     Prune {
         /// Old reports to seed and prune.
         #[arg(long, default_value_t = 1_000_000)]
@@ -267,7 +269,15 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 duration: args.duration,
                 rows,
             };
-            bench::prune::run(dir.path(), &o).await?
+            match args.database.as_deref() {
+                Some(pg) if postgres => bench::prune_days::run(dir.path(), &o, pg).await?,
+                Some(_) => {
+                    return Err("--database: bench prune takes a postgres:// URL; \
+                                on SQLite it makes its own file"
+                        .into())
+                }
+                None => bench::prune::run(dir.path(), &o).await?,
+            }
         }
         BenchPath::Growth { rows, wal_phase } => {
             if args.nodes != 1 {

@@ -5,7 +5,8 @@
 //! - `ceiling`: the HTTP stack alone, answering without decoding or storing.
 //! - `disk`: the disk's own fsync latency beside a phase.
 //! - `dashboard`: the time to render a heavy call's page, and the overview's weight.
-//! - `prune`: the receive rate while retention prunes a large backlog of old rows.
+//! - `prune`: the receive rate while retention prunes a large backlog of old rows;
+//!   `prune_days`, the same on PostgreSQL, where retention drops a day's partition.
 //! - `growth`, `growth_seed`, `growth_phases`: the receiver and the reads as the store grows.
 //! - `receive`, `deliver`, `forward`: the benches.
 
@@ -19,6 +20,7 @@ mod growth_phases;
 mod growth_seed;
 pub mod load;
 pub mod prune;
+pub mod prune_days;
 pub mod receive;
 pub mod server;
 

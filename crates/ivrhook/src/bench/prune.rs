@@ -31,14 +31,25 @@ async fn seed(path: &Path, rows: u64) -> Result<(), String> {
         .await
         .map_err(|e| format!("{e:?}"))?;
     let day_ago = chrono::Utc::now() - chrono::Duration::days(1);
+    seed_store(&store, rows, day_ago).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// `rows` reports received at `at`, written by 64 writers as the receiver writes them.
+pub(crate) async fn seed_store(
+    store: &Arc<dyn ivrhook_store::Store>,
+    rows: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
     let writers: Vec<_> = (0..64u64)
         .map(|w| {
-            let (store, body) = (Arc::clone(&store), Seeded::new(SEED_RUN));
+            let (store, body) = (Arc::clone(store), Seeded::new(SEED_RUN));
             tokio::spawn(async move {
                 let mut n = w;
                 while n < rows {
                     let raw = crate::bench::load::Workload::body(&body, n).to_vec();
-                    store.insert_report(old_report(raw, n, day_ago)).await?;
+                    store.insert_report(old_report(raw, n, at)).await?;
                     n += 64;
                 }
                 Ok::<(), ivrhook_store::StoreError>(())
@@ -50,7 +61,6 @@ async fn seed(path: &Path, rows: u64) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{e:?}"))?;
     }
-    store.close().await;
     Ok(())
 }
 

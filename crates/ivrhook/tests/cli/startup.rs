@@ -95,7 +95,7 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database_on_b
         .unwrap_or_else(|e| panic!("{e}"));
     let (_, stderr) = run_fails(&dir, &["serve", "--database", &db.url, "--no-migrate"]).await;
     assert!(
-        stderr.contains("older than this ivrhook needs (7); run `ivrhook migrate`"),
+        stderr.contains("older than this ivrhook needs (10); run `ivrhook migrate`"),
         "{stderr}"
     );
     let out = run_ok(&dir, &["migrate", "--database", &db.url]).await;
