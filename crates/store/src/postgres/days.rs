@@ -1,7 +1,7 @@
 //! Reports partitioned by the day they were received (migration 10): a day's partition, named
 //! `reports_YYYYMMDD`, holds the ids from the day's number times 2^32 up, drawn from its own
 //! sequence. Partitions are created ahead (`prepare`) and on demand by a receiving node that
-//! finds its day's missing (`ensure`); retention drops them whole (`drop_day`).
+//! finds its day's missing (`ensure`); retention drops them whole (`day_drop`).
 
 use crate::StoreError;
 use tokio_postgres::{Client, GenericClient};
@@ -12,14 +12,14 @@ const MS_PER_DAY: i64 = 86_400_000;
 pub(crate) const FIRST_DAY_ID: i64 = 1 << 40;
 
 /// Advisory lock class for creating and dropping partitions (with the day as second key).
-const LOCK_CLASS: i32 = 0x6976_7270; // "ivrp"
+pub(super) const LOCK_CLASS: i32 = 0x6976_7270; // "ivrp"
 
 /// How many days past today `prepare` creates.
 const AHEAD: i64 = 2;
 
 /// Days since 1970-01-01, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Day(i64);
+pub(crate) struct Day(pub(super) i64);
 
 impl Day {
     /// The day holding `ms`; an error for a time before 1971, whose ids would fall among
@@ -43,6 +43,10 @@ impl Day {
 
     pub fn end_id(self) -> i64 {
         (self.0 + 1) << 32
+    }
+
+    pub fn start_ms(self) -> i64 {
+        self.0 * MS_PER_DAY
     }
 
     /// When the next day starts.
@@ -112,80 +116,29 @@ pub(crate) async fn ensure(client: &mut Client, day: Day) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Detaches and drops `day`'s partition in one short transaction, first moving into
-/// `reports_kept` its reports that must stay: those with a pending delivery, and the one
-/// holding the newest delivery (as on SQLite, so both keep the same rows). Returns the rows
-/// removed, as `doomed_rows` counts them.
-pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, StoreError> {
-    let table = day.table();
-    let tx = client.transaction().await?;
-    // The detach waits for every statement reading `reports` and holds new ones back while
-    // it waits: a long reader (a backup) makes it give up, to be tried again next pass.
-    tx.batch_execute("SET LOCAL lock_timeout = '2s'").await?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_CLASS, &(day.0 as i32)],
-    )
-    .await?;
-    if !exists(&tx, &table).await? {
-        return Ok(0);
+/// The partitions a report received on `day` may have an earlier copy in: the day before's,
+/// and `reports_before_days` while its newest report was received within that window (on the
+/// day of the upgrade and the next).
+pub(crate) async fn earlier(client: &Client, day: Day) -> Result<Vec<String>, StoreError> {
+    let before = day.before();
+    let mut tables = Vec::new();
+    if exists(client, &before.table()).await? {
+        tables.push(before.table());
     }
-    let rows = rows(&tx, &table).await?;
-    tx.batch_execute(&format!("ALTER TABLE reports DETACH PARTITION {table}"))
-        .await?;
-    let kept = tx
-        .execute(
-            &format!("INSERT INTO reports_kept SELECT * FROM {table} WHERE id IN ({KEPT})"),
-            &[&day.first_id(), &day.end_id()],
-        )
-        .await?;
-    tx.batch_execute(&format!("DROP TABLE {table}")).await?;
-    tx.commit().await?;
-    tracing::info!(partition = %table, kept, "dropped a day's partition of reports");
-    Ok(rows.saturating_sub(kept))
-}
-
-/// The ids of a day's reports (`$1` to `$2`) that retention keeps past their day. Pending
-/// deliveries are few and all in `deliveries_ordering` (`finished_at_ms IS NULL`); the day's
-/// finished ones, which may be millions, are not read.
-const KEPT: &str = "SELECT report_id FROM deliveries WHERE finished_at_ms IS NULL
-                        AND report_id >= $1 AND report_id < $2
-                    UNION SELECT report_id FROM deliveries
-                        WHERE id = (SELECT max(id) FROM deliveries)";
-
-/// The rows `drop_day` would remove. A partition PostgreSQL has counted (autovacuum analyses
-/// a table as it fills) is taken at the planner's count: counting would read the whole day.
-pub(crate) async fn doomed_rows(client: &impl GenericClient, day: Day) -> Result<u64, StoreError> {
-    let table = day.table();
-    let kept: i64 = client
-        .query_one(
-            &format!("SELECT count(*) FROM {table} WHERE id IN ({KEPT})"),
-            &[&day.first_id(), &day.end_id()],
+    let newest: Option<i64> = client
+        .query_opt(
+            "SELECT received_at_ms FROM reports_before_days ORDER BY id DESC LIMIT 1",
+            &[],
         )
         .await?
-        .get(0);
-    Ok(rows(client, &table).await?.saturating_sub(kept as u64))
-}
-
-async fn rows(client: &impl GenericClient, table: &str) -> Result<u64, StoreError> {
-    let estimate: f32 = client
-        .query_one(
-            "SELECT reltuples FROM pg_class WHERE oid = $1::text::regclass",
-            &[&table],
-        )
-        .await?
-        .get(0);
-    if estimate >= 0.0 {
-        return Ok(estimate as u64);
+        .map(|row| row.get(0));
+    if newest.is_some_and(|ms| ms >= before.start_ms()) {
+        tables.push("reports_before_days".to_owned());
     }
-    let counted: i64 = client
-        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-        .await?
-        .get(0);
-    Ok(counted as u64)
+    Ok(tables)
 }
 
-async fn exists(client: &impl GenericClient, table: &str) -> Result<bool, StoreError> {
+pub(super) async fn exists(client: &impl GenericClient, table: &str) -> Result<bool, StoreError> {
     let row = client
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
         .await?;

@@ -10,14 +10,15 @@
 //!
 //! - `schema`: versioned migrations under an advisory lock.
 //! - `reports`, `outbox`, `outbox_read`: each backend owns its SQL.
-//! - `batch`, `report_batch`, `submit_batch`, `record_batch`: writes in groups, one commit
-//!   each.
-//! - `days`: reports partitioned by the day they were received.
+//! - `batch`, `report_batch` (with `report_sql`), `submit_batch`, `record_batch`: writes in
+//!   groups, one commit each.
+//! - `days`, `day_drop`: reports partitioned by the day they were received.
 //! - `floors`: where each claim starts reading the claim index.
 //! - `tls`, `verify`: TLS as the URL's `sslmode` asks.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod batch;
+mod day_drop;
 mod days;
 mod floors;
 mod notify;
@@ -26,6 +27,7 @@ mod outbox_read;
 mod prune;
 mod record_batch;
 mod report_batch;
+mod report_sql;
 mod reports;
 mod schema;
 pub mod scratch;
@@ -135,7 +137,12 @@ impl PgStore {
             due: broadcast::channel(1024).0,
             reports: broadcast::channel(16).0,
         };
-        let inserts = batch::spawn(pool.clone(), report_batch::write);
+        let inserts = {
+            let statement = std::sync::Arc::new(report_sql::DayStatement::default());
+            batch::spawn(pool.clone(), move |pool, jobs| {
+                report_batch::write(pool, std::sync::Arc::clone(&statement), jobs)
+            })
+        };
         let submissions = batch::spawn(pool.clone(), submit_batch::write);
         let floors = std::sync::Arc::new(floors::Floors::default());
         let records = {

@@ -1,5 +1,5 @@
 //! Pruning on PostgreSQL. Reports go a day at a time: the first step of a pass drops each
-//! day's partition that is wholly older than the cutoff (`days::drop_day`), then removes the
+//! day's partition that is wholly older than the cutoff (`day_drop`), then removes the
 //! finished deliveries of the reports it dropped. The reports stored before days and those
 //! kept past their day are walked row by row like deliveries: a step reads its rows, then
 //! deletes them in one short transaction that checks again what may have changed meanwhile
@@ -7,6 +7,7 @@
 //! pending stays).
 
 use super::{
+    day_drop,
     days::{self, Day, FIRST_DAY_ID},
     PgStore,
 };
@@ -82,9 +83,9 @@ impl PgStore {
         let mut removed = 0;
         for day in old {
             removed += if r.dry_run {
-                days::doomed_rows(&**client, day).await?
+                day_drop::doomed_rows(&**client, day).await?
             } else {
-                days::drop_day(&mut client, day).await?
+                day_drop::drop_day(&mut client, day).await?
             };
         }
         if !r.dry_run {

@@ -226,7 +226,7 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
     db.drop_database().await.unwrap();
 }
 
-/// Version 7's reports (received 2026-12-04): one forwarded, its delivery delivered with one
+/// Version 7's reports: one forwarded, its delivery delivered with one
 /// attempt in its log, and one that was not forwarded.
 const VERSION_7_REPORTS: &str = "
     INSERT INTO reports (id, app_id, call_id, content_hash, event, status, received_at_ms, raw,
@@ -253,6 +253,12 @@ async fn migration_10_keeps_the_reports_stored_before_days() {
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
     migrate_to(&mut client, 7).await.unwrap();
     client.batch_execute(VERSION_7_REPORTS).await.unwrap();
+    // Received a minute ago: an upgrade on the day they came.
+    let minute_ago = chrono::Utc::now().timestamp_millis() - 60_000;
+    client
+        .execute("UPDATE reports SET received_at_ms = $1", &[&minute_ago])
+        .await
+        .unwrap();
     assert_eq!(migrate(&mut client).await.unwrap(), [8, 9, 10]);
     let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
 

@@ -1,0 +1,80 @@
+//! Dropping a day's partition of reports, for retention: the reports that must stay move to
+//! `reports_kept` first, in the same short transaction.
+
+use super::days::{exists, Day, LOCK_CLASS};
+use crate::StoreError;
+use tokio_postgres::{Client, GenericClient};
+
+/// Detaches and drops `day`'s partition in one short transaction, first moving into
+/// `reports_kept` its reports that must stay: those with a pending delivery, and the one
+/// holding the newest delivery (as on SQLite, so both keep the same rows). Returns the rows
+/// removed, as `doomed_rows` counts them.
+pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, StoreError> {
+    let table = day.table();
+    let tx = client.transaction().await?;
+    // The detach waits for the statements using `reports` to end, and holds new ones back
+    // while it waits: behind a long reader (a backup) it gives up, to be tried next pass,
+    // rather than hold the receiver.
+    tx.batch_execute("SET LOCAL lock_timeout = '500ms'").await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &(day.0 as i32)],
+    )
+    .await?;
+    if !exists(&tx, &table).await? {
+        return Ok(0);
+    }
+    let rows = rows(&tx, &table).await?;
+    tx.batch_execute(&format!("ALTER TABLE reports DETACH PARTITION {table}"))
+        .await?;
+    let kept = tx
+        .execute(
+            &format!("INSERT INTO reports_kept SELECT * FROM {table} WHERE id IN ({KEPT})"),
+            &[&day.first_id(), &day.end_id()],
+        )
+        .await?;
+    tx.batch_execute(&format!("DROP TABLE {table}")).await?;
+    tx.commit().await?;
+    tracing::info!(partition = %table, kept, "dropped a day's partition of reports");
+    Ok(rows.saturating_sub(kept))
+}
+
+/// The ids of a day's reports (`$1` to `$2`) that retention keeps past their day. Pending
+/// deliveries are few and all in `deliveries_ordering` (`finished_at_ms IS NULL`); the day's
+/// finished ones, which may be millions, are not read.
+const KEPT: &str = "SELECT report_id FROM deliveries WHERE finished_at_ms IS NULL
+                        AND report_id >= $1 AND report_id < $2
+                    UNION SELECT report_id FROM deliveries
+                        WHERE id = (SELECT max(id) FROM deliveries)";
+
+/// The rows `drop_day` would remove. A partition PostgreSQL has counted (autovacuum analyses
+/// a table as it fills) is taken at the planner's count: counting would read the whole day.
+pub(crate) async fn doomed_rows(client: &impl GenericClient, day: Day) -> Result<u64, StoreError> {
+    let table = day.table();
+    let kept: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM {table} WHERE id IN ({KEPT})"),
+            &[&day.first_id(), &day.end_id()],
+        )
+        .await?
+        .get(0);
+    Ok(rows(client, &table).await?.saturating_sub(kept as u64))
+}
+
+async fn rows(client: &impl GenericClient, table: &str) -> Result<u64, StoreError> {
+    let estimate: f32 = client
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE oid = $1::text::regclass",
+            &[&table],
+        )
+        .await?
+        .get(0);
+    if estimate >= 0.0 {
+        return Ok(estimate as u64);
+    }
+    let counted: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await?
+        .get(0);
+    Ok(counted as u64)
+}
