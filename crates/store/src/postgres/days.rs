@@ -145,6 +145,24 @@ pub(super) async fn exists(client: &impl GenericClient, table: &str) -> Result<b
     Ok(row.get(0))
 }
 
+/// Day tables no longer attached to `reports`: left by a drop that stopped after detaching.
+pub(crate) async fn detached(client: &impl GenericClient) -> Result<Vec<Day>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c
+             WHERE c.relkind = 'r' AND c.relname ~ '^reports_[0-9]{8}$'
+               AND c.relnamespace = (SELECT relnamespace FROM pg_class
+                                     WHERE oid = 'reports'::regclass)
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Day::of_table(r.get(0)))
+        .collect())
+}
+
 /// The day partitions attached to `reports`, oldest first.
 pub(crate) async fn attached(client: &impl GenericClient) -> Result<Vec<Day>, StoreError> {
     let rows = client

@@ -248,3 +248,23 @@ async fn retention_drops_old_days_while_reports_arrive_and_keeps_what_it_must() 
     store.close().await;
     db.drop_database().await.unwrap();
 }
+
+/// A day detached by a pass that stopped before dropping it is dropped by the next pass.
+#[tokio::test]
+async fn a_day_left_detached_is_dropped_by_the_next_pass() {
+    let (db, store) = scratch_store("ivrhook_days_detached", 2).await;
+    let day = 86_400_000;
+    new_id(&store, report("old", MIDNIGHT - 3 * day)).await;
+    new_id(&store, report("new", MIDNIGHT)).await;
+    let client = store.client().await.unwrap();
+    client
+        .batch_execute("ALTER TABLE reports DETACH PARTITION reports_20261202")
+        .await
+        .unwrap();
+    assert!(table_exists(&store, "reports_20261202").await);
+    assert_eq!(prune_reports(&store, MIDNIGHT - 5 * day).await, 0);
+    assert!(!table_exists(&store, "reports_20261202").await, "dropped");
+    drop(client);
+    store.close().await;
+    db.drop_database().await.unwrap();
+}

@@ -173,7 +173,7 @@ impl PgStore {
                 schema::migrate(&mut client).await?;
             }
             Migrations::Require => {
-                let found = schema::current(&client).await?;
+                let found = schema::current(&**client).await?;
                 schema::check_not_newer(found)?;
                 if found < schema::known() {
                     return Err(StoreError::SchemaTooOld {

@@ -75,11 +75,14 @@ impl PgStore {
             .await?
             .get(0);
         let newest = newest.and_then(Day::of_id);
-        let old: Vec<Day> = days::attached(pg)
+        let mut old: Vec<Day> = days::attached(pg)
             .await?
             .into_iter()
             .filter(|d| d.end_ms() <= r.before_ms && newest.is_none_or(|n| *d < n))
             .collect();
+        if !r.dry_run {
+            old.extend(days::detached(pg).await?);
+        }
         let mut removed = 0;
         for day in old {
             removed += if r.dry_run {
@@ -91,24 +94,9 @@ impl PgStore {
         if !r.dry_run {
             let pg: &tokio_postgres::Client = &client;
             let first = days::attached(pg).await?.first().map(|d| d.first_id());
-            self.remove_orphans(first.unwrap_or(i64::MAX), r.limit)
-                .await?;
+            remove_orphans(&client, first.unwrap_or(i64::MAX), r.limit).await?;
         }
         Ok(removed)
-    }
-
-    /// Removes finished deliveries of dropped reports (ids from `FIRST_DAY_ID` below `end`),
-    /// `limit` per transaction.
-    async fn remove_orphans(&self, end: i64, limit: u32) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let stmt = client.prepare_cached(ORPHANS).await?;
-        let limit = i64::from(limit);
-        while client
-            .execute(&stmt, &[&FIRST_DAY_ID, &end, &limit])
-            .await?
-            > 0
-        {}
-        Ok(())
     }
 
     async fn remove(&self, kind: PruneKind, ids: &[i64]) -> Result<u64, StoreError> {
@@ -158,4 +146,21 @@ impl PgStore {
         tx.commit().await?;
         Ok(removed)
     }
+}
+
+/// Removes finished deliveries of dropped reports (ids from `FIRST_DAY_ID` below `end`),
+/// `limit` per transaction.
+async fn remove_orphans(
+    client: &deadpool_postgres::Object,
+    end: i64,
+    limit: u32,
+) -> Result<(), StoreError> {
+    let stmt = client.prepare_cached(ORPHANS).await?;
+    let limit = i64::from(limit);
+    while client
+        .execute(&stmt, &[&FIRST_DAY_ID, &end, &limit])
+        .await?
+        > 0
+    {}
+    Ok(())
 }

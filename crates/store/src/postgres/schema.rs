@@ -2,7 +2,7 @@
 //! starting at once apply each version exactly once.
 
 use crate::StoreError;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -45,7 +45,7 @@ pub(crate) fn known() -> i64 {
 }
 
 /// The version the database is at (0 when ivrhook never ran on it).
-pub(crate) async fn current(client: &Client) -> Result<i64, StoreError> {
+pub(crate) async fn current(client: &impl GenericClient) -> Result<i64, StoreError> {
     let exists: bool = client
         .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
         .await?
@@ -88,13 +88,15 @@ async fn apply_next(client: &mut Client, last: i64) -> Result<Option<i64>, Store
     // Held to the end of the transaction: a second node waits here, then finds it applied.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version       BIGINT PRIMARY KEY,
-             applied_at_ms BIGINT NOT NULL
-         )",
-    )
-    .await?;
+    if current(&tx).await? == 0 {
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version       BIGINT PRIMARY KEY,
+                 applied_at_ms BIGINT NOT NULL
+             )",
+        )
+        .await?;
+    }
     let at: i64 = tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
