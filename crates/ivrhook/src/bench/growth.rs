@@ -98,8 +98,9 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
         let store = ivrhook_store::open_read_only(&url)
             .await
             .map_err(|e| format!("{e:?}"))?;
-        let stored = store
-            .latest_report_id()
+        // Counted: ids need not be consecutive (PostgreSQL's start each day at its own base).
+        let (stored, _) = store
+            .reports_behind(0)
             .await
             .map_err(|e| format!("{e:?}"))?;
         let bytes = store.size_bytes().await.map_err(|e| format!("{e:?}"))?;

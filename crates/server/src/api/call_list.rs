@@ -107,11 +107,11 @@ pub(crate) async fn of_call(st: &AppState, call: &CallId) -> Result<Vec<Value>, 
             newest.push(r);
         }
     }
-    let mut calls = Vec::with_capacity(newest.len());
-    for n in newest {
-        calls.extend(summary(st, n, i64::MAX).await?);
-    }
-    Ok(calls)
+    let calls = newest.into_iter().filter_map(|n| {
+        let of_app = reports.iter().filter(|r| r.app_id == n.app_id);
+        summarised(n, of_app.collect(), i64::MAX)
+    });
+    Ok(calls.collect())
 }
 
 /// The call of `newest` (its newest report below the cursor), or `None` when the call has a
@@ -123,14 +123,18 @@ async fn summary(
 ) -> Result<Option<Value>, ApiError> {
     let call = CallId::try_from(newest.call_id.as_str())
         .map_err(|e| ApiError::invalid("callId", e.to_string()))?;
-    let reports: Vec<StoredReport> = (st.store.reports_for_call(&call).await?)
-        .into_iter()
-        .filter(|r| r.app_id == newest.app_id)
-        .collect();
+    let reports = st.store.reports_for_call(&call).await?;
+    let of_app = reports.iter().filter(|r| r.app_id == newest.app_id);
+    Ok(summarised(newest, of_app.collect(), before))
+}
+
+/// The summary of the call of `newest` from its reports under that app, or `None` when one
+/// is at or above `before`.
+fn summarised(newest: &StoredReport, reports: Vec<&StoredReport>, before: i64) -> Option<Value> {
     if reports.iter().any(|r| r.id >= before) {
-        return Ok(None);
+        return None;
     }
-    let shown: Vec<Value> = reports.iter().map(report_json).collect();
+    let shown: Vec<Value> = reports.iter().map(|r| report_json(r)).collect();
     let keys: Vec<&Value> = (shown.iter())
         .flat_map(|r| r["commands"].as_array().into_iter().flatten())
         .map(|c| &c["dtmf"])
@@ -142,7 +146,7 @@ async fn summary(
         Some(1) => json!("hungup"),
         _ => Value::Null,
     };
-    Ok(Some(json!({
+    Some(json!({
         "callId": newest.call_id,
         "appId": newest.app_id,
         "reports": reports.len(),
@@ -151,5 +155,5 @@ async fn summary(
         "outcome": outcome,
         "keys": keys,
         "recording": last["hangup"]["recordingUrl"],
-    })))
+    }))
 }

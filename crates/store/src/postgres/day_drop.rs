@@ -14,11 +14,14 @@ use tokio_postgres::{Client, GenericClient};
 /// pass that stopped between the two).
 pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, StoreError> {
     let table = day.table();
+    let started = std::time::Instant::now();
     let (rows, kept) = detach(client, day).await?;
+    let detach_ms = started.elapsed().as_millis() as u64;
     client
         .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
         .await?;
-    tracing::info!(partition = %table, kept, "dropped a day's partition of reports");
+    let drop_ms = started.elapsed().as_millis() as u64 - detach_ms;
+    tracing::info!(partition = %table, kept, detach_ms, drop_ms, "dropped a day's partition of reports");
     Ok(rows.saturating_sub(kept))
 }
 
