@@ -288,11 +288,13 @@ async fn reload_on_hangup(
 
 /// A summary of refused reports every `log_refusals_every`, and one at shutdown.
 async fn summarise_refusals(state: Arc<AppState>, shutdown: CancellationToken) {
-    let every = state.refusals.every();
+    // Each app and code's period ends `every` after its first refusal: looking four times a
+    // period logs its summary at most a quarter period late.
+    let look = state.refusals.every() / 4;
     loop {
         tokio::select! {
-            () = tokio::time::sleep(every) => state.refusals.summarise(),
-            () = shutdown.cancelled() => return state.refusals.summarise(),
+            () = tokio::time::sleep(look) => state.refusals.summarise(false),
+            () = shutdown.cancelled() => return state.refusals.summarise(true),
         }
     }
 }

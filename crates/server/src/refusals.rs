@@ -1,6 +1,7 @@
 //! Refused reports in the log without a line per request: the first refusal of each app and
 //! code is logged when it comes, with its reason; the rest are counted, and one summary line
-//! per app and code is logged every `log_refusals_every` while refusals go on. A platform
+//! per app and code is logged `log_refusals_every` after that first one, and so on while
+//! refusals go on. A platform
 //! retrying a bad report thousands of times makes two lines a minute, not thousands.
 
 use ivrhook_protocol::ResponseCode;
@@ -60,13 +61,25 @@ impl RefusalLog {
         counted.refused += 1;
     }
 
-    /// Logs what was counted since the last summary, and starts counting afresh.
-    pub fn summarise(&self) {
-        let counts = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()));
-        for ((app, code), c) in counts {
-            if c.refused > 1 {
-                tracing::warn!(app, code, refused = c.refused, over = ?c.since.elapsed(),
-                    "reports refused");
+    /// Logs what was counted for each app and code whose period (`every` from its first
+    /// refusal) has ended, or for all of them (`all`, at shutdown), and starts counting those
+    /// afresh. A period starts at its first refusal, so refusals that come together are one
+    /// line and one summary however they fall against the clock.
+    pub fn summarise(&self, all: bool) {
+        let mut due = Vec::new();
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|key, c| {
+                let ended = all || c.since.elapsed() >= self.every;
+                if ended {
+                    due.push((key.clone(), c.refused, c.since.elapsed()));
+                }
+                !ended
+            });
+        for ((app, code), refused, over) in due {
+            if refused > 1 {
+                tracing::warn!(app, code, refused, ?over, "reports refused");
             }
         }
     }
@@ -90,5 +103,28 @@ mod tests {
         assert_eq!(counts.len(), APPS + 1, "64 apps apart, the rest under *");
         let rest = &counts[&("*".to_owned(), "108101")];
         assert_eq!(rest.refused, 1000 - APPS as u64);
+    }
+}
+
+#[cfg(test)]
+mod periods {
+    use super::*;
+
+    #[test]
+    fn a_period_runs_from_its_first_refusal() {
+        let log = RefusalLog::new(Duration::from_secs(60));
+        log.refused(Some("a"), ResponseCode::BadInput, "bad");
+        log.summarise(false);
+        log.refused(Some("a"), ResponseCode::BadInput, "bad");
+        let counted = log.counts.lock().unwrap()[&("a".to_owned(), "108100")].refused;
+        assert_eq!(
+            counted, 2,
+            "a summary before the period ends leaves it counting"
+        );
+        log.summarise(true);
+        assert!(
+            log.counts.lock().unwrap().is_empty(),
+            "all are summarised at shutdown"
+        );
     }
 }

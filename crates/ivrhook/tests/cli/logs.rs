@@ -14,7 +14,7 @@ const APP: &str = "247e35ff320a4142a105024055c367cf";
 /// A webhook destination at a port where nothing listens yet; one attempt per delivery.
 fn config(dir: &Path, port: u16, format: &str) {
     let text = format!(
-        "log_format = \"{format}\"\nlog_refusals_every = \"1s\"\n[[apps]]\nid = \"{APP}\"\n\
+        "log_format = \"{format}\"\nlog_refusals_every = \"2s\"\n[[apps]]\nid = \"{APP}\"\n\
          [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/h\"\n\
          retry_schedule = [\"0s\"]\n"
     );

@@ -8,10 +8,10 @@ use tokio_postgres::{Client, GenericClient};
 /// Removes `day`'s partition: detaches it in one short transaction that first copies into
 /// `reports_kept` its reports that must stay (those with a pending delivery, and the one
 /// holding the newest delivery, as on SQLite, so both keep the same rows), then drops it.
-/// The drop commits on its own: removing a large table's files takes a while (1.6 s for
-/// 5.5 GB here), and a detached table's drop holds nothing the receiver needs. Returns the
-/// rows removed, as `doomed_rows` counts them (none for a table left detached by an earlier
-/// pass that stopped between the two).
+/// The drop commits on its own: a large table's files take seconds to remove, and a
+/// detached table's drop holds nothing the receiver needs. Returns the rows removed, as
+/// `doomed_rows` counts them (none for a table left detached by an earlier pass that stopped
+/// between the two).
 pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, StoreError> {
     let table = day.table();
     let started = std::time::Instant::now();
