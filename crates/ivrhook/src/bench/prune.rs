@@ -68,16 +68,26 @@ fn old_report(raw: Vec<u8>, n: u64, at: chrono::DateTime<chrono::Utc>) -> NewRep
     super::seeded_report(&format!("88-{SEED_RUN:x}-{n:012}-out"), raw, n, at)
 }
 
-/// Offers `rate` for `duration`: achieved acks/s and latencies.
-async fn half(server: &Cluster, o: &Options, rate: f64, run: u64) -> (f64, Latencies) {
+/// Offers `rate` (`None`: as much as the server takes, after a second's warm-up) for
+/// `o.duration`: achieved acks/s and latencies.
+pub(crate) async fn phase(
+    server: &Cluster,
+    o: &Options,
+    rate: Option<f64>,
+    run: u64,
+) -> (f64, Latencies) {
+    let warmup = match rate {
+        Some(_) => Duration::ZERO,
+        None => Duration::from_secs(1),
+    };
     let work = Arc::new(Seeded::new(run));
     let acks = drive(
         &server.addrs(),
         "/callback",
         o.connections,
-        Duration::ZERO,
+        warmup,
         o.duration,
-        Some(rate),
+        rate,
         work,
     )
     .await;
@@ -112,20 +122,9 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
         "sqlite://prune.db",
     ];
     let server = Cluster::start(dir, &plain, 1).await?;
-    let work = Arc::new(Seeded::new(1));
-    let capacity = drive(
-        &server.addrs(),
-        "/callback",
-        o.connections,
-        Duration::from_secs(1),
-        o.duration,
-        None,
-        work,
-    )
-    .await;
-    let capacity = capacity.ok as f64 / o.duration.as_secs_f64();
+    let (capacity, _) = phase(&server, o, None, 1).await;
     let rate = capacity / 2.0;
-    let (without, mut lat_without) = half(&server, o, rate, 2).await;
+    let (without, mut lat_without) = phase(&server, o, Some(rate), 2).await;
     server.stop().await;
 
     std::fs::write(
@@ -146,7 +145,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
     let started = Instant::now();
     let (mut acked, mut lat_with, mut phases) = (0.0, Latencies::default(), 0u64);
     while pruned(&server).await < o.rows as f64 - 1.0 && phases < 30 {
-        let (r, l) = half(&server, o, rate, 3 + phases).await;
+        let (r, l) = phase(&server, o, Some(rate), 3 + phases).await;
         acked += r;
         lat_with.extend(l);
         phases += 1;

@@ -5,12 +5,16 @@
 //! halfway through, as the pruning node would. The two capacities, measured in the same run,
 //! and how long the pass took.
 
-use super::{load::drive, prune::Options, receive::Seeded, server::Cluster, Report};
+use super::{
+    prune::{phase, Options},
+    server::Cluster,
+    Report,
+};
 use crate::stats::Latencies;
 use ivrhook_server::config::Retention;
 use ivrhook_store::{DatabaseUrl, OpenOptions, Store};
 use serde_json::json;
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{path::Path, time::Duration};
 use tokio::time::Instant;
 
 pub async fn run(dir: &Path, o: &Options, server_url: &str) -> Result<Report, String> {
@@ -18,22 +22,6 @@ pub async fn run(dir: &Path, o: &Options, server_url: &str) -> Result<Report, St
     let result = run_on(dir, o, &database).await;
     super::drop_scratch(scratch).await;
     result
-}
-
-/// Acks per second at capacity for `o.duration`, and their latencies.
-async fn capacity(server: &Cluster, o: &Options, run: u64) -> (f64, Latencies) {
-    let work = Arc::new(Seeded::new(run));
-    let acks = drive(
-        &server.addrs(),
-        "/callback",
-        o.connections,
-        Duration::from_secs(1),
-        o.duration,
-        None,
-        work,
-    )
-    .await;
-    (acks.ok as f64 / o.duration.as_secs_f64(), acks.latencies)
 }
 
 /// One pass of `reports = "1d"`, after half the phase: its seconds and the rows it removed.
@@ -68,8 +56,8 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let seed_s = seeding.elapsed().as_secs_f64();
     let args = ["serve", "--listen", "127.0.0.1:0", "--database", database];
     let server = Cluster::start(dir, &args, 1).await?;
-    let (without, mut lat_without) = capacity(&server, o, 2).await;
-    let (during, pruned) = tokio::join!(capacity(&server, o, 3), prune_halfway(&*store, o));
+    let (without, mut lat_without) = phase(&server, o, None, 2).await;
+    let (during, pruned) = tokio::join!(phase(&server, o, None, 3), prune_halfway(&*store, o));
     server.stop().await;
     store.close().await;
     let ((with, mut lat_with), (prune_s, rows)) = (during, pruned?);

@@ -1,7 +1,7 @@
 //! Dropping a day's partition of reports, for retention: the reports that must stay move to
 //! `reports_kept` as it is detached, then the table is dropped.
 
-use super::days::{Day, LOCK_CLASS};
+use super::days::{day_transaction, Day};
 use crate::StoreError;
 use tokio_postgres::{Client, GenericClient};
 
@@ -29,16 +29,10 @@ pub(crate) async fn drop_day(client: &mut Client, day: Day) -> Result<u64, Store
 /// and those kept.
 async fn detach(client: &mut Client, day: Day) -> Result<(u64, u64), StoreError> {
     let table = day.table();
-    let tx = client.transaction().await?;
     // The detach waits for the statements using `reports` to end, and holds new ones back
     // while it waits: behind a long reader (a backup) it gives up, to be tried next pass,
     // rather than hold the receiver.
-    tx.batch_execute("SET LOCAL lock_timeout = '500ms'").await?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_CLASS, &(day.0 as i32)],
-    )
-    .await?;
+    let tx = day_transaction(client, day, "500ms").await?;
     if !attached(&tx, &table).await? {
         return Ok((0, 0));
     }

@@ -4,7 +4,7 @@
 //! finds its day's missing (`ensure`); retention drops them whole (`day_drop`).
 
 use crate::StoreError;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -12,14 +12,14 @@ const MS_PER_DAY: i64 = 86_400_000;
 pub(crate) const FIRST_DAY_ID: i64 = 1 << 40;
 
 /// Advisory lock class for creating and dropping partitions (with the day as second key).
-pub(super) const LOCK_CLASS: i32 = 0x6976_7270; // "ivrp"
+const LOCK_CLASS: i32 = 0x6976_7270; // "ivrp"
 
 /// How many days past today `prepare` creates.
 const AHEAD: i64 = 2;
 
 /// Days since 1970-01-01, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Day(pub(super) i64);
+pub(crate) struct Day(i64);
 
 impl Day {
     /// The day holding `ms`; an error for a time before 1971, whose ids would fall among
@@ -90,13 +90,7 @@ pub(crate) async fn prepare(client: &mut Client, now_ms: i64) -> Result<(), Stor
 /// locks `reports` only against other schema changes, so receiving goes on meanwhile.
 pub(crate) async fn ensure(client: &mut Client, day: Day) -> Result<(), StoreError> {
     let table = day.table();
-    let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL lock_timeout = '5s'").await?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_CLASS, &(day.0 as i32)],
-    )
-    .await?;
+    let tx = day_transaction(client, day, "5s").await?;
     if exists(&tx, &table).await? {
         return Ok(());
     }
@@ -136,6 +130,24 @@ pub(crate) async fn earlier(client: &Client, day: Day) -> Result<Vec<String>, St
         tables.push("reports_before_days".to_owned());
     }
     Ok(tables)
+}
+
+/// A transaction holding `day`'s advisory lock (one node creates or drops a day at a time),
+/// whose statements wait at most `lock_timeout` for a table's lock.
+pub(super) async fn day_transaction<'a>(
+    client: &'a mut Client,
+    day: Day,
+    lock_timeout: &str,
+) -> Result<Transaction<'a>, StoreError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{lock_timeout}'"))
+        .await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &(day.0 as i32)],
+    )
+    .await?;
+    Ok(tx)
 }
 
 pub(super) async fn exists(client: &impl GenericClient, table: &str) -> Result<bool, StoreError> {
