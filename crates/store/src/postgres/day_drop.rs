@@ -63,7 +63,7 @@ async fn attached(client: &impl GenericClient, table: &str) -> Result<bool, Stor
 /// The ids of a day's reports (`$1` to `$2`) that retention keeps past their day. Pending
 /// deliveries are few and all in `deliveries_ordering` (`finished_at_ms IS NULL`); the day's
 /// finished ones, which may be millions, are not read.
-const KEPT: &str = "SELECT report_id FROM deliveries WHERE finished_at_ms IS NULL
+const KEPT: &str = "SELECT report_id FROM deliveries_pending WHERE finished_at_ms IS NULL
                         AND report_id >= $1 AND report_id < $2
                     UNION SELECT report_id FROM deliveries
                         WHERE id = (SELECT max(id) FROM deliveries)";
@@ -82,7 +82,7 @@ pub(crate) async fn doomed_rows(client: &impl GenericClient, day: Day) -> Result
     Ok(rows(client, &table).await?.saturating_sub(kept as u64))
 }
 
-async fn rows(client: &impl GenericClient, table: &str) -> Result<u64, StoreError> {
+pub(super) async fn rows(client: &impl GenericClient, table: &str) -> Result<u64, StoreError> {
     let estimate: f32 = client
         .query_one(
             "SELECT reltuples FROM pg_class WHERE oid = $1::text::regclass",

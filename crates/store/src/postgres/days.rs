@@ -62,26 +62,38 @@ impl Day {
         Day(self.0 + days)
     }
 
-    /// The partition's name, e.g. `reports_20261204`.
+    /// The reports' partition's name, e.g. `reports_20261204`.
     pub fn table(self) -> String {
-        let date = chrono::DateTime::from_timestamp(self.0 * 86_400, 0).unwrap_or_default();
-        format!("reports_{}", date.format("%Y%m%d"))
+        self.named("reports")
     }
 
-    /// The day a partition's name says.
+    /// The day's table of `table`, e.g. `deliveries_20261204`.
+    pub fn named(self, table: &str) -> String {
+        let date = chrono::DateTime::from_timestamp(self.0 * 86_400, 0).unwrap_or_default();
+        format!("{table}_{}", date.format("%Y%m%d"))
+    }
+
+    /// The day a reports' partition's name says.
     fn of_table(name: &str) -> Option<Day> {
-        let digits = name.strip_prefix("reports_")?;
+        Day::of_name("reports", name)
+    }
+
+    /// The day a name made by `named(table)` says.
+    pub fn of_name(table: &str, name: &str) -> Option<Day> {
+        let digits = name.strip_prefix(table)?.strip_prefix('_')?;
         let date = chrono::NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
         let ms = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
         Some(Day(ms / MS_PER_DAY))
     }
 }
 
-/// Creates the partitions of today and the next `AHEAD` days that are missing.
+/// Creates the partitions of reports and of finished deliveries of today and the next
+/// `AHEAD` days that are missing.
 pub(crate) async fn prepare(client: &mut Client, now_ms: i64) -> Result<(), StoreError> {
     let today = Day::of_ms(now_ms)?;
     for n in 0..=AHEAD {
         ensure(client, today.after(n)).await?;
+        super::finished_days::ensure(client, today.after(n)).await?;
     }
     Ok(())
 }

@@ -20,7 +20,9 @@
 mod batch;
 mod day_drop;
 mod days;
+mod finished_days;
 mod floors;
+mod moved;
 mod notify;
 mod outbox;
 mod outbox_read;

@@ -2,11 +2,12 @@
 //! so nodes claiming at once take different deliveries, and commits the lease before the
 //! engine sends anything.
 
-use super::PgStore;
+use super::{moved::again_if_moved, PgStore};
 use crate::{
     outbox::{AttemptRecord, ClaimRequest, ClaimRound, NewEvent, Recorded, Submitted},
     rows, StoreError,
 };
+use tokio_postgres::types::ToSql;
 
 /// Rows due now in one destination's lane, oldest due first, from the lane's floor (`floors`)
 /// on; with `ordered`, a delivery waits while an earlier one of its call to the same
@@ -18,6 +19,9 @@ use crate::{
 /// `finished_at_ms IS NULL` and the earlier id by a row comparison that begins at `call_id`
 /// (a plain `p.id < d.id` would let the primary key serve it, reading every earlier row).
 ///
+/// Pending deliveries are all in `deliveries_pending` (migration 13), and a claim moves none
+/// out of it: it reads and leases them there by name.
+///
 /// The claimed rows come back as `rows::CLAIMED`, each with its event's body or its report,
 /// joined by primary key. The statement also reads the lane's next due time after now (one
 /// row even when nothing is claimed, the claimed columns then null): a worker that claims
@@ -26,20 +30,20 @@ use crate::{
 static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH due AS (
-             SELECT d.id FROM deliveries d
+             SELECT d.id FROM deliveries_pending d
              WHERE d.state = 'pending' AND d.destination = $4 AND d.lane = $5
                AND (d.next_attempt_at_ms, d.id) >= ($9, $10)
                AND d.next_attempt_at_ms <= $3 AND d.lease_expires_at_ms <= $3
                AND d.id <> ALL($6)
                AND (NOT $7 OR NOT EXISTS (
-                   SELECT 1 FROM deliveries p
+                   SELECT 1 FROM deliveries_pending p
                    WHERE p.finished_at_ms IS NULL AND p.destination = d.destination
                      AND p.call_id = d.call_id AND (p.call_id, p.id) < (d.call_id, d.id)))
              ORDER BY d.next_attempt_at_ms, d.id
              LIMIT $8
              FOR UPDATE SKIP LOCKED),
          c AS (
-             UPDATE deliveries d
+             UPDATE deliveries_pending d
              SET lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3
              FROM due
              WHERE d.id = due.id
@@ -47,7 +51,7 @@ static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                        d.event_id, d.report_id, d.next_attempt_at_ms)
          SELECT {}, c.next_attempt_at_ms, next.at
          FROM (
-             SELECT MIN(next_attempt_at_ms) AS at FROM deliveries
+             SELECT MIN(next_attempt_at_ms) AS at FROM deliveries_pending
              WHERE state = 'pending' AND destination = $4 AND lane = $5
                AND next_attempt_at_ms > $3
          ) next
@@ -90,23 +94,21 @@ impl PgStore {
         let start = self.floors.start(&c.destination, lane, c.now_ms);
         let client = self.client().await?;
         let stmt = client.prepare_cached(&CLAIM).await?;
-        let rows = client
-            .query(
-                &stmt,
-                &[
-                    &c.owner,
-                    &c.lease_until_ms,
-                    &c.now_ms,
-                    &c.destination,
-                    &lane,
-                    &c.exclude,
-                    &c.ordered,
-                    &i64::from(c.limit),
-                    &start.at.0,
-                    &start.at.1,
-                ],
-            )
-            .await?;
+        let limit = i64::from(c.limit);
+        let params: &[&(dyn ToSql + Sync)] = &[
+            &c.owner,
+            &c.lease_until_ms,
+            &c.now_ms,
+            &c.destination,
+            &lane,
+            &c.exclude,
+            &c.ordered,
+            &limit,
+            &start.at.0,
+            &start.at.1,
+        ];
+        let (client, stmt) = (&client, &stmt);
+        let rows = again_if_moved(|| async move { Ok(client.query(stmt, params).await?) }).await?;
         let next_due_ms: Option<i64> = match rows.first() {
             Some(r) => r.try_get(16)?,
             None => None,
@@ -149,7 +151,9 @@ impl PgStore {
     pub(super) async fn retry_one(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let sql = format!("{RETRY_NOW} WHERE id = $2 AND state IN ('dead', 'pending')");
         let client = self.client().await?;
-        let n = client.execute(&sql, &[&now_ms, &id]).await?;
+        let (client, sql) = (&client, &sql);
+        let n = again_if_moved(|| async move { Ok(client.execute(sql, &[&now_ms, &id]).await?) })
+            .await?;
         if n == 1 {
             self.floors.reset();
             self.announce("");
@@ -187,9 +191,9 @@ impl PgStore {
                            AND (state = 'dead' OR state = 'pending')"
         );
         let client = self.client().await?;
-        let n = client
-            .execute(&sql, &[&now_ms, &destination, &from_ms, &to_ms])
-            .await?;
+        let (client, sql) = (&client, &sql);
+        let params: &[&(dyn ToSql + Sync)] = &[&now_ms, &destination, &from_ms, &to_ms];
+        let n = again_if_moved(|| async move { Ok(client.execute(sql, params).await?) }).await?;
         if n > 0 {
             self.floors.reset();
             self.announce("");
@@ -220,15 +224,16 @@ mod plans {
         for (case, before, after) in PLAN_CASES {
             let plan = kept_plan(&client, &CLAIM, args, before, after).await;
             assert!(
-                plan.contains("Index Scan using deliveries_due on deliveries d"),
+                plan.contains("Index Scan using deliveries_pending_due on deliveries_pending d"),
                 "{case}:\n{plan}"
             );
             assert!(
-                plan.contains("using deliveries_ordering on deliveries p"),
+                plan.contains("using deliveries_pending_ordering on deliveries_pending p"),
                 "{case}:\n{plan}"
             );
             assert_eq!(
-                plan.matches("using deliveries_due on deliveries").count(),
+                plan.matches("using deliveries_pending_due on deliveries_pending")
+                    .count(),
                 2,
                 "{case}: the claim and the next due time read the claim index:\n{plan}"
             );

@@ -1,15 +1,16 @@
-//! Pruning on PostgreSQL. Reports go a day at a time: the first step of a pass drops each
-//! day's partition that is wholly older than the cutoff (`day_drop`), then removes the
-//! finished deliveries of the reports it dropped. The reports stored before days and those
-//! kept past their day are walked row by row like deliveries: a step reads its rows, then
-//! deletes them in one short transaction that checks again what may have changed meanwhile
-//! (a retried dead delivery is pending again and stays; a report whose delivery became
-//! pending stays).
+//! Pruning on PostgreSQL goes a day at a time: the first step of a pass drops each day's
+//! partition that is wholly older than the cutoff: of reports (`day_drop`), then the
+//! finished deliveries of the reports it dropped; of delivered or dead deliveries
+//! (`finished_days`). The rows stored before days, the reports kept past their day and the
+//! deliveries that finished into `deliveries_pending` are walked row by row: a step reads its
+//! rows, then deletes them in one short transaction that checks again what may have changed
+//! meanwhile (a retried dead delivery is pending again and stays; a report whose delivery
+//! became pending stays).
 
 use super::{
     day_drop,
     days::{self, Day, FIRST_DAY_ID},
-    PgStore,
+    finished_days, PgStore,
 };
 use crate::{
     retention::{walk, PruneKind, PruneRequest, PruneStep},
@@ -33,9 +34,9 @@ const ORPHANS: &str = "DELETE FROM deliveries WHERE id IN (
                              AND NOT EXISTS (SELECT 1 FROM reports_kept k WHERE k.id = d.report_id)
                            LIMIT $3)";
 // The states are literals, so the planner may use the index of finished deliveries.
-const DELIVERED: &str = "SELECT id, finished_at_ms, false FROM deliveries
+const DELIVERED: &str = "SELECT id, finished_at_ms, false FROM deliveries_pending
                          WHERE state = 'delivered' AND id > $1 ORDER BY id LIMIT $2";
-const DEAD: &str = "SELECT id, finished_at_ms, false FROM deliveries
+const DEAD: &str = "SELECT id, finished_at_ms, false FROM deliveries_pending
                     WHERE state = 'dead' AND id > $1 ORDER BY id LIMIT $2";
 
 impl PgStore {
@@ -59,8 +60,11 @@ impl PgStore {
         if !doomed.is_empty() {
             step.removed = self.remove(r.kind, &doomed).await?;
         }
-        if r.kind == PruneKind::Reports && r.after_id == 0 {
-            step.removed += self.drop_days(r).await?;
+        if r.after_id == 0 {
+            step.removed += match r.kind {
+                PruneKind::Reports => self.drop_days(r).await?,
+                _ => self.drop_finished_days(r).await?,
+            };
         }
         Ok(step)
     }
@@ -99,6 +103,30 @@ impl PgStore {
         Ok(removed)
     }
 
+    /// Drops (or, in a dry run, counts) the tables of the kind's state of the days wholly
+    /// older than the cutoff.
+    async fn drop_finished_days(&self, r: &PruneRequest) -> Result<u64, StoreError> {
+        let state = r.kind.as_str();
+        let mut client = self.client().await?;
+        let mut old: Vec<Day> = finished_days::attached(&**client)
+            .await?
+            .into_iter()
+            .filter(|d| d.end_ms() <= r.before_ms)
+            .collect();
+        if !r.dry_run {
+            old.extend(finished_days::detached(&**client, state).await?);
+        }
+        let mut removed = 0;
+        for day in old {
+            removed += if r.dry_run {
+                finished_days::doomed_rows(&**client, day, state).await?
+            } else {
+                finished_days::drop_state(&mut client, day, state).await?
+            };
+        }
+        Ok(removed)
+    }
+
     async fn remove(&self, kind: PruneKind, ids: &[i64]) -> Result<u64, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -129,7 +157,7 @@ impl PgStore {
             let state = kind.as_str();
             let gone = tx
                 .query(
-                    "DELETE FROM deliveries WHERE id = ANY($1) AND state = $2
+                    "DELETE FROM deliveries_pending WHERE id = ANY($1) AND state = $2
                      RETURNING event_id",
                     &[&ids, &state],
                 )

@@ -4,7 +4,7 @@
 //! no request. A group that fails (a deadlock with a bulk retry, say) is retried one record
 //! at a time.
 
-use super::floors::Floors;
+use super::{floors::Floors, moved::again_if_moved};
 use crate::{
     outbox::{AttemptRecord, Lane, Recorded},
     StoreError,
@@ -12,7 +12,7 @@ use crate::{
 use deadpool_postgres::Pool;
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    sync::{Arc, LazyLock},
 };
 use tokio::sync::oneshot;
 
@@ -50,6 +50,12 @@ pub(crate) struct Job {
 /// is read as the claim's ordering check is (`outbox::CLAIM`), so that `deliveries_ordering`
 /// is the only index that serves it, and taken by `min` rather than `ORDER BY p.id LIMIT 1`,
 /// which would make the primary key's order worth a walk.
+///
+/// A delivery that finishes moves from `deliveries_pending` to its day's partition
+/// (migration 13), so the statement changes `deliveries`, and `@pending` is where
+/// `RECORD_PENDING` names the partition it reads (`PENDING`). A delivery another node
+/// finished after this one's lease ran out is in a finished day's partition: `RECORD_ANY`
+/// looks there, for the records the first statement did not find.
 const RECORD_MANY: &str = "
     WITH r AS (
         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[],
@@ -82,19 +88,29 @@ const RECORD_MANY: &str = "
         updated_at_ms = CASE WHEN d.lease_owner = r.owner THEN r.now_ms ELSE d.updated_at_ms END,
         lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
     FROM r
-    WHERE d.id = ANY($1::bigint[]) AND d.id = r.id
+    WHERE d.id = ANY($1::bigint[]) AND d.id = r.id @pending
     RETURNING d.id, d.destination, (
-        SELECT min(ARRAY[p.id, p.lane, p.next_attempt_at_ms]) FROM deliveries p
+        SELECT min(ARRAY[p.id, p.lane, p.next_attempt_at_ms]) FROM deliveries_pending p
         WHERE r.state <> 'pending' AND NOT ((d.attempt_log -> -1) ? 'lease_lost')
           AND p.finished_at_ms IS NULL AND p.destination = d.destination
           AND p.call_id = d.call_id AND (p.call_id, p.id) > (d.call_id, d.id))";
+
+/// Pending rows, in the words of the partition key: this selects `deliveries_pending` as the
+/// plan is made. `finished_at_ms IS NULL` would say the same, but it would also let the
+/// planner read the rows through `deliveries_ordering` (its predicate), walking every pending
+/// delivery, as a plan made on a young table does.
+const PENDING: &str = "AND COALESCE(d.finished_at_ms, 9223372036854775807) = 9223372036854775807";
+
+pub(crate) static RECORD_PENDING: LazyLock<String> =
+    LazyLock::new(|| RECORD_MANY.replace("@pending", PENDING));
+static RECORD_ANY: LazyLock<String> = LazyLock::new(|| RECORD_MANY.replace("@pending", ""));
 
 pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
     // Two records of one delivery (a lease that expired mid-request and was claimed again by
     // this node) are written in turn: in one statement, either could be the one that moves it.
     let mut ids = HashSet::with_capacity(batch.len());
     if batch.iter().all(|j| ids.insert(j.record.delivery_id)) {
-        match record_many(&pool, &floors, &batch).await {
+        match record_all(&pool, &floors, &batch).await {
             Ok(found) => {
                 for job in batch {
                     let _ = job.answer.send(answer(&found, job.record.delivery_id));
@@ -113,7 +129,7 @@ pub(crate) async fn write(pool: Pool, floors: Arc<Floors>, batch: Vec<Job>) {
     }
     for job in batch {
         let id = job.record.delivery_id;
-        let result = record_many(&pool, &floors, std::slice::from_ref(&job)).await;
+        let result = record_all(&pool, &floors, std::slice::from_ref(&job)).await;
         let _ = job.answer.send(result.and_then(|found| answer(&found, id)));
     }
 }
@@ -127,13 +143,33 @@ fn answer(found: &HashMap<i64, Recorded>, id: i64) -> Result<Recorded, StoreErro
 }
 
 /// What each record found, by delivery id: every delivery written, with the next of its call
-/// for those that finished and have one.
-async fn record_many(
+/// for those that finished and have one. Pending deliveries first, then the others.
+async fn record_all(
     pool: &Pool,
     floors: &Floors,
     jobs: &[Job],
 ) -> Result<HashMap<i64, Recorded>, StoreError> {
-    let records = jobs.iter().map(|j| &j.record);
+    let records: Vec<&AttemptRecord> = jobs.iter().map(|j| &j.record).collect();
+    let pending = || record_many(pool, floors, &records, &RECORD_PENDING);
+    let mut found = again_if_moved(pending).await?;
+    let rest: Vec<&AttemptRecord> = records
+        .into_iter()
+        .filter(|r| !found.contains_key(&r.delivery_id))
+        .collect();
+    if !rest.is_empty() {
+        let any = || record_many(pool, floors, &rest, &RECORD_ANY);
+        found.extend(again_if_moved(any).await?);
+    }
+    Ok(found)
+}
+
+async fn record_many(
+    pool: &Pool,
+    floors: &Floors,
+    records: &[&AttemptRecord],
+    sql: &str,
+) -> Result<HashMap<i64, Recorded>, StoreError> {
+    let records = records.iter().copied();
     let moves: Vec<_> = records.clone().map(AttemptRecord::delivery_move).collect();
     let ids: Vec<i64> = records.clone().map(|r| r.delivery_id).collect();
     let owners: Vec<&str> = records.clone().map(|r| r.owner.as_str()).collect();
@@ -157,7 +193,7 @@ async fn record_many(
     let now: Vec<i64> = moves.iter().map(|m| m.now_ms).collect();
 
     let client = pool.get().await?;
-    let stmt = client.prepare_cached(RECORD_MANY).await?;
+    let stmt = client.prepare_cached(sql).await?;
     let written = client
         .query(
             &stmt,

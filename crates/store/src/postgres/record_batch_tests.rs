@@ -151,7 +151,7 @@ async fn two_records_of_one_delivery_are_written_in_turn() {
 /// through `deliveries_ordering`, whatever the plan was made from: a young table with a
 /// backlog, an empty one that grew after, or statistics that say nothing is pending. With
 /// a `state = 'pending'` term it read through a pending-only index instead; joined to the
-/// arrays alone, it hashed every pending row.
+/// arrays alone, it hashed every pending row. It reads `deliveries_pending` only.
 #[tokio::test]
 async fn the_record_reads_by_primary_key_and_ordering_index() {
     let (db, store) = scratch_store("ivrhook_plans_record", 2).await;
@@ -177,11 +177,11 @@ async fn the_record_reads_by_primary_key_and_ordering_index() {
     ]
     .join(", ");
     for (case, before, after) in PLAN_CASES {
-        let plan = kept_plan(&client, RECORD_MANY, &args, before, after).await;
+        let plan = kept_plan(&client, &RECORD_PENDING, &args, before, after).await;
         // An index scan or a bitmap scan of the primary key, by the group's ids.
         let pkey = plan
             .lines()
-            .position(|l| l.contains("deliveries_pkey"))
+            .position(|l| l.contains("deliveries_pending_pkey"))
             .unwrap_or_else(|| panic!("{case}: the primary key is not read:\n{plan}"));
         assert!(
             plan.lines()
@@ -190,8 +190,12 @@ async fn the_record_reads_by_primary_key_and_ordering_index() {
             "{case}:\n{plan}"
         );
         assert!(
-            plan.contains("using deliveries_ordering on deliveries p"),
+            plan.contains("using deliveries_pending_ordering on deliveries_pending p"),
             "{case}: the next pending delivery of a call is not read by its index:\n{plan}"
+        ); // The finished days' partitions (today's and the next two exist) are not read.
+        assert!(
+            !plan.contains("_delivered") && !plan.contains("_dead"),
+            "{case}: a finished day's partition is read:\n{plan}"
         );
     }
     drop(client);

@@ -61,7 +61,7 @@ pub(super) const INSERT_MANY: &str = "
             NOT EXISTS (SELECT 1 FROM fwd y
                         WHERE y.destination = x.destination AND y.call_id = x.call_id
                           AND y.report_id < x.report_id)
-            AND (SELECT true FROM deliveries p
+            AND (SELECT true FROM deliveries_pending p
                  WHERE p.finished_at_ms IS NULL AND p.destination = x.destination
                    AND p.call_id = x.call_id LIMIT 1) IS NULL)) AS taken
         FROM fwd x),

@@ -34,6 +34,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0009_reports_before_days_validated.sql"),
     ),
     (10, include_str!("migrations/0010_reports_by_day.sql")),
+    (
+        11,
+        include_str!("migrations/0011_deliveries_finished_before_days.sql"),
+    ),
+    (
+        12,
+        include_str!("migrations/0012_deliveries_finished_before_days_validated.sql"),
+    ),
+    (13, include_str!("migrations/0013_deliveries_by_day.sql")),
 ];
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.

@@ -10,6 +10,7 @@ use crate::{
         test_support::{record, submit},
         Migrations, PgStore,
     },
+    retention::{PruneKind, PruneRequest},
     Store,
 };
 
@@ -48,7 +49,10 @@ async fn migration_5_moves_each_attempt_into_its_delivery_row() {
     let (db, mut client) = scratch("ivrhook_migrate_attempts").await;
     assert_eq!(migrate_to(&mut client, 4).await.unwrap(), [1, 2, 3, 4]);
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7, 8, 9, 10]);
+    assert_eq!(
+        migrate(&mut client).await.unwrap(),
+        [5, 6, 7, 8, 9, 10, 11, 12, 13]
+    );
     let gone: bool = client
         .query_one("SELECT to_regclass('attempts') IS NULL", &[])
         .await
@@ -175,7 +179,10 @@ async fn migration_7_sends_existing_deliveries_to_their_apps_callback_destinatio
     let (db, mut client) = scratch("ivrhook_migrate_destinations").await;
     migrate_to(&mut client, 4).await.unwrap();
     client.batch_execute(VERSION_4_ROWS).await.unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [5, 6, 7, 8, 9, 10]);
+    assert_eq!(
+        migrate(&mut client).await.unwrap(),
+        [5, 6, 7, 8, 9, 10, 11, 12, 13]
+    );
     let store = PgStore::open(&db.url, Migrations::Require, 2)
         .await
         .unwrap();
@@ -259,7 +266,7 @@ async fn migration_10_keeps_the_reports_stored_before_days() {
         .execute("UPDATE reports SET received_at_ms = $1", &[&minute_ago])
         .await
         .unwrap();
-    assert_eq!(migrate(&mut client).await.unwrap(), [8, 9, 10]);
+    assert_eq!(migrate(&mut client).await.unwrap(), [8, 9, 10, 11, 12, 13]);
     let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
 
     let c1 = store
@@ -300,6 +307,93 @@ async fn migration_10_keeps_the_reports_stored_before_days() {
         .map(|r| r.id)
         .collect();
     assert_eq!(feed, [1, 2, id]);
+    drop(client);
+    store.close().await;
+    db.drop_database().await.unwrap();
+}
+
+/// Migrations 11–13 partition deliveries by the day they finished: a store of version 10
+/// keeps every delivery and attempt in `deliveries_pending`; its pending one is claimed and,
+/// finished, moves to its day; its finished ones are pruned row by row, with their events.
+#[tokio::test]
+async fn migration_13_keeps_the_deliveries_stored_before_days() {
+    let (db, mut client) = scratch("ivrhook_migrate_finished_days").await;
+    migrate_to(&mut client, 4).await.unwrap();
+    client.batch_execute(VERSION_4_ROWS).await.unwrap();
+    migrate_to(&mut client, 7).await.unwrap();
+    client.batch_execute(VERSION_7_REPORTS).await.unwrap();
+    migrate_to(&mut client, 10).await.unwrap();
+    assert_eq!(migrate(&mut client).await.unwrap(), [11, 12, 13]);
+    let store = PgStore::open(&db.url, Migrations::Apply, 2).await.unwrap();
+    let kind: i8 = client
+        .query_one(
+            "SELECT relkind::\"char\" FROM pg_class WHERE relname = 'deliveries'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kind as u8, b'p', "deliveries is partitioned");
+    let (dead, attempts) = store.delivery(9).await.unwrap().unwrap();
+    assert_eq!((dead.state, attempts.len()), (DeliveryState::Dead, 2));
+    let (forward, attempts) = store.delivery(11).await.unwrap().unwrap();
+    assert_eq!(
+        (forward.state, attempts[0].id),
+        (DeliveryState::Delivered, 3)
+    );
+
+    // The pending one finishes on the first day that has tables.
+    let first: i64 = client
+        .query_one("SELECT ms FROM deliveries_days_from", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let claim = crate::outbox::ClaimRequest {
+        destination: "app:app".to_owned(),
+        lane: crate::outbox::Lane::First,
+        limit: 10,
+        now_ms: 1,
+        lease_until_ms: 60_000,
+        owner: "a".to_owned(),
+        ordered: true,
+        exclude: Vec::new(),
+    };
+    assert_eq!(store.claim(claim).await.unwrap().len(), 1);
+    let ended = crate::outbox::AttemptRecord {
+        started_at_ms: first + 1_000,
+        ..record(10, "a", "000000", Settle::Delivered)
+    };
+    store.record_attempt(ended).await.unwrap();
+    let partition: String = client
+        .query_one(
+            "SELECT tableoid::regclass::text FROM deliveries WHERE id = 10",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let day = crate::postgres::days::Day::of_ms(first).unwrap();
+    assert_eq!(partition, format!("{}_delivered", day.named("deliveries")));
+
+    // The old finished ones go row by row, the dead one with its event.
+    for (kind, id) in [(PruneKind::Dead, 9), (PruneKind::Delivered, 11)] {
+        let request = PruneRequest {
+            kind,
+            before_ms: 100,
+            after_id: 0,
+            limit: 100,
+            dry_run: false,
+        };
+        assert_eq!(store.prune(request).await.unwrap().removed, 1, "{kind:?}");
+        assert!(store.delivery(id).await.unwrap().is_none(), "{id}");
+    }
+    let event: i64 = client
+        .query_one("SELECT count(*) FROM outbound_events WHERE id = 7", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(event, 0, "the dead delivery's event goes with it");
+    assert!(store.delivery(10).await.unwrap().is_some());
     drop(client);
     store.close().await;
     db.drop_database().await.unwrap();

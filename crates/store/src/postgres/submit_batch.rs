@@ -55,7 +55,7 @@ const SUBMIT_MANY: &str = "
             NOT EXISTS (SELECT 1 FROM input f
                         WHERE f.destination = i.destination AND f.call_id = i.call_id
                           AND f.id < i.id)
-            AND (SELECT true FROM deliveries p
+            AND (SELECT true FROM deliveries_pending p
                  WHERE p.finished_at_ms IS NULL AND p.destination = i.destination
                    AND p.call_id = i.call_id LIMIT 1) IS NULL)) AS taken
         FROM input i),

@@ -63,7 +63,10 @@ async fn the_repeated_keys_read_uses_the_key_index_whatever_it_was_planned_on() 
             plan.contains("using outbound_events_idempotency on outbound_events e"),
             "{case}:\n{plan}"
         );
-        assert!(plan.contains("deliveries_by_event"), "{case}:\n{plan}");
+        assert!(
+            plan.contains("deliveries_pending_by_event"),
+            "{case}:\n{plan}"
+        );
         assert!(!plan.contains("Seq Scan"), "{case}:\n{plan}");
     }
     drop(client);

@@ -72,7 +72,7 @@ pub(crate) async fn assert_ordering_probed(
         let plan = kept_plan(client, sql, args, before, after).await;
         let probe = plan
             .lines()
-            .position(|l| l.contains("deliveries_ordering"))
+            .position(|l| l.contains("deliveries_pending_ordering"))
             .unwrap_or_else(|| panic!("{case}: the ordering index is not read:\n{plan}"));
         let condition = plan.lines().nth(probe + 1).unwrap_or_default();
         assert!(

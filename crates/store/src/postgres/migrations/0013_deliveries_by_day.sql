@@ -1,0 +1,63 @@
+-- Deliveries are partitioned by the day (UTC) they finished, so that retention removes a day
+-- of finished deliveries by dropping its tables, whatever their size, instead of deleting
+-- rows one by one. Pending deliveries all live in the default partition,
+-- `deliveries_pending`: the claim, the ordering check and an attempt's record read that one
+-- table, and a delivery that finishes moves to its day's partition. The key reads a pending
+-- delivery's missing finish as the largest time, which no day holds: a statement can name
+-- the pending partition by it without naming the pending-only indexes' predicates, which a
+-- planner would otherwise be free to walk. A day's
+-- partition, `deliveries_YYYYMMDD`, is split by state (`…_delivered`, `…_dead`), because
+-- delivered and dead deliveries are kept for different times. Days are created ahead by the
+-- node that prunes (`days.rs`).
+--
+-- The deliveries stored before this migration stay where they are: the table becomes
+-- `deliveries_pending`, and its finished rows are pruned row by row, as before. Renaming and
+-- attaching read no rows and build no index (the parent's indexes are the table's own): the
+-- lock on deliveries is held for milliseconds.
+ALTER TABLE deliveries RENAME TO deliveries_pending;
+ALTER INDEX deliveries_pkey RENAME TO deliveries_pending_pkey;
+ALTER INDEX deliveries_due RENAME TO deliveries_pending_due;
+ALTER INDEX deliveries_ordering RENAME TO deliveries_pending_ordering;
+ALTER INDEX deliveries_by_state RENAME TO deliveries_pending_by_state;
+ALTER INDEX deliveries_by_event RENAME TO deliveries_pending_by_event;
+ALTER INDEX deliveries_by_report RENAME TO deliveries_pending_by_report;
+
+CREATE TABLE deliveries (
+    id                   BIGINT           NOT NULL DEFAULT nextval('deliveries_id_seq'),
+    event_id             BIGINT,
+    app_id               TEXT COLLATE "C" NOT NULL,
+    call_id              TEXT COLLATE "C" NOT NULL,
+    state                TEXT COLLATE "C" NOT NULL DEFAULT 'pending'
+                         CONSTRAINT deliveries_state_check
+                         CHECK (state IN ('pending', 'delivered', 'dead')),
+    lane                 BIGINT           NOT NULL DEFAULT 0
+                         CONSTRAINT deliveries_lane_check CHECK (lane IN (0, 1)),
+    attempts             BIGINT           NOT NULL DEFAULT 0,
+    unknown_call_answers BIGINT           NOT NULL DEFAULT 0,
+    next_attempt_at_ms   BIGINT           NOT NULL,
+    lease_owner          TEXT,
+    lease_expires_at_ms  BIGINT           NOT NULL DEFAULT 0,
+    created_at_ms        BIGINT           NOT NULL,
+    updated_at_ms        BIGINT           NOT NULL,
+    finished_at_ms       BIGINT,
+    last_error           TEXT,
+    attempt_log          JSONB            NOT NULL DEFAULT '[]',
+    report_id            BIGINT,
+    destination          TEXT COLLATE "C" NOT NULL,
+    CONSTRAINT deliveries_finished_unless_pending
+        CHECK ((state = 'pending') = (finished_at_ms IS NULL)),
+    CONSTRAINT deliveries_one_source CHECK ((event_id IS NULL) <> (report_id IS NULL))
+) PARTITION BY RANGE ((COALESCE(finished_at_ms, 9223372036854775807)));
+ALTER SEQUENCE deliveries_id_seq OWNED BY deliveries.id;
+ALTER TABLE deliveries ATTACH PARTITION deliveries_pending DEFAULT;
+
+-- The indexes of migrations 4 and 7, each found on `deliveries_pending` and adopted, not
+-- built. A day's tables get them too; the pending-only ones stay empty there. Each day's
+-- table also has its own primary key.
+CREATE INDEX deliveries_due ON deliveries (lane, destination, next_attempt_at_ms, id)
+    WHERE state = 'pending';
+CREATE INDEX deliveries_ordering ON deliveries (destination, call_id, id)
+    WHERE finished_at_ms IS NULL;
+CREATE INDEX deliveries_by_state ON deliveries (state, id) WHERE state <> 'pending';
+CREATE INDEX deliveries_by_event ON deliveries (event_id);
+CREATE INDEX deliveries_by_report ON deliveries (report_id) WHERE report_id IS NOT NULL;
