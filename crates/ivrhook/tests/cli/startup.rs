@@ -95,12 +95,12 @@ async fn migrate_applies_once_and_no_migrate_refuses_an_unmigrated_database_on_b
         .unwrap_or_else(|e| panic!("{e}"));
     let (_, stderr) = run_fails(&dir, &["serve", "--database", &db.url, "--no-migrate"]).await;
     assert!(
-        stderr.contains("older than this ivrhook needs (10); run `ivrhook migrate`"),
+        stderr.contains("older than this ivrhook needs (13); run `ivrhook migrate`"),
         "{stderr}"
     );
     let out = run_ok(&dir, &["migrate", "--database", &db.url]).await;
     assert!(
-        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"),
+        out.contains("applied migration(s) [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]"),
         "{out}"
     );
     let again = run_ok(&dir, &["migrate", "--database", &db.url]).await;

@@ -51,13 +51,10 @@ CREATE TABLE deliveries (
 ALTER SEQUENCE deliveries_id_seq OWNED BY deliveries.id;
 ALTER TABLE deliveries ATTACH PARTITION deliveries_pending DEFAULT;
 
--- The indexes of migrations 4 and 7, each found on `deliveries_pending` and adopted, not
--- built. A day's tables get them too; the pending-only ones stay empty there. Each day's
--- table also has its own primary key.
-CREATE INDEX deliveries_due ON deliveries (lane, destination, next_attempt_at_ms, id)
-    WHERE state = 'pending';
-CREATE INDEX deliveries_ordering ON deliveries (destination, call_id, id)
-    WHERE finished_at_ms IS NULL;
-CREATE INDEX deliveries_by_state ON deliveries (state, id) WHERE state <> 'pending';
+-- The indexes every partition needs: by event (a call's sent events) and by report (a
+-- call's forwards), found on `deliveries_pending` and adopted, not built. The claim and
+-- ordering indexes and the index by state stay on `deliveries_pending` alone: a finished
+-- day's table holds no pending row and one state, and each index it has is one more lock for
+-- every read that spans the days. A day's table also has its own primary key.
 CREATE INDEX deliveries_by_event ON deliveries (event_id);
 CREATE INDEX deliveries_by_report ON deliveries (report_id) WHERE report_id IS NOT NULL;
