@@ -227,3 +227,50 @@ async fn retention_drops_a_day_while_deliveries_finish_and_loses_none_of_the_oth
     store.close().await;
     db.drop_database().await.unwrap();
 }
+
+/// A retry that waits on a delivery another transaction is finishing finds it moved when
+/// that commits: it runs again and finds it delivered, instead of failing.
+#[tokio::test]
+async fn a_statement_that_finds_its_row_moved_runs_again() {
+    let (db, store) = scratch_store("ivrhook_finished_days_moved", 4).await;
+    let store = Arc::new(store);
+    let day = later_day(&store, 3).await;
+    let id = submit(&store, "c1").await;
+    let mut mover = store.client().await.unwrap();
+    let tx = mover.transaction().await.unwrap();
+    let sql = "UPDATE deliveries SET state = 'delivered', finished_at_ms = $2 WHERE id = $1";
+    tx.execute(sql, &[&id, &day.start_ms()]).await.unwrap();
+    let retry = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.retry_delivery(id, 1).await })
+    };
+    // The retry waits for the row's lock before the move commits.
+    let watcher = store.client().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                   WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE deliveries%'";
+    while watcher
+        .query_one(waiting, &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retry never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tx.commit().await.unwrap();
+    let retried = retry.await.unwrap().unwrap();
+    assert!(
+        retried.is_none(),
+        "a delivered delivery is not retried: {retried:?}"
+    );
+    let (row, _) = store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Delivered);
+    drop((mover, watcher));
+    store.close().await;
+    db.drop_database().await.unwrap();
+}
