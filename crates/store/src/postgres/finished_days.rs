@@ -8,8 +8,9 @@ use super::{
     day_drop::rows,
     days::{day_transaction, exists, Day},
 };
-use crate::StoreError;
-use tokio_postgres::{Client, GenericClient};
+use crate::{outbox::AttemptRecord, StoreError};
+use deadpool_postgres::Pool;
+use tokio_postgres::{error::SqlState, Client, GenericClient};
 
 /// The states a finished delivery is in, each a table of its day.
 pub(crate) const STATES: [&str; 2] = ["delivered", "dead"];
@@ -18,13 +19,11 @@ pub(crate) const STATES: [&str; 2] = ["delivered", "dead"];
 const EVENTS_PER_STEP: i64 = 10_000;
 
 /// Creates `day`'s tables unless they exist, or the day is before the first that can have
-/// them (`deliveries_days_from`, migration 11). Attaching needs `deliveries_pending` alone
-/// for a moment (PostgreSQL's rule for a default partition; the scan is skipped, its
-/// constraint proves it holds no row of the day), so it waits half a second at most behind
-/// the claims and records using it, and is tried again on the next pass.
+/// them (`deliveries_days_from`, migration 11). Attaching locks `deliveries` only against
+/// other schema changes, so deliveries go on meanwhile.
 pub(crate) async fn ensure(client: &mut Client, day: Day) -> Result<(), StoreError> {
     let table = day.named("deliveries");
-    let tx = day_transaction(client, day, "500ms").await?;
+    let tx = day_transaction(client, day, "5s").await?;
     if exists(&tx, &table).await? || day.start_ms() < first_ms(&tx).await? {
         return Ok(());
     }
@@ -44,6 +43,30 @@ pub(crate) async fn ensure(client: &mut Client, day: Day) -> Result<(), StoreErr
     tx.batch_execute(&sql).await?;
     tx.commit().await?;
     tracing::info!(partition = %table, "created a day's partitions of finished deliveries");
+    Ok(())
+}
+
+/// Whether `e` says a finished delivery's day has no table (the pruning node, which creates
+/// them ahead, has not run for days).
+pub(crate) fn no_day_for(e: &StoreError) -> bool {
+    matches!(e, StoreError::Postgres(e) if e.as_db_error().is_some_and(|d| {
+        d.code() == &SqlState::CHECK_VIOLATION && d.message().starts_with("no partition of relation")
+    }))
+}
+
+/// Creates the tables of the days the records finish on.
+pub(crate) async fn ensure_for(pool: &Pool, records: &[&AttemptRecord]) -> Result<(), StoreError> {
+    let mut days: Vec<Day> = records
+        .iter()
+        .filter_map(|r| r.delivery_move().finished_at_ms)
+        .filter_map(|ms| Day::of_ms(ms).ok())
+        .collect();
+    days.sort();
+    days.dedup();
+    let mut client = pool.get().await?;
+    for day in days {
+        ensure(&mut client, day).await?;
+    }
     Ok(())
 }
 

@@ -274,3 +274,23 @@ async fn a_statement_that_finds_its_row_moved_runs_again() {
     store.close().await;
     db.drop_database().await.unwrap();
 }
+
+/// A delivery that finishes on a day whose tables were not created ahead creates them.
+#[tokio::test]
+async fn a_delivery_finishing_on_a_day_without_tables_creates_them() {
+    let (db, store) = scratch_store("ivrhook_finished_days_missing", 4).await;
+    let day = Day::of_ms(chrono::Utc::now().timestamp_millis())
+        .unwrap()
+        .after(5);
+    let table = format!("{}_delivered", day.named("deliveries"));
+    assert!(!exists(&**store.client().await.unwrap(), &table)
+        .await
+        .unwrap());
+    let id = submit(&store, "c1").await;
+    assert_eq!(claim_all(&store, 1).await, 1);
+    let ended = attempt(id, day.start_ms() + 1, Settle::Delivered);
+    store.record_attempt(ended).await.unwrap();
+    assert_eq!(partition_of(&store, id).await, table);
+    store.close().await;
+    db.drop_database().await.unwrap();
+}

@@ -4,7 +4,7 @@
 //! no request. A group that fails (a deadlock with a bulk retry, say) is retried one record
 //! at a time.
 
-use super::{floors::Floors, moved::again_if_moved};
+use super::{finished_days, floors::Floors, moved::again_if_moved};
 use crate::{
     outbox::{AttemptRecord, Lane, Recorded},
     StoreError,
@@ -99,7 +99,7 @@ const RECORD_MANY: &str = "
 /// plan is made. `finished_at_ms IS NULL` would say the same, but it would also let the
 /// planner read the rows through `deliveries_ordering` (its predicate), walking every pending
 /// delivery, as a plan made on a young table does.
-const PENDING: &str = "AND COALESCE(d.finished_at_ms, 9223372036854775807) = 9223372036854775807";
+const PENDING: &str = "AND COALESCE(d.finished_at_ms, 0) = 0";
 
 pub(crate) static RECORD_PENDING: LazyLock<String> =
     LazyLock::new(|| RECORD_MANY.replace("@pending", PENDING));
@@ -151,7 +151,13 @@ async fn record_all(
 ) -> Result<HashMap<i64, Recorded>, StoreError> {
     let records: Vec<&AttemptRecord> = jobs.iter().map(|j| &j.record).collect();
     let pending = || record_many(pool, floors, &records, &RECORD_PENDING);
-    let mut found = again_if_moved(pending).await?;
+    let mut found = match again_if_moved(pending).await {
+        Err(e) if finished_days::no_day_for(&e) => {
+            finished_days::ensure_for(pool, &records).await?;
+            again_if_moved(pending).await?
+        }
+        other => other?,
+    };
     let rest: Vec<&AttemptRecord> = records
         .into_iter()
         .filter(|r| !found.contains_key(&r.delivery_id))

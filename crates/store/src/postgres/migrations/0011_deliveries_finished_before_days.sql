@@ -1,10 +1,10 @@
 -- Deliveries are about to be partitioned by the day (UTC) they finished (migration 13). The
 -- deliveries stored so far will stay in one partition, `deliveries_pending`, which goes on
--- holding every pending delivery; a day's partition can only be attached beside it if
--- PostgreSQL can tell from a validated constraint, without reading it, that none of its rows
--- finished on that day. This migration sets the first such day, the day after tomorrow, and
--- the constraint: checked from now on for new rows, validated for the old ones by migration
--- 12 without holding writes. Deliveries finishing before that day stay in
+-- holding every pending delivery: the range of times before the first day with a partition of
+-- its own. PostgreSQL attaches the table to that range without reading it if a validated
+-- constraint says its rows are in it. This migration sets that day, the day after tomorrow,
+-- and the constraint: checked from now on for new rows, validated for the old ones by
+-- migration 12 without holding writes. Deliveries finishing before that day stay in
 -- `deliveries_pending` and retention prunes them row by row, as before.
 CREATE TABLE deliveries_days_from (
     ms BIGINT NOT NULL
@@ -17,9 +17,7 @@ BEGIN
     INSERT INTO deliveries_days_from (ms) VALUES (first_ms);
     -- In the words of migration 13's partition key, so that PostgreSQL can read it as one.
     EXECUTE format('ALTER TABLE deliveries ADD CONSTRAINT deliveries_finished_before_days
-                    CHECK (COALESCE(finished_at_ms, 9223372036854775807) < %s
-                           OR COALESCE(finished_at_ms, 9223372036854775807)
-                              = 9223372036854775807) NOT VALID', first_ms);
+                    CHECK (COALESCE(finished_at_ms, 0) < %s) NOT VALID', first_ms);
 END
 $$;
 

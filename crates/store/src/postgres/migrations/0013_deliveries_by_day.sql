@@ -1,14 +1,15 @@
 -- Deliveries are partitioned by the day (UTC) they finished, so that retention removes a day
 -- of finished deliveries by dropping its tables, whatever their size, instead of deleting
--- rows one by one. Pending deliveries all live in the default partition,
--- `deliveries_pending`: the claim, the ordering check and an attempt's record read that one
--- table, and a delivery that finishes moves to its day's partition. The key reads a pending
--- delivery's missing finish as the largest time, which no day holds: a statement can name
--- the pending partition by it without naming the pending-only indexes' predicates, which a
--- planner would otherwise be free to walk. A day's
--- partition, `deliveries_YYYYMMDD`, is split by state (`…_delivered`, `…_dead`), because
--- delivered and dead deliveries are kept for different times. Days are created ahead by the
--- node that prunes (`days.rs`).
+-- rows one by one. Pending deliveries all live in one partition, `deliveries_pending`: the
+-- claim, the ordering check and an attempt's record read that one table, and a delivery
+-- that finishes moves to its day's partition. The key reads a pending delivery's missing
+-- finish as 0, in the range of `deliveries_pending` (every time before the first day with a
+-- partition, `deliveries_days_from`): a statement can name the pending partition by it
+-- without naming the pending-only indexes' predicates, which a planner would otherwise be
+-- free to walk. There is no default partition, so attaching a day reads and locks no other
+-- partition. A day's partition, `deliveries_YYYYMMDD`, is split by state (`…_delivered`,
+-- `…_dead`), because delivered and dead deliveries are kept for different times. Days are
+-- created ahead by the node that prunes (`days.rs`).
 --
 -- The deliveries stored before this migration stay where they are: the table becomes
 -- `deliveries_pending`, and its finished rows are pruned row by row, as before. Renaming and
@@ -47,9 +48,14 @@ CREATE TABLE deliveries (
     CONSTRAINT deliveries_finished_unless_pending
         CHECK ((state = 'pending') = (finished_at_ms IS NULL)),
     CONSTRAINT deliveries_one_source CHECK ((event_id IS NULL) <> (report_id IS NULL))
-) PARTITION BY RANGE ((COALESCE(finished_at_ms, 9223372036854775807)));
+) PARTITION BY RANGE ((COALESCE(finished_at_ms, 0)));
 ALTER SEQUENCE deliveries_id_seq OWNED BY deliveries.id;
-ALTER TABLE deliveries ATTACH PARTITION deliveries_pending DEFAULT;
+DO $$
+BEGIN
+    EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION deliveries_pending
+                    FOR VALUES FROM (MINVALUE) TO (%s)', (SELECT ms FROM deliveries_days_from));
+END
+$$;
 
 -- The indexes every partition needs: by event (a call's sent events) and by report (a
 -- call's forwards), found on `deliveries_pending` and adopted, not built. The claim and
