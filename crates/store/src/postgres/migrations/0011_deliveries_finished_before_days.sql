@@ -15,9 +15,11 @@ DECLARE
     first_ms BIGINT := (floor(extract(epoch FROM now()) * 1000 / day_ms)::BIGINT + 2) * day_ms;
 BEGIN
     INSERT INTO deliveries_days_from (ms) VALUES (first_ms);
-    -- In the words of migration 13's partition key, so that PostgreSQL can read it as one.
+    -- In the words of migration 13's partition key and bound, so that PostgreSQL reads it as
+    -- the bound (whose first term it needs written out, though no COALESCE here is null).
     EXECUTE format('ALTER TABLE deliveries ADD CONSTRAINT deliveries_finished_before_days
-                    CHECK (COALESCE(finished_at_ms, 0) < %s) NOT VALID', first_ms);
+                    CHECK (COALESCE(finished_at_ms, 0) IS NOT NULL
+                           AND COALESCE(finished_at_ms, 0) < %s) NOT VALID', first_ms);
 END
 $$;
 
