@@ -189,16 +189,24 @@ pub(crate) async fn detached(client: &impl GenericClient) -> Result<Vec<Day>, St
 
 /// The day partitions attached to `reports`, oldest first.
 pub(crate) async fn attached(client: &impl GenericClient) -> Result<Vec<Day>, StoreError> {
+    attached_to(client, "reports").await
+}
+
+/// The days with partitions attached to `table`, named by `Day::named(table)`, oldest first.
+pub(crate) async fn attached_to(
+    client: &impl GenericClient,
+    table: &str,
+) -> Result<Vec<Day>, StoreError> {
     let rows = client
         .query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'reports'::regclass",
-            &[],
+             WHERE i.inhparent = $1::text::regclass",
+            &[&table],
         )
         .await?;
     let mut days: Vec<Day> = rows
         .iter()
-        .filter_map(|r| Day::of_table(r.get(0)))
+        .filter_map(|r| Day::of_name(table, r.get(0)))
         .collect();
     days.sort();
     Ok(days)

@@ -77,23 +77,6 @@ async fn first_ms(client: &impl GenericClient) -> Result<i64, StoreError> {
     Ok(row.get(0))
 }
 
-/// The days with tables attached to `deliveries`, oldest first.
-pub(crate) async fn attached(client: &impl GenericClient) -> Result<Vec<Day>, StoreError> {
-    let rows = client
-        .query(
-            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'deliveries'::regclass",
-            &[],
-        )
-        .await?;
-    let mut days: Vec<Day> = rows
-        .iter()
-        .filter_map(|r| Day::of_name("deliveries", r.get(0)))
-        .collect();
-    days.sort();
-    Ok(days)
-}
-
 /// The days whose table of `state` is no longer attached: left by a drop that stopped
 /// after detaching it.
 pub(crate) async fn detached(

@@ -108,7 +108,7 @@ impl PgStore {
     async fn drop_finished_days(&self, r: &PruneRequest) -> Result<u64, StoreError> {
         let state = r.kind.as_str();
         let mut client = self.client().await?;
-        let mut old: Vec<Day> = finished_days::attached(&**client)
+        let mut old: Vec<Day> = days::attached_to(&**client, "deliveries")
             .await?
             .into_iter()
             .filter(|d| d.end_ms() <= r.before_ms)
