@@ -8,7 +8,7 @@
 //! After a failed fsync the kernel may have dropped the dirty pages and a later fsync could
 //! wrongly succeed, so the store stops acknowledging writes until it is restarted.
 
-use super::writer::{Answer, BatchError};
+use super::writer::{Answer, SyncError};
 use std::{
     fs::File,
     sync::{mpsc, Arc},
@@ -32,7 +32,7 @@ impl Syncer {
     /// Answers these callers after the next fsync of the WAL completes.
     pub fn after_next_sync(&self, answers: Vec<Box<dyn Answer>>) {
         if let Err(mpsc::SendError(answers)) = self.tx.send(answers) {
-            let e = BatchError::Sync(Arc::new(std::io::Error::other("the fsync thread stopped")));
+            let e: SyncError = Arc::new(std::io::Error::other("the fsync thread stopped"));
             for a in answers {
                 a.send(Some(&e));
             }
@@ -47,7 +47,7 @@ impl Syncer {
 }
 
 fn run(wal: File, rx: mpsc::Receiver<Vec<Box<dyn Answer>>>) {
-    let mut poisoned: Option<BatchError> = None;
+    let mut poisoned: Option<SyncError> = None;
     while let Ok(mut pending) = rx.recv() {
         while let Ok(more) = rx.try_recv() {
             pending.extend(more);
@@ -55,7 +55,7 @@ fn run(wal: File, rx: mpsc::Receiver<Vec<Box<dyn Answer>>>) {
         if poisoned.is_none() {
             if let Err(e) = wal.sync_data() {
                 tracing::error!(error = %e, "fsync of the WAL failed; no further write is acknowledged until restart");
-                poisoned = Some(BatchError::Sync(Arc::new(e)));
+                poisoned = Some(Arc::new(e));
             }
         }
         for answer in pending {

@@ -29,6 +29,8 @@ mod schema;
 mod upgrade_tests;
 mod wal;
 mod writer;
+#[cfg(test)]
+mod writer_tests;
 
 use crate::{
     outbox::{
@@ -135,7 +137,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, atomic: bool, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let (job, answer) = writer::job(work, atomic);
         {

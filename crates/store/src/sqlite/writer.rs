@@ -3,9 +3,12 @@
 //! It blocks for the first job, then takes whatever else is already queued (up to
 //! `MAX_BATCH`), runs them all in one `BEGIN IMMEDIATE … COMMIT`, and only then answers
 //! each. Under load batches grow by themselves; when idle a lone job commits at once.
-//! A job of several statements runs inside a savepoint, so it lands whole or not at all
-//! while the rest of its batch goes on. Answers wait for the WAL's fsync (see `durable`),
-//! which runs beside the next batch instead of in front of it.
+//! A job of several statements must land whole or not at all while the rest of its batch
+//! goes on. A savepoint per job would do that, but it copies every page the job touches into
+//! SQLite's statement journal; so a batch runs without them, and only when such a job fails
+//! midway is the batch rolled back and run again with a savepoint around each job. Answers
+//! wait for the WAL's fsync (see `durable`), which runs beside the next batch instead of in
+//! front of it.
 
 use crate::{StoreError, StoreEvents};
 use rusqlite::{Connection, TransactionBehavior};
@@ -15,34 +18,26 @@ use tokio::sync::{mpsc, oneshot};
 /// Bounds a transaction so one commit never holds thousands of requests waiting.
 const MAX_BATCH: usize = 512;
 
-/// A unit of work for the writer thread.
+/// A unit of work for the writer thread. Its work is a function of the database alone, so
+/// that a batch can be run again.
 pub(crate) trait Job: Send {
-    /// Runs inside the batch's transaction; returns what answers the caller after the commit.
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Answer>;
-    /// The batch failed before this job ran.
+    /// Runs inside the batch's transaction, keeping its result for the answer. Unguarded, a
+    /// job of several statements that fails returns `false`: its first statements may have
+    /// landed, and the batch must be run again, guarded.
+    fn run(&mut self, conn: &Connection, guarded: bool) -> bool;
+    /// What answers the caller after the commit.
+    fn answer(self: Box<Self>) -> Box<dyn Answer>;
+    /// The batch failed: its transaction did not commit.
     fn abort(self: Box<Self>, error: Arc<rusqlite::Error>);
 }
 
-/// Answers a job's caller once the batch's fate is known.
+/// Answers a job's caller once its committed batch is synced, or is known not to be.
 pub(crate) trait Answer: Send {
-    fn send(self: Box<Self>, batch_error: Option<&BatchError>);
+    fn send(self: Box<Self>, unsynced: Option<&SyncError>);
 }
 
-/// Why a whole batch failed: its transaction, or the fsync that makes it durable.
-#[derive(Debug, Clone)]
-pub(crate) enum BatchError {
-    Sql(Arc<rusqlite::Error>),
-    Sync(Arc<std::io::Error>),
-}
-
-impl BatchError {
-    fn to_store_error(&self) -> StoreError {
-        match self {
-            BatchError::Sql(e) => StoreError::Write(Arc::clone(e)),
-            BatchError::Sync(e) => StoreError::Sync(Arc::clone(e)),
-        }
-    }
-}
+/// Why a committed batch is not durable: its fsync failed.
+pub(crate) type SyncError = Arc<std::io::Error>;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -53,27 +48,35 @@ struct Work<T, F> {
     work: F,
     reply: Reply<T>,
     atomic: bool,
+    result: Option<rusqlite::Result<T>>,
 }
 
 struct Outcome<T> {
-    result: rusqlite::Result<T>,
+    /// `None` only for a job the batch never ran, which `commit` does not answer this way.
+    result: Option<rusqlite::Result<T>>,
     reply: Reply<T>,
 }
 
 impl<T, F> Job for Work<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Answer> {
-        let result = if self.atomic {
-            savepoint(conn, self.work)
+    fn run(&mut self, conn: &Connection, guarded: bool) -> bool {
+        let result = if self.atomic && guarded {
+            savepoint(conn, &self.work)
         } else {
             // A single statement that fails is rolled back alone by SQLite.
             (self.work)(conn)
         };
+        let landed_whole = !self.atomic || guarded || result.is_ok();
+        self.result = Some(result);
+        landed_whole
+    }
+
+    fn answer(self: Box<Self>) -> Box<dyn Answer> {
         Box::new(Outcome {
-            result,
+            result: self.result,
             reply: self.reply,
         })
     }
@@ -85,7 +88,7 @@ where
 
 fn savepoint<T>(
     conn: &Connection,
-    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    work: impl Fn(&Connection) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
     // Cached statements: parsing these three on every job showed in the profile.
     let run = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
@@ -99,24 +102,25 @@ fn savepoint<T>(
 }
 
 impl<T: Send> Answer for Outcome<T> {
-    fn send(self: Box<Self>, batch_error: Option<&BatchError>) {
-        let answer = match (self.result, batch_error) {
-            (Err(e), _) => Err(StoreError::Write(Arc::new(e))),
-            (Ok(_), Some(e)) => Err(e.to_store_error()),
-            (Ok(v), None) => Ok(v),
+    fn send(self: Box<Self>, unsynced: Option<&SyncError>) {
+        let answer = match (self.result, unsynced) {
+            (None, _) => Err(StoreError::Task("the writer never ran this write".into())),
+            (Some(Err(e)), _) => Err(StoreError::Write(Arc::new(e))),
+            (Some(Ok(_)), Some(e)) => Err(StoreError::Sync(Arc::clone(e))),
+            (Some(Ok(v)), None) => Ok(v),
         };
         let _ = self.reply.send(answer);
     }
 }
 
-/// Packs `work` as a job; `atomic` wraps it in a savepoint (for several statements).
+/// Packs `work` as a job; `atomic` marks several statements that land together or not at all.
 pub(crate) fn job<T, F>(
     work: F,
     atomic: bool,
 ) -> (Box<dyn Job>, oneshot::Receiver<Result<T, StoreError>>)
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
     let (reply, answer) = oneshot::channel();
     (
@@ -124,6 +128,7 @@ where
             work,
             reply,
             atomic,
+            result: None,
         }),
         answer,
     )
@@ -192,6 +197,13 @@ impl Helpers {
             )?),
             None => None,
         };
+        // Plans that never depend on bound values: otherwise SQLite prepares a statement
+        // again whenever it binds one its plan read (the claim's `LIMIT ?`). The writer's
+        // statements pin their indexes, so the values have nothing to choose.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         // Whenever the WAL restarts from its beginning, SQLite cuts the file back to this.
         conn.pragma_update(None, "journal_size_limit", super::wal::idle_size(max_wal))?;
         let syncer = super::durable::Syncer::start(wal)
@@ -242,26 +254,35 @@ fn run(
 /// Runs and commits a batch. On success returns the answers, to be sent once the WAL is
 /// synced; on failure answers everyone with the error at once.
 fn commit(conn: &mut Connection, jobs: &mut Vec<Box<dyn Job>>) -> Option<Vec<Box<dyn Answer>>> {
-    let mut answers = Vec::with_capacity(jobs.len());
-    let outcome = (|| {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for job in jobs.drain(..) {
-            answers.push(job.run(&tx));
-        }
-        tx.commit()
-    })();
+    let outcome = run_batch(conn, jobs, false).and_then(|whole| match whole {
+        true => Ok(()),
+        false => run_batch(conn, jobs, true).map(drop),
+    });
     let Err(e) = outcome else {
-        return Some(answers);
+        return Some(jobs.drain(..).map(|job| job.answer()).collect());
     };
     let e = Arc::new(e);
     tracing::error!(error = %e, "write batch failed; every request in it is answered with an error");
-    // Jobs the transaction never reached (it failed to begin) share the batch's error.
     for job in jobs.drain(..) {
         job.abort(Arc::clone(&e));
     }
-    let failed = BatchError::Sql(e);
-    for answer in answers {
-        answer.send(Some(&failed));
-    }
     None
+}
+
+/// Runs every job in one transaction and commits it; or, when an unguarded job failed midway,
+/// rolls the transaction back and returns `false`.
+fn run_batch(
+    conn: &mut Connection,
+    jobs: &mut [Box<dyn Job>],
+    guarded: bool,
+) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for job in jobs.iter_mut() {
+        if !job.run(&tx, guarded) {
+            tx.rollback()?;
+            return Ok(false);
+        }
+    }
+    tx.commit()?;
+    Ok(true)
 }
