@@ -257,3 +257,32 @@ fn a_leading_bom_is_fine() {
     body.extend_from_slice(base().to_string().as_bytes());
     assert!(decode(&body, &DecodeOptions::default()).is_ok());
 }
+
+#[test]
+fn warnings_name_the_field_by_its_path_in_the_body() {
+    let body = json!({
+        "appId": "a", "callId": "c", "event": "multrpt", "status": 1, "data": 7,
+        "result": [
+            {"event": "playoverrpt", "code": "0", "start": "20180112172322010", "end": "20180112172325010"},
+            {"event": 5, "code": [], "start": "tomorrow", "end": true, "dtmfCode": {"k": 1}, "data": false}
+        ],
+        "hungup": "{\"reason\":[],\"dir\":{},\"timeStamp\":\"soon\",\"fileName\":3}"
+    });
+    let fields: Vec<String> = lenient(&body).warnings.into_iter().map(|w| w.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "result[1].event",
+            "result[1].code",
+            "result[1].start",
+            "result[1].end",
+            "result[1].dtmfCode",
+            "result[1].data",
+            "data",
+            "hungup.fileName",
+            "hungup.dir",
+            "hungup.reason",
+            "hungup.timeStamp",
+        ]
+    );
+}

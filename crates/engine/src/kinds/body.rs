@@ -5,7 +5,7 @@ use crate::outgoing::Outgoing;
 use bytes::Bytes;
 use ivrhook_protocol::{
     decode,
-    forward::{forward_json, Received},
+    forward::{forwarded, Received},
     DecodeOptions, Decoded,
 };
 use ivrhook_store::outbox::{Payload, ReceivedReport};
@@ -67,15 +67,15 @@ fn decoded(r: &ReceivedReport, known: Option<&Decoded>) -> Bytes {
         }
     };
     let value = match decoded {
-        Ok(d) => forward_json(d, received),
-        Err(e) => json!({
+        Ok(d) => serde_json::to_vec(&forwarded(d, received)),
+        Err(e) => serde_json::to_vec(&json!({
             "schemaVersion": ivrhook_protocol::forward::SCHEMA_VERSION,
             "reportId": r.id,
             "appId": r.app_id,
             "event": r.event,
             "decodeError": e.to_string(),
             "raw": String::from_utf8_lossy(&r.raw),
-        }),
+        })),
     };
-    Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
+    Bytes::from(value.unwrap_or_default())
 }

@@ -1,6 +1,6 @@
 //! Entries of the results array (`result` or `isNonProfit`).
 
-use super::fields::{kind, take_code, take_text_lenient, take_time, Sink};
+use super::fields::{kind, take_code, take_text_lenient, take_time, Path, Sink};
 use crate::{Command, Entry};
 use serde_json::{Map, Value};
 
@@ -9,19 +9,16 @@ pub(crate) fn decode_all(sink: &mut Sink, key: &str, items: Vec<Value>) -> Vec<E
     items
         .into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            let path = format!("{key}[{i}]");
-            match item {
-                Value::Object(map) => Entry::Command(command(sink, &path, map)),
-                other => {
-                    sink.form("entry:non-object");
-                    sink.warn_kept(
-                        &path,
-                        format!("is {}, not an object", kind(&other)),
-                        "kept as an unrecognised entry",
-                    );
-                    Entry::Unrecognised(other)
-                }
+        .map(|(i, item)| match item {
+            Value::Object(map) => Entry::Command(command(sink, key, i, map)),
+            other => {
+                sink.form("entry:non-object");
+                sink.warn_kept(
+                    format!("{key}[{i}]"),
+                    format!("is {}, not an object", kind(&other)),
+                    "kept as an unrecognised entry",
+                );
+                Entry::Unrecognised(other)
             }
         })
         .collect()
@@ -38,8 +35,8 @@ fn spelling(
     Some(key)
 }
 
-fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command {
-    let field = |name: &str| format!("{path}.{name}");
+fn command(sink: &mut Sink, key: &str, index: usize, mut map: Map<String, Value>) -> Command {
+    let field = |name: &'static str| Path::entry(key, index, name);
     let event = match map.remove("event") {
         None => {
             sink.form("entry-event:absent");
@@ -51,7 +48,7 @@ fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command 
         }
         Some(other) => {
             sink.warn(
-                field("event"),
+                field("event").to_string(),
                 format!("must be a string, got {}", kind(&other)),
             );
             None
@@ -65,7 +62,7 @@ fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command 
     );
     let code = match code_key {
         None => {
-            sink.warn(field("code"), "required field is missing");
+            sink.warn(field("code").to_string(), "required field is missing");
             None
         }
         Some(key) => {
@@ -73,15 +70,15 @@ fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command 
                 Some(Value::Number(_)) => "code-type:number",
                 _ => "code-type:string",
             });
-            take_code(&mut map, key, &field(key), sink)
+            take_code(&mut map, key, field(key), sink)
         }
     };
 
-    let time = |map: &mut Map<String, Value>, name: &str, sink: &mut Sink| {
+    let time = |map: &mut Map<String, Value>, name: &'static str, sink: &mut Sink| {
         if !map.contains_key(name) {
-            sink.warn(field(name), "required field is missing");
+            sink.warn(field(name).to_string(), "required field is missing");
         }
-        take_time(map, name, &field(name), sink)
+        take_time(map, name, field(name), sink)
     };
     let start = time(&mut map, "start", sink);
     let end = time(&mut map, "end", sink);
@@ -95,9 +92,9 @@ fn command(sink: &mut Sink, path: &str, mut map: Map<String, Value>) -> Command 
         ],
     );
     let dtmf = dtmf_key
-        .and_then(|key| take_text_lenient(&mut map, key, &field(key), sink))
+        .and_then(|key| take_text_lenient(&mut map, key, field(key), sink))
         .filter(|keys| !keys.is_empty());
-    let data = take_text_lenient(&mut map, "data", &field("data"), sink);
+    let data = take_text_lenient(&mut map, "data", field("data"), sink);
 
     Command {
         event,

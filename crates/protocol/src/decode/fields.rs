@@ -150,6 +150,55 @@ pub(crate) struct Finished {
     pub strict_refusal: Option<DecodeError>,
 }
 
+/// Where a field is in the body, written out only for a warning: `data`, `hungup.dir`,
+/// `isNonProfit[3].start`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Path<'a> {
+    within: Within<'a>,
+    name: &'a str,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Within<'a> {
+    Body,
+    Object(&'a str),
+    Entry(&'a str, usize),
+}
+
+impl<'a> Path<'a> {
+    pub fn top(name: &'a str) -> Self {
+        Path {
+            within: Within::Body,
+            name,
+        }
+    }
+
+    pub fn within(object: &'a str, name: &'a str) -> Self {
+        Path {
+            within: Within::Object(object),
+            name,
+        }
+    }
+
+    /// A field of the entry at `index` of the results array `key`.
+    pub fn entry(key: &'a str, index: usize, name: &'a str) -> Self {
+        Path {
+            within: Within::Entry(key, index),
+            name,
+        }
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.within {
+            Within::Body => f.write_str(self.name),
+            Within::Object(o) => write!(f, "{o}.{}", self.name),
+            Within::Entry(key, i) => write!(f, "{key}[{i}].{}", self.name),
+        }
+    }
+}
+
 /// The JSON type of a value, for messages.
 pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
@@ -167,7 +216,7 @@ pub(crate) fn kind(v: &Value) -> &'static str {
 pub(crate) fn take_text_lenient(
     map: &mut Map<String, Value>,
     key: &str,
-    path: &str,
+    path: Path,
     sink: &mut Sink,
 ) -> Option<String> {
     match map.remove(key)? {
@@ -175,7 +224,7 @@ pub(crate) fn take_text_lenient(
         Value::String(s) => Some(s),
         other => {
             sink.warn_kept(
-                path,
+                path.to_string(),
                 format!("must be a string, got {}", kind(&other)),
                 "kept as its JSON text",
             );
@@ -189,7 +238,7 @@ pub(crate) fn take_text_lenient(
 pub(crate) fn take_code(
     map: &mut Map<String, Value>,
     key: &str,
-    path: &str,
+    path: Path,
     sink: &mut Sink,
 ) -> Option<String> {
     match map.remove(key)? {
@@ -198,7 +247,7 @@ pub(crate) fn take_code(
         Value::Null => None,
         other => {
             sink.warn(
-                path,
+                path.to_string(),
                 format!("must be a string or an integer, got {}", kind(&other)),
             );
             None
@@ -210,7 +259,7 @@ pub(crate) fn take_code(
 pub(crate) fn take_time(
     map: &mut Map<String, Value>,
     key: &str,
-    path: &str,
+    path: Path,
     sink: &mut Sink,
 ) -> Option<crate::Timestamp> {
     let text = match map.remove(key)? {
@@ -224,7 +273,7 @@ pub(crate) fn take_time(
         }
         other => {
             sink.warn(
-                path,
+                path.to_string(),
                 format!("must be a 17-digit time, got {}", kind(&other)),
             );
             return None;
@@ -233,7 +282,7 @@ pub(crate) fn take_time(
     match crate::Timestamp::parse(&text, sink.opts.offset) {
         Ok(t) => Some(t),
         Err(why) => {
-            sink.warn(path, why);
+            sink.warn(path.to_string(), why);
             None
         }
     }
