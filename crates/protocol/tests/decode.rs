@@ -268,7 +268,11 @@ fn warnings_name_the_field_by_its_path_in_the_body() {
         ],
         "hungup": "{\"reason\":[],\"dir\":{},\"timeStamp\":\"soon\",\"fileName\":3}"
     });
-    let fields: Vec<String> = lenient(&body).warnings.into_iter().map(|w| w.field).collect();
+    let fields: Vec<String> = lenient(&body)
+        .warnings
+        .into_iter()
+        .map(|w| w.field)
+        .collect();
     assert_eq!(
         fields,
         [

@@ -110,6 +110,8 @@ pub(crate) struct Bound {
     /// Set by the checkpoint thread when a restart would find little left to copy.
     restart: std::sync::Arc<AtomicBool>,
     soft_failed_at: Option<Instant>,
+    /// Until when a restart leaves the file at its size (`keep_size`).
+    size_kept_until: Option<Instant>,
 }
 
 impl Bound {
@@ -138,6 +140,7 @@ impl Bound {
             waits: WaitLog::default(),
             restart,
             soft_failed_at: None,
+            size_kept_until: None,
         })
     }
 
@@ -168,6 +171,9 @@ impl Bound {
         let limit = self.budget.batch_limit(self.in_use(), max_batch);
         let paused = (self.soft_failed_at).is_some_and(|at| at.elapsed() < SOFT_PAUSE);
         let asked = self.restart.load(Ordering::Relaxed);
+        if (self.size_kept_until).is_some_and(|until| Instant::now() >= until) {
+            self.keep_size(conn, false);
+        }
         if limit > 0 && (!asked || paused) {
             if asked {
                 self.restart.store(false, Ordering::Relaxed);
@@ -188,6 +194,7 @@ impl Bound {
             return (FRAMES.get(), limit);
         }
         FRAMES.set(0);
+        self.keep_size(conn, true);
         let held = started.elapsed();
         self.events.checkpoint(CheckpointMode::Restart, held);
         if limit == 0 {
@@ -196,6 +203,30 @@ impl Bound {
         (0, self.budget.batch_limit(0, max_batch))
     }
 }
+
+impl Bound {
+    /// While the writer restarts the WAL for the bound (sustained load), a restart leaves the
+    /// file at its size: the next commits overwrite blocks already allocated, so neither
+    /// their writes nor the fsyncs after them change the file's size. `KEEP_SIZE` after the
+    /// last such restart, a restart cuts the file back to `idle_size` again (and once writes
+    /// stop, the checkpoint thread empties it).
+    fn keep_size(&mut self, conn: &Connection, keep: bool) {
+        let limit = if keep {
+            self.budget.max
+        } else {
+            idle_size(self.budget.max)
+        };
+        if keep != self.size_kept_until.is_some() {
+            if let Err(e) = conn.pragma_update(None, "journal_size_limit", limit) {
+                tracing::warn!(error = %e, "setting the WAL's size limit failed");
+            }
+        }
+        self.size_kept_until = keep.then(|| Instant::now() + KEEP_SIZE);
+    }
+}
+
+/// How long after the writer's last restart for the bound the WAL keeps its size.
+const KEEP_SIZE: Duration = Duration::from_secs(5);
 
 /// A checkpoint in `mode` (`RESTART` or `TRUNCATE`) that copies every frame and lets the next
 /// commit write from the WAL's start (`TRUNCATE` also empties the file). False when a reader
@@ -255,74 +286,5 @@ impl WaitLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_batch_takes_what_fits_at_twice_the_largest_job_lately() {
-        let mut b = WalBudget::new(16 << 20);
-        // 15 MiB usable: room for 960 jobs at the floor.
-        assert_eq!(b.batch_limit(0, 512), 512);
-        assert_eq!(b.batch_limit(11 << 20, 512), 256);
-        assert_eq!(b.batch_limit((15 << 20) - (16 << 10), 512), 1);
-        assert_eq!(b.batch_limit((15 << 20) - 1000, 512), 0);
-        // Batches of 100 jobs that took 64 KiB each.
-        b.wrote(6_400 << 10, 100);
-        assert_eq!(b.batch_limit(7 << 20, 512), 64);
-        assert_eq!(b.batch_limit(15 << 20, 512), 0);
-    }
-
-    /// A restart asked for below the bound gives way to a reader on an old snapshot; one the
-    /// bound needs restarts the WAL once the reader is gone.
-    #[test]
-    fn an_asked_restart_gives_way_to_a_reader_and_a_needed_one_restarts() {
-        use std::sync::Arc;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let conn = super::super::schema::connect(&path).unwrap();
-        conn.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        let wal = File::open(super::super::schema::wal_path(&path)).unwrap();
-        let restart = Arc::new(AtomicBool::new(false));
-        let events = Arc::new(crate::NoEvents);
-        let mut bound = Bound::new(&conn, &wal, 4 << 20, Arc::clone(&restart), events).unwrap();
-        conn.execute("INSERT INTO t VALUES (zeroblob(65536))", [])
-            .unwrap();
-        let reader = super::super::schema::connect(&path).unwrap();
-        reader.execute_batch("BEGIN").unwrap();
-        let rows: i64 = reader
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 1);
-
-        restart.store(true, Ordering::Relaxed);
-        let (frames, limit) = bound.before_batch(&conn, 64);
-        assert!(
-            frames > 0 && limit > 0,
-            "not restarted under the reader: {frames}, {limit}"
-        );
-        assert!(!restart.load(Ordering::Relaxed), "the ask is answered");
-
-        reader.execute_batch("COMMIT").unwrap();
-        while bound.budget.batch_limit(bound.in_use(), 64) > 0 {
-            conn.execute("INSERT INTO t VALUES (zeroblob(65536))", [])
-                .unwrap();
-        }
-        let (frames, limit) = bound.before_batch(&conn, 64);
-        assert_eq!((frames, FRAMES.get()), (0, 0), "restarted");
-        assert!(limit > 0);
-    }
-
-    #[test]
-    fn the_largest_job_is_forgotten_over_hundreds_of_batches() {
-        let mut b = WalBudget::new(128 << 20);
-        b.wrote(64 << 10, 1);
-        for _ in 0..100 {
-            b.wrote(0, 1);
-        }
-        assert!(b.per_job > 40 << 10, "{}", b.per_job);
-        for _ in 0..2000 {
-            b.wrote(0, 1);
-        }
-        assert_eq!(b.per_job(), WalBudget::PER_JOB_FLOOR);
-    }
-}
+#[path = "wal_tests.rs"]
+mod tests;
