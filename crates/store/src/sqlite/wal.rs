@@ -202,9 +202,7 @@ impl Bound {
         }
         (0, self.budget.batch_limit(0, max_batch))
     }
-}
 
-impl Bound {
     /// While the writer restarts the WAL for the bound (sustained load), a restart leaves the
     /// file at its size: the next commits overwrite blocks already allocated, so neither
     /// their writes nor the fsyncs after them change the file's size. `KEEP_SIZE` after the
