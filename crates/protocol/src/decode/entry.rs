@@ -1,6 +1,6 @@
 //! Entries of the results array (`result` or `isNonProfit`).
 
-use super::fields::{kind, take_code, take_text_lenient, take_time, Path, Sink};
+use super::fields::{kind, take_code, take_text_lenient, take_time, FieldPath, Sink};
 use crate::{Command, Entry};
 use serde_json::{Map, Value};
 
@@ -36,7 +36,7 @@ fn spelling(
 }
 
 fn command(sink: &mut Sink, key: &str, index: usize, mut map: Map<String, Value>) -> Command {
-    let field = |name: &'static str| Path::entry(key, index, name);
+    let field = |name: &'static str| FieldPath::entry(key, index, name);
     let event = match map.remove("event") {
         None => {
             sink.form("entry-event:absent");

@@ -153,7 +153,7 @@ pub(crate) struct Finished {
 /// Where a field is in the body, written out only for a warning: `data`, `hungup.dir`,
 /// `isNonProfit[3].start`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Path<'a> {
+pub(crate) struct FieldPath<'a> {
     within: Within<'a>,
     name: &'a str,
 }
@@ -165,16 +165,16 @@ enum Within<'a> {
     Entry(&'a str, usize),
 }
 
-impl<'a> Path<'a> {
+impl<'a> FieldPath<'a> {
     pub fn top(name: &'a str) -> Self {
-        Path {
+        FieldPath {
             within: Within::Body,
             name,
         }
     }
 
     pub fn within(object: &'a str, name: &'a str) -> Self {
-        Path {
+        FieldPath {
             within: Within::Object(object),
             name,
         }
@@ -182,14 +182,14 @@ impl<'a> Path<'a> {
 
     /// A field of the entry at `index` of the results array `key`.
     pub fn entry(key: &'a str, index: usize, name: &'a str) -> Self {
-        Path {
+        FieldPath {
             within: Within::Entry(key, index),
             name,
         }
     }
 }
 
-impl std::fmt::Display for Path<'_> {
+impl std::fmt::Display for FieldPath<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.within {
             Within::Body => f.write_str(self.name),
@@ -216,7 +216,7 @@ pub(crate) fn kind(v: &Value) -> &'static str {
 pub(crate) fn take_text_lenient(
     map: &mut Map<String, Value>,
     key: &str,
-    path: Path,
+    path: FieldPath,
     sink: &mut Sink,
 ) -> Option<String> {
     match map.remove(key)? {
@@ -238,7 +238,7 @@ pub(crate) fn take_text_lenient(
 pub(crate) fn take_code(
     map: &mut Map<String, Value>,
     key: &str,
-    path: Path,
+    path: FieldPath,
     sink: &mut Sink,
 ) -> Option<String> {
     match map.remove(key)? {
@@ -259,7 +259,7 @@ pub(crate) fn take_code(
 pub(crate) fn take_time(
     map: &mut Map<String, Value>,
     key: &str,
-    path: Path,
+    path: FieldPath,
     sink: &mut Sink,
 ) -> Option<crate::Timestamp> {
     let text = match map.remove(key)? {

@@ -1,7 +1,7 @@
 //! The hang-up notice in `hungup`: JSON text inside a string as the table says, or (as some
 //! senders do) a plain object. An empty string means there is none.
 
-use super::fields::{kind, take_code, take_text_lenient, take_time, Path, Sink};
+use super::fields::{kind, take_code, take_text_lenient, take_time, FieldPath, Sink};
 use crate::{Hangup, HangupNotice};
 use serde_json::{Map, Value};
 
@@ -42,18 +42,23 @@ pub(crate) fn decode(value: Value, sink: &mut Sink) -> Option<Hangup> {
 
 fn notice(mut map: Map<String, Value>, sink: &mut Sink) -> HangupNotice {
     let mut text = |map: &mut Map<String, Value>, key: &str| {
-        take_text_lenient(map, key, Path::within("hungup", key), sink)
+        take_text_lenient(map, key, FieldPath::within("hungup", key), sink)
     };
     let event = text(&mut map, "event");
     let call_id = text(&mut map, "callId");
     let app_id = text(&mut map, "appId");
     let recording_url = text(&mut map, "fileName");
-    let direction = take_code(&mut map, "dir", Path::within("hungup", "dir"), sink);
-    let reason = take_code(&mut map, "reason", Path::within("hungup", "reason"), sink);
+    let direction = take_code(&mut map, "dir", FieldPath::within("hungup", "dir"), sink);
+    let reason = take_code(
+        &mut map,
+        "reason",
+        FieldPath::within("hungup", "reason"),
+        sink,
+    );
     let time = take_time(
         &mut map,
         "timeStamp",
-        Path::within("hungup", "timeStamp"),
+        FieldPath::within("hungup", "timeStamp"),
         sink,
     );
     HangupNotice {

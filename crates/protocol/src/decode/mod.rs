@@ -15,7 +15,7 @@ mod fields;
 mod hangup;
 
 use crate::{AppId, CallId, CallStatus, Report, UtcOffset};
-use fields::{kind, take_text_lenient, Ctx, Path};
+use fields::{kind, take_text_lenient, Ctx, FieldPath};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -141,7 +141,7 @@ pub fn decode_value(value: Value, opts: &DecodeOptions) -> Result<Decoded, Decod
         );
         (Vec::new(), take_status(&mut cx, false)?)
     };
-    let data = take_text_lenient(&mut cx.obj, "data", Path::top("data"), &mut cx.sink);
+    let data = take_text_lenient(&mut cx.obj, "data", FieldPath::top("data"), &mut cx.sink);
     let hangup = cx
         .obj
         .remove("hungup")
