@@ -8,7 +8,6 @@ mod tests;
 mod wire;
 
 use crate::{CallStatus, Command, Decoded, Entry, Hangup, Report};
-use serde_json::Value;
 pub use wire::Forwarded;
 
 /// The version of the shape below.
@@ -26,11 +25,6 @@ pub struct Received {
 /// The report's forwarded form, written straight to the output (`wire`).
 pub fn forwarded(decoded: &Decoded, received: Received) -> Forwarded<'_> {
     Forwarded { decoded, received }
-}
-
-/// The report's forwarded form as a JSON value.
-pub fn forward_json(decoded: &Decoded, received: Received) -> Value {
-    serde_json::to_value(forwarded(decoded, received)).unwrap_or(Value::Null)
 }
 
 /// `completed` or `hungup`, as filters and subjects name a call's outcome.

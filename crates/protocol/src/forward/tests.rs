@@ -1,6 +1,11 @@
 use super::*;
 use crate::{decode, DecodeOptions};
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The forwarded form read back as a JSON value.
+fn forward_json(decoded: &Decoded, received: Received) -> Value {
+    serde_json::to_value(forwarded(decoded, received)).unwrap()
+}
 
 const HUNG_UP: &str = r#"{"appId":"a1","callId":"c1","event":"multrpt","data":"order-7",
     "result":[{"event":"playoverrpt","code":"0","start":"20180112172322010","end":"20180112172325010"},

@@ -1,6 +1,6 @@
 //! The forwarded form serialised straight from the decoded report: no `serde_json::Value`
 //! tree to build and drop for each report sent. Keys go out in sorted order, the order a
-//! `Value` object of the same form writes them, so the bytes are what they always were.
+//! `Value` object of the same form writes them, so both give the same bytes.
 
 use super::{command_kind, last_keys, status_name, Received, SCHEMA_VERSION};
 use crate::{Decoded, Entry, Hangup, Timestamp};

@@ -62,11 +62,10 @@ async fn a_failed_job_of_several_statements_leaves_nothing_and_its_batch_lands()
     thread.join().unwrap();
 
     let read = Connection::open(&path).unwrap();
-    let mut names: Vec<String> = (read.prepare("SELECT name FROM t ORDER BY name").unwrap())
+    let names: Vec<String> = (read.prepare("SELECT name FROM t ORDER BY name").unwrap())
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    names.sort();
     assert_eq!(names, ["one", "single", "two"]);
 }
