@@ -51,6 +51,7 @@ pub mod transport;
 pub use clock::Clock;
 pub use destination::{callback_name, DestinationSettings};
 pub use forward::{BacklogFull, Routed};
+pub use kinds::http::use_ring_for_tls;
 pub use live::Live;
 pub use metrics::EngineMetrics;
 pub use outgoing::Outgoing;

@@ -174,6 +174,7 @@ fn report(e: &dyn Error) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     let command = Cli::parse().command;
+    ivrhook_engine::use_ring_for_tls();
     // `serve` starts logging once its configuration says how.
     if !matches!(command, Command::Serve(_)) {
         logging::init(false);

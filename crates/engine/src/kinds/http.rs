@@ -24,6 +24,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new() -> Result<Clients, reqwest::Error> {
+        use_ring_for_tls();
         Ok(Clients {
             public: client(Reach::Public)?,
             loopback: client(Reach::PublicAndLoopback)?,
@@ -38,6 +39,14 @@ impl Clients {
             Reach::Anywhere => &self.anywhere,
         }
     }
+}
+
+/// Makes ring rustls's crypto provider for the process, if none is yet. reqwest is built
+/// without a provider of its own (ring is the one every TLS client here uses, and the only
+/// crypto library in the binary), and it panics building a client before one is set.
+pub fn use_ring_for_tls() {
+    // An error means a provider is already set, which is all this asks.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> {

@@ -225,7 +225,7 @@ async fn curl(base: &str, file: &Path, encoding: Option<&str>, chunked: bool) ->
 #[tokio::test]
 async fn reqwest_reads_every_answer() {
     matrix("reqwest", Some(1.0), |base| async move {
-        let client = reqwest::Client::new();
+        let client = crate::http();
         let mut results = Results::new();
         for Case {
             name,

@@ -113,7 +113,7 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
             let (bases, next_call) = (Arc::clone(&bases), Arc::clone(&next_call));
             let dir = dir.clone();
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = crate::http();
                 loop {
                     let call = next_call.fetch_add(1, Ordering::Relaxed);
                     if call >= CALLS {

@@ -140,7 +140,7 @@ async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
     let (_guard, dir) = temp_dir();
     config(&dir, &url);
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let mut accepted = Vec::new();
     for i in 0..400 {
         let call = format!("kill-{i}");

@@ -91,7 +91,7 @@ async fn drained(base: &str) {
 
 /// Attempts of every delivery to `bus` that found its message already in the stream.
 async fn republished(base: &str) -> usize {
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let (mut n, mut after) = (0, "0".to_owned());
     loop {
         let page: Value = client

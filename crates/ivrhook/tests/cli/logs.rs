@@ -28,12 +28,7 @@ async fn free_port() -> u16 {
 
 async fn post(base: &str, body: String) -> Value {
     let url = format!("{base}/callback");
-    let resp = reqwest::Client::new()
-        .post(url)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = crate::http().post(url).body(body).send().await.unwrap();
     resp.json().await.unwrap()
 }
 

@@ -22,3 +22,14 @@ mod tail;
 mod tls;
 mod tools;
 mod wal;
+
+/// An HTTP client for the tests.
+pub(crate) fn http() -> reqwest::Client {
+    http_builder().build().unwrap()
+}
+
+/// A client builder, with rustls's crypto provider set first (reqwest is built without one).
+pub(crate) fn http_builder() -> reqwest::ClientBuilder {
+    ivrhook_engine::use_ring_for_tls();
+    reqwest::Client::builder()
+}

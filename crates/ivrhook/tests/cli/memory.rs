@@ -115,7 +115,7 @@ async fn memory_stays_flat_while_clients_stream_bodies_far_over_the_limit() {
         peaks[1] < small + 64 * 1024,
         "peak RSS {peaks:?} KiB, {small} KiB under small bodies: memory grew with what was dropped"
     );
-    let answer = reqwest::Client::new()
+    let answer = crate::http()
         .post(format!("{}/callback", server.base))
         .body(report("after-the-flood").to_string())
         .send()

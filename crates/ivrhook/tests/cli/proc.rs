@@ -176,7 +176,7 @@ impl Load {
     pub fn named(base: &str, senders: usize, prefix: &str) -> Load {
         let acked = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let client = reqwest::Client::builder()
+        let client = crate::http_builder()
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap();
@@ -242,7 +242,7 @@ impl Load {
 
 /// Every callId stored, read through the events API.
 pub async fn stored_call_ids(base: &str) -> Vec<String> {
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let mut ids = Vec::new();
     let mut cursor = String::from("0");
     loop {

@@ -71,7 +71,7 @@ async fn a_public_listener_with_a_token_asks_every_api_and_dashboard_request_for
     config(&dir, "pub.toml", &format!("admin_token = \"{ADMIN}\""));
     let mut server = serve_listening(&dir, "0.0.0.0:0", &["--config", "pub.toml"], &[]).await;
     let base = local(&server);
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let posted = client
         .post(format!("{base}/callback"))
         .json(&report("public-1"))
@@ -123,7 +123,7 @@ async fn a_tls_listener_follows_the_same_rule() {
         .trim_start_matches("https://")
         .parse()
         .unwrap();
-    let client = reqwest::Client::builder()
+    let client = crate::http_builder()
         .tls_certs_only([reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).unwrap()])
         .resolve("localhost", addr)
         .build()
@@ -158,7 +158,7 @@ async fn every_node_of_a_postgresql_cluster_needs_a_token() {
     );
     let reached = "listen = \"0.0.0.0:0\" is not a loopback address";
     refused_naming_the_token_keys(&dir, &["serve", "--config", "second.toml"], reached).await;
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let calls = format!("{}/v1/calls", local(&first));
     assert_eq!(client.get(&calls).send().await.unwrap().status(), 401);
     first.child.start_kill().unwrap();

@@ -6,7 +6,7 @@ use crate::proc::*;
 use std::time::Duration;
 
 async fn post(base: &str, call: &str) {
-    let resp = reqwest::Client::new()
+    let resp = crate::http()
         .post(format!("{base}/callback"))
         .body(report(call).to_string())
         .send()

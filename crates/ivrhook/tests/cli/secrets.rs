@@ -50,7 +50,7 @@ fn body_of(call: &str) -> String {
 
 /// Everything a person or a scraper can read of the running server.
 async fn everything(base: &str, dir: &std::path::Path) -> String {
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let mut seen = stderr(dir);
     for path in [
         "/metrics",
@@ -84,7 +84,7 @@ async fn no_secret_shows_in_logs_metrics_api_or_dashboard() {
     let checked = run_ok(&dir, &["config", "check", "ivrhook.toml"]).await;
     let env = [("RUST_LOG", "debug")];
     let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
-    let client = reqwest::Client::new();
+    let client = crate::http();
     // Refused (no credentials), then accepted and forwarded to three failing destinations.
     let refused = client
         .post(format!("{}/callback", server.base))

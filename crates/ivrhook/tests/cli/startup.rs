@@ -143,7 +143,7 @@ async fn the_environment_sets_any_key_between_the_file_and_the_flags() {
         ("IVRHOOK_SERVER", "http://not-a-key"),
     ];
     let mut server = serve_with_env(&dir, &["--config", "f.toml"], &env).await;
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let post = |path: &str, body: String| {
         client
             .post(format!("{}{path}", server.base))
@@ -239,7 +239,7 @@ async fn a_token_from_token_new_opens_the_api_through_its_printed_entry() {
     );
     std::fs::write(dir.join("ivrhook.toml"), entry).unwrap();
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let url = format!("{}/v1/deliveries", server.base);
     let without = client.get(&url).send().await.unwrap();
     assert_eq!(without.status(), 401);

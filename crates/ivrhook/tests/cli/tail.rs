@@ -41,7 +41,7 @@ async fn next_line(out: &mut Out) -> String {
 }
 
 async fn post(base: &str, body: Value) {
-    let answer: Value = reqwest::Client::new()
+    let answer: Value = crate::http()
         .post(format!("{base}/callback"))
         .body(body.to_string())
         .send()

@@ -16,7 +16,7 @@ fn new_certificate(dir: &Path) -> String {
 /// A client that trusts `pem` alone, reaching `localhost` at the server's address.
 fn trusting(pem: &str, base: &str) -> reqwest::Client {
     let addr: std::net::SocketAddr = base.trim_start_matches("https://").parse().unwrap();
-    reqwest::Client::builder()
+    crate::http_builder()
         .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
         .resolve("localhost", addr)
         .build()

@@ -87,7 +87,7 @@ async fn each_token_does_what_its_scopes_say() {
 #[tokio::test]
 async fn a_session_keeps_its_tokens_scopes() {
     let app = spawn_with(&entry("reader", READER, "\"read\"")).await;
-    let client = reqwest::Client::builder()
+    let client = crate::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -44,7 +44,8 @@ pub async fn browser() -> Browser {
     let caps = caps.as_object().unwrap().clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let connected = ClientBuilder::native()
+        let http = hyper_util::client::legacy::connect::HttpConnector::new();
+        let connected = ClientBuilder::new(http)
             .capabilities(caps.clone())
             .connect(&format!("http://127.0.0.1:{port}"))
             .await;

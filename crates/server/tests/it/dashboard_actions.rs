@@ -164,7 +164,7 @@ async fn an_action_without_the_session_or_from_another_site_changes_nothing() {
     })
     .await;
     let retry = format!("/deliveries/{id}/retry");
-    let client = reqwest::Client::builder()
+    let client = crate::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

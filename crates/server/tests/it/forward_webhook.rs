@@ -310,3 +310,55 @@ async fn on_postgres_one_node_receives_and_another_forwards() {
     back.stop().await;
     front.stop().await;
 }
+
+/// HTTPS destinations go through rustls with the machine's own roots: a webhook whose
+/// certificate no root vouches for is refused at the handshake, and the attempt says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_webhook_no_root_vouches_for_is_refused_at_the_handshake() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls_pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&handshakes);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::Relaxed);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move { acceptor.accept(tcp).await.map(drop) });
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}/hook");
+    let app = spawn_with(&webhook("secure", &url, "")).await;
+    let body = call_report("tls-1", 0, 0, None).to_string();
+    assert_eq!(app.post_callback(body).await.code, "000000");
+    eventually("the attempt's error", || async {
+        let (_, d) = app.get("/v1/deliveries?destination=secure").await;
+        d["deliveries"][0]["lastError"].is_string()
+    })
+    .await;
+    let (_, d) = app.get("/v1/deliveries?destination=secure").await;
+    let error = d["deliveries"][0]["lastError"].as_str().unwrap().to_owned();
+    assert!(error.contains("certificate"), "{error}");
+    assert_eq!(d["deliveries"][0]["state"], "pending", "{d}");
+    assert!(handshakes.load(Ordering::Relaxed) >= 1);
+    app.stop().await;
+}

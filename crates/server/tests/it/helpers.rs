@@ -82,7 +82,7 @@ async fn serve(
     let handle = tokio::spawn(server.run(shutdown.clone()));
     TestApp {
         addr,
-        client: reqwest::Client::new(),
+        client: crate::http(),
         db_path,
         database_url: url.to_owned(),
         _dir: dir,

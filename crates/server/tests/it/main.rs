@@ -28,3 +28,14 @@ mod rabbit;
 mod reach;
 mod sink;
 mod variants;
+
+/// An HTTP client for the tests.
+pub(crate) fn http() -> reqwest::Client {
+    http_builder().build().unwrap()
+}
+
+/// A client builder, with rustls's crypto provider set first (reqwest is built without one).
+pub(crate) fn http_builder() -> reqwest::ClientBuilder {
+    ivrhook_engine::use_ring_for_tls();
+    reqwest::Client::builder()
+}
