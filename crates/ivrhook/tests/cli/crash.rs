@@ -18,7 +18,9 @@ async fn check_every_ack_survives(dir: &std::path::Path, acked: &[String]) {
     // Stored but never answered is allowed (the answer was lost with the process).
     eprintln!("{} acknowledged, {} stored", acked.len(), stored.len());
     // One report's timeline, through the API a business would use.
-    let body: serde_json::Value = reqwest::get(format!("{}/v1/calls/{}", again.base, acked[0]))
+    let body: serde_json::Value = crate::http()
+        .get(format!("{}/v1/calls/{}", again.base, acked[0]))
+        .send()
         .await
         .unwrap()
         .json()

@@ -70,14 +70,16 @@ async fn webhook() -> (String, Arc<Mutex<HashMap<String, usize>>>) {
 async fn drained(base: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let pending: Value = reqwest::get(format!(
-            "{base}/v1/deliveries?destination=bus&state=pending"
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        let pending: Value = crate::http()
+            .get(format!(
+                "{base}/v1/deliveries?destination=bus&state=pending"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if pending["deliveries"].as_array().is_some_and(Vec::is_empty) {
             return;
         }

@@ -143,7 +143,9 @@ async fn failures_are_logged_as_json_without_a_line_per_request() {
     .await;
 
     // An API response's request id is on its log line.
-    let resp = reqwest::get(format!("{}/v1/deliveries?state=dead", server.base))
+    let resp = crate::http()
+        .get(format!("{}/v1/deliveries?state=dead", server.base))
+        .send()
         .await
         .unwrap();
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();

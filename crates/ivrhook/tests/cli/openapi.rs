@@ -21,10 +21,19 @@ async fn the_document_describes_every_route_and_schemathesis_finds_nothing() {
     std::fs::write(dir.join("st.toml"), format!("admin_token = \"{TOKEN}\"\n")).unwrap();
     let mut server = serve(&dir, &["--config", "st.toml"]).await;
     let url = format!("{}/openapi.json", server.base);
-    let doc: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let doc: Value = crate::http()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(documented, routed(), "the document and the router disagree");
-    let docs = reqwest::get(format!("{}/docs", server.base))
+    let docs = crate::http()
+        .get(format!("{}/docs", server.base))
+        .send()
         .await
         .unwrap()
         .text()

@@ -135,7 +135,9 @@ pub fn fixture(name: &str) -> String {
 
 /// The value of a series in the server's `/metrics`, when it is there.
 pub async fn metric(base: &str, series: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{base}/metrics"))
+    let text = crate::http()
+        .get(format!("{base}/metrics"))
+        .send()
         .await
         .ok()?
         .text()

@@ -182,9 +182,17 @@ async fn api_open_starts_warns_at_every_start_and_shows_in_the_dashboards_header
             stderr(&dir).matches(&warning).count() == 1
         })
         .await;
-        let calls = reqwest::get(format!("{base}/v1/calls")).await.unwrap();
+        let calls = crate::http()
+            .get(format!("{base}/v1/calls"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(calls.status(), 200, "start {start}");
-        let page = reqwest::get(format!("{base}/calls")).await.unwrap();
+        let page = crate::http()
+            .get(format!("{base}/calls"))
+            .send()
+            .await
+            .unwrap();
         let page = page.text().await.unwrap();
         let header = page
             .split("<header>")
@@ -219,11 +227,15 @@ async fn loopback_without_apps_stays_open_and_says_so() {
     let (_guard, dir) = temp_dir();
     let mut server = serve(&dir, &[]).await;
     assert!(server.line.contains("accepting any appId (loopback only)"));
-    let calls = reqwest::get(format!("{}/v1/calls", server.base))
+    let calls = crate::http()
+        .get(format!("{}/v1/calls", server.base))
+        .send()
         .await
         .unwrap();
     assert_eq!(calls.status(), 200);
-    let page = reqwest::get(format!("{}/calls", server.base))
+    let page = crate::http()
+        .get(format!("{}/calls", server.base))
+        .send()
         .await
         .unwrap();
     let page = page.text().await.unwrap();

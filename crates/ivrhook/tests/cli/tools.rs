@@ -125,7 +125,9 @@ async fn simulate_sends_realistic_reproducible_traffic() {
 }
 
 async fn stored_events(base: &str) -> Vec<Value> {
-    let page: Value = reqwest::get(format!("{base}/v1/events?limit=1000"))
+    let page: Value = crate::http()
+        .get(format!("{base}/v1/events?limit=1000"))
+        .send()
         .await
         .unwrap()
         .json()
