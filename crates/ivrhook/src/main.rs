@@ -217,11 +217,6 @@ fn finish(result: Result<(), Box<dyn Error>>) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
-    // Before the configuration has loaded, the flag (or its variable) says how to report.
-    let asked_json = args.log_format.as_deref().map_or_else(
-        || std::env::var("IVRHOOK_LOG_FORMAT").is_ok_and(|f| f == "json"),
-        |f| f == "json",
-    );
     let overrides = Overrides {
         listen: args.listen,
         database: args.database,
@@ -231,7 +226,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     let config = match Config::load(args.config.as_deref(), &overrides) {
         Ok(config) => config,
-        Err(e) => return refuse(&e, asked_json),
+        Err(e) => {
+            let json = Config::asks_for_json_logs(args.config.as_deref(), &overrides);
+            return refuse(&e, json);
+        }
     };
     let json = config.log.json;
     logging::init(json);
@@ -247,8 +245,12 @@ async fn serve_config(config: Config) -> Result<(), Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("could not listen on {listen}: {e}"))?;
+    let json = config.log.json;
     let server = Server::bind(config, listener).await?;
-    println!("{}", server.startup_line());
+    match json {
+        true => println!("{}", server.startup().json()),
+        false => println!("{}", server.startup()),
+    }
     std::io::stdout().flush()?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

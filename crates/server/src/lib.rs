@@ -37,11 +37,13 @@ mod ops;
 mod refusals;
 pub mod retention;
 mod signin;
+mod startup;
 mod state;
 mod store_metrics;
 pub mod tls;
 
 pub use inbound::CHECK_HEADER;
+pub use startup::Startup;
 
 use axum::{
     routing::{get, post},
@@ -165,9 +167,9 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// One line for the operator: where reports go, where data lives, which apps are served.
-    pub fn startup_line(&self) -> String {
-        let addr = self
+    /// What the start-up line says: where reports go, where data lives, which apps are served.
+    pub fn startup(&self) -> Startup {
+        let listen = self
             .local_addr()
             .map_or_else(|_| "?".into(), |a| a.to_string());
         let scheme = if self.tls.is_some() { "https" } else { "http" };
@@ -184,15 +186,17 @@ impl Server {
             (false, true) => "not receiving; delivering".to_owned(),
             (false, false) => "not receiving; no destination to deliver to".to_owned(),
         };
-        let forwards = st.config.destinations.len();
-        let roles = match forwards {
+        let roles = match st.config.destinations.len() {
             0 => roles,
             n => format!("{roles}; forwarding to {n} destination(s)"),
         };
-        format!(
-            "ivrhook listening on {scheme}://{addr} ({roles}); data in {}; {apps}; dashboard: {scheme}://{addr}/",
-            st.store.location()
-        )
+        Startup {
+            url: format!("{scheme}://{listen}"),
+            listen,
+            data: st.store.location().to_string(),
+            roles,
+            apps,
+        }
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {

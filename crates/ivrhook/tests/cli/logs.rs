@@ -214,3 +214,60 @@ async fn failures_are_logged_as_text_lines() {
     );
     server.child.start_kill().unwrap();
 }
+
+/// With `--log-format json` every line the process writes is one JSON object, from the
+/// start-up line on stdout (where it listens, keeps its data and serves the dashboard) to the
+/// line that says it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_json_every_line_from_start_to_shutdown_is_an_object() {
+    let (_guard, dir) = temp_dir();
+    let env = [("RUST_LOG", "info")];
+    let mut server = serve_with_env(&dir, &["--log-format", "json"], &env).await;
+    let start: Value = serde_json::from_str(&server.line)
+        .unwrap_or_else(|e| panic!("{e}: the start-up line is not JSON: {}", server.line));
+    assert_eq!(start["url"], server.base.as_str());
+    assert_eq!(start["dashboard"], format!("{}/", server.base));
+    let listen = start["listen"].as_str().unwrap();
+    assert!(server.base.ends_with(listen), "{start}");
+    let data = start["data"].as_str().unwrap();
+    assert!(data.ends_with("ivrhook.db"), "{start}");
+    assert_eq!(start["level"], "INFO");
+    let code = post(&server.base, report("json-1").to_string()).await;
+    assert_eq!(code["code"], "000000");
+    let pid = server.child.id().expect("running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("exits within 30 s of SIGTERM")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}: {}", stderr(&dir));
+    let lines = json_lines(&dir, "start and stop", |l| {
+        !with(l, "started").is_empty() && !with(l, "stopped").is_empty()
+    })
+    .await;
+    assert!(lines.len() >= 2, "{lines:?}");
+}
+
+/// A configuration file that asks for JSON logs and fails to load is refused in JSON: the
+/// line names the key, and says which one was meant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_asking_for_json_is_refused_in_json() {
+    let (_guard, dir) = temp_dir();
+    let text = format!(
+        "log_format = \"json\"\n[[apps]]\nid = \"{APP}\"\ncallbak_url = \"http://127.0.0.1:1/cb\"\n"
+    );
+    std::fs::write(dir.join("ivrhook.toml"), text).unwrap();
+    let (_, err) = run_fails(&dir, &["serve", "--config", "ivrhook.toml"]).await;
+    let lines: Vec<Value> = (err.lines())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert_eq!(lines[0]["level"], "ERROR", "{err}");
+    assert_eq!(lines[0]["key"], "apps[0].callbak_url", "{err}");
+    let error = lines[0]["error"].as_str().unwrap();
+    assert!(error.contains("did you mean `callback_url`?"), "{err}");
+}

@@ -113,17 +113,14 @@ pub async fn serve_listening(
         .expect("start-up line within 30 s")
         .expect("stdout readable")
         .unwrap_or_else(|| panic!("ivrhook exited: {}", stderr(dir)));
-    let scheme = if line.contains("https://") {
-        "https"
-    } else {
-        "http"
+    let base = match serde_json::from_str::<Value>(&line) {
+        Ok(json) => json["url"].as_str().map(str::to_owned),
+        Err(_) => line
+            .split(' ')
+            .find(|word| word.starts_with("http://") || word.starts_with("https://"))
+            .map(str::to_owned),
     };
-    let base = line
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .map(|addr| format!("{scheme}://{addr}"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let base = base.unwrap_or_else(|| panic!("no address in {line:?}"));
     Running { child, base, line }
 }
 

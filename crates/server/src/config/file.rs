@@ -306,6 +306,14 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         assert!(error("lisen = \"x\"").starts_with("lisen: is not a key here (known: `listen`"));
+        let typo = error("[[apps]]\nid = \"a\"\ncallbak_url = \"http://x/\"");
+        assert!(
+            typo.starts_with("apps[0].callbak_url: is not a key here"),
+            "{typo}"
+        );
+        assert!(typo.ends_with("; did you mean `callback_url`?"), "{typo}");
+        let far = error("colour = \"blue\"");
+        assert!(!far.contains("did you mean"), "{far}");
         assert!(error("[inbound]\nmax_body_bytes = \"1 furlong\"")
             .starts_with("inbound.max_body_bytes: \"1 furlong\" is not a size"));
         assert!(error("listen = \"nowhere\"").starts_with("listen: "));

@@ -250,6 +250,12 @@ impl Config {
         sources::load(path, overrides)?.validate()
     }
 
+    /// Whether the layers `load` reads (file, environment, flags) ask for JSON logs, read
+    /// alone: a configuration that fails to load is refused in the format it asked for.
+    pub fn asks_for_json_logs(path: Option<&Path>, overrides: &Overrides) -> bool {
+        sources::log_format(path, overrides).as_deref() == Some("json")
+    }
+
     /// The defaults under `text` alone, without the environment.
     pub fn from_toml(text: &str, name: &str) -> Result<Config, ConfigError> {
         sources::from_text(text, name)?.validate()

@@ -52,6 +52,17 @@ pub(super) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<FileCon
     )
 }
 
+/// `log_format` from the same layers as `load`, whatever the rest of them hold.
+pub(super) fn log_format(path: Option<&Path>, overrides: &Overrides) -> Option<String> {
+    let mut layers = Figment::from(Toml::string(DEFAULT_TOML));
+    if let Some(path) = path {
+        layers = layers.merge(Toml::file_exact(path));
+    }
+    let env = Env::prefixed("IVRHOOK_").split("__").ignore(&NOT_KEYS);
+    let layers = layers.merge(env).merge(Serialized::defaults(overrides));
+    layers.extract_inner("log_format").ok()
+}
+
 /// The defaults under `text`, nothing else (for tests and `config check`).
 pub(super) fn from_text(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
     let layers = Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(text));
@@ -60,6 +71,34 @@ pub(super) fn from_text(text: &str, name: &str) -> Result<FileConfig, ConfigErro
 
 fn extract(layers: Figment, name: &str) -> Result<FileConfig, ConfigError> {
     layers.extract().map_err(|e| described(e, name))
+}
+
+/// The known key a misspelt one most likely meant: at most two edits away (a letter left
+/// out, added, changed), the nearest first.
+fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    (known.iter())
+        .map(|k| (edits(unknown, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// How many one-letter edits turn `a` into `b` (Levenshtein).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The first error, as the key it is about and where that key was set.
@@ -73,9 +112,13 @@ fn described(error: figment::Error, name: &str) -> ConfigError {
     };
     let key = &e.path;
     let reason = match &e.kind {
-        Kind::UnknownField(_, expected) => {
-            let expected: Vec<String> = expected.iter().map(|k| format!("`{k}`")).collect();
-            format!("is not a key here (known: {})", expected.join(", "))
+        Kind::UnknownField(unknown, expected) => {
+            let listed: Vec<String> = expected.iter().map(|k| format!("`{k}`")).collect();
+            let known = format!("is not a key here (known: {})", listed.join(", "));
+            match closest(unknown, expected) {
+                Some(meant) => format!("{known}; did you mean `{meant}`?"),
+                None => known,
+            }
         }
         Kind::Message(m) if key.is_empty() => {
             // A file that is not TOML at all: the parser's message has the line.
