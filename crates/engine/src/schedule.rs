@@ -8,6 +8,9 @@ use std::time::Duration;
 /// How many `108105` answers a delivery gets before it is dead: the first, then three retries.
 pub const UNKNOWN_CALL_ANSWERS: u32 = 4;
 
+/// How far a delay strays either way, as a share of it: retries after an outage spread out.
+pub const JITTER: f64 = 0.2;
+
 /// The delays before each attempt; the list's length is the number of attempts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetrySchedule {
@@ -20,8 +23,11 @@ impl Default for RetrySchedule {
     /// Immediately, then 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h; ±20 %.
     fn default() -> Self {
         let secs = [0, 5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200];
-        RetrySchedule::new(secs.iter().map(|s| Duration::from_secs(*s)).collect(), 0.2)
-            .expect("the default schedule is valid")
+        RetrySchedule::new(
+            secs.iter().map(|s| Duration::from_secs(*s)).collect(),
+            JITTER,
+        )
+        .expect("the default schedule is valid")
     }
 }
 

@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Where the client commands (`send`, `tail`) find a server: `serve`'s default address.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
 /// A callback gateway for voice/IVR platforms: receives multrpt reports, keeps them durably,
 /// and answers the contract's codes.
 #[derive(Debug, Parser)]
@@ -137,7 +140,7 @@ struct ServeArgs {
 #[derive(Debug, Args)]
 struct TailArgs {
     /// The running ivrhook's base URL.
-    #[arg(long, env = "IVRHOOK_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "IVRHOOK_SERVER", default_value = DEFAULT_SERVER)]
     server: String,
     /// The admin token, when the server has one.
     #[arg(long, env = "IVRHOOK_ADMIN_TOKEN", hide_env_values = true)]

@@ -10,7 +10,7 @@ pub struct SendArgs {
     /// The multrpt report (JSON); `-` or nothing reads standard input.
     file: Option<PathBuf>,
     /// The running ivrhook's base URL.
-    #[arg(long, env = "IVRHOOK_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "IVRHOOK_SERVER", default_value = crate::DEFAULT_SERVER)]
     server: String,
     /// The admin token, when the server has one.
     #[arg(long, env = "IVRHOOK_ADMIN_TOKEN", hide_env_values = true)]

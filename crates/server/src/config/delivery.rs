@@ -3,10 +3,11 @@
 //! `allow_private`.
 
 use super::{invalid, parse_duration, ConfigError};
-use ivrhook_engine::{kinds::Reach, schedule::RetrySchedule, DestinationSettings};
-
-/// Jitter applied to every retry schedule: retries after an outage spread out.
-const JITTER: f64 = 0.2;
+use ivrhook_engine::{
+    kinds::Reach,
+    schedule::{RetrySchedule, JITTER},
+    DestinationSettings,
+};
 
 /// The keys as the file gives them.
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@ use super::{
     Secret,
 };
 use ivrhook_protocol::DecodeOptions;
+use ivrhook_store::postgres::POOL_SIZE;
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -18,7 +19,8 @@ pub(super) struct FileConfig {
     pub listen: String,
     pub database: String,
     pub migrate_on_start: bool,
-    pub database_pool_size: usize,
+    /// Unset: `ivrhook_store::postgres::POOL_SIZE`, the store's own default.
+    pub database_pool_size: Option<usize>,
     #[serde(deserialize_with = "lenient::list")]
     pub roles: Vec<String>,
     pub admin_token: Option<String>,
@@ -142,8 +144,8 @@ impl FileConfig {
             listen,
             database,
             migrate_on_start: self.migrate_on_start,
-            database_pool_size: match self.database_pool_size {
-                2..=1000 => self.database_pool_size,
+            database_pool_size: match self.database_pool_size.unwrap_or(POOL_SIZE) {
+                n @ 2..=1000 => n,
                 n => {
                     return Err(invalid(
                         "database_pool_size",
@@ -301,6 +303,15 @@ mod tests {
         assert_eq!(empty.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(empty.inbound.max_body_bytes, 1_048_576);
         assert!(empty.accepts_any_app());
+    }
+
+    /// The pool's default has one home, the store's; the documented file says what it is.
+    #[test]
+    fn the_default_pool_size_is_the_stores_and_the_file_says_so() {
+        let empty = Config::from_toml("", "t").unwrap();
+        assert_eq!(empty.database_pool_size, POOL_SIZE);
+        let line = format!("\n# database_pool_size = {POOL_SIZE}\n");
+        assert!(super::super::DEFAULT_TOML.contains(&line));
     }
 
     #[test]
