@@ -47,6 +47,14 @@ async fn a_bad_config_file_stops_start_up_naming_the_key() {
             "database = \"mysql://db\"\n",
             "database: database URL \"mysql://db\" must start with",
         ),
+        (
+            "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"not a url\"\n",
+            "destinations[0].url: is not a URL: relative URL without a base (in ",
+        ),
+        (
+            "[inbound]\nutc_offset = \"8\"\n",
+            "is not a UTC offset like +08:00, -05:30 or Z (in bad.toml)",
+        ),
     ] {
         std::fs::write(dir.join("bad.toml"), text).unwrap();
         let (_, err) = run_fails(&dir, &["serve", "--config", "bad.toml"]).await;

@@ -169,6 +169,12 @@ mod tests {
         assert!(error(&format!("{url}secret = \"hunter2\""))
             .starts_with("apps[0].secret: must start with whsec_"));
         assert!(error(&format!("{url}timeout = \"5\"")).starts_with("apps[0].timeout: "));
+        assert_eq!(
+            error(&format!("{url}timeout = 5")),
+            "apps[0].timeout: 5 is a number, not a duration: write it with its unit, such as \"5s\""
+        );
+        let schedule = error(&format!("{url}retry_schedule = [\"0s\", 30]"));
+        assert!(schedule.contains("such as \"30s\""), "{schedule}");
         assert!(error(&format!("{url}max_in_flight = 0")).starts_with("apps[0].max_in_flight: "));
         assert!(error(&format!("{url}retry_schedule = [\"0s\", \"soon\"]"))
             .starts_with("apps[0].retry_schedule[1]: "));

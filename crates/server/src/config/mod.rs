@@ -11,6 +11,7 @@
 
 mod app;
 mod delivery;
+mod described;
 mod destination;
 mod file;
 mod filter;
@@ -247,7 +248,7 @@ impl Config {
 
     /// The defaults, the file at `path` (if any), `IVRHOOK_*` variables, then `overrides`.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        sources::load(path, overrides)?.validate()
+        sources::load(path, overrides)
     }
 
     /// Whether the layers `load` reads (file, environment, flags) ask for JSON logs, read

@@ -3,7 +3,7 @@
 //! variables (`IVRHOOK_INBOUND__MAX_BODY_BYTES`: `__` separates a table from its key), then
 //! command-line flags. Errors name the key and the layer it came from.
 
-use super::{file::FileConfig, ConfigError, Overrides, DEFAULT_TOML};
+use super::{described::described, file::FileConfig, Config, ConfigError, Overrides, DEFAULT_TOML};
 use figment::{
     providers::{Env, Format, Serialized, Toml},
     Figment,
@@ -25,8 +25,9 @@ const TEXT_KEYS: [&str; 7] = [
     "inbound.header_timeout",
 ];
 
-/// The defaults, the file at `path` (if any), the environment, the flags.
-pub(super) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<FileConfig, ConfigError> {
+/// The defaults, the file at `path` (if any), the environment, the flags; validated, and a
+/// value refused after it was read is told with where it was set.
+pub(super) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
     let mut layers = Figment::from(Toml::string(DEFAULT_TOML));
     if let Some(path) = path {
         // Opened first, so a missing or unreadable file says so rather than being skipped.
@@ -46,10 +47,31 @@ pub(super) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<FileCon
         layers = layers.merge(Serialized::default(&key, value));
     }
     let layers = layers.merge(Serialized::defaults(overrides));
-    extract(
-        layers,
-        &path.map_or("<defaults>".into(), |p| p.display().to_string()),
-    )
+    let name = path.map_or("<defaults>".into(), |p| p.display().to_string());
+    let file = extract(layers.clone(), &name)?;
+    file.validate().map_err(|e| placed(e, &layers))
+}
+
+/// `e` with where its key was set, when that is a file or the environment (a flag or a
+/// default needs no pointer). Inside a list the list's own place is the one known.
+fn placed(e: ConfigError, layers: &Figment) -> ConfigError {
+    let ConfigError::Invalid { key, reason } = e else {
+        return e;
+    };
+    let known = key.split('[').next().unwrap_or(&key);
+    let from = layers.find_metadata(known).and_then(|m| match &m.source {
+        Some(source) => Some(format!("in {source}")),
+        None if m.name.contains("environment") => Some(format!(
+            "from IVRHOOK_{}",
+            known.replace('.', "__").to_ascii_uppercase()
+        )),
+        None => None,
+    });
+    let reason = match from {
+        Some(from) => format!("{reason} ({from})"),
+        None => reason,
+    };
+    ConfigError::Invalid { key, reason }
 }
 
 /// `log_format` from the same layers as `load`, whatever the rest of them hold.
@@ -71,93 +93,4 @@ pub(super) fn from_text(text: &str, name: &str) -> Result<FileConfig, ConfigErro
 
 fn extract(layers: Figment, name: &str) -> Result<FileConfig, ConfigError> {
     layers.extract().map_err(|e| described(e, name))
-}
-
-/// The known key a misspelt one most likely meant: at most two edits away (a letter left
-/// out, added, changed), the nearest first.
-fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
-    (known.iter())
-        .map(|k| (edits(unknown, k), *k))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// How many one-letter edits turn `a` into `b` (Levenshtein).
-fn edits(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
-/// The first error, as the key it is about and where that key was set.
-fn described(error: figment::Error, name: &str) -> ConfigError {
-    use figment::error::Kind;
-    let Some(e) = error.into_iter().next() else {
-        return ConfigError::Parse {
-            path: name.to_owned(),
-            message: "invalid configuration".into(),
-        };
-    };
-    let key = &e.path;
-    let reason = match &e.kind {
-        Kind::UnknownField(unknown, expected) => {
-            let listed: Vec<String> = expected.iter().map(|k| format!("`{k}`")).collect();
-            let known = format!("is not a key here (known: {})", listed.join(", "));
-            match closest(unknown, expected) {
-                Some(meant) => format!("{known}; did you mean `{meant}`?"),
-                None => known,
-            }
-        }
-        Kind::Message(m) if key.is_empty() => {
-            // A file that is not TOML at all: the parser's message has the line.
-            return ConfigError::Parse {
-                path: name.to_owned(),
-                message: m.trim_end().to_owned(),
-            };
-        }
-        other => other.to_string(),
-    };
-    let from = e.metadata.as_ref().and_then(|m| match &m.source {
-        Some(source) => Some(format!("in {source}")),
-        None if m.name.contains("environment") => Some(format!(
-            "from IVRHOOK_{}",
-            key.join("__").to_ascii_uppercase()
-        )),
-        None => None,
-    });
-    ConfigError::Invalid {
-        key: key_name(key),
-        reason: match from {
-            Some(from) => format!("{reason} ({from})"),
-            None => reason,
-        },
-    }
-}
-
-/// `destinations[0].filter.status`, as the other messages name keys.
-fn key_name(path: &[String]) -> String {
-    let mut name = String::new();
-    for part in path {
-        if part.bytes().all(|b| b.is_ascii_digit()) {
-            name.push_str(&format!("[{part}]"));
-        } else {
-            if !name.is_empty() {
-                name.push('.');
-            }
-            name.push_str(part);
-        }
-    }
-    name
 }
