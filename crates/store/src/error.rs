@@ -14,6 +14,11 @@ pub enum StoreError {
     },
     #[error("cannot lock {path}: {reason}")]
     Lock { path: PathBuf, reason: String },
+    #[error(
+        "the directory {dir} for the database {path} does not exist: create it, or point \
+         database at a file in a directory that does"
+    )]
+    NoDirectory { dir: PathBuf, path: PathBuf },
     #[error("backup {path}: {reason}")]
     Backup { path: PathBuf, reason: String },
     #[error("the database schema is at version {found}, newer than this ivrhook knows ({known}); run a newer ivrhook")]

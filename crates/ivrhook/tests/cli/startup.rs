@@ -255,3 +255,17 @@ async fn a_token_from_token_new_opens_the_api_through_its_printed_entry() {
     assert_eq!(with.status(), 200);
     server.child.start_kill().unwrap();
 }
+
+/// A database file in a directory that does not exist is refused with the directory named,
+/// not as a lock that failed.
+#[tokio::test]
+async fn a_database_in_a_missing_directory_names_the_directory() {
+    let (_guard, dir) = temp_dir();
+    let missing = dir.join("nowhere");
+    let url = format!("sqlite://{}/ivrhook.db", missing.display());
+    let (_, err) = run_fails(&dir, &["serve", "--database", &url]).await;
+    let expected = format!("the directory {} for the database", missing.display());
+    assert!(err.contains(&expected), "{err}");
+    assert!(!err.contains("cannot lock"), "{err}");
+    assert!(!missing.exists(), "nothing is created");
+}

@@ -86,6 +86,12 @@ impl SqliteStore {
         options: OpenOptions,
     ) -> Result<Self, StoreError> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
+            return Err(StoreError::NoDirectory {
+                dir: dir.to_owned(),
+                path,
+            });
+        }
         let lock = LockFile::take(&path)?;
         let conn = schema::connect(&path)?;
         match options.migrations {
