@@ -38,5 +38,8 @@ pub fn run(args: ConfigArgs) -> Result<(), Box<dyn Error>> {
             false => format!(": {}", destinations.join(", ")),
         }
     );
+    for warning in config.warnings() {
+        println!("warning: {warning}");
+    }
     Ok(())
 }

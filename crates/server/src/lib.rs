@@ -209,6 +209,9 @@ impl Server {
             tracing::warn!(listen = %addr, "api_open = true: the API and the dashboard at {addr} \
                 take every request without a token; whatever is in front of ivrhook must check who comes in");
         }
+        for warning in state.config.warnings() {
+            tracing::warn!("{warning}");
+        }
         let deliver = state.config.roles.deliver;
         let stopping = state.stopping.clone();
         let stop = shutdown.clone();

@@ -31,6 +31,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Why an HTTP kind's URL will be refused from `reach`, when the URL alone shows it: an
+    /// address literal or `localhost` out of reach. A name is checked as it resolves.
+    pub fn refused_by(&self, reach: Reach) -> Option<String> {
+        let url = match self {
+            Kind::Callback(spec) => &spec.url,
+            Kind::Webhook(spec) => &spec.url,
+            Kind::Nats(_) | Kind::Rabbitmq(_) => return None,
+        };
+        if url.host_str() == Some("localhost") {
+            let ip = std::net::Ipv4Addr::LOCALHOST.into();
+            return reach
+                .refuses(ip)
+                .map(|kind| reach::refusal("localhost", ip, kind));
+        }
+        http::literal_refused(url, reach)
+    }
+
     /// The kind's transport; HTTP kinds share the client of their `reach`. Nothing connects
     /// until the first delivery.
     pub fn transport(self, clients: &http::Clients, reach: Reach) -> Arc<dyn Transport> {

@@ -63,10 +63,11 @@ fn kind(ip: IpAddr) -> Option<&'static str> {
 
 /// The sentence an attempt keeps when `host` is out of reach.
 pub(crate) fn refusal(host: &str, ip: IpAddr, kind: &str) -> String {
-    format!(
-        "{host} is {ip}, a {kind} address: not sent (set allow_private = true on the destination \
-         to send there)"
-    )
+    let what = match host.trim_start_matches('[').trim_end_matches(']') == ip.to_string() {
+        true => format!("{ip} is a {kind} address"),
+        false => format!("{host} is {ip}, a {kind} address"),
+    };
+    format!("{what}: not sent (set allow_private = true on the app or destination to send there)")
 }
 
 /// Resolves names, keeping only the addresses `Reach` permits.

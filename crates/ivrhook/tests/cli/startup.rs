@@ -269,3 +269,32 @@ async fn a_database_in_a_missing_directory_names_the_directory() {
     assert!(!err.contains("cannot lock"), "{err}");
     assert!(!missing.exists(), "nothing is created");
 }
+
+/// A webhook at a private address without `allow_private` is valid, but its every delivery
+/// would go dead: `config check` and the start-up log say so, naming the key.
+#[tokio::test]
+async fn a_destination_its_reach_refuses_is_warned_of_at_check_and_start() {
+    let (_guard, dir) = temp_dir();
+    let text = "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://10.1.2.3:9000/h\"\n\
+                [[destinations]]\nname = \"open\"\nkind = \"webhook\"\nurl = \"http://10.1.2.4:9000/h\"\n\
+                allow_private = true\n";
+    std::fs::write(dir.join("private.toml"), text).unwrap();
+    let out = run_ok(&dir, &["config", "check", "private.toml"]).await;
+    let warnings: Vec<&str> = out.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(
+        warnings[0].starts_with("warning: destinations[0].url: 10.1.2.3 is a private address"),
+        "{out}"
+    );
+    assert!(warnings[0].contains("allow_private = true"), "{out}");
+
+    let env = [("RUST_LOG", "warn")];
+    let server = serve_with_env(&dir, &["--config", "private.toml"], &env).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !stderr(&dir).contains("destinations[0].url: 10.1.2.3 is a private address") {
+        assert!(tokio::time::Instant::now() < deadline, "{}", stderr(&dir));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!stderr(&dir).contains("10.1.2.4"), "{}", stderr(&dir));
+    drop(server);
+}

@@ -262,6 +262,18 @@ impl Config {
         sources::from_text(text, name)?.validate()
     }
 
+    /// What will fail although the configuration is valid: an app's callback or a destination
+    /// at an address its reach refuses, whose every delivery would go dead.
+    pub fn warnings(&self) -> Vec<String> {
+        let apps = (self.apps.iter().enumerate())
+            .filter_map(|(i, a)| Some((format!("apps[{i}].callback_url"), a.delivery.as_ref()?)));
+        let destinations = (self.destinations.iter().enumerate())
+            .map(|(i, d)| (format!("destinations[{i}].url"), d));
+        (apps.chain(destinations))
+            .filter_map(|(key, d)| Some(format!("{key}: {}", d.kind.refused_by(d.reach)?)))
+            .collect()
+    }
+
     /// With no app configured, a loopback receiver takes any appId (a developer trying it out);
     /// a receiver reachable from the network never does.
     pub fn accepts_any_app(&self) -> bool {
