@@ -62,9 +62,8 @@ pub async fn run(args: SendArgs) -> Result<(), Box<dyn Error>> {
 
 /// The report's own `appId`, for a send without `--app`.
 fn app_of(body: &[u8]) -> Result<String, String> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        format!("--app not given, and the report is not JSON to take its appId from: {e}")
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the report is not JSON: {e}"))?;
     match value.get("appId").and_then(|a| a.as_str()) {
         Some(app) if !app.is_empty() => Ok(app.to_owned()),
         _ => Err("--app not given, and the report has no appId to take it from".into()),

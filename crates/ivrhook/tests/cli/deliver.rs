@@ -131,6 +131,20 @@ async fn the_readmes_send_example_is_accepted_and_takes_its_app_from_the_body() 
     );
     let (_, err) = run_fails(&dir, &["send", "--server", "127.0.0.1:1", &example]).await;
     assert!(err.contains("did you mean http://127.0.0.1:1?"), "{err}");
+
+    // Broken JSON is told as such, not as a missing --app.
+    std::fs::write(dir.join("broken.json"), r#"{"callId": "c","#).unwrap();
+    let (_, err) = run_fails(&dir, &["send", "--server", &server.base, "broken.json"]).await;
+    assert!(err.contains("the report is not JSON: "), "{err}");
+    assert!(!err.contains("--app"), "{err}");
+    // An app this server does not have, and one it has without a callback_url, differ.
+    let other = "0123456789abcdef0123456789abcdef";
+    let args = ["send", "--app", other, "--server", &server.base, &example];
+    let (_, err) = run_fails(&dir, &args).await;
+    assert!(
+        err.contains(&format!("appId: {other} is not an app of this server")),
+        "{err}"
+    );
     server.child.start_kill().unwrap();
 }
 

@@ -152,7 +152,7 @@ pub async fn retry_app_range(
     let (Path(app), body) = (app?, body?);
     let app = AppId::try_from(app).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
     let name = callback_name(&app);
-    let missing = || ApiError::NotFound(format!("appId: {app} has no callback_url configured"));
+    let missing = || super::outbound::without_callback(&st, &app);
     let retried = retry_range(&st, &name, &body, missing).await?;
     Ok(Json(
         json!({"appId": app, "destination": name, "retried": retried}),

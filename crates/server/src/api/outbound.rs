@@ -42,9 +42,7 @@ pub async fn submit(
         .engine
         .as_ref()
         .filter(|e| e.destination(&destination).is_some())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("appId: {app} has no callback_url configured"))
-        })?;
+        .ok_or_else(|| without_callback(&st, &app))?;
     // What goes out must meet the contract: strict, so nothing only tolerated is sent on.
     let options = DecodeOptions {
         strict: true,
@@ -139,4 +137,17 @@ pub(crate) fn announce(st: &AppState, d: &DeliveryRow) {
 
 pub(crate) fn delivery_response(d: &DeliveryRow) -> Json<Value> {
     Json(json!({"delivery": delivery_json(d)}))
+}
+
+/// Why an app's reports cannot be sent: it is not one of the configured apps, or it is one
+/// without a `callback_url`.
+pub(crate) fn without_callback(st: &AppState, app: &AppId) -> ApiError {
+    ApiError::NotFound(match st.apps.contains_key(app) {
+        true => format!(
+            "appId: {app} has no callback_url configured: sending needs one in its [[apps]] entry"
+        ),
+        false => format!(
+            "appId: {app} is not an app of this server: add it under [[apps]] with its callback_url"
+        ),
+    })
 }

@@ -161,6 +161,37 @@ async fn submissions_are_validated_naming_the_field() {
     app.stop().await;
 }
 
+/// Submitting for an app the server does not have, and for one it has without a
+/// `callback_url`, are told apart.
+#[tokio::test]
+async fn a_submission_without_a_callback_says_what_is_missing() {
+    let other = "ffffffffffffffffffffffffffffffff";
+    let app = spawn_with(&format!(
+        "[[apps]]\nid = \"{APP}\"\n[[apps]]\nid = \"{other}\"\ncallback_url = \"http://127.0.0.1:9/cb\"\n"
+    ))
+    .await;
+    let (status, body) = submit(&app, &report("n-1"), None).await;
+    assert_eq!(status, 404, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("has no callback_url configured: sending needs one in its [[apps]] entry"),
+        "{body}"
+    );
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/apps/{unknown}/events")))
+        .body(report("n-1").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("is not an app of this server"), "{body}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_dead_delivery_is_listed_and_can_be_retried_one_by_one_or_in_bulk() {
     // The receiver knows no such app: 108101, dead at once.
