@@ -63,8 +63,9 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
     } else {
         Some(1000)
     });
+    let target = ivrhook::net::http_url("--target", &args.target)?;
     let opts = simulate::Options {
-        target: ivrhook::net::http_url("--target", &args.target)?,
+        target: target.clone(),
         app,
         calls,
         duration: args.duration,
@@ -82,13 +83,29 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
     print!("{}", summary.render());
     match summary.not_accepted() {
         Some(which) => Err(format!(
-            "{} of {} reports were not accepted: {which}",
+            "{} of {} reports were not accepted: {which}{}",
             summary.reports - summary.accepted(),
-            summary.reports
+            summary.reports,
+            not_found_hint(&target, &summary)
         )
         .into()),
         None => Ok(()),
     }
+}
+
+/// For a target that answered 404: nothing takes reports at its path, and where an ivrhook
+/// takes them.
+fn not_found_hint(target: &str, summary: &simulate::Summary) -> String {
+    let missing = summary.by_code.keys().any(|c| c.starts_with("HTTP 404"));
+    let Some(mut url) = reqwest::Url::parse(target).ok().filter(|_| missing) else {
+        return String::new();
+    };
+    let path = url.path().to_owned();
+    url.set_path("/callback");
+    format!(
+        "; nothing takes reports at {path}: an ivrhook takes them at /callback (its \
+         inbound.path), e.g. --target {url}"
+    )
 }
 
 /// A progress bar on a terminal; a plain line a second otherwise.

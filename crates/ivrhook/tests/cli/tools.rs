@@ -168,6 +168,10 @@ async fn simulate_fails_when_reports_are_not_accepted_and_retries_only_what_may_
     let (summary, err) = run_fails(&dir, &args).await;
     assert_eq!(row(&summary, "requests").as_deref(), Some("5"), "{summary}");
     assert!(err.contains("5 × HTTP 404, not JSON"), "{err}");
+    let callback = missing.replace("/not-here", "/callback");
+    let hint = "nothing takes reports at /not-here: an ivrhook takes them at /callback";
+    assert!(err.contains(hint), "{err}");
+    assert!(err.contains(&format!("e.g. --target {callback}")), "{err}");
 
     // 108102 is retried, and the retries are counted apart from the final answers.
     let full = broken(r#"{"code":"108102","msg":"queue full"}"#).await;
