@@ -100,6 +100,11 @@ pub(crate) async fn require_session(
 fn sign_in_page(st: &AppState, error: Option<&str>) -> Markup {
     let form = html! {
         @if let Some(error) = error { p role="alert" { (error) } }
+        p #which {
+            "Sign in with the server's " code { "admin_token" } ", or with an API token ("
+            code { "[[api_tokens]]" } ", made by " code { "ivrhook token new" } ") that has the "
+            code { "read" } " scope; retrying deliveries also needs " code { "operate" } "."
+        }
         form method="post" action="/signin" {
             label for="token" { "Token" }
             " "
@@ -109,6 +114,14 @@ fn sign_in_page(st: &AppState, error: Option<&str>) -> Markup {
         }
     };
     page("Sign in", st, false, form)
+}
+
+/// `GET /signin`: the form, or the dashboard for one who needs none or is signed in.
+pub(crate) async fn sign_in_form(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if st.access.is_open() || signed_in(&st, &headers).is_some() {
+        return redirect_home(None);
+    }
+    sign_in_page(&st, None).into_response()
 }
 
 /// `POST /signin` with the form's `token`.

@@ -51,7 +51,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             state,
             crate::signin::require_session,
         ))
-        .route("/signin", post(crate::signin::sign_in))
+        .route(
+            "/signin",
+            get(crate::signin::sign_in_form).post(crate::signin::sign_in),
+        )
         .route("/signout", post(crate::signin::sign_out))
         .route_layer(middleware::from_fn(guard::same_origin))
         // A call's page with hundreds of reports and attempts is mostly repeated markup.

@@ -69,6 +69,13 @@ async fn with_a_token_the_dashboard_signs_in_with_an_http_only_strict_cookie() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "the API's token works too");
+    // The sign-in page is a page of its own, and says which tokens work.
+    let resp = app.client.get(app.url("/signin")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let form = resp.text().await.unwrap();
+    assert!(form.contains("action=\"/signin\""), "{form}");
+    assert!(form.contains("<code>admin_token</code>"), "{form}");
+    assert!(form.contains("<code>read</code>"), "{form}");
 
     let b = browser().await;
     b.client.goto(&app.url("/")).await.unwrap();
