@@ -62,14 +62,21 @@ pub(crate) fn read(reports: &[Value]) -> (Vec<Step>, Option<HungUp>) {
     (steps, hangup)
 }
 
-/// The drawing; `None` when no command has a start time to place it by.
+/// The drawing; `None` when no command has a start time to place it by. The commands set
+/// the scale; a hang-up long after them (a report sent days later) is drawn past a break at
+/// the right edge, with how much later it came, so that the bars keep their size.
 pub(crate) fn svg(steps: &[Step], hangup: Option<&HungUp>) -> Option<Markup> {
     let placed = steps
         .iter()
         .filter_map(|s| Some((s.start_ms?, s.duration_ms.unwrap_or(0))));
     let t0 = placed.clone().map(|(s, _)| s).min()?;
-    let ends = placed.map(|(s, d)| s + d.max(0));
-    let t1 = ends.chain(hangup.and_then(|h| h.at_ms)).max()?;
+    let commands_end = placed.map(|(s, d)| s + d.max(0)).max()?;
+    let hung_at = hangup.and_then(|h| h.at_ms);
+    let far = hung_at.filter(|at| at - commands_end > (commands_end - t0).max(1000));
+    let t1 = match far {
+        Some(_) => commands_end,
+        None => hung_at.map_or(commands_end, |at| at.max(commands_end)),
+    };
     let span = (t1 - t0).max(1) as f64;
     let scale = (WIDTH - CAPTION) / span;
     let x = |t: i64| ((t - t0) as f64 * scale).max(0.0);
@@ -79,6 +86,7 @@ pub(crate) fn svg(steps: &[Step], hangup: Option<&HungUp>) -> Option<Markup> {
         steps.len(),
         span / 1000.0
     );
+    let reason = hangup.map_or("", |h| h.reason.as_str());
     Some(html! {
         svg.timeline viewBox={ "0 0 " (WIDTH) " " (height) } role="img" aria-label=(label) {
             @for (i, s) in steps.iter().enumerate() {
@@ -96,14 +104,41 @@ pub(crate) fn svg(steps: &[Step], hangup: Option<&HungUp>) -> Option<Markup> {
                 }
             }
             (axis(span, height))
-            @if let Some(at) = hangup.and_then(|h| h.at_ms) {
-                line x1=(x(at)) x2=(x(at)) y1="0" y2=(height - ROW) stroke="#c1121f" stroke-width="3" {}
-                text.hangup x=(x(at) + 4.0) y=(height - ROW - 4.0) font-size="13" fill="#9b1c1c" {
-                    "hang-up (reason " (hangup.map_or("", |h| h.reason.as_str())) ")"
-                }
+            @match (far, hung_at) {
+                (Some(at), _) => (far_hangup(at - commands_end, reason, height)),
+                (None, Some(at)) => (hangup_line(x(at), reason, height)),
+                (None, None) => {},
             }
         }
     })
+}
+
+fn hangup_line(x: f64, reason: &str, height: f64) -> Markup {
+    html! {
+        line x1=(x) x2=(x) y1="0" y2=(height - ROW) stroke="#c1121f" stroke-width="3" {}
+        text.hangup x=(x + 4.0) y=(height - ROW - 4.0) font-size="13" fill="#9b1c1c" {
+            "hang-up (reason " (reason) ")"
+        }
+    }
+}
+
+/// The hang-up past a break in the axis, `after_ms` after the last command ended.
+fn far_hangup(after_ms: i64, reason: &str, height: f64) -> Markup {
+    let x = WIDTH - 12.0;
+    let axis = height - ROW * 0.5 - 12.0;
+    let later = humantime::format_duration(std::time::Duration::from_secs(
+        u64::try_from(after_ms / 1000).unwrap_or(0),
+    ));
+    html! {
+        g.break stroke="#555" {
+            line x1=(WIDTH - CAPTION + 8.0) x2=(WIDTH - CAPTION + 16.0) y1=(axis + 6.0) y2=(axis - 6.0) {}
+            line x1=(WIDTH - CAPTION + 14.0) x2=(WIDTH - CAPTION + 22.0) y1=(axis + 6.0) y2=(axis - 6.0) {}
+        }
+        line x1=(x) x2=(x) y1="0" y2=(height - ROW) stroke="#c1121f" stroke-width="3" {}
+        text.hangup x=(x - 4.0) y=(height - ROW - 4.0) font-size="13" fill="#9b1c1c" text-anchor="end" {
+            "hang-up " (later) " later (reason " (reason) ")"
+        }
+    }
 }
 
 fn axis(span: f64, height: f64) -> Markup {
@@ -126,3 +161,7 @@ pub(crate) fn seconds(ms: Option<i64>) -> String {
         |ms| format!("{:.3} s", ms as f64 / 1000.0),
     )
 }
+
+#[cfg(test)]
+#[path = "timeline_tests.rs"]
+mod tests;
