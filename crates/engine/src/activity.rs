@@ -23,12 +23,28 @@ pub struct Minute {
     pub answers: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Activity {
     minutes: Mutex<VecDeque<Minute>>,
+    /// When this node began counting: the counts before are not in memory.
+    since_ms: i64,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            minutes: Mutex::default(),
+            since_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
 }
 
 impl Activity {
+    /// When this node began counting (it started): the minutes before hold nothing.
+    pub fn since_ms(&self) -> i64 {
+        self.since_ms
+    }
+
     pub fn report(&self, now_ms: i64) {
         self.with_minute(now_ms, |m| m.reports += 1);
     }

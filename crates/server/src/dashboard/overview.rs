@@ -6,7 +6,7 @@
 use super::{
     calls::call_table,
     chart::{bars, Series},
-    frame::page,
+    frame::{page, when},
     setup::state_table,
     Failure,
 };
@@ -50,7 +50,9 @@ pub(crate) async fn live(
 
 async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error::ApiError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let hour = st.metrics.engine.activity().last_hour(now);
+    let activity = st.metrics.engine.activity();
+    let hour = activity.last_hour(now);
+    let since = activity.since_ms();
     let (calls, _) = recent_calls(st, None, Window::default(), i64::MAX, 20).await?;
     let count = |f: fn(&Minute) -> u64| hour.iter().map(f).collect::<Vec<u64>>();
     let reports = [Series {
@@ -76,7 +78,13 @@ async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error:
         },
     ];
     Ok(html! {
-        p { "The last hour on this node." }
+        p #counting {
+            "The last hour on this node"
+            @if now - since < 3_600_000 {
+                ", counted since it started at " (when(st, since))
+            }
+            "."
+        }
         div.charts {
             (bars("reports-chart", "Reports received", &reports))
             (bars("deliveries-chart", "Delivery attempts", &deliveries))

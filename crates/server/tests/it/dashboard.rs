@@ -19,6 +19,12 @@ async fn the_overview_shows_the_hours_figures_destinations_and_calls_and_updates
     assert!(banner.contains("open to anyone"), "{banner}");
     let figures = text_of(&b.client, "#reports-chart figcaption").await;
     assert_eq!(figures, "Reports received — 3 reports");
+    // Counts are this node's since it started: a restart empties them, and the page says so.
+    let counting = text_of(&b.client, "#counting").await;
+    assert!(
+        counting.starts_with("The last hour on this node, counted since it started at "),
+        "{counting}"
+    );
     let bars = b
         .client
         .find_all(Locator::Css("#reports-chart rect"))
