@@ -70,3 +70,54 @@ async fn the_readmes_simulate_and_check_commands_run_as_written() {
     }
     server.child.start_kill().unwrap();
 }
+
+/// The first `toml` block after `heading`.
+fn toml_after(heading: &str) -> &'static str {
+    README
+        .split(heading)
+        .nth(1)
+        .and_then(|rest| rest.split("```toml\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("the README has a toml block after {heading:?}"))
+}
+
+/// "One app, one webhook" as written, its URL moved to a receiver this test runs: the try-it
+/// report, posted again, arrives there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_one_app_one_webhook_config_forwards_the_try_it_report() {
+    let (_guard, dir) = temp_dir();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sent, mut arrived) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let hook = axum::Router::new().route(
+        "/ivr",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let sent = sent.clone();
+            async move {
+                let _ = sent.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let config = toml_after("**One app, one webhook.**")
+        .replace("http://127.0.0.1:9000", &format!("http://127.0.0.1:{port}"));
+    std::fs::write(dir.join("ivrhook.toml"), config).unwrap();
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let block = block_after("Try it: post a report");
+    let script = block.replace("http://127.0.0.1:8080", &server.base);
+    let out = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir)
+        .output()
+        .await
+        .expect("sh runs");
+    assert!(out.status.success(), "{out:?}");
+    let forwarded = tokio::time::timeout(std::time::Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the report reaches the webhook within 30 s")
+        .unwrap();
+    assert_eq!(forwarded["callId"], "88-try-it-out", "{forwarded}");
+    server.child.start_kill().unwrap();
+}
