@@ -22,9 +22,8 @@ pub struct NewEvent {
 }
 
 /// A node's offer to lease a new event's delivery in the same write that stores it, so the
-/// delivery needs no claim: a claim is a statement and a new row version per delivery, about
-/// a third of the database's work for a delivery that succeeds at once (BENCHMARKS.md,
-/// "Sent as it is accepted"). The store takes the offer only if the delivery may go now: with
+/// delivery needs no claim: a claim is a statement and a new row version per delivery, a
+/// large share of the database's work for a delivery that succeeds at once. The store takes the offer only if the delivery may go now: with
 /// `ordered`, no earlier delivery of its call is unfinished, and no earlier event of the same
 /// call is in the same write. A delivery leased this way is like a claimed one in every way
 /// (its lease expires, others claim it then).

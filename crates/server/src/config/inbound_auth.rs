@@ -30,7 +30,7 @@ pub(crate) struct FileVerify {
 }
 
 /// What a request for the app must show before anything of it is stored. Every check set
-/// must pass; none set: the app is open (as before these settings existed).
+/// must pass; none set: the app is open, taking what the platform sends as it is.
 #[derive(Debug, Clone, Default)]
 pub struct InboundAuth {
     pub allow_from: Vec<IpNet>,

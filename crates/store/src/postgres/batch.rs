@@ -13,15 +13,13 @@ use tokio::sync::{mpsc, Mutex};
 const MAX_BATCH: usize = 256;
 /// Groups of one kind in flight at once, per node. One: writes that arrive while a group is
 /// written (and committed) wait for the next, so a group grows with the load instead of the
-/// load being spread over small groups. Per row, a group of 16 costs PostgreSQL about a third
-/// less than a group of 4 (BENCHMARKS.md, step 15); measured end to end against four workers,
-/// two nodes delivered about a fifth more per second and received a quarter more. Nodes add
-/// writers: each has its own.
+/// load being spread over small groups, and PostgreSQL's cost per row falls as groups grow.
+/// Nodes add writers: each has its own.
 const WORKERS: usize = 1;
 
 /// Starts the workers, each running `write` on the groups it takes; they stop when every
-/// sender is dropped. (With one worker the shared receiver's lock is never contended; it is
-/// kept so the count stays a constant to measure with.)
+/// sender is dropped. (With one worker the shared receiver's lock is never contended; it
+/// keeps `WORKERS` a constant that can be raised.)
 pub(crate) fn spawn<J, F, Fut>(pool: Pool, write: F) -> mpsc::UnboundedSender<J>
 where
     J: Send + 'static,

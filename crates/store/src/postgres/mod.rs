@@ -104,10 +104,10 @@ impl PgStore {
         let Connect { mut config, tls } = Connect::parse(url)?;
         // Every statement ivrhook runs on a hot path is written for an index (the plan tests),
         // but a connection keeps the generic plan it made on the young table it first saw,
-        // and on a new table of a few hundred rows a sequential scan is the cheaper plan: the
-        // record of a group was measured scanning every delivery, for as long as the
-        // connection lived (BENCHMARKS.md, "Sent as it is accepted"). Without sequential
-        // scans to choose, that plan reads the index like the others. The URL's own options
+        // and on a new table of a few hundred rows a sequential scan is the cheaper plan, which
+        // the record of a group would then keep for as long as the connection lives,
+        // scanning every delivery. Without sequential scans to choose, that plan reads the
+        // index like the others. The URL's own options
         // come after, so an operator can still turn it back on.
         let options = match config.get_options() {
             Some(theirs) => format!("-c enable_seqscan=off {theirs}"),

@@ -31,25 +31,24 @@ pub(crate) struct Job {
 /// rows it moved. Only pending deliveries carry a lease (a claim leases pending rows; every
 /// move out of pending clears it), so the lease is the whole check: a `state = 'pending'` term
 /// would let the planner read the rows through the pending-only indexes, and on a young table
-/// whose statistics say almost nothing is pending it did, walking every pending row to find
-/// one (measured at a backlog of thousands: 85 buffers per record instead of about 25).
+/// whose statistics say almost nothing is pending it may, walking every pending row to find
+/// one.
 ///
-/// A group is one statement, its rows in parallel arrays: one statement per record cost
-/// PostgreSQL a round trip, an executor start and a transaction's `BEGIN`/`COMMIT` share
-/// each, most of its work per delivery (BENCHMARKS.md). The rows are found by `id = ANY(…)`
-/// on the primary key: joined to the arrays alone, a planner with stale statistics was
-/// measured hashing every pending delivery instead. A record whose delivery does not exist
-/// changes nothing and comes back missing.
+/// A group is one statement, its rows in parallel arrays: a statement per record would cost
+/// PostgreSQL a round trip, an executor start and a share of `BEGIN`/`COMMIT` each, most of
+/// its work per delivery. The rows are found by `id = ANY(…)` on the primary key: joined to
+/// the arrays alone, a planner with stale statistics may hash every pending delivery instead.
+/// A record whose delivery does not exist changes nothing and comes back missing.
 ///
 /// A delivery that finishes returns the next pending delivery of its call (id, lane, due
 /// time): it may have been waiting for this one, behind the lane's claim floor (`floors`),
 /// and the engine claims again only when there is one (`Recorded`). A delivery of the call
 /// committed while this statement runs is not in its snapshot; if that one's own claim also
 /// ran before this commit, it found the call blocked, and it waits for the backstop's poll
-/// (2 s; README). It
-/// is read as the claim's ordering check is (`outbox::CLAIM`), so that `deliveries_ordering`
-/// is the only index that serves it, and taken by `min` rather than `ORDER BY p.id LIMIT 1`,
-/// which would make the primary key's order worth a walk.
+/// (2 s; README). The next delivery is read as the claim's ordering check is
+/// (`outbox::CLAIM`), so that `deliveries_ordering` is the only index that serves it, and
+/// taken by `min` rather than `ORDER BY p.id LIMIT 1`, which would make the primary key's
+/// order worth a walk.
 ///
 /// A delivery that finishes moves from `deliveries_pending` to its day's partition
 /// (migration 13), so the statement changes `deliveries`, and `@pending` is where

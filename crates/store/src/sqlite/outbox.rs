@@ -55,8 +55,8 @@ pub(super) const NEXT_OF_CALL: &str = "
 /// The event and its delivery, together (the caller runs this in a savepoint).
 ///
 /// The ids come from `last_insert_rowid`, not `RETURNING`: SQLite gathers a statement's
-/// `RETURNING` rows in a temporary b-tree of its own, created and dropped each time, which
-/// was a tenth of the instructions of a delivery (BENCHMARKS.md, step 16).
+/// `RETURNING` rows in a temporary b-tree of its own, created and dropped each time, a large
+/// share of a delivery's work.
 pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submitted> {
     let inserted = conn.prepare_cached(INSERT_EVENT)?.execute((
         e.app_id.as_str(),
@@ -106,7 +106,7 @@ pub(crate) fn submit(conn: &Connection, e: &NewEvent) -> rusqlite::Result<Submit
 // leased one by one by primary key, in the writer's transaction (nothing else writes between
 // the two): an `UPDATE … WHERE id IN (…) RETURNING` costs three temporary b-trees a claim (the
 // id list, the excluded list, the returned rows), each created and dropped, where a lease by
-// primary key costs one b-tree seek (BENCHMARKS.md, step 16).
+// primary key costs one b-tree seek.
 //
 // The claimed columns are `rows::CLAIMED`, the delivery named `c`: its event or its report is
 // joined by primary key.

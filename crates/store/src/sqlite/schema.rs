@@ -187,9 +187,8 @@ mod tests {
 
     /// SQLite builds a temporary b-tree (created, filled, dropped) for a statement's
     /// `RETURNING` rows, for an `IN (SELECT …)` or `json_each` list, and for a CHECK written
-    /// as an IN list: together a fifth of a delivery's instructions before they went
-    /// (BENCHMARKS.md, step 16). None of the statements a report or a delivery runs every
-    /// time may build one.
+    /// as an IN list, each a large share of a small statement's work. None of the statements
+    /// a report or a delivery runs every time may build one.
     #[test]
     fn hot_writes_build_no_temporary_btree() {
         use super::super::{outbox, reports};
