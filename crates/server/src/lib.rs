@@ -51,7 +51,7 @@ use axum::{
 };
 use config::{Config, ConfigError};
 use ivrhook_engine::{Clock, Engine};
-use ivrhook_store::{postgres::Migrations, OpenOptions, StoreError};
+use ivrhook_store::{Migrations, OpenOptions, StoreError};
 use metrics::Metrics;
 use state::AppState;
 use std::{net::SocketAddr, sync::Arc};

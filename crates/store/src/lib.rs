@@ -27,7 +27,6 @@ pub mod url;
 
 pub use error::StoreError;
 pub use model::{Consumer, Forward, Inserted, Leased, NewReport, StoredReport};
-pub use postgres::Migrations;
 pub use traits::Store;
 pub use url::DatabaseUrl;
 
@@ -76,12 +75,19 @@ impl StoreEvents for NoEvents {
     fn batch(&self, _size: usize) {}
 }
 
+/// Whether opening the store applies pending migrations or only checks they were applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    Apply,
+    Require,
+}
+
 /// How `open` opens a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenOptions {
     /// Apply pending migrations, or (`Migrations::Require`) refuse a database that lacks
     /// them (for upgrades run as a separate step: `ivrhook migrate`).
-    pub migrations: postgres::Migrations,
+    pub migrations: Migrations,
     /// PostgreSQL connections this process may open (one more LISTENs on delivering nodes).
     pub pool_size: usize,
     /// SQLite: the WAL file never grows past this many bytes.
@@ -91,7 +97,7 @@ pub struct OpenOptions {
 impl Default for OpenOptions {
     fn default() -> Self {
         OpenOptions {
-            migrations: postgres::Migrations::Apply,
+            migrations: Migrations::Apply,
             pool_size: postgres::POOL_SIZE,
             max_wal: sqlite::DEFAULT_MAX_WAL,
         }
@@ -148,7 +154,7 @@ pub async fn open_read_only(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreEr
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open_read_only(path)?)),
         DatabaseUrl::Postgres(url) => Ok(Arc::new(
-            postgres::PgStore::open(url, postgres::Migrations::Require, 2).await?,
+            postgres::PgStore::open(url, Migrations::Require, 2).await?,
         )),
     }
 }

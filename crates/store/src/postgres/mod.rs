@@ -39,7 +39,7 @@ mod test_support;
 mod tls;
 mod verify;
 
-use crate::StoreError;
+use crate::{Migrations, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
 use tls::Connect;
@@ -56,13 +56,6 @@ pub const POOL_SIZE: usize = 16;
 
 /// How long a request waits for a connection, or for a new one to open, before failing.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Whether opening the store applies pending migrations or only checks they were applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Migrations {
-    Apply,
-    Require,
-}
 
 pub struct PgStore {
     pool: Pool,

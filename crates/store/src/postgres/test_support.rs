@@ -2,7 +2,8 @@
 //! and an attempt record.
 #![allow(clippy::unwrap_used)]
 
-use super::{scratch::ScratchDatabase, Migrations, PgStore};
+use super::{scratch::ScratchDatabase, PgStore};
+use crate::Migrations;
 use crate::{
     outbox::{AttemptRecord, NewEvent, Settle, Submitted},
     Store,

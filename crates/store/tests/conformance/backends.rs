@@ -1,9 +1,9 @@
 //! The two backends under test, each on fresh storage.
 
 use ivrhook_store::{
-    postgres::{scratch::ScratchDatabase, Migrations, PgStore},
+    postgres::{scratch::ScratchDatabase, PgStore},
     sqlite::SqliteStore,
-    Store,
+    Migrations, Store,
 };
 
 pub struct Backend {
