@@ -21,6 +21,44 @@ pub(crate) const CLAIMED: &str = "c.id, c.call_id, c.attempts, c.unknown_call_an
     c.created_at_ms, c.event_id, e.body, c.report_id, r.app_id, r.event, r.status,
     r.received_at_ms, r.raw, r.utc_offset, r.warnings";
 
+/// A stored report's columns, with `decoded` the expression for its stored decoded form:
+/// SQLite's `decoded` column (kept by rows from before its migration 3), PostgreSQL's null
+/// (it never stored one).
+pub(crate) fn report_columns(decoded: &str) -> String {
+    format!(
+        "id, app_id, call_id, event, status, received_at_ms, peer, raw, {decoded}, warnings,
+         duplicates, utc_offset"
+    )
+}
+
+/// A row selected with [`report_columns`]. An empty or null decoded form is none: the reader
+/// derives it from `raw` and `utc_offset`.
+pub(crate) fn report(r: &impl Columns) -> Result<crate::StoredReport, StoreError> {
+    let json = |i: usize, what: &str| -> Result<Option<serde_json::Value>, StoreError> {
+        match r.text(i)?.filter(|t| !t.is_empty()) {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("reports.{what}: {e}"))),
+            None => Ok(None),
+        }
+    };
+    let ms = required(r.int(5)?, "reports.received_at_ms")?;
+    Ok(crate::StoredReport {
+        id: required(r.int(0)?, "reports.id")?,
+        app_id: required(r.text(1)?, "reports.app_id")?,
+        call_id: required(r.text(2)?, "reports.call_id")?,
+        event: required(r.text(3)?, "reports.event")?,
+        status: r.int(4)?,
+        received_at: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+        peer: r.text(6)?,
+        raw: required(r.bytes(7)?, "reports.raw")?,
+        decoded: json(8, "decoded")?,
+        warnings: required(json(9, "warnings")?, "reports.warnings")?,
+        duplicates: required(r.int(10)?, "reports.duplicates")?,
+        utc_offset: r.text(11)?,
+    })
+}
+
 /// Reads one column of a row, whichever driver's.
 pub(crate) trait Columns {
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;

@@ -1,30 +1,15 @@
 //! Received reports and registered calls on PostgreSQL.
 
 use super::PgStore;
-use crate::{Inserted, NewReport, StoreError, StoredReport};
+use crate::{rows, Inserted, NewReport, StoreError, StoredReport};
 use tokio_postgres::Row;
 
-const COLUMNS: &str = "id, app_id, call_id, event, status, received_at_ms, peer, raw, warnings,
-    duplicates, utc_offset";
+/// PostgreSQL never stored a decoded form: every row's is derived when read.
+static COLUMNS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| rows::report_columns("NULL::text"));
 
 fn report(row: &Row) -> Result<StoredReport, StoreError> {
-    let warnings: String = row.try_get(8)?;
-    let ms: i64 = row.try_get(5)?;
-    Ok(StoredReport {
-        id: row.try_get(0)?,
-        app_id: row.try_get(1)?,
-        call_id: row.try_get(2)?,
-        event: row.try_get(3)?,
-        status: row.try_get(4)?,
-        received_at: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
-        peer: row.try_get(6)?,
-        raw: row.try_get(7)?,
-        decoded: None,
-        warnings: serde_json::from_str(&warnings)
-            .map_err(|e| StoreError::Corrupt(format!("reports.warnings: {e}")))?,
-        duplicates: row.try_get(9)?,
-        utc_offset: row.try_get(10)?,
-    })
+    rows::report(row)
 }
 
 impl PgStore {
@@ -78,7 +63,10 @@ impl PgStore {
     }
 
     pub(super) async fn for_call(&self, call: &str) -> Result<Vec<StoredReport>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM reports WHERE call_id = $1 ORDER BY id");
+        let sql = format!(
+            "SELECT {} FROM reports WHERE call_id = $1 ORDER BY id",
+            *COLUMNS
+        );
         self.rows(&sql, &[&call], report).await
     }
 
@@ -87,7 +75,10 @@ impl PgStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredReport>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM reports WHERE id > $1 ORDER BY id LIMIT $2");
+        let sql = format!(
+            "SELECT {} FROM reports WHERE id > $1 ORDER BY id LIMIT $2",
+            *COLUMNS
+        );
         self.rows(&sql, &[&after, &i64::from(limit)], report).await
     }
 
@@ -112,8 +103,9 @@ impl PgStore {
         limit: u32,
     ) -> Result<Vec<StoredReport>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM reports WHERE id < $1 AND ($2::text IS NULL OR app_id = $2)
-             ORDER BY id DESC LIMIT $3"
+            "SELECT {} FROM reports WHERE id < $1 AND ($2::text IS NULL OR app_id = $2)
+             ORDER BY id DESC LIMIT $3",
+            *COLUMNS
         );
         self.rows(&sql, &[&before, &app, &i64::from(limit)], report)
             .await

@@ -1,6 +1,6 @@
 //! Received reports and registered calls: the SQL, for the writer's jobs and the readers.
 
-use crate::{Inserted, NewReport, StoredReport};
+use crate::{rows, Inserted, NewReport, StoredReport};
 use rusqlite::{Connection, Row};
 
 pub(super) const INSERT_REPORT: &str = "
@@ -71,41 +71,19 @@ pub(crate) fn register_call(
     Ok(conn.prepare_cached(sql)?.execute((app, call, at_ms))? == 1)
 }
 
-const COLUMNS: &str =
-    "id, app_id, call_id, event, status, received_at_ms, peer, raw, decoded, warnings, duplicates,
-     utc_offset";
+/// SQLite keeps the decoded form of rows from before migration 3.
+static COLUMNS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| rows::report_columns("decoded"));
 
 fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
-    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
-        let text: String = row.get(i)?;
-        serde_json::from_str(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
-    };
-    let ms: i64 = row.get(5)?;
-    let decoded: String = row.get(8)?;
-    Ok(StoredReport {
-        id: row.get(0)?,
-        app_id: row.get(1)?,
-        call_id: row.get(2)?,
-        event: row.get(3)?,
-        status: row.get(4)?,
-        received_at: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
-        peer: row.get(6)?,
-        raw: row.get(7)?,
-        decoded: if decoded.is_empty() {
-            None
-        } else {
-            Some(json(8)?)
-        },
-        warnings: json(9)?,
-        duplicates: row.get(10)?,
-        utc_offset: row.get(11)?,
-    })
+    rows::report(row).map_err(rows::for_sqlite)
 }
 
 pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<StoredReport>> {
-    let sql = format!("SELECT {COLUMNS} FROM reports WHERE call_id = ?1 ORDER BY id");
+    let sql = format!(
+        "SELECT {} FROM reports WHERE call_id = ?1 ORDER BY id",
+        *COLUMNS
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([call], report)?;
     rows.collect()
@@ -116,7 +94,10 @@ pub(crate) fn after(
     after: i64,
     limit: u32,
 ) -> rusqlite::Result<Vec<StoredReport>> {
-    let sql = format!("SELECT {COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2");
+    let sql = format!(
+        "SELECT {} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2",
+        *COLUMNS
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map((after, limit), report)?;
     rows.collect()
@@ -129,8 +110,9 @@ pub(crate) fn before(
     limit: u32,
 ) -> rusqlite::Result<Vec<StoredReport>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM reports WHERE id < ?1 AND (?2 IS NULL OR app_id = ?2)
-         ORDER BY id DESC LIMIT ?3"
+        "SELECT {} FROM reports WHERE id < ?1 AND (?2 IS NULL OR app_id = ?2)
+         ORDER BY id DESC LIMIT ?3",
+        *COLUMNS
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map((before, app, limit), report)?;
