@@ -31,7 +31,7 @@ struct ListQuery {
     params(("app" = Option<String>, Query, description = "only this app's calls"),
            ("after" = Option<String>, Query, description = "the previous page's next"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "calls a page (100)")),
-    responses((status = 200, description = "a page of calls", body = Object), crate::api::openapi::Refused))]
+    responses((status = 200, description = "a page of calls", body = Object), crate::error::Refused))]
 pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,

@@ -25,7 +25,7 @@ use std::sync::Arc;
     request_body(content = Object, description = "{\"callId\": \"…\"}", content_type = "application/json"),
     responses((status = 201, description = "registered", body = Object),
               (status = 200, description = "already registered", body = Object),
-              (status = 404, description = "the app is not configured", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "the app is not configured", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn register(
     State(st): State<Arc<AppState>>,
     app_id: Result<Path<String>, PathRejection>,
@@ -77,7 +77,7 @@ async fn registered_with(st: &AppState, call: &CallId) -> Result<Vec<String>, Ap
     description = "The call's timeline: registrations, reports received with their forwards, outbound events with their deliveries.",
     params(("call_id" = String, Path, description = "the callId")),
     responses((status = 200, description = "the timeline", body = Object),
-              (status = 404, description = "neither registered nor reported", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "neither registered nor reported", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn timeline(
     State(st): State<Arc<AppState>>,
     call_id: Result<Path<String>, PathRejection>,

@@ -41,7 +41,7 @@ fn consumer_name(path: Result<Path<String>, PathRejection>) -> Result<String, Ap
 
 #[utoipa::path(get, path = "/v1/consumers", operation_id = "list_consumers", tag = "reports",
     description = "The named consumers of the feed and their cursors.",
-    responses((status = 200, description = "the consumers", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, description = "the consumers", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)))]
 pub async fn list(State(st): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let consumers: Vec<Value> = st
         .store
@@ -65,7 +65,7 @@ struct EventsQuery {
     params(("name" = String, Path, description = "the consumer's name"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "reports a page (100)"),
            ("wait" = Option<String>, Query, description = "how long an empty page may be held, 0s to 5m")),
-    responses((status = 200, description = "a page of reports", body = Object), crate::api::openapi::Refused))]
+    responses((status = 200, description = "a page of reports", body = Object), crate::error::Refused))]
 pub async fn events(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,
@@ -96,7 +96,7 @@ pub async fn events(
     description = "Moves a named consumer's cursor forward (never back).",
     params(("name" = String, Path, description = "the consumer's name")),
     request_body(content = Object, description = "{\"cursor\": \"…\"}", content_type = "application/json"),
-    responses((status = 200, description = "the cursor now", body = Object), crate::api::openapi::Refused))]
+    responses((status = 200, description = "the cursor now", body = Object), crate::error::Refused))]
 pub async fn ack(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,

@@ -41,7 +41,7 @@ struct ListQuery {
            ("state" = Option<String>, Query, description = "pending, delivered or dead"),
            ("after" = Option<String>, Query, description = "the previous page's next"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "deliveries a page (100)")),
-    responses((status = 200, description = "a page of deliveries", body = Object), crate::api::openapi::Refused))]
+    responses((status = 200, description = "a page of deliveries", body = Object), crate::error::Refused))]
 pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -78,7 +78,7 @@ fn delivery_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiErro
     description = "A delivery with every attempt; a pending one says why it waits.",
     params(("id" = String, Path, description = "the delivery's id")),
     responses((status = 200, description = "the delivery", body = Object),
-              (status = 404, description = "no such delivery", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "no such delivery", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn get(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
@@ -99,8 +99,8 @@ pub async fn get(
     description = "A dead or pending delivery goes now (a dead one gets a fresh schedule).",
     params(("id" = String, Path, description = "the delivery's id")),
     responses((status = 202, description = "it goes now", body = Object),
-              (status = 409, description = "it is delivered already", body = crate::api::openapi::ErrorBody),
-              (status = 404, description = "no such delivery", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 409, description = "it is delivered already", body = crate::error::ErrorBody),
+              (status = 404, description = "no such delivery", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn retry(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
@@ -143,7 +143,7 @@ struct RangeBody {
     params(("app_id" = String, Path, description = "an app with a callback_url")),
     request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339}, both optional", content_type = "application/json"),
     responses((status = 200, description = "how many go now", body = Object),
-              (status = 404, description = "the app has no callback_url", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "the app has no callback_url", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn retry_app_range(
     State(st): State<Arc<AppState>>,
     app: Result<Path<String>, PathRejection>,
@@ -165,7 +165,7 @@ pub async fn retry_app_range(
     params(("name" = String, Path, description = "a destination's name")),
     request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339}, both optional", content_type = "application/json"),
     responses((status = 200, description = "how many go now", body = Object),
-              (status = 404, description = "no such destination", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "no such destination", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn retry_destination_range(
     State(st): State<Arc<AppState>>,
     name: Result<Path<String>, PathRejection>,

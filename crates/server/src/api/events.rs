@@ -27,7 +27,7 @@ struct PageQuery {
     params(("after" = Option<String>, Query, description = "the previous page's next"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "reports a page (100)"),
            ("wait" = Option<String>, Query, description = "how long an empty page may be held, 0s to 5m")),
-    responses((status = 200, description = "a page of reports", body = Object), crate::api::openapi::Refused))]
+    responses((status = 200, description = "a page of reports", body = Object), crate::error::Refused))]
 pub async fn page(
     State(st): State<Arc<AppState>>,
     path: MatchedPath,
@@ -62,7 +62,7 @@ pub(crate) fn feed_key(path: &MatchedPath) -> &'static str {
     description = "One received report.",
     params(("id" = String, Path, description = "the report's id")),
     responses((status = 200, description = "the report", body = Object),
-              (status = 404, description = "no such report", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "no such report", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn one(
     State(st): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,

@@ -2,46 +2,15 @@
 //! `/docs`: the same, as a page ivrhook renders itself (nothing is fetched from elsewhere).
 
 use super::{call_list, calls, consumers, deliveries, events, outbound, setup, stream};
+use crate::error::ErrorBody;
 use axum::{response::Html, Json};
-use serde::Serialize;
 use utoipa::{
     openapi::{
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
         OpenApi as Document,
     },
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi,
 };
-
-/// Every error the API answers: `{"error": {"kind", "field", "message"}}`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-struct ErrorDetail {
-    /// `unauthorized`, `not_found`, `conflict`, `method_not_allowed`, `invalid`,
-    /// `store_unavailable`.
-    kind: String,
-    /// The field or parameter at fault, for `invalid`.
-    field: Option<String>,
-    message: String,
-}
-
-/// The refusals most operations share: no token, bad input, the store down.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // a description for the document; the answers are `ApiError`'s
-pub(crate) enum Refused {
-    /// admin_token is set and the request does not carry it
-    #[response(status = 401)]
-    Unauthorized(#[to_schema] ErrorBody),
-    /// a parameter or the body is not valid; the error names it
-    #[response(status = 422)]
-    Invalid(#[to_schema] ErrorBody),
-    /// the store is unavailable
-    #[response(status = 503)]
-    Unavailable(#[to_schema] ErrorBody),
-}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -28,7 +28,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 256;
     request_body(content = Object, description = "a multrpt report that follows the contract", content_type = "application/json"),
     responses((status = 202, description = "committed with its delivery", body = Object),
               (status = 200, description = "a repeat of an Idempotency-Key", body = Object),
-              (status = 404, description = "the app has no callback_url", body = crate::api::openapi::ErrorBody), crate::api::openapi::Refused))]
+              (status = 404, description = "the app has no callback_url", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn submit(
     State(st): State<Arc<AppState>>,
     app_id: Result<Path<String>, PathRejection>,

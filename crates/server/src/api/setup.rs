@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 #[utoipa::path(get, path = "/v1/apps", operation_id = "list_apps", tag = "configuration",
     description = "The configured apps, no credential shown.",
-    responses((status = 200, description = "the apps", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, description = "the apps", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::error::ErrorBody)))]
 pub async fn apps(State(st): State<Arc<AppState>>) -> Json<Value> {
     let apps: Vec<Value> = st.config.apps.iter().map(|a| app_json(&st, a)).collect();
     Json(json!({"apps": apps, "acceptsAnyApp": st.accept_any_app}))
@@ -23,7 +23,7 @@ pub async fn apps(State(st): State<Arc<AppState>>) -> Json<Value> {
 
 #[utoipa::path(get, path = "/v1/destinations", operation_id = "list_destinations", tag = "configuration",
     description = "The configured destinations, no credential shown, each with its state on this node.",
-    responses((status = 200, description = "the destinations", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, description = "the destinations", body = Object), (status = 401, description = "admin_token is set and the request does not carry it", body = crate::error::ErrorBody)))]
 pub async fn destinations(State(st): State<Arc<AppState>>) -> Json<Value> {
     let all: Vec<Value> = (st.config.destinations.iter())
         .map(|d| destination_json(&st, d))

@@ -42,7 +42,7 @@ struct Cursor {
            ("call" = Option<String>, Query, description = "only this call's reports"),
            ("Last-Event-ID" = Option<String>, Header, description = "resume after this event")),
     responses((status = 200, description = "the event stream", content_type = "text/event-stream", body = String),
-              (status = 401, description = "admin_token is set and the request does not carry it", body = crate::api::openapi::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::api::openapi::ErrorBody)))]
+              (status = 401, description = "admin_token is set and the request does not carry it", body = crate::error::ErrorBody), (status = 422, description = "a parameter or the body is not valid; the error names it", body = crate::error::ErrorBody)))]
 pub async fn stream(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
