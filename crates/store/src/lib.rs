@@ -24,6 +24,7 @@ mod rows;
 pub mod sqlite;
 mod traits;
 pub mod url;
+mod versions;
 
 pub use error::StoreError;
 pub use model::{Consumer, Forward, Inserted, Leased, NewReport, StoredReport};

@@ -169,13 +169,7 @@ impl PgStore {
             }
             Migrations::Require => {
                 let found = schema::current(&**client).await?;
-                schema::check_not_newer(found)?;
-                if found < schema::known() {
-                    return Err(StoreError::SchemaTooOld {
-                        found,
-                        known: schema::known(),
-                    });
-                }
+                schema::MIGRATIONS.require_current(found)?;
             }
         }
         if migrations == Migrations::Apply {

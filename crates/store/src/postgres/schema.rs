@@ -1,11 +1,11 @@
 //! Versioned migrations for PostgreSQL, applied under an advisory lock so that several nodes
 //! starting at once apply each version exactly once.
 
-use crate::StoreError;
+use crate::{versions::Versions, StoreError};
 use tokio_postgres::{Client, GenericClient};
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: Versions = Versions(&[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_claim_index_order.sql")),
     (
@@ -43,15 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0012_deliveries_finished_before_days_validated.sql"),
     ),
     (13, include_str!("migrations/0013_deliveries_by_day.sql")),
-];
+]);
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.
 const LOCK_KEY: i64 = 0x69_76_72_68_6f_6f_6b;
-
-/// The newest version this build knows.
-pub(crate) fn known() -> i64 {
-    MIGRATIONS.last().map_or(0, |(v, _)| *v)
-}
 
 /// The version the database is at (0 when ivrhook never ran on it).
 pub(crate) async fn current(client: &impl GenericClient) -> Result<i64, StoreError> {
@@ -73,7 +68,7 @@ pub(crate) async fn current(client: &impl GenericClient) -> Result<i64, StoreErr
 
 /// Applies every migration newer than the database; returns the versions applied.
 pub(crate) async fn migrate(client: &mut Client) -> Result<Vec<i64>, StoreError> {
-    migrate_to(client, known()).await
+    migrate_to(client, MIGRATIONS.known()).await
 }
 
 /// Applies the migrations newer than the database up to `last` (tests build older schemas
@@ -113,26 +108,17 @@ async fn apply_next(client: &mut Client, last: i64) -> Result<Option<i64>, Store
         )
         .await?
         .get(0);
-    check_not_newer(at)?;
-    let Some((version, sql)) = MIGRATIONS.iter().find(|(v, _)| *v > at && *v <= last) else {
+    let Some((version, sql)) = MIGRATIONS.next(at, last)? else {
         return Ok(None);
     };
     tx.batch_execute(sql).await?;
     tx.execute(
         "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
-        &[version, &chrono::Utc::now().timestamp_millis()],
+        &[&version, &chrono::Utc::now().timestamp_millis()],
     )
     .await?;
     tx.commit().await?;
-    Ok(Some(*version))
-}
-
-pub(crate) fn check_not_newer(found: i64) -> Result<(), StoreError> {
-    let known = known();
-    if found > known {
-        return Err(StoreError::SchemaTooNew { found, known });
-    }
-    Ok(())
+    Ok(Some(version))
 }
 
 #[cfg(test)]

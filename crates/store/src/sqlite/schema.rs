@@ -1,18 +1,18 @@
 //! Connection settings and versioned migrations for the SQLite file.
 
-use crate::StoreError;
+use crate::{versions::Versions, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
 /// Migrations in order; a version is applied once and recorded in `schema_migrations`.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+pub(super) const MIGRATIONS: Versions = Versions(&[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_outbox.sql")),
     (3, include_str!("migrations/0003_decoded_at_read.sql")),
     (4, include_str!("migrations/0004_checks_without_lists.sql")),
     (5, include_str!("migrations/0005_destinations.sql")),
     (6, include_str!("migrations/0006_dedupe_by_call.sql")),
-];
+]);
 
 /// How long a connection waits for a lock another holds.
 pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -91,12 +91,7 @@ pub(crate) fn require_current(conn: &Connection) -> Result<(), StoreError> {
     } else {
         0
     };
-    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
-    match found.cmp(&known) {
-        std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, known }),
-        std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, known }),
-        std::cmp::Ordering::Equal => Ok(()),
-    }
+    MIGRATIONS.require_current(found)
 }
 
 /// Applies every migration newer than the file; returns the versions applied.
@@ -112,13 +107,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<Vec<i64>, StoreError> {
         [],
         |r| r.get(0),
     )?;
-    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
-    if current > known {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known,
-        });
-    }
+    MIGRATIONS.not_newer(current)?;
     // A migration that rebuilds a table drops the old one, which foreign keys would refuse
     // (dropping a parent deletes its rows first). SQLite's own procedure: enforcement off
     // around the transaction (it cannot change inside one), and a check before each commit
@@ -132,7 +121,9 @@ pub(crate) fn migrate(conn: &Connection) -> Result<Vec<i64>, StoreError> {
 
 fn apply(conn: &Connection, current: i64) -> Result<Vec<i64>, StoreError> {
     let mut applied = Vec::new();
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    let mut at = current;
+    while let Some((version, sql)) = MIGRATIONS.next(at, MIGRATIONS.known())? {
+        at = version;
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
         let broken: Option<String> = tx
@@ -150,7 +141,7 @@ fn apply(conn: &Connection, current: i64) -> Result<Vec<i64>, StoreError> {
         )?;
         tx.commit()?;
         tracing::info!(version, "applied database migration");
-        applied.push(*version);
+        applied.push(version);
     }
     Ok(applied)
 }
@@ -166,7 +157,7 @@ mod tests {
                                              applied_at_ms INTEGER NOT NULL)",
         )
         .unwrap();
-        for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= version) {
+        for (v, sql) in MIGRATIONS.0.iter().filter(|(v, _)| *v <= version) {
             conn.execute_batch(sql).unwrap();
             conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v])
                 .unwrap();

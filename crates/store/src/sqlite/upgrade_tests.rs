@@ -35,7 +35,7 @@ fn version_5_file(path: &std::path::Path) {
                                          applied_at_ms INTEGER NOT NULL)",
     )
     .unwrap();
-    for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 5) {
+    for (v, sql) in MIGRATIONS.0.iter().filter(|(v, _)| *v <= 5) {
         conn.execute_batch(sql).unwrap();
         conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v])
             .unwrap();
