@@ -47,174 +47,180 @@ struct Case {
     body: Vec<u8>,
 }
 
-fn cases(o: &Options, run: &str) -> Vec<Case> {
-    let call = |n: &str| format!("88-check-{run}-{n}-out");
-    let documented = |n: &str| {
-        json!({"appId": o.app, "callId": call(n), "event": "multrpt", "data": "检查 check",
+impl Case {
+    fn new(name: &'static str, expected: &'static str, body: Vec<u8>) -> Case {
+        Case {
+            name,
+            expected,
+            body,
+        }
+    }
+}
+
+const OK: &str = "000000";
+const BAD: &str = "108100";
+
+/// The bodies the cases send: the documented form, edited, or a spec example, each on a call
+/// of its own in this run.
+struct Bodies<'a> {
+    o: &'a Options,
+    run: &'a str,
+}
+
+impl Bodies<'_> {
+    fn call(&self, n: &str) -> String {
+        format!("88-check-{}-{n}-out", self.run)
+    }
+
+    fn documented(&self, n: &str) -> Value {
+        json!({"appId": self.o.app, "callId": self.call(n), "event": "multrpt", "data": "检查 check",
                "result": [{"event": "playoverrpt", "Code": "0", "start": "20180112172322010", "end": "20180112172325010"},
                           {"event": "ivrreportdtmf", "Code": "0", "start": "20180112172325010", "end": "20180112172327510", "dtmCode": "1#"}],
                "status": 0})
-    };
-    let edit = |n: &str, f: &dyn Fn(&mut Value)| {
-        let mut v = documented(n);
+    }
+
+    fn edit(&self, n: &str, f: &dyn Fn(&mut Value)) -> Vec<u8> {
+        let mut v = self.documented(n);
         f(&mut v);
         v.to_string().into_bytes()
-    };
-    let example = |text: &str, n: &str| {
+    }
+
+    fn example(&self, text: &str, n: &str) -> Vec<u8> {
         let mut v: Value = serde_json::from_str(text).expect("the fixture is JSON");
-        v["appId"] = json!(o.app);
-        v["callId"] = json!(call(n));
+        v["appId"] = json!(self.o.app);
+        v["callId"] = json!(self.call(n));
         v.to_string().into_bytes()
-    };
-    let ok = "000000";
-    let bad = "108100";
+    }
+}
+
+fn cases(o: &Options, run: &str) -> Vec<Case> {
+    let b = Bodies { o, run };
+    let mut cases = tolerated(&b);
+    cases.extend(unreadable());
+    cases.extend(invalid(&b));
+    cases.push(Case::new(
+        "unknown appId",
+        UNKNOWN_APP,
+        b.edit("app", &|v| v["appId"] = json!(o.unknown_app)),
+    ));
+    cases
+}
+
+/// Every form the contract documents or platforms were seen to send: each is accepted.
+fn tolerated(b: &Bodies) -> Vec<Case> {
     vec![
-        Case {
-            name: "documented form (result, Code, text times, dtmCode)",
-            expected: ok,
-            body: edit("doc", &|_| {}),
-        },
-        Case {
-            name: "spec example: all succeeded (isNonProfit, numbers, bare entry)",
-            expected: ok,
-            body: example(ALL_SUCCEEDED, "ex1"),
-        },
-        Case {
-            name: "spec example: partly executed (hungup as JSON text)",
-            expected: ok,
-            body: example(PARTLY, "ex2"),
-        },
-        Case {
-            name: "result and isNonProfit both present",
-            expected: ok,
-            body: edit("both", &|v| v["isNonProfit"] = json!([])),
-        },
-        Case {
-            name: "code as an integer under the key code",
-            expected: ok,
-            body: edit("code", &|v| {
+        Case::new(
+            "documented form (result, Code, text times, dtmCode)",
+            OK,
+            b.edit("doc", &|_| {}),
+        ),
+        Case::new(
+            "spec example: all succeeded (isNonProfit, numbers, bare entry)",
+            OK,
+            b.example(ALL_SUCCEEDED, "ex1"),
+        ),
+        Case::new(
+            "spec example: partly executed (hungup as JSON text)",
+            OK,
+            b.example(PARTLY, "ex2"),
+        ),
+        Case::new(
+            "result and isNonProfit both present",
+            OK,
+            b.edit("both", &|v| v["isNonProfit"] = json!([])),
+        ),
+        Case::new(
+            "code as an integer under the key code",
+            OK,
+            b.edit("code", &|v| {
                 let e = v["result"][0].as_object_mut().expect("object");
                 e.remove("Code");
                 e.insert("code".into(), json!(0));
             }),
-        },
-        Case {
-            name: "start and end as 17-digit numbers",
-            expected: ok,
-            body: edit("num", &|v| {
+        ),
+        Case::new(
+            "start and end as 17-digit numbers",
+            OK,
+            b.edit("num", &|v| {
                 v["result"][0]["start"] = json!(20180112172322010u64);
                 v["result"][0]["end"] = json!(20180112172325010u64);
             }),
-        },
-        Case {
-            name: "entry without event, keys as dtmfCode",
-            expected: ok,
-            body: edit("dtmf", &|v| {
+        ),
+        Case::new(
+            "entry without event, keys as dtmfCode",
+            OK,
+            b.edit("dtmf", &|v| {
                 let e = v["result"][1].as_object_mut().expect("object");
                 e.remove("event");
                 e.remove("dtmCode");
                 e.insert("dtmfCode".into(), json!("9"));
             }),
-        },
-        Case {
-            name: "hung up, hungup as an object",
-            expected: ok,
-            body: edit("hobj", &|v| {
+        ),
+        Case::new(
+            "hung up, hungup as an object",
+            OK,
+            b.edit("hobj", &|v| {
                 v["status"] = json!(1);
                 v["hungup"] = json!({"event": "", "dir": 1, "fileName": "https://r.example/a.wav", "reason": 0, "timeStamp": "20180118204444584"});
             }),
-        },
-        Case {
-            name: "hungup as an empty string",
-            expected: ok,
-            body: edit("hempty", &|v| v["hungup"] = json!("")),
-        },
-        Case {
-            name: "duplicate of an accepted report",
-            expected: ok,
-            body: edit("doc", &|_| {}),
-        },
-        Case {
-            name: "not JSON",
-            expected: bad,
-            body: b"appId=1&callId=2".to_vec(),
-        },
-        Case {
-            name: "not UTF-8",
-            expected: bad,
-            body: b"{\"appId\": \"\xff\xfe\"}".to_vec(),
-        },
-        Case {
-            name: "a JSON array, not an object",
-            expected: bad,
-            body: b"[]".to_vec(),
-        },
-        Case {
-            name: "empty body",
-            expected: bad,
-            body: Vec::new(),
-        },
-        Case {
-            name: "appId missing",
-            expected: bad,
-            body: edit("m1", &|v| {
-                drop(v.as_object_mut().map(|m| m.remove("appId")))
-            }),
-        },
-        Case {
-            name: "callId missing",
-            expected: bad,
-            body: edit("m2", &|v| {
-                drop(v.as_object_mut().map(|m| m.remove("callId")))
-            }),
-        },
-        Case {
-            name: "event missing",
-            expected: bad,
-            body: edit("m3", &|v| {
-                drop(v.as_object_mut().map(|m| m.remove("event")))
-            }),
-        },
-        Case {
-            name: "results array missing",
-            expected: bad,
-            body: edit("m4", &|v| {
-                drop(v.as_object_mut().map(|m| m.remove("result")))
-            }),
-        },
-        Case {
-            name: "status missing",
-            expected: bad,
-            body: edit("m5", &|v| {
-                drop(v.as_object_mut().map(|m| m.remove("status")))
-            }),
-        },
-        Case {
-            name: "appId is a number",
-            expected: bad,
-            body: edit("t1", &|v| v["appId"] = json!(12345)),
-        },
-        Case {
-            name: "callId is empty",
-            expected: bad,
-            body: edit("t2", &|v| v["callId"] = json!("")),
-        },
-        Case {
-            name: "result is a string",
-            expected: bad,
-            body: edit("t3", &|v| v["result"] = json!("[]")),
-        },
-        Case {
-            name: "status is 2",
-            expected: bad,
-            body: edit("t4", &|v| v["status"] = json!(2)),
-        },
-        Case {
-            name: "unknown appId",
-            expected: UNKNOWN_APP,
-            body: edit("app", &|v| v["appId"] = json!(o.unknown_app)),
-        },
+        ),
+        Case::new(
+            "hungup as an empty string",
+            OK,
+            b.edit("hempty", &|v| v["hungup"] = json!("")),
+        ),
+        Case::new("duplicate of an accepted report", OK, b.edit("doc", &|_| {})),
     ]
+}
+
+/// Bodies that are not a JSON object at all.
+fn unreadable() -> Vec<Case> {
+    vec![
+        Case::new("not JSON", BAD, b"appId=1&callId=2".to_vec()),
+        Case::new("not UTF-8", BAD, b"{\"appId\": \"\xff\xfe\"}".to_vec()),
+        Case::new("a JSON array, not an object", BAD, b"[]".to_vec()),
+        Case::new("empty body", BAD, Vec::new()),
+    ]
+}
+
+/// A required field missing, or of a type or value the contract does not allow.
+fn invalid(b: &Bodies) -> Vec<Case> {
+    let missing = [
+        ("appId missing", "m1", "appId"),
+        ("callId missing", "m2", "callId"),
+        ("event missing", "m3", "event"),
+        ("results array missing", "m4", "result"),
+        ("status missing", "m5", "status"),
+    ];
+    let mut cases: Vec<Case> = (missing.into_iter())
+        .map(|(name, n, field)| {
+            let body = b.edit(n, &|v| drop(v.as_object_mut().map(|m| m.remove(field))));
+            Case::new(name, BAD, body)
+        })
+        .collect();
+    cases.extend([
+        Case::new(
+            "appId is a number",
+            BAD,
+            b.edit("t1", &|v| v["appId"] = json!(12345)),
+        ),
+        Case::new(
+            "callId is empty",
+            BAD,
+            b.edit("t2", &|v| v["callId"] = json!("")),
+        ),
+        Case::new(
+            "result is a string",
+            BAD,
+            b.edit("t3", &|v| v["result"] = json!("[]")),
+        ),
+        Case::new(
+            "status is 2",
+            BAD,
+            b.edit("t4", &|v| v["status"] = json!(2)),
+        ),
+    ]);
+    cases
 }
 
 /// Runs every case in order (the duplicate case depends on the first).
