@@ -5,7 +5,7 @@ use ivrhook_protocol::ResponseCode;
 use prometheus_client::{
     encoding::text::encode,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
-    registry::Registry,
+    registry::{Metric, Registry},
 };
 use std::time::Duration;
 
@@ -37,6 +37,13 @@ pub struct Metrics {
     refused_early: Family<Vec<(&'static str, String)>, Counter>,
 }
 
+/// A new metric in `r`, under `name` with `help`; the handle returned updates it.
+fn registered<M: Metric + Clone + Default>(r: &mut Registry, name: &str, help: &str) -> M {
+    let metric = M::default();
+    r.register(name, help, metric.clone());
+    metric
+}
+
 /// An open connection, counted until dropped.
 #[derive(Debug)]
 pub struct OpenConnection(Gauge);
@@ -49,10 +56,13 @@ impl Drop for OpenConnection {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("ivrhook");
-        let by_code = Family::<CodeLabels, Counter>::default();
-        let answered = ResponseCode::ALL
-            .iter()
+        let mut r = Registry::with_prefix("ivrhook");
+        let by_code: Family<CodeLabels, Counter> = registered(
+            &mut r,
+            "inbound_reports",
+            "Reports received on the callback path, by the code answered",
+        );
+        let answered = (ResponseCode::ALL.iter())
             .map(|c| {
                 (
                     *c,
@@ -60,110 +70,83 @@ impl Metrics {
                 )
             })
             .collect();
-        registry.register(
-            "inbound_reports",
-            "Reports received on the callback path, by the code answered",
-            by_code,
-        );
-        let duplicates = Counter::default();
-        registry.register(
-            "inbound_duplicates",
-            "Reports answered 000000 that were already stored (platform retries)",
-            duplicates.clone(),
-        );
         let latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
             0.000_25, 2.0, 16,
         ));
-        registry.register(
+        r.register(
             "inbound_request_duration_seconds",
             "Time from request to answer on the callback path",
             latency.clone(),
         );
-        let store =
-            std::sync::Arc::new(crate::store_metrics::StoreMetrics::register(&mut registry));
-        let backlog = Gauge::default();
-        registry.register(
-            "inbound_backlog",
-            "Reports accepted into the write path and not yet committed",
-            backlog.clone(),
-        );
-        let engine = EngineMetrics::register(&mut registry);
-        let consumer_behind = Family::default();
-        registry.register(
-            "consumer_lag_reports",
-            "Reports stored after a named consumer's cursor (not yet acknowledged)",
-            Family::clone(&consumer_behind),
-        );
-        let consumer_age = Family::default();
-        registry.register(
-            "consumer_lag_seconds",
-            "Age of the oldest report a named consumer has not acknowledged (0: none)",
-            Family::clone(&consumer_age),
-        );
-        let feed_waiting = Gauge::default();
-        registry.register(
-            "feed_waiting",
-            "Long polls and event streams waiting for the next report",
-            feed_waiting.clone(),
-        );
-        let pruned = Family::default();
-        registry.register(
+        let store = std::sync::Arc::new(crate::store_metrics::StoreMetrics::register(&mut r));
+        let engine = EngineMetrics::register(&mut r);
+        let pruned: Family<Vec<(&'static str, &'static str)>, Counter> = registered(
+            &mut r,
             "pruned_rows",
             "Rows removed by retention, by kind (reports, delivered, dead)",
-            Family::clone(&pruned),
         );
         for kind in ivrhook_store::retention::PruneKind::ALL {
             let _ = pruned.get_or_create(&vec![("kind", kind.as_str())]);
         }
-        let unauthenticated = Family::default();
-        registry.register(
-            "inbound_unauthenticated",
-            "Reports refused by an app's inbound checks, by app and check (source_address, \
-             path_token, basic_auth, signature, stale_signature, replayed_signature)",
-            Family::clone(&unauthenticated),
-        );
-        let connections_open = Gauge::default();
-        registry.register(
-            "connections_open",
-            "Connections open now (at most max_connections)",
-            connections_open.clone(),
-        );
-        let connections_accepted = Counter::default();
-        registry.register(
-            "connections_accepted",
-            "Connections accepted (a client that keeps its connections alive adds few)",
-            connections_accepted.clone(),
-        );
-        let connections_refused = Counter::default();
-        registry.register(
-            "connections_refused",
-            "Connections closed at once because max_connections were open",
-            connections_refused.clone(),
-        );
-        let refused_early = Family::default();
-        registry.register(
-            "requests_refused_early",
-            "Requests refused by the HTTP layer before any handler (400 malformed, 414 URI too \
-             long, 431 headers too large), by status; each answered 108100",
-            Family::clone(&refused_early),
-        );
         Metrics {
-            refused_early,
-            connections_accepted,
-            connections_open,
-            connections_refused,
-            unauthenticated,
-            pruned,
-            engine,
-            consumer_behind,
-            consumer_age,
-            feed_waiting,
-            registry,
             answered,
-            duplicates,
             latency,
             store,
-            backlog,
+            engine,
+            pruned,
+            duplicates: registered(
+                &mut r,
+                "inbound_duplicates",
+                "Reports answered 000000 that were already stored (platform retries)",
+            ),
+            backlog: registered(
+                &mut r,
+                "inbound_backlog",
+                "Reports accepted into the write path and not yet committed",
+            ),
+            consumer_behind: registered(
+                &mut r,
+                "consumer_lag_reports",
+                "Reports stored after a named consumer's cursor (not yet acknowledged)",
+            ),
+            consumer_age: registered(
+                &mut r,
+                "consumer_lag_seconds",
+                "Age of the oldest report a named consumer has not acknowledged (0: none)",
+            ),
+            feed_waiting: registered(
+                &mut r,
+                "feed_waiting",
+                "Long polls and event streams waiting for the next report",
+            ),
+            unauthenticated: registered(
+                &mut r,
+                "inbound_unauthenticated",
+                "Reports refused by an app's inbound checks, by app and check (source_address, \
+                 path_token, basic_auth, signature, stale_signature, replayed_signature)",
+            ),
+            connections_open: registered(
+                &mut r,
+                "connections_open",
+                "Connections open now (at most max_connections)",
+            ),
+            connections_accepted: registered(
+                &mut r,
+                "connections_accepted",
+                "Connections accepted (a client that keeps its connections alive adds few)",
+            ),
+            connections_refused: registered(
+                &mut r,
+                "connections_refused",
+                "Connections closed at once because max_connections were open",
+            ),
+            refused_early: registered(
+                &mut r,
+                "requests_refused_early",
+                "Requests refused by the HTTP layer before any handler (400 malformed, 414 URI \
+                 too long, 431 headers too large), by status; each answered 108100",
+            ),
+            registry: r,
         }
     }
 
