@@ -55,6 +55,7 @@ impl Drop for OpenConnection {
 }
 
 impl Metrics {
+    /// Every series ivrhook's server exports, registered once: a table, read as one.
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("ivrhook");
         let by_code: Family<CodeLabels, Counter> = registered(
