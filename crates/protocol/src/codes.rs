@@ -67,12 +67,15 @@ impl fmt::Display for ResponseCode {
 /// The JSON body of a receiver's answer: `{"code": "...", "msg": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
+    /// The code as the contract writes it, a string: `000000`.
     pub code: String,
+    /// Why, for people; the platform reads only the code.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub msg: String,
 }
 
 impl Answer {
+    /// The answer with `code` and `msg`.
     pub fn new(code: ResponseCode, msg: impl Into<String>) -> Self {
         Answer {
             code: code.as_str().to_owned(),

@@ -21,6 +21,8 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 }
 
 impl Report {
+    /// The report in the contract's documented form (`result`, text times), with the fields
+    /// it did not read kept as they came.
     pub fn to_json(&self) -> Value {
         let mut m = self.extra.clone();
         m.insert("appId".into(), self.app_id.as_str().into());
@@ -36,6 +38,7 @@ impl Report {
         Value::Object(m)
     }
 
+    /// [`Report::to_json`] as the bytes a sender posts.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(&self.to_json()).unwrap_or_default()
     }

@@ -11,10 +11,13 @@ pub const MAX_ID_LEN: usize = 256;
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
+    /// The string is empty.
     #[error("must not be empty")]
     Empty,
+    /// Longer than [`MAX_ID_LEN`] bytes (its length).
     #[error("is {0} bytes long; at most {MAX_ID_LEN} are allowed")]
     TooLong(usize),
+    /// A control character, at this byte.
     #[error("contains a control character at byte {0}")]
     Control(usize),
 }
@@ -40,6 +43,7 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
+            /// The identifier as the platform sent it.
             pub fn as_str(&self) -> &str {
                 &self.0
             }

@@ -11,6 +11,7 @@
 //! - `encode`: the report back to JSON, for the sender side.
 //! - `forward`: the stable decoded form a received report is forwarded in.
 //! - `signature`: Standard Webhooks signing secrets and signatures.
+#![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod codes;

@@ -12,6 +12,7 @@ use std::{fmt, str::FromStr};
 pub struct UtcOffset(FixedOffset);
 
 impl UtcOffset {
+    /// The offset as chrono's type, to read or show times in it.
     pub fn fixed(self) -> FixedOffset {
         self.0
     }
@@ -87,6 +88,7 @@ impl Timestamp {
         &self.text
     }
 
+    /// The instant, in the offset it was read with.
     pub fn at(&self) -> DateTime<FixedOffset> {
         self.at
     }

@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 /// How to decode: the platform's UTC offset for 17-digit times, and strictness.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DecodeOptions {
+    /// The platform's clock, in which 17-digit times are read.
     pub offset: UtcOffset,
     /// Refuse (as `108100`) anything the lenient default would only warn about.
     pub strict: bool,
@@ -44,6 +45,7 @@ impl DecodeOptions {
 pub struct Warning {
     /// The field, as a path into the body: `isNonProfit[3]`, `hungup.timeStamp`.
     pub field: String,
+    /// What the tables say, and what the body has instead.
     pub message: String,
 }
 
@@ -51,7 +53,9 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct DecodeError {
+    /// The field at fault, as a path into the body; `body` for the whole.
     pub field: String,
+    /// Why it is refused, for the answer's `msg`.
     pub reason: String,
 }
 
@@ -67,7 +71,9 @@ impl DecodeError {
 /// A decoded report with what the decoder noticed on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
+    /// The report, in the domain's types.
     pub report: Report,
+    /// What the lenient decoder kept although the tables do not allow it.
     pub warnings: Vec<Warning>,
     /// Which of the documented and observed forms the body used, e.g. `results-key:isNonProfit`,
     /// `time-type:number`; kept so operators can see what their platform really sends.
