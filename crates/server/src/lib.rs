@@ -34,6 +34,7 @@ mod inbound;
 mod listener;
 pub mod metrics;
 mod ops;
+mod queries;
 mod refusals;
 pub mod retention;
 mod signin;

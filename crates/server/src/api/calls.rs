@@ -1,6 +1,6 @@
 //! Registering calls (for `require_known_calls`) and reading a call's timeline.
 
-use super::{
+use crate::queries::{
     views::{outbound_json, report_json},
     waiting::{deliveries_json, explained},
 };

@@ -9,9 +9,9 @@
 //!
 //! A name acknowledged for the first time starts at the beginning of the feed.
 
-use super::{
-    events::parse_wait,
-    paging::Page,
+use super::events::parse_wait;
+use crate::queries::{
+    paging::{self, Page},
     views::{report_json, time},
 };
 use crate::{error::ApiError, state::AppState};
@@ -73,7 +73,7 @@ pub async fn events(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let name = consumer_name(name)?;
-    let q: EventsQuery = super::paging::query(query.as_deref())?;
+    let q: EventsQuery = paging::query(query.as_deref())?;
     let wait = parse_wait(q.wait.as_deref())?;
     let cursor = st.store.consumer_cursor(&name).await?.unwrap_or(0);
     let page = Page {

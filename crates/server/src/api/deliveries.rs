@@ -1,8 +1,9 @@
 //! Seeing and fixing deliveries: listing, one with its attempts, retry now, bulk retry.
 
-use super::{
-    outbound::{announce, delivery_response},
-    paging::Page,
+use super::outbound::delivery_response;
+use crate::queries::{
+    paging::{self, Page},
+    retries::{bounds, retry_between, retry_now},
     views::attempt_json,
     waiting::{deliveries_json, explained},
 };
@@ -18,7 +19,7 @@ use axum::{
 };
 use ivrhook_engine::callback_name;
 use ivrhook_protocol::AppId;
-use ivrhook_store::outbox::{DeliveryFilter, DeliveryRow, DeliveryState, Lane};
+use ivrhook_store::outbox::{DeliveryFilter, DeliveryState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -46,7 +47,7 @@ pub async fn list(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q: ListQuery = super::paging::query(query.as_deref())?;
+    let q: ListQuery = paging::query(query.as_deref())?;
     let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
     let state = match q.state.as_deref() {
         None | Some("") => None,
@@ -108,24 +109,6 @@ pub async fn retry(
     let id = delivery_id(id)?;
     let d = retry_now(&st, id).await?;
     Ok((StatusCode::ACCEPTED, delivery_response(&d)))
-}
-
-/// A dead or pending delivery goes now; the engine is woken for it.
-pub(crate) async fn retry_now(st: &AppState, id: i64) -> Result<DeliveryRow, ApiError> {
-    let now = now_ms(st);
-    match st.store.retry_delivery(id, now).await? {
-        Some(d) => {
-            announce(st, &d);
-            Ok(d)
-        }
-        None => match st.store.delivery(id).await? {
-            Some((d, _)) => Err(ApiError::Conflict(format!(
-                "delivery {id} is {} already",
-                d.state
-            ))),
-            None => Err(ApiError::NotFound(format!("no delivery {id}"))),
-        },
-    }
 }
 
 #[derive(Deserialize)]
@@ -199,34 +182,6 @@ async fn retry_range(
     retry_between(st, name, from, to).await
 }
 
-/// A range's bounds: from the first delivery, up to now, when not given.
-pub(crate) fn bounds(now: i64, from: Option<i64>, to: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let (from, to) = (from.unwrap_or(0), to.unwrap_or(now + 1));
-    if from >= to {
-        return Err(ApiError::invalid("to", "must be later than from"));
-    }
-    Ok((from, to))
-}
-
-/// The destination's dead and pending deliveries created in `[from, to)` go now.
-pub(crate) async fn retry_between(
-    st: &AppState,
-    name: &str,
-    from: i64,
-    to: i64,
-) -> Result<u64, ApiError> {
-    let Some(engine) = &st.engine else {
-        return Ok(0);
-    };
-    let now = engine.clock().now_ms();
-    let retried = st.store.retry_range(name, from, to, now).await?;
-    if retried > 0 {
-        engine.notify(name, Lane::First, now);
-        engine.notify(name, Lane::Retry, now);
-    }
-    Ok(retried)
-}
-
 fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
     text.map(|t| {
         chrono::DateTime::parse_from_rfc3339(t)
@@ -234,11 +189,4 @@ fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> 
             .map_err(|e| ApiError::invalid(field, format!("{t:?} is not an RFC 3339 time: {e}")))
     })
     .transpose()
-}
-
-pub(crate) fn now_ms(st: &AppState) -> i64 {
-    st.engine.as_ref().map_or_else(
-        || chrono::Utc::now().timestamp_millis(),
-        |e| e.clock().now_ms(),
-    )
 }

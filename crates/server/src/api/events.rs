@@ -3,13 +3,16 @@
 //! `wait`, an empty page is held until a report newer than the cursor is committed (on any
 //! node sharing the database) or the wait runs out: a long poll. `GET /v1/reports/{id}`: one.
 
-use super::{paging::Page, views::report_json};
+use crate::queries::{
+    calls::stored,
+    paging::{self, Page},
+    views::report_json,
+};
 use crate::{error::ApiError, feed::MAX_WAIT, state::AppState};
 use axum::{
     extract::{rejection::PathRejection, MatchedPath, Path, RawQuery, State},
     Json,
 };
-use ivrhook_store::StoredReport;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::{sync::Arc, time::Duration};
@@ -33,7 +36,7 @@ pub async fn page(
     path: MatchedPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q: PageQuery = super::paging::query(query.as_deref())?;
+    let q: PageQuery = paging::query(query.as_deref())?;
     let page = Page::parse(q.after.as_deref(), q.limit.as_deref())?;
     let wait = parse_wait(q.wait.as_deref())?;
     let reports = st
@@ -70,18 +73,6 @@ pub async fn one(
     let Path(text) = id?;
     let r = stored(&st, &text).await?;
     Ok(Json(json!({"report": report_json(&r)})))
-}
-
-/// The report whose id is `text`.
-pub(crate) async fn stored(st: &AppState, text: &str) -> Result<StoredReport, ApiError> {
-    let id: i64 = (text.parse().ok())
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::invalid("id", format!("{text:?} is not a report id")))?;
-    let mut found = st.store.reports_after(id - 1, 1).await?;
-    match found.pop() {
-        Some(r) if r.id == id => Ok(r),
-        _ => Err(ApiError::NotFound(format!("no report {id}"))),
-    }
 }
 
 /// `wait`: how long an empty page may be held, `0s` (the default) to `5m`.

@@ -21,12 +21,9 @@ pub(crate) mod deliveries;
 pub(crate) mod events;
 mod openapi;
 mod outbound;
-pub(crate) mod paging;
 mod request_id;
 pub(crate) mod setup;
 mod stream;
-pub(crate) mod views;
-pub(crate) mod waiting;
 
 use crate::{
     access::allows,
@@ -44,7 +41,6 @@ use axum::{
 };
 use std::sync::Arc;
 
-pub(crate) use call_list::{of_call, recent as recent_calls, Window};
 pub use openapi::{docs, openapi_json};
 
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {

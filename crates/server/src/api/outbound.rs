@@ -2,7 +2,7 @@
 //! 202 only after the event and its delivery are committed together (transactional outbox);
 //! the engine sends it at once when it can (its `accept`).
 
-use super::views::delivery_json;
+use crate::queries::views::delivery_json;
 use crate::{error::ApiError, state::AppState};
 use axum::{
     body::Bytes,
@@ -15,7 +15,7 @@ use axum::{
 };
 use ivrhook_engine::callback_name;
 use ivrhook_protocol::{decode, AppId, CallId, DecodeOptions};
-use ivrhook_store::outbox::{DeliveryRow, DeliveryState, EventIds, Lane, NewEvent, Submitted};
+use ivrhook_store::outbox::{DeliveryRow, EventIds, NewEvent, Submitted};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -123,16 +123,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             )
         })?;
     Ok(Some(key.to_owned()))
-}
-
-/// Wakes the engine for a delivery that was just made due again.
-pub(crate) fn announce(st: &AppState, d: &DeliveryRow) {
-    if let Some(engine) = &st.engine {
-        if d.state == DeliveryState::Pending {
-            engine.notify(&d.destination, Lane::First, d.next_attempt_at_ms);
-            engine.notify(&d.destination, Lane::Retry, d.next_attempt_at_ms);
-        }
-    }
 }
 
 pub(crate) fn delivery_response(d: &DeliveryRow) -> Json<Value> {

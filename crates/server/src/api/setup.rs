@@ -2,14 +2,9 @@
 //! (URL passwords and query strings, secrets and header values are left out), and each
 //! destination's state on this node.
 
-use super::views::time;
-use crate::{config::App, state::AppState};
+use crate::queries::setup::{app_json, destination_json};
+use crate::state::AppState;
 use axum::{extract::State, Json};
-use ivrhook_engine::{
-    kinds::{shown, Kind},
-    route::{Keys, Route},
-    DestinationSettings,
-};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -29,84 +24,4 @@ pub async fn destinations(State(st): State<Arc<AppState>>) -> Json<Value> {
         .map(|d| destination_json(&st, d))
         .collect();
     Json(json!({"destinations": all}))
-}
-
-pub(crate) fn app_json(st: &AppState, app: &App) -> Value {
-    json!({
-        "id": app.id,
-        "requireKnownCalls": app.require_known_calls,
-        "callback": app.delivery.as_ref().map(|d| destination_json(st, d)),
-    })
-}
-
-pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value {
-    let mut shown = kind_json(&d.kind);
-    let delays: Vec<String> = d
-        .schedule
-        .delays()
-        .iter()
-        .map(|t| humantime::format_duration(*t).to_string())
-        .collect();
-    shown["name"] = json!(d.name);
-    shown["timeout"] = json!(humantime::format_duration(d.timeout).to_string());
-    shown["maxInFlight"] = json!(d.max_in_flight);
-    shown["retrySchedule"] = json!(delays);
-    shown["ordered"] = json!(d.ordered);
-    shown["maxBacklog"] = json!(d.max_backlog);
-    shown["allowPrivate"] = json!(d.reach == ivrhook_engine::kinds::Reach::Anywhere);
-    shown["route"] = d.route.as_ref().map_or(Value::Null, route_json);
-    let live = st.engine.as_ref().and_then(|e| e.live(&d.name));
-    shown["now"] = live.map_or(Value::Null, |l| {
-        json!({
-            "delivering": l.delivering,
-            "inFlight": l.active,
-            "breaker": format!("{:?}", l.breaker).to_lowercase(),
-            "breakerUntil": l.reopens_at_ms.map_or(Value::Null, time),
-            "backlog": l.backlog,
-        })
-    });
-    shown
-}
-
-fn kind_json(kind: &Kind) -> Value {
-    let body = |b: &ivrhook_engine::kinds::body::BodyMode| format!("{b:?}").to_lowercase();
-    match kind {
-        Kind::Callback(s) => json!({
-            "kind": "callback", "url": shown(s.url.as_str()), "signed": s.secret.is_some(),
-        }),
-        Kind::Webhook(s) => json!({
-            "kind": "webhook", "url": shown(s.url.as_str()), "body": body(&s.body),
-            "signed": s.secret.is_some(),
-            "headers": s.headers.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
-        }),
-        Kind::Nats(s) => json!({
-            "kind": "nats", "url": shown(&s.url), "subject": s.subject.text(),
-            "stream": s.stream, "createStream": s.create_stream, "body": body(&s.body),
-        }),
-        Kind::Rabbitmq(s) => json!({
-            "kind": "rabbitmq", "url": shown(&s.url), "exchange": s.exchange,
-            "routingKey": s.routing_key.text(), "body": body(&s.body),
-        }),
-    }
-}
-
-fn route_json(r: &Route) -> Value {
-    let mut apps: Option<Vec<String>> =
-        (r.apps.as_ref()).map(|a| a.iter().map(|id| id.to_string()).collect());
-    if let Some(apps) = &mut apps {
-        apps.sort();
-    }
-    let f = &r.filter;
-    json!({
-        "apps": apps,
-        "filter": {
-            "status": f.status.map(ivrhook_protocol::forward::status_name),
-            "event": f.event,
-            "dtmf": f.dtmf.as_ref().map(|k| match k {
-                Keys::Any => "*".to_owned(),
-                Keys::Exactly(keys) => keys.clone(),
-            }),
-            "hasRecording": f.has_recording,
-        },
-    })
 }

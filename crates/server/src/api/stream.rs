@@ -3,7 +3,7 @@
 //! `Last-Event-ID` (or `after`) resumes after it; without either it starts with the next report
 //! committed. `app` and `call` narrow the stream to one app or one call.
 
-use super::views::report_json;
+use crate::queries::{paging, views::report_json};
 use crate::{error::ApiError, state::AppState};
 use axum::{
     extract::{RawQuery, State},
@@ -48,7 +48,7 @@ pub async fn stream(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let q: StreamQuery = super::paging::query(query.as_deref())?;
+    let q: StreamQuery = paging::query(query.as_deref())?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -8,11 +8,11 @@ use super::{
     Failure,
 };
 use crate::{
-    api::{
-        deliveries::{bounds, now_ms, retry_between},
-        paging,
-    },
     error::ApiError,
+    queries::{
+        paging,
+        retries::{bounds, now_ms, retry_between},
+    },
     state::AppState,
 };
 use axum::{

@@ -9,9 +9,9 @@ use super::{
     Failure,
 };
 use crate::{
-    api::{events::stored, views::report_json},
     config::Scopes,
     error::ApiError,
+    queries::{calls::stored, views::report_json},
     state::AppState,
 };
 use axum::{

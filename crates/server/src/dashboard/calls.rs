@@ -6,8 +6,11 @@ use super::{
     Failure,
 };
 use crate::{
-    api::{of_call, paging, recent_calls, Window},
     error::ApiError,
+    queries::{
+        calls::{of_call, recent as recent_calls, Window},
+        paging,
+    },
     state::AppState,
 };
 use axum::extract::{RawQuery, State};

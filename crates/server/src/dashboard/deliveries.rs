@@ -7,9 +7,9 @@ use super::{
     Failure,
 };
 use crate::{
-    api::{deliveries::retry_now, paging},
     config::Scopes,
     error::ApiError,
+    queries::{paging, retries::retry_now},
     state::AppState,
 };
 use axum::{
@@ -105,7 +105,7 @@ pub(crate) async fn one(
     let id = parse_id(&id)?;
     let (d, attempts) = (st.store.delivery(id).await?)
         .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
-    let shown = crate::api::waiting::explained(&st, &d).await?;
+    let shown = crate::queries::waiting::explained(&st, &d).await?;
     let body = html! {
         (delivery_rows(&st, std::slice::from_ref(&d), false, scopes.operate).await?)
         @if let Some(why) = shown.get("waiting") { p.waiting { "Waiting: " (text(&why["detail"])) } }

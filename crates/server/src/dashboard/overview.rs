@@ -11,8 +11,8 @@ use super::{
     Failure,
 };
 use crate::{
-    api::{recent_calls, Window},
     config::Scopes,
+    queries::calls::{recent as recent_calls, Window},
     state::AppState,
 };
 use axum::{extract::State, Extension};

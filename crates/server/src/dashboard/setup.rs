@@ -6,9 +6,9 @@ use super::{
     Failure,
 };
 use crate::{
-    api::setup::{app_json, destination_json},
     config::Scopes,
     error::ApiError,
+    queries::setup::{app_json, destination_json},
     state::AppState,
 };
 use axum::{extract::State, Extension};

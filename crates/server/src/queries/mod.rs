@@ -1,0 +1,16 @@
+//! What the JSON API and the dashboard both ask of the store and the engine, below both:
+//! each face only renders (JSON, HTML) what these return.
+//!
+//! - `calls`: calls by their newest report, a call's reports, a report by id.
+//! - `paging`: query strings and page cursors.
+//! - `retries`: a delivery sent again now, or a destination's in a range.
+//! - `setup`: the configuration as shown, without credentials.
+//! - `views`: store rows as JSON.
+//! - `waiting`: why a pending delivery waits.
+
+pub(crate) mod calls;
+pub(crate) mod paging;
+pub(crate) mod retries;
+pub(crate) mod setup;
+pub(crate) mod views;
+pub(crate) mod waiting;
