@@ -7,7 +7,7 @@ use ivrhook_store::outbox::DeliveryState;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-const APP: &str = "247e35ff320a4142a105024055c367cf";
+use ivrhook_testkit::APP;
 
 #[tokio::test(start_paused = true)]
 async fn queue_full_three_times_then_success_is_one_delivery_after_four_attempts() {

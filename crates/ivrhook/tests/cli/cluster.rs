@@ -17,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-const APP: &str = "247e35ff320a4142a105024055c367cf";
+use ivrhook_testkit::APP;
 const CALLS: usize = 2_500;
 const PER_CALL: usize = 4;
 const MAX_IN_FLIGHT: u32 = 16;

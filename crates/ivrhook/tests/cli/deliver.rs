@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-const APP: &str = "247e35ff320a4142a105024055c367cf";
+use ivrhook_testkit::APP;
 
 /// A business receiver counting how often each callId arrived, answering after `delay`.
 #[derive(Clone, Default)]

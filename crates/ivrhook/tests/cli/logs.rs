@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-const APP: &str = "247e35ff320a4142a105024055c367cf";
+use ivrhook_testkit::APP;
 
 /// A webhook destination at a port where nothing listens yet; one attempt per delivery.
 fn config(dir: &Path, port: u16, format: &str) {

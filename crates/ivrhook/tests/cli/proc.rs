@@ -1,6 +1,6 @@
 //! Starting `ivrhook serve` as a child process and driving it with concurrent senders.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::{
     path::{Path, PathBuf},
     process::Stdio,
@@ -147,16 +147,7 @@ pub fn stderr(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
 }
 
-pub fn report(call_id: &str) -> Value {
-    json!({
-        "appId": "247e35ff320a4142a105024055c367cf",
-        "callId": call_id,
-        "event": "multrpt",
-        "isNonProfit": [{"code": 0, "start": 20180112172322010u64, "end": 20180112172325010u64, "dtmfCode": "9"}],
-        "status": 0,
-        "hungup": ""
-    })
-}
+pub use ivrhook_testkit::observed_report as report;
 
 /// Senders posting distinct reports until the server stops answering; every callId answered
 /// `000000` is recorded in `acked`.
@@ -272,14 +263,7 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-/// Waits (up to 120 s) until `done`, checking every 10 ms.
-pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// Waits (up to 120 s: a process under test may be slow to start) until `done`.
+pub async fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    ivrhook_testkit::wait_until(what, Duration::from_secs(120), done).await
 }

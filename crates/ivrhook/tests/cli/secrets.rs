@@ -5,7 +5,7 @@
 use crate::proc::*;
 use std::time::Duration;
 
-const APP: &str = "247e35ff320a4142a105024055c367cf";
+use ivrhook_testkit::APP;
 const ADMIN: &str = "admin-token-s3cr3t-6000";
 
 /// Every secret the configuration below holds.

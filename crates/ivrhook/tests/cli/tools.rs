@@ -4,7 +4,7 @@ use crate::proc::*;
 use axum::{routing::post, Router};
 use serde_json::Value;
 
-const APP: &str = "247e35ff320a4142a105024055c367cf";
+use ivrhook_testkit::APP;
 
 async fn serve_app(dir: &std::path::Path) -> Running {
     std::fs::write(

@@ -4,12 +4,12 @@ use ivrhook_protocol::Answer;
 use ivrhook_server::{config::Config, Server, ServerError};
 use ivrhook_store::postgres::scratch::ScratchDatabase;
 use serde_json::Value;
-use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use tempfile::TempDir;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-pub const APP: &str = "247e35ff320a4142a105024055c367cf";
+pub use ivrhook_testkit::{eventually, eventually_within, report, APP};
 
 #[derive(Debug)]
 pub struct TestApp {
@@ -171,49 +171,9 @@ async fn post_answer(client: &reqwest::Client, url: String, body: reqwest::Body)
     resp.json().await.expect("answer is JSON")
 }
 
-/// A report in the documented form for `call_id`.
-pub fn report(call_id: &str) -> Value {
-    serde_json::json!({
-        "appId": APP,
-        "callId": call_id,
-        "event": "multrpt",
-        "data": "订单 42",
-        "result": [
-            {"event": "playoverrpt", "Code": "0", "start": "20180112172322010", "end": "20180112172325010"},
-            {"event": "ivrreportdtmf", "Code": "0", "start": "20180112172325010", "end": "20180112172327510", "dtmCode": "1#"}
-        ],
-        "status": 0
-    })
-}
-
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-}
-
-/// Waits for `check` to hold, polling, for at most ten seconds.
-pub async fn eventually<F, Fut>(what: &str, check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    eventually_within(what, Duration::from_secs(10), check).await
-}
-
-/// Waits for `check` to hold, polling, for at most `limit`.
-pub async fn eventually_within<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A multrpt report for `call_id` that ends as `status` (0 completed, 1 hung up), the last

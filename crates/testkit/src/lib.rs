@@ -1,0 +1,70 @@
+//! What ivrhook's tests share, so that each fact has one home: the app they report for, the
+//! reports they send, and waiting on a condition with a deadline (never sleeping and hoping).
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+use serde_json::{json, Value};
+use std::{future::Future, time::Duration};
+
+/// The app the tests' servers are configured for and their reports name.
+pub const APP: &str = "247e35ff320a4142a105024055c367cf";
+
+/// A report for `call_id` in the contract's documented form: `result`, text times, `Code`,
+/// a DTMF command with `dtmCode`.
+pub fn report(call_id: &str) -> Value {
+    json!({
+        "appId": APP,
+        "callId": call_id,
+        "event": "multrpt",
+        "data": "订单 42",
+        "result": [
+            {"event": "playoverrpt", "Code": "0", "start": "20180112172322010", "end": "20180112172325010"},
+            {"event": "ivrreportdtmf", "Code": "0", "start": "20180112172325010", "end": "20180112172327510", "dtmCode": "1#"}
+        ],
+        "status": 0
+    })
+}
+
+/// A report for `call_id` in the form platforms were seen to send: `isNonProfit`, numeric
+/// times, `dtmfCode`, an empty `hungup`.
+pub fn observed_report(call_id: &str) -> Value {
+    json!({
+        "appId": APP,
+        "callId": call_id,
+        "event": "multrpt",
+        "isNonProfit": [{"code": 0, "start": 20180112172322010u64, "end": 20180112172325010u64, "dtmfCode": "9"}],
+        "status": 0,
+        "hungup": ""
+    })
+}
+
+/// Waits for `check` to hold, polling every 20 ms, for at most ten seconds.
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    eventually_within(what, Duration::from_secs(10), check).await
+}
+
+/// Waits for `check` to hold, polling every 20 ms, for at most `limit`; panics naming
+/// `what` when it does not.
+pub async fn eventually_within<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// [`eventually_within`] for a condition that needs no waiting of its own to check.
+pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    eventually_within(what, limit, || std::future::ready(done())).await
+}
