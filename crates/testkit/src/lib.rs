@@ -2,8 +2,12 @@
 //! reports they send, and waiting on a condition with a deadline (never sleeping and hoping).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used)] // a test helper that unwraps fails the test with the cause, as it should
+
+pub mod sink;
 
 use serde_json::{json, Value};
+pub use sink::{free_addr, Hit, Sink};
 use std::{future::Future, time::Duration};
 
 /// The app the tests' servers are configured for and their reports name.

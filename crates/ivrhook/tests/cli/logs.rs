@@ -44,13 +44,11 @@ async fn failing(format: &str, log: &str) -> (tempfile::TempDir, PathBuf, u16, R
 }
 
 /// The webhook starts answering; a report makes the breaker's next probe go to it.
-async fn come_back(port: u16, base: &str) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let hook = axum::Router::new().route("/h", axum::routing::post(|| async { "ok" }));
-    tokio::spawn(async move { axum::serve(listener, hook).await });
+async fn come_back(port: u16, base: &str) -> ivrhook_testkit::Sink {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let hook = ivrhook_testkit::Sink::start_at(addr).await;
     post(base, report("log-back").to_string()).await;
+    hook
 }
 
 /// Five reports forwarded to a dead webhook, and three bad reports.
@@ -136,7 +134,7 @@ async fn failures_are_logged_as_json_without_a_line_per_request() {
     );
     assert!(!with(&lines, "started").is_empty());
 
-    come_back(port, &server.base).await;
+    let _hook = come_back(port, &server.base).await;
     json_lines(&dir, "the breaker closing", |l| {
         !with(l, "destination reachable again").is_empty()
     })
@@ -198,7 +196,7 @@ async fn failures_are_logged_as_text_lines() {
         "text, not JSON"
     );
 
-    come_back(port, &server.base).await;
+    let _hook = come_back(port, &server.base).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !stderr(&dir).contains("destination reachable again: circuit breaker closed") {
         assert!(tokio::time::Instant::now() < deadline, "{}", stderr(&dir));

@@ -86,22 +86,9 @@ fn toml_after(heading: &str) -> &'static str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readmes_one_app_one_webhook_config_forwards_the_try_it_report() {
     let (_guard, dir) = temp_dir();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (sent, mut arrived) = tokio::sync::mpsc::unbounded_channel::<Value>();
-    let hook = axum::Router::new().route(
-        "/ivr",
-        axum::routing::post(move |body: axum::body::Bytes| {
-            let sent = sent.clone();
-            async move {
-                let _ = sent.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
-                "ok"
-            }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let sink = ivrhook_testkit::Sink::start().await;
     let config = toml_after("**One app, one webhook.**")
-        .replace("http://127.0.0.1:9000", &format!("http://127.0.0.1:{port}"));
+        .replace("http://127.0.0.1:9000", &format!("http://{}", sink.addr));
     std::fs::write(dir.join("ivrhook.toml"), config).unwrap();
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
     let block = block_after("Try it: post a report");
@@ -114,10 +101,9 @@ async fn the_readmes_one_app_one_webhook_config_forwards_the_try_it_report() {
         .await
         .expect("sh runs");
     assert!(out.status.success(), "{out:?}");
-    let forwarded = tokio::time::timeout(std::time::Duration::from_secs(30), arrived.recv())
-        .await
-        .expect("the report reaches the webhook within 30 s")
-        .unwrap();
+    let arrived = || std::future::ready(!sink.hits().is_empty());
+    ivrhook_testkit::eventually("the report at the webhook", arrived).await;
+    let forwarded = sink.hits()[0].json();
     assert_eq!(forwarded["callId"], "88-try-it-out", "{forwarded}");
     server.child.start_kill().unwrap();
 }

@@ -26,8 +26,9 @@ mod pg_tls;
 mod postgres;
 mod rabbit;
 mod reach;
-mod sink;
 mod variants;
+
+use ivrhook_testkit::sink;
 
 /// An HTTP client for the tests.
 pub(crate) fn http() -> reqwest::Client {

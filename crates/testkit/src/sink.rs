@@ -1,5 +1,5 @@
 //! A business's internal webhook for forwarding tests: a real HTTP server on loopback that
-//! keeps every request and answers the status it is told to.
+//! keeps every POST, whatever its path, and answers the status it is told to.
 
 use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
 use serde_json::Value;
@@ -12,13 +12,17 @@ use std::{
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 
+/// One request the sink took.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// Its headers.
     pub headers: HeaderMap,
+    /// Its body, as it came.
     pub raw: Vec<u8>,
 }
 
 impl Hit {
+    /// The body as JSON; panics when it is not.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.raw).expect("a JSON body")
     }
@@ -30,14 +34,17 @@ struct Shared {
     status: AtomicU16,
 }
 
+/// The receiving server: it listens until `stop` or the end of the test.
 #[derive(Debug)]
 pub struct Sink {
+    /// Where it listens.
     pub addr: SocketAddr,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
 
 impl Sink {
+    /// A sink on a free loopback port, answering 200.
     pub async fn start() -> Sink {
         Sink::on(TcpListener::bind("127.0.0.1:0").await.expect("bind")).await
     }
@@ -56,7 +63,7 @@ impl Sink {
         let shared = Arc::new(Shared::default());
         shared.status.store(200, Ordering::SeqCst);
         let app = Router::new()
-            .route("/hook", post(hook))
+            .fallback(post(hook))
             .with_state(Arc::clone(&shared));
         let addr = listener.local_addr().expect("addr");
         let task = tokio::spawn(async move {
@@ -65,6 +72,7 @@ impl Sink {
         Sink { addr, shared, task }
     }
 
+    /// A URL to configure a destination with.
     pub fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
@@ -74,10 +82,12 @@ impl Sink {
         self.shared.status.store(status, Ordering::SeqCst);
     }
 
+    /// Every request taken so far, in order.
     pub fn hits(&self) -> Vec<Hit> {
         self.shared.hits.lock().unwrap().clone()
     }
 
+    /// Stops listening: a destination that goes down.
     pub fn stop(self) {
         self.task.abort();
     }
