@@ -268,4 +268,13 @@ async fn a_file_asking_for_json_is_refused_in_json() {
     assert_eq!(lines[0]["key"], "apps[0].callbak_url", "{err}");
     let error = lines[0]["error"].as_str().unwrap();
     assert!(error.contains("did you mean `callback_url`?"), "{err}");
+
+    // A file that is not TOML at all, with JSON asked for by the environment: JSON still.
+    std::fs::write(dir.join("broken.toml"), "[[apps]\n").unwrap();
+    let env = [("IVRHOOK_LOG_FORMAT", "json")];
+    let args = ["serve", "--config", "broken.toml"];
+    let (_, err) = run_fails_with_env(&dir, &args, &env).await;
+    let line: Value =
+        serde_json::from_str(err.trim()).unwrap_or_else(|e| panic!("{e}: not JSON: {err}"));
+    assert_eq!(line["level"], "ERROR", "{err}");
 }

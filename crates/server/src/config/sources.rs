@@ -74,15 +74,19 @@ fn placed(e: ConfigError, layers: &Figment) -> ConfigError {
     ConfigError::Invalid { key, reason }
 }
 
-/// `log_format` from the same layers as `load`, whatever the rest of them hold.
+/// `log_format` from the same layers as `load`, whatever the rest of them hold; from the
+/// environment and the flags alone when the file cannot be read as TOML at all.
 pub(super) fn log_format(path: Option<&Path>, overrides: &Overrides) -> Option<String> {
+    let above = || {
+        let env = Env::prefixed("IVRHOOK_").split("__").ignore(&NOT_KEYS);
+        Figment::from(env).merge(Serialized::defaults(overrides))
+    };
     let mut layers = Figment::from(Toml::string(DEFAULT_TOML));
     if let Some(path) = path {
         layers = layers.merge(Toml::file_exact(path));
     }
-    let env = Env::prefixed("IVRHOOK_").split("__").ignore(&NOT_KEYS);
-    let layers = layers.merge(env).merge(Serialized::defaults(overrides));
-    layers.extract_inner("log_format").ok()
+    let layers = layers.merge(above());
+    (layers.extract_inner("log_format").ok()).or_else(|| above().extract_inner("log_format").ok())
 }
 
 /// The defaults under `text`, nothing else (for tests and `config check`).
