@@ -65,20 +65,25 @@ pub(super) fn described(error: figment::Error, name: &str) -> ConfigError {
         },
         other => other.to_string(),
     };
-    let from = e.metadata.as_ref().and_then(|m| match &m.source {
-        Some(source) => Some(format!("in {source}")),
-        None if m.name.contains("environment") => Some(format!(
-            "from IVRHOOK_{}",
-            key.join("__").to_ascii_uppercase()
-        )),
-        None => None,
-    });
+    let from = (e.metadata.as_ref()).and_then(|m| where_set(m, &key.join("__")));
     ConfigError::Invalid {
         key: key_name(key),
         reason: match from {
             Some(from) => format!("{reason} ({from})"),
             None => reason,
         },
+    }
+}
+
+/// Where a value was set, when that is a file (`in …`) or the environment (`from
+/// IVRHOOK_…`, `variable` its name after the prefix); a flag or a default needs no pointer.
+pub(super) fn where_set(m: &figment::Metadata, variable: &str) -> Option<String> {
+    match &m.source {
+        Some(source) => Some(format!("in {source}")),
+        None if m.name.contains("environment") => {
+            Some(format!("from IVRHOOK_{}", variable.to_ascii_uppercase()))
+        }
+        None => None,
     }
 }
 

@@ -3,7 +3,11 @@
 //! variables (`IVRHOOK_INBOUND__MAX_BODY_BYTES`: `__` separates a table from its key), then
 //! command-line flags. Errors name the key and the layer it came from.
 
-use super::{described::described, file::FileConfig, Config, ConfigError, Overrides, DEFAULT_TOML};
+use super::{
+    described::{described, where_set},
+    file::FileConfig,
+    Config, ConfigError, Overrides, DEFAULT_TOML,
+};
 use figment::{
     providers::{Env, Format, Serialized, Toml},
     Figment,
@@ -59,14 +63,8 @@ fn placed(e: ConfigError, layers: &Figment) -> ConfigError {
         return e;
     };
     let known = key.split('[').next().unwrap_or(&key);
-    let from = layers.find_metadata(known).and_then(|m| match &m.source {
-        Some(source) => Some(format!("in {source}")),
-        None if m.name.contains("environment") => Some(format!(
-            "from IVRHOOK_{}",
-            known.replace('.', "__").to_ascii_uppercase()
-        )),
-        None => None,
-    });
+    let variable = known.replace('.', "__");
+    let from = (layers.find_metadata(known)).and_then(|m| where_set(m, &variable));
     let reason = match from {
         Some(from) => format!("{reason} ({from})"),
         None => reason,
