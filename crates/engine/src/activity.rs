@@ -14,15 +14,21 @@ pub const MINUTES: usize = 60;
 /// One minute's counts; `at_min` is minutes since the Unix epoch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Minute {
+    /// Minutes since the Unix epoch.
     pub at_min: i64,
+    /// Reports received.
     pub reports: u64,
+    /// Attempts that delivered.
     pub delivered: u64,
+    /// Attempts to be tried again.
     pub retried: u64,
+    /// Attempts after which the delivery is dead.
     pub dead: u64,
     /// Attempts by what answered: a contract code, `HTTP 503`, `acknowledged`, `no answer`.
     pub answers: BTreeMap<String, u64>,
 }
 
+/// This node's counts of the last [`MINUTES`] minutes.
 #[derive(Debug)]
 pub struct Activity {
     minutes: Mutex<VecDeque<Minute>>,
@@ -45,10 +51,12 @@ impl Activity {
         self.since_ms
     }
 
+    /// Counts a report received at `now_ms`.
     pub fn report(&self, now_ms: i64) {
         self.with_minute(now_ms, |m| m.reports += 1);
     }
 
+    /// Counts an attempt settled at `now_ms`, by its outcome and by what answered.
     pub fn attempt(&self, now_ms: i64, settle: &Settle, answer: &str) {
         self.with_minute(now_ms, |m| {
             match settle {

@@ -7,12 +7,17 @@
 pub const FAILURES_TO_OPEN: u32 = 5;
 /// First cool-down; it doubles on each failed probe, up to [`MAX_COOLDOWN_MS`].
 pub const FIRST_COOLDOWN_MS: i64 = 5_000;
+/// The longest cool-down: a destination down for long is probed every five minutes.
 pub const MAX_COOLDOWN_MS: i64 = 300_000;
 
+/// Whether deliveries go to the destination now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
+    /// Deliveries go.
     Closed,
+    /// Deliveries wait for the cool-down to pass.
     Open,
+    /// One probe is out; the rest wait for its answer.
     HalfOpen,
 }
 
@@ -27,6 +32,7 @@ impl BreakerState {
     }
 }
 
+/// One destination's breaker on this node.
 #[derive(Debug, Clone)]
 pub struct Breaker {
     failures: u32,
@@ -47,6 +53,7 @@ impl Default for Breaker {
 }
 
 impl Breaker {
+    /// The state at `now_ms`.
     pub fn state(&self, now_ms: i64) -> BreakerState {
         match self.open_until_ms {
             None => BreakerState::Closed,
@@ -70,16 +77,20 @@ impl Breaker {
         self.open_until_ms
     }
 
+    /// An attempt begins at `now_ms` (a probe, while half-open).
     pub fn on_start(&mut self, now_ms: i64) {
         if self.state(now_ms) == BreakerState::HalfOpen {
             self.probing = true;
         }
     }
 
+    /// An attempt was answered: the breaker closes.
     pub fn on_success(&mut self) {
         *self = Breaker::default();
     }
 
+    /// An attempt found the destination down at `now_ms`: at the [`FAILURES_TO_OPEN`]th failure
+    /// in a row, or at a failed probe, the breaker opens.
     pub fn on_failure(&mut self, now_ms: i64) {
         if self.probing {
             self.probing = false;

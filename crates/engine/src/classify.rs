@@ -9,22 +9,32 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Done. A warning when the answer was 2xx without a readable code.
-    Delivered { warning: Option<String> },
+    Delivered {
+        /// What was not quite right about the answer.
+        warning: Option<String>,
+    },
     /// Transient: try again on the schedule, not before `retry_after` if the server said so.
     Retry {
+        /// Why, in words.
         reason: String,
+        /// The server's `Retry-After`, when it gave one.
         retry_after: Option<Duration>,
     },
     /// `108105`: the business may not have recorded the call yet; retried a few times only.
     UnknownCall,
     /// Permanent: the same bytes will fail again.
-    Dead { reason: String },
+    Dead {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// What went wrong before an answer arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
+    /// No answer within the destination's `timeout`.
     Timeout,
+    /// No connection could be made.
     Connect,
     /// Any other transport error (reset, malformed response).
     Other,

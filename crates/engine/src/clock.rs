@@ -4,6 +4,7 @@
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Wall-clock milliseconds read from tokio's clock, so that paused time moves them in tests.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     epoch_ms: i64,
@@ -17,6 +18,7 @@ impl Default for Clock {
 }
 
 impl Clock {
+    /// A clock starting at the system's time now.
     pub fn new() -> Self {
         Clock {
             epoch_ms: chrono::Utc::now().timestamp_millis(),
@@ -29,10 +31,12 @@ impl Clock {
         self.epoch_ms + self.start.elapsed().as_millis() as i64
     }
 
+    /// The tokio instant of `ms` (milliseconds since the epoch).
     pub fn instant_at(&self, ms: i64) -> Instant {
         self.start + Duration::from_millis(u64::try_from(ms - self.epoch_ms).unwrap_or(0))
     }
 
+    /// Sleeps until `ms` (milliseconds since the epoch).
     pub async fn sleep_until_ms(&self, ms: i64) {
         tokio::time::sleep_until(self.instant_at(ms)).await;
     }

@@ -27,9 +27,13 @@ pub fn callback_name(app: &AppId) -> String {
 pub struct DestinationSettings {
     /// Unique; labels its metrics and keys its deliveries.
     pub name: String,
+    /// What it is and where it goes.
     pub kind: Kind,
+    /// How long one attempt may take.
     pub timeout: Duration,
+    /// Requests to it running at once, at most.
     pub max_in_flight: u32,
+    /// When to try again.
     pub schedule: RetrySchedule,
     /// A call's later delivery waits until the earlier one is delivered or dead.
     pub ordered: bool,

@@ -19,8 +19,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("destination {destination} has {backlog} deliveries pending (its max_backlog is {max})")]
 pub struct BacklogFull {
+    /// The destination that is full.
     pub destination: String,
+    /// Its pending deliveries.
     pub backlog: i64,
+    /// Its `max_backlog`.
     pub max: u64,
 }
 

@@ -25,6 +25,7 @@
 //! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.
 //! - `clock`, `metrics`.
+#![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod accept;
@@ -164,6 +165,7 @@ impl Engine {
         self.inner.destinations.iter().map(|d| &d.settings)
     }
 
+    /// The engine's clock: the system's, or tokio's paused one under test.
     pub fn clock(&self) -> Clock {
         self.inner.clock
     }

@@ -3,16 +3,20 @@
 
 use crate::{breaker::BreakerState, Engine};
 
+/// A destination's state on this node, for the API and the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Live {
     /// Whether this node runs the delivery engine (else the rest is not this node's to know).
     pub delivering: bool,
+    /// Its circuit breaker.
     pub breaker: BreakerState,
     /// When the breaker lets the next probe through, while it holds deliveries.
     pub reopens_at_ms: Option<i64>,
     /// Requests running now.
     pub active: u32,
+    /// Its `max_in_flight`.
     pub max_in_flight: u32,
+    /// Its `ordered`.
     pub ordered: bool,
     /// Pending deliveries, as last counted plus this node's changes since.
     pub backlog: i64,

@@ -24,6 +24,7 @@ fn lag_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 20))
 }
 
+/// The engine's series in the server's registry, and this node's per-minute activity.
 #[derive(Debug, Clone)]
 pub struct EngineMetrics {
     attempts: Family<Labels, Counter>,
@@ -39,6 +40,7 @@ pub struct EngineMetrics {
 }
 
 impl EngineMetrics {
+    /// Registers the engine's series in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
         let m = EngineMetrics {
             attempts: Family::default(),

@@ -7,6 +7,7 @@ use ivrhook_protocol::Decoded;
 use ivrhook_store::outbox::Claimed;
 use std::sync::{Arc, OnceLock};
 
+/// A claimed delivery on its way, with what it shares with the other deliveries of its report.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     claimed: Claimed,
@@ -35,6 +36,7 @@ impl Outgoing {
         Outgoing { claimed, shared }
     }
 
+    /// The delivery as claimed.
     pub fn claimed(&self) -> &Claimed {
         &self.claimed
     }

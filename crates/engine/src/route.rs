@@ -10,9 +10,13 @@ use std::collections::HashSet;
 /// `[destinations.filter]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
+    /// Only reports that ended so (completed or hung up).
     pub status: Option<CallStatus>,
+    /// Only reports of this event.
     pub event: Option<String>,
+    /// Only reports whose last command's keys are these.
     pub dtmf: Option<Keys>,
+    /// Only reports with (or without) a recording.
     pub has_recording: Option<bool>,
 }
 
@@ -21,6 +25,7 @@ pub struct Filter {
 pub enum Keys {
     /// `"*"`: any keys at all.
     Any,
+    /// These keys exactly.
     Exactly(String),
 }
 
@@ -29,10 +34,12 @@ pub enum Keys {
 pub struct Route {
     /// `None`: every app.
     pub apps: Option<HashSet<AppId>>,
+    /// What a report must be to go there.
     pub filter: Filter,
 }
 
 impl Route {
+    /// Whether `r` goes to the destination.
     pub fn matches(&self, r: &Report) -> bool {
         self.apps
             .as_ref()
@@ -42,6 +49,7 @@ impl Route {
 }
 
 impl Filter {
+    /// Whether `r` passes the filter.
     pub fn matches(&self, r: &Report) -> bool {
         let keys = last_keys(r);
         self.status.is_none_or(|s| r.status == Some(s))

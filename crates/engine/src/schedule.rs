@@ -32,6 +32,8 @@ impl Default for RetrySchedule {
 }
 
 impl RetrySchedule {
+    /// A schedule of `delays`, each drawn within `± jitter` of itself; refuses an empty list or
+    /// a jitter outside `[0, 1)`.
     pub fn new(delays: Vec<Duration>, jitter: f64) -> Result<Self, String> {
         if delays.is_empty() {
             return Err("must list at least one delay (the first attempt's)".into());
@@ -47,6 +49,7 @@ impl RetrySchedule {
         &self.delays
     }
 
+    /// How many attempts a round of the schedule makes.
     pub fn attempts(&self) -> u32 {
         self.delays.len() as u32
     }

@@ -16,6 +16,7 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
 /// What one attempt found out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// What it means for the delivery.
     pub verdict: Verdict,
     /// The HTTP status, for kinds that speak HTTP.
     pub http_status: Option<u16>,
@@ -31,6 +32,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An attempt that delivered, with a warning when the answer was not quite right.
     pub fn delivered(warning: Option<String>) -> Outcome {
         Outcome::of(Verdict::Delivered { warning })
     }
@@ -55,6 +57,7 @@ impl Outcome {
         }
     }
 
+    /// An outcome that is its verdict alone.
     pub fn of(verdict: Verdict) -> Outcome {
         Outcome {
             verdict,

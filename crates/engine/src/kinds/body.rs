@@ -11,6 +11,7 @@ use ivrhook_protocol::{
 use ivrhook_store::outbox::{Payload, ReceivedReport};
 use serde_json::json;
 
+/// What a forward carries: the decoded form or the bytes received.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum BodyMode {
     /// The documented JSON form, `schemaVersion` 1.
@@ -21,6 +22,7 @@ pub enum BodyMode {
 }
 
 impl BodyMode {
+    /// `decoded` or `raw`, as the configuration writes it.
     pub fn parse(text: &str) -> Result<BodyMode, String> {
         match text {
             "decoded" => Ok(BodyMode::Decoded),
@@ -29,6 +31,7 @@ impl BodyMode {
         }
     }
 
+    /// The `Content-Type` a body of this mode is sent with.
     pub fn content_type(self) -> &'static str {
         "application/json"
     }

@@ -19,7 +19,9 @@ use std::time::Duration;
 /// Where an app's reports go.
 #[derive(Clone)]
 pub struct Spec {
+    /// The app's `callback_url`.
     pub url: reqwest::Url,
+    /// Signs each request when set.
     pub secret: Option<SigningSecret>,
 }
 

@@ -23,6 +23,7 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// The three clients, one per reach.
     pub fn new() -> Result<Clients, reqwest::Error> {
         use_ring_for_tls();
         Ok(Clients {
@@ -32,6 +33,7 @@ impl Clients {
         })
     }
 
+    /// The client for `reach`.
     pub fn get(&self, reach: Reach) -> &reqwest::Client {
         match reach {
             Reach::Public => &self.public,

@@ -24,9 +24,13 @@ use std::sync::Arc;
 /// A destination's kind and its kind's settings, validated at the edge (the config file).
 #[derive(Debug, Clone)]
 pub enum Kind {
+    /// An app's callback URL (the sender).
     Callback(callback::Spec),
+    /// An internal webhook.
     Webhook(webhook::Spec),
+    /// A NATS JetStream subject.
     Nats(nats::Spec),
+    /// A RabbitMQ exchange.
     Rabbitmq(rabbitmq::Spec),
 }
 

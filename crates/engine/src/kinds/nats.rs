@@ -15,15 +15,18 @@ use ivrhook_store::outbox::Payload;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
+/// A NATS destination as configured.
 #[derive(Clone)]
 pub struct Spec {
     /// `nats://host:port`, credentials allowed (never logged).
     pub url: String,
+    /// The subject each report is published to, filled per report.
     pub subject: Template,
     /// The stream the subject must land in (`Nats-Expected-Stream`), checked when connecting.
     pub stream: Option<String>,
     /// Make the stream, listening on the subject's wildcard, when it does not exist.
     pub create_stream: bool,
+    /// What each message carries.
     pub body: BodyMode,
 }
 

@@ -17,13 +17,16 @@ use lapin::{
 use std::time::Duration;
 use tokio::sync::Mutex;
 
+/// A RabbitMQ destination as configured.
 #[derive(Clone)]
 pub struct Spec {
     /// `amqp://user:pass@host:port/vhost` (never logged).
     pub url: String,
     /// The exchange to publish to ("" is the default exchange, which routes by queue name).
     pub exchange: String,
+    /// The routing key, filled per report.
     pub routing_key: Template,
+    /// What each message carries.
     pub body: BodyMode,
 }
 

@@ -6,6 +6,7 @@
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
 
+/// Which addresses an HTTP destination may connect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reach {
     /// Public addresses only: the default on a server others can reach.

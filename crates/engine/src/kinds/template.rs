@@ -21,6 +21,7 @@ pub struct Template {
 }
 
 impl Template {
+    /// A template such as `calls.{app}.{status}`; refuses an unknown placeholder by name.
     pub fn parse(text: &str) -> Result<Template, String> {
         if text.is_empty() {
             return Err("must not be empty".into());

@@ -16,10 +16,14 @@ use ivrhook_protocol::SigningSecret;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use std::time::Duration;
 
+/// A webhook destination as configured.
 #[derive(Clone)]
 pub struct Spec {
+    /// Where reports are posted.
     pub url: reqwest::Url,
+    /// What each request carries.
     pub body: BodyMode,
+    /// Signs each request when set.
     pub secret: Option<SigningSecret>,
     /// Sent with every request, after ivrhook's own.
     pub headers: HeaderMap,
