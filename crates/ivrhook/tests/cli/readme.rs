@@ -7,12 +7,17 @@ const README: &str = include_str!("../../../../README.md");
 
 /// The first `sh` block after `heading`.
 fn block_after(heading: &str) -> &'static str {
+    fenced_after(heading, "sh")
+}
+
+/// The first block fenced as `lang` after `heading`.
+fn fenced_after(heading: &str, lang: &str) -> &'static str {
     README
         .split(heading)
         .nth(1)
-        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split(&format!("```{lang}\n")).nth(1))
         .and_then(|rest| rest.split("```").next())
-        .unwrap_or_else(|| panic!("the README has an sh block after {heading:?}"))
+        .unwrap_or_else(|| panic!("the README has a {lang} block after {heading:?}"))
 }
 
 /// The quick start's curl commands, from a directory that is not the repository, against the
@@ -71,23 +76,13 @@ async fn the_readmes_simulate_and_check_commands_run_as_written() {
     server.child.start_kill().unwrap();
 }
 
-/// The first `toml` block after `heading`.
-fn toml_after(heading: &str) -> &'static str {
-    README
-        .split(heading)
-        .nth(1)
-        .and_then(|rest| rest.split("```toml\n").nth(1))
-        .and_then(|rest| rest.split("```").next())
-        .unwrap_or_else(|| panic!("the README has a toml block after {heading:?}"))
-}
-
 /// "One app, one webhook" as written, its URL moved to a receiver this test runs: the try-it
 /// report, posted again, arrives there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readmes_one_app_one_webhook_config_forwards_the_try_it_report() {
     let (_guard, dir) = temp_dir();
     let sink = ivrhook_testkit::Sink::start().await;
-    let config = toml_after("**One app, one webhook.**")
+    let config = fenced_after("**One app, one webhook.**", "toml")
         .replace("http://127.0.0.1:9000", &format!("http://{}", sink.addr));
     std::fs::write(dir.join("ivrhook.toml"), config).unwrap();
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;

@@ -132,17 +132,16 @@ async fn a_bulk_retry_says_how_many_it_sends_and_sends_them() {
     app.stop().await;
 }
 
-/// The delivery's state and attempts, through the API.
-async fn shown(app: &TestApp, id: i64, token: &str) -> (String, i64) {
+/// `GET /v1/deliveries/{id}`: the delivery and its attempts.
+async fn delivery(app: &TestApp, id: i64, token: &str) -> Value {
     let req = app.client.get(app.url(&format!("/v1/deliveries/{id}")));
-    let d: Value = req
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = req.bearer_auth(token).send().await.unwrap();
+    resp.json().await.unwrap()
+}
+
+/// The delivery's state and attempts in its round, through the API.
+async fn shown(app: &TestApp, id: i64, token: &str) -> (String, i64) {
+    let d = delivery(app, id, token).await;
     let d = &d["delivery"];
     (
         d["state"].as_str().unwrap().to_owned(),
@@ -198,15 +197,7 @@ async fn an_action_without_the_session_or_from_another_site_changes_nothing() {
     // A retried dead delivery starts a new round (its `attempts` back to 0) and may be dead
     // again before it is looked at; what shows the retry is the second attempt on record.
     eventually("the retried delivery's second attempt", || async {
-        let req = app.client.get(app.url(&format!("/v1/deliveries/{id}")));
-        let d: Value = req
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let d = delivery(&app, id, token).await;
         d["attempts"].as_array().map_or(0, Vec::len) == 2
     })
     .await;
