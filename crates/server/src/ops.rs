@@ -38,7 +38,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::NotFound("no such path; see the README for ivrhook's endpoints".into())
+    ApiError::NotFound("no such path; GET /openapi.json lists ivrhook's endpoints".into())
 }
 
 pub async fn method_not_allowed(method: Method) -> ApiError {

@@ -143,7 +143,7 @@ pub async fn backup(
         DatabaseUrl::Postgres(_) => Err(StoreError::Backup {
             path: target.to_owned(),
             reason: "ivrhook backs up SQLite stores; back up PostgreSQL with pg_dump or \
-                     pg_basebackup (see the README)"
+                     pg_basebackup (see docs/operations.md)"
                 .into(),
         }),
     }

@@ -124,7 +124,7 @@ pub async fn serve_listening(
     Running { child, base, line }
 }
 
-/// A file of the repository's `fixtures/` folder, as the README's commands name it.
+/// A file of the repository's `fixtures/` folder, as the docs' commands name it.
 pub fn fixture(name: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     dir.join(name).display().to_string()

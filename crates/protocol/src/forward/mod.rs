@@ -1,7 +1,7 @@
 //! The decoded form a received report is forwarded in (`body = "decoded"`): a stable,
 //! documented JSON shape, versioned by `schemaVersion`, that the business's systems read
 //! without knowing the platform's many spellings. A field is never renamed or removed within a
-//! version; new fields may be added. The README documents each one.
+//! version; new fields may be added. docs/forwarding.md documents each one.
 
 #[cfg(test)]
 mod tests;

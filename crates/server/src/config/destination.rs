@@ -347,21 +347,17 @@ mod tests {
         assert_eq!(c.all_destinations().len(), 2);
     }
 
-    /// The README's forwarding example is a working configuration: one destination of each
+    /// The forwarding page's example is a working configuration: one destination of each
     /// kind, as documented.
     #[test]
-    fn the_readmes_forwarding_example_parses() {
-        let readme = include_str!("../../../../README.md");
-        let section = readme
-            .split("## Forwarding received reports")
-            .nth(1)
-            .expect("the README has a forwarding section");
-        let example = section
+    fn the_forwarding_pages_example_parses() {
+        let page = include_str!("../../../../docs/forwarding.md");
+        let example = page
             .split("```toml\n")
             .nth(1)
             .and_then(|rest| rest.split("```").next())
             .expect("the forwarding section has a TOML example");
-        let c = Config::from_toml(example, "README").unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::from_toml(example, "docs/forwarding.md").unwrap_or_else(|e| panic!("{e}"));
         let kinds: Vec<&str> = c
             .destinations
             .iter()

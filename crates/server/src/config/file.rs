@@ -399,15 +399,14 @@ mod tests {
         }
     }
 
-    /// The README's configuration block cannot drift from the default file: every line of it
+    /// The configuration page's block cannot drift from the default file: every line of it
     /// is a line of `default.toml` (set or commented out), trailing comments aside.
     #[test]
-    fn the_readmes_configuration_block_is_the_default_file() {
-        let readme = include_str!("../../../../README.md");
-        let block = (readme.split("## Configuration\n").nth(1))
-            .and_then(|section| section.split("```toml\n").nth(1))
+    fn the_configuration_pages_block_is_the_default_file() {
+        let page = include_str!("../../../../docs/configuration.md");
+        let block = (page.split("```toml\n").nth(1))
             .and_then(|rest| rest.split("```").next())
-            .expect("the README's configuration section has a TOML block");
+            .expect("docs/configuration.md has a TOML block");
         let bare = |line: &str| {
             let line = line.trim();
             let line = line.strip_prefix("# ").unwrap_or(line);
@@ -418,12 +417,12 @@ mod tests {
         for line in block.lines().map(bare).filter(|l| !l.is_empty()) {
             assert!(
                 known.contains(&line),
-                "README line {line:?} is not in default.toml"
+                "docs/configuration.md line {line:?} is not in default.toml"
             );
         }
         // The placeholder secret is the one value that is not a working one.
         let working = block.replace("secret = \"whsec_...\"", "");
-        Config::from_toml(&working, "README").unwrap_or_else(|e| panic!("{e}"));
+        Config::from_toml(&working, "docs/configuration.md").unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn reports_around_midnight_go_to_their_days_and_a_copy_across_midnight_is_
     let reports = store.reports_for_call(&"c-a".try_into().unwrap()).await;
     assert_eq!(reports.unwrap()[0].duplicates, 1);
 
-    // Two days on, the first is out of the window: a copy is stored as new (README).
+    // Two days on, the first is out of the window: a copy is stored as new (docs/receiver.md).
     let late = new_id(&store, report("c-a", MIDNIGHT + 86_400_000 + 1)).await;
     assert_eq!(partition_of(&store, late).await, "reports_20261206");
     let feed: Vec<i64> = store

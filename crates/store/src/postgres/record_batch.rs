@@ -45,7 +45,7 @@ pub(crate) struct Job {
 /// and the engine claims again only when there is one (`Recorded`). A delivery of the call
 /// committed while this statement runs is not in its snapshot; if that one's own claim also
 /// ran before this commit, it found the call blocked, and it waits for the backstop's poll
-/// (2 s; README). The next delivery is read as the claim's ordering check is
+/// (2 s; docs/sender.md). The next delivery is read as the claim's ordering check is
 /// (`outbox::CLAIM`), so that `deliveries_ordering` is the only index that serves it, and
 /// taken by `min` rather than `ORDER BY p.id LIMIT 1`, which would make the primary key's
 /// order worth a walk.
