@@ -206,3 +206,64 @@ async fn a_broken_example_fails_the_docs_test() {
     );
     assert!(err.contains("108100"), "what it printed is shown: {err}");
 }
+
+/// The source modules under `crates/*/src`, as `crate` and path below `src/`, test modules aside.
+fn modules() -> Vec<(String, String)> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("source dir readable") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    let mut modules = Vec::new();
+    for krate in std::fs::read_dir(repo().join("crates")).unwrap() {
+        let krate = krate.unwrap().path();
+        let mut files = Vec::new();
+        walk(&krate.join("src"), &mut files);
+        for file in files {
+            let path = file
+                .strip_prefix(krate.join("src"))
+                .unwrap()
+                .display()
+                .to_string();
+            if !path.ends_with("tests.rs") && !path.starts_with("tests/") {
+                let name = krate.file_name().unwrap().to_string_lossy().into_owned();
+                modules.push((name, path));
+            }
+        }
+    }
+    modules.sort();
+    modules
+}
+
+/// docs/internals.md's module map names every module, under its crate, and nothing else.
+#[test]
+fn the_module_map_names_every_module() {
+    let internals = std::fs::read_to_string(repo().join("docs/internals.md")).unwrap();
+    let map = (internals.split("## Module map").nth(1))
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/internals.md has a module map");
+    let mut listed = Vec::new();
+    for table in map.split("**crates/").skip(1) {
+        let krate = table.split("**").next().unwrap().to_owned();
+        for row in table.lines().filter_map(|l| l.strip_prefix("| `")) {
+            listed.push((krate.clone(), row.split('`').next().unwrap().to_owned()));
+        }
+    }
+    listed.sort();
+    let modules = modules();
+    let missing: Vec<_> = modules.iter().filter(|m| !listed.contains(m)).collect();
+    let gone: Vec<_> = listed.iter().filter(|m| !modules.contains(m)).collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/internals.md's module map: {missing:?}"
+    );
+    assert!(
+        gone.is_empty(),
+        "in the module map but not in the source: {gone:?}"
+    );
+}
