@@ -20,10 +20,10 @@ pub fn line(report: &Value) -> String {
                     .to_string()
             },
         );
-    let outcome = match report["status"].as_i64() {
-        Some(0) => "completed".to_owned(),
-        Some(1) => "hung up".to_owned(),
-        _ => text(&report["event"]),
+    let outcome = match report["status"].as_str() {
+        Some("hungup") => "hung up".to_owned(),
+        Some(status) => status.to_owned(),
+        None => text(&report["event"]),
     };
     let commands: Vec<String> = report["commands"]
         .as_array()
@@ -48,18 +48,18 @@ pub fn line(report: &Value) -> String {
     out
 }
 
-/// `dtmf 2.5s keys=1#`, `tts/voice 3.0s`, `? 1.0s` (a command whose kind the platform did not
-/// say), `(unrecognised)`.
+/// The command's `kind` as the decoded form names it, its `data` (the prompt or menu) when
+/// it has one, its duration and keys: `dtmf:menu 2.5s keys=1#`, `playback:welcome 3.0s`,
+/// `unknown:welcome 3.0s` (the platform did not say), `(unrecognised)`.
 fn command(c: &Value) -> String {
-    if c["recognised"] == false {
+    let kind = c["kind"].as_str().unwrap_or("unknown");
+    if kind == "unrecognised" {
         return "(unrecognised)".into();
     }
-    let keys = c["dtmf"].as_str();
-    let kind = match c["event"].as_str() {
-        Some("ivrreportdtmf") => "dtmf",
-        Some("playoverrpt") => "tts/voice",
-        _ if keys.is_some() => "dtmf",
-        _ => "?",
+    let keys = c["keys"].as_str();
+    let kind = match c["data"].as_str().filter(|d| !d.is_empty()) {
+        Some(data) => format!("{kind}:{data}"),
+        None => kind.to_owned(),
     };
     let took = c["durationMs"].as_i64().map_or_else(
         || "?s".to_owned(),
@@ -171,24 +171,33 @@ async fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use ivrhook_protocol::{
+        decode,
+        forward::{forwarded, Received},
+        DecodeOptions,
+    };
+
+    /// `body` in the decoded form the feed serves (received 2018-01-12 09:23:30 UTC).
+    fn served(body: &str) -> Value {
+        let d = decode(body.as_bytes(), &DecodeOptions::default()).unwrap();
+        let received = Received {
+            id: 1,
+            at_ms: 1_515_749_010_000,
+        };
+        serde_json::to_value(forwarded(&d, received)).unwrap()
+    }
 
     #[test]
     fn a_line_says_what_happened_on_the_call() {
-        let report = json!({
-            "receivedAt": "2018-01-12T09:23:30.000Z", "appId": "a1", "callId": "c-1",
-            "event": "multrpt", "status": 1,
-            "commands": [
-                {"recognised": true, "event": "playoverrpt", "durationMs": 3000, "dtmf": null},
-                {"recognised": true, "event": null, "durationMs": 2500, "dtmf": "1#"},
-                {"recognised": false, "value": "value"}
-            ],
-            "hangup": {"decoded": true, "reason": "16", "recordingUrl": "https://r.example/1.wav"}
-        });
-        let l = line(&report);
+        let l = line(&served(
+            r#"{"appId":"a1","callId":"c-1","event":"multrpt","status":1,
+            "result":[{"event":"playoverrpt","start":"20180112172322010","end":"20180112172325010","data":"welcome"},
+                      {"start":"20180112172325010","end":"20180112172327510","dtmfCode":"1#"},"value"],
+            "hungup":{"reason":16,"fileName":"https://r.example/1.wav"}}"#,
+        ));
         assert!(l.contains("app=a1  call=c-1  hung up"), "{l}");
         assert!(
-            l.contains("tts/voice 3.0s · dtmf 2.5s keys=1# · (unrecognised)"),
+            l.contains("playback:welcome 3.0s · dtmf 2.5s keys=1# · (unrecognised)"),
             "{l}"
         );
         assert!(
@@ -201,5 +210,22 @@ mod tests {
             .format("%Y-%m-%d %H:%M:%S")
             .to_string();
         assert!(l.starts_with(&expected), "local time first: {l}");
+    }
+
+    /// The README's first report: commands the platform did not name are shown by what they
+    /// are called and what they did, never as `?`.
+    #[test]
+    fn commands_without_an_event_show_their_prompt() {
+        let l = line(&served(
+            r#"{"appId":"a1","callId":"88-try-it-out","event":"multrpt","status":0,"hungup":"",
+            "isNonProfit":[
+              {"code":0,"start":20180112172322010,"end":20180112172325010,"data":"welcome","dtmfCode":""},
+              {"code":0,"start":20180112172325010,"end":20180112172327510,"data":"menu","dtmfCode":"1"}]}"#,
+        ));
+        assert!(
+            l.contains("completed  unknown:welcome 3.0s · dtmf:menu 2.5s keys=1"),
+            "{l}"
+        );
+        assert!(!l.contains('?'), "{l}");
     }
 }

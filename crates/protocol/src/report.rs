@@ -1,10 +1,7 @@
-//! The decoded report: what the platform told us about one call's command list.
-//!
-//! Its `Serialize` gives the JSON form ivrhook stores and shows in its timeline API: times
-//! both as RFC 3339 and as the original text, durations in milliseconds, hang-up decoded.
+//! The decoded report: what the platform told us about one call's command list. Its JSON
+//! form, the one the API, the feed and the forwards share, is `forward`'s.
 
 use crate::{AppId, CallId, Timestamp};
-use serde::{ser::SerializeMap, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// How the command list ended (`status`).
@@ -111,86 +108,4 @@ pub struct HangupNotice {
     pub time: Option<Timestamp>,
     /// Fields the spec does not show, kept as they came.
     pub extra: Map<String, Value>,
-}
-
-impl Report {
-    /// Writes the view's fields into a map being serialised (so other fields can join them).
-    pub fn serialize_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        map.serialize_entry("appId", &self.app_id)?;
-        map.serialize_entry("callId", &self.call_id)?;
-        map.serialize_entry("event", &self.event)?;
-        map.serialize_entry("status", &self.status.map(CallStatus::as_int))?;
-        map.serialize_entry("data", &self.data)?;
-        map.serialize_entry("commands", &self.entries)?;
-        map.serialize_entry("hangup", &self.hangup)?;
-        map.serialize_entry("extra", &self.extra)
-    }
-}
-
-/// The view, written straight to the output: no intermediate `Value` tree on the hot path.
-impl Serialize for Report {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        self.serialize_fields(&mut map)?;
-        map.end()
-    }
-}
-
-/// A time as RFC 3339 and as the platform's text.
-fn time_fields<M: SerializeMap>(
-    map: &mut M,
-    key: &str,
-    text_key: &str,
-    t: &Option<Timestamp>,
-) -> Result<(), M::Error> {
-    map.serialize_entry(key, &t.as_ref().map(Timestamp::rfc3339))?;
-    map.serialize_entry(text_key, &t.as_ref().map(Timestamp::text))
-}
-
-impl Serialize for Entry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        match self {
-            Entry::Unrecognised(v) => {
-                map.serialize_entry("recognised", &false)?;
-                map.serialize_entry("value", v)?;
-            }
-            Entry::Command(c) => {
-                map.serialize_entry("recognised", &true)?;
-                map.serialize_entry("event", &c.event)?;
-                map.serialize_entry("code", &c.code)?;
-                time_fields(&mut map, "start", "startText", &c.start)?;
-                time_fields(&mut map, "end", "endText", &c.end)?;
-                map.serialize_entry("durationMs", &c.duration_ms())?;
-                map.serialize_entry("dtmf", &c.dtmf)?;
-                map.serialize_entry("data", &c.data)?;
-                map.serialize_entry("extra", &c.extra)?;
-            }
-        }
-        map.end()
-    }
-}
-
-impl Serialize for Hangup {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        match self {
-            Hangup::Undecodable(raw) => {
-                map.serialize_entry("decoded", &false)?;
-                map.serialize_entry("raw", raw)?;
-            }
-            Hangup::Notice(n) => {
-                map.serialize_entry("decoded", &true)?;
-                map.serialize_entry("recordingUrl", &n.recording_url)?;
-                map.serialize_entry("reason", &n.reason)?;
-                map.serialize_entry("direction", &n.direction)?;
-                time_fields(&mut map, "time", "timeText", &n.time)?;
-                map.serialize_entry("event", &n.event)?;
-                map.serialize_entry("callId", &n.call_id)?;
-                map.serialize_entry("appId", &n.app_id)?;
-                map.serialize_entry("extra", &n.extra)?;
-            }
-        }
-        map.end()
-    }
 }

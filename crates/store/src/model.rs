@@ -79,9 +79,6 @@ pub struct StoredReport {
     pub received_at: DateTime<Utc>,
     pub peer: Option<String>,
     pub raw: Vec<u8>,
-    /// The decoded form as stored by versions before 0.1's migration 3; `None` for rows that
-    /// keep only `raw` and `utc_offset`, whose form the reader derives.
-    pub decoded: Option<Value>,
     pub utc_offset: Option<String>,
     pub warnings: Value,
     pub duplicates: i64,

@@ -21,18 +21,13 @@ pub(crate) const CLAIMED: &str = "c.id, c.call_id, c.attempts, c.unknown_call_an
     c.created_at_ms, c.event_id, e.body, c.report_id, r.app_id, r.event, r.status,
     r.received_at_ms, r.raw, r.utc_offset, r.warnings";
 
-/// A stored report's columns, with `decoded` the expression for its stored decoded form:
-/// SQLite's `decoded` column (kept by rows from before its migration 3), PostgreSQL's null
-/// (it never stored one).
-pub(crate) fn report_columns(decoded: &str) -> String {
-    format!(
-        "id, app_id, call_id, event, status, received_at_ms, peer, raw, {decoded}, warnings,
-         duplicates, utc_offset"
-    )
-}
+/// A stored report's columns. Its decoded form is not among them: the reader derives it from
+/// `raw` and `utc_offset`.
+pub(crate) const REPORT: &str =
+    "id, app_id, call_id, event, status, received_at_ms, peer, raw, warnings, duplicates,
+     utc_offset";
 
-/// A row selected with [`report_columns`]. An empty or null decoded form is none: the reader
-/// derives it from `raw` and `utc_offset`.
+/// A row selected with [`REPORT`].
 pub(crate) fn report(r: &impl Columns) -> Result<crate::StoredReport, StoreError> {
     let json = |i: usize, what: &str| -> Result<Option<serde_json::Value>, StoreError> {
         match r.text(i)?.filter(|t| !t.is_empty()) {
@@ -52,10 +47,9 @@ pub(crate) fn report(r: &impl Columns) -> Result<crate::StoredReport, StoreError
         received_at: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
         peer: r.text(6)?,
         raw: required(r.bytes(7)?, "reports.raw")?,
-        decoded: json(8, "decoded")?,
-        warnings: required(json(9, "warnings")?, "reports.warnings")?,
-        duplicates: required(r.int(10)?, "reports.duplicates")?,
-        utc_offset: r.text(11)?,
+        warnings: required(json(8, "warnings")?, "reports.warnings")?,
+        duplicates: required(r.int(9)?, "reports.duplicates")?,
+        utc_offset: r.text(10)?,
     })
 }
 

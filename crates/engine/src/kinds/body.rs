@@ -5,11 +5,10 @@ use crate::outgoing::Outgoing;
 use bytes::Bytes;
 use ivrhook_protocol::{
     decode,
-    forward::{forwarded, Received},
+    forward::{forwarded, undecodable, Received},
     DecodeOptions, Decoded,
 };
 use ivrhook_store::outbox::{Payload, ReceivedReport};
-use serde_json::json;
 
 /// What a forward carries: the decoded form or the bytes received.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,14 +70,13 @@ fn decoded(r: &ReceivedReport, known: Option<&Decoded>) -> Bytes {
     };
     let value = match decoded {
         Ok(d) => serde_json::to_vec(&forwarded(d, received)),
-        Err(e) => serde_json::to_vec(&json!({
-            "schemaVersion": ivrhook_protocol::forward::SCHEMA_VERSION,
-            "reportId": r.id,
-            "appId": r.app_id,
-            "event": r.event,
-            "decodeError": e.to_string(),
-            "raw": String::from_utf8_lossy(&r.raw),
-        })),
+        Err(e) => serde_json::to_vec(&undecodable(
+            received,
+            &r.app_id,
+            &r.event,
+            &e.to_string(),
+            &r.raw,
+        )),
     };
     Bytes::from(value.unwrap_or_default())
 }

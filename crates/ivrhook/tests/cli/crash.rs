@@ -26,7 +26,7 @@ async fn check_every_ack_survives(dir: &std::path::Path, acked: &[String]) {
         .json()
         .await
         .unwrap();
-    assert_eq!(body["reports"][0]["commands"][0]["dtmf"], "9");
+    assert_eq!(body["reports"][0]["commands"][0]["keys"], "9");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

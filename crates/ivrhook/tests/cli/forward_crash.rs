@@ -126,7 +126,10 @@ async fn republished(base: &str) -> usize {
                 .filter(|a| a["warning"].as_str().is_some_and(|w| w.contains(DUPLICATE)))
                 .count();
         }
-        after = page["next"].as_str().unwrap().to_owned();
+        match page["next"].as_str() {
+            Some(next) => after = next.to_owned(),
+            None => return n,
+        }
     }
 }
 

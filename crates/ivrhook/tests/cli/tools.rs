@@ -105,14 +105,14 @@ async fn simulate_sends_realistic_reproducible_traffic() {
 
     let stored = stored_events(&server.base).await;
     assert_eq!(stored.len(), 200);
-    let hung_up = stored.iter().filter(|e| e["status"] == 1).count();
+    let hung_up = stored.iter().filter(|e| e["status"] == "hungup").count();
     assert!(
         (60..=140).contains(&hung_up),
         "about half hung up: {hung_up}"
     );
     assert!(stored
         .iter()
-        .filter(|e| e["status"] == 1)
+        .filter(|e| e["status"] == "hungup")
         .all(|e| e["hangup"]["recordingUrl"].is_string()));
     assert!(stored
         .iter()

@@ -83,24 +83,6 @@ pub struct Decoded {
     pub canonical: Vec<u8>,
 }
 
-impl Decoded {
-    /// The decoded form as ivrhook stores it: the report's view and the forms the body used,
-    /// serialised in one pass.
-    pub fn stored_json(&self) -> String {
-        struct Stored<'a>(&'a Decoded);
-        impl serde::Serialize for Stored<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                let mut map = s.serialize_map(None)?;
-                self.0.report.serialize_fields(&mut map)?;
-                map.serialize_entry("forms", &self.0.forms)?;
-                map.end()
-            }
-        }
-        serde_json::to_string(&Stored(self)).unwrap_or_default()
-    }
-}
-
 /// Decodes a request body. A leading UTF-8 BOM is allowed.
 pub fn decode(body: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);

@@ -8,6 +8,7 @@ mod tests;
 mod wire;
 
 use crate::{CallStatus, Command, Decoded, Entry, Hangup, Report};
+use serde_json::{json, Value};
 pub use wire::Forwarded;
 
 /// The version of the shape below.
@@ -25,6 +26,29 @@ pub struct Received {
 /// The report's forwarded form, written straight to the output (`wire`).
 pub fn forwarded(decoded: &Decoded, received: Received) -> Forwarded<'_> {
     Forwarded { decoded, received }
+}
+
+/// The form of a report this decoder no longer reads (it accepted it once): what the receiver
+/// recorded, the reason, and the raw text, so that the report is shown and sent rather than
+/// held back.
+pub fn undecodable(
+    received: Received,
+    app_id: &str,
+    event: &str,
+    error: &str,
+    raw: &[u8],
+) -> Value {
+    let received_at = chrono::DateTime::from_timestamp_millis(received.at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    json!({
+        "schemaVersion": SCHEMA_VERSION,
+        "reportId": received.id,
+        "receivedAt": received_at,
+        "appId": app_id,
+        "event": event,
+        "decodeError": error,
+        "raw": String::from_utf8_lossy(raw),
+    })
 }
 
 /// `completed` or `hungup`, as filters and subjects name a call's outcome.

@@ -18,12 +18,13 @@ impl Serialize for Forwarded<'_> {
         let (r, d) = (&self.decoded.report, self.decoded);
         let received_at = chrono::DateTime::from_timestamp_millis(self.received.at_ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        let mut m = s.serialize_map(Some(13))?;
+        let mut m = s.serialize_map(Some(14))?;
         m.serialize_entry("appId", &r.app_id)?;
         m.serialize_entry("callId", &r.call_id)?;
         m.serialize_entry("commands", &Commands(&r.entries))?;
         m.serialize_entry("data", &r.data)?;
         m.serialize_entry("event", &r.event)?;
+        m.serialize_entry("extra", &r.extra)?;
         m.serialize_entry("forms", &d.forms)?;
         m.serialize_entry("hangup", &r.hangup.as_ref().map(WireHangup))?;
         m.serialize_entry("keys", &last_keys(r))?;
@@ -57,12 +58,13 @@ impl Serialize for WireEntry<'_> {
                 return m.end();
             }
         };
-        let mut m = s.serialize_map(Some(8))?;
+        let mut m = s.serialize_map(Some(9))?;
         m.serialize_entry("code", &c.code)?;
         m.serialize_entry("data", &c.data)?;
         m.serialize_entry("durationMs", &c.duration_ms())?;
         m.serialize_entry("end", &c.end.as_ref().map(Timestamp::rfc3339))?;
         m.serialize_entry("event", &c.event)?;
+        m.serialize_entry("extra", &c.extra)?;
         m.serialize_entry("keys", &c.dtmf)?;
         m.serialize_entry("kind", command_kind(c))?;
         m.serialize_entry("start", &c.start.as_ref().map(Timestamp::rfc3339))?;

@@ -63,7 +63,7 @@ pub async fn list(
         limit: page.limit,
     };
     let rows = st.store.deliveries(filter).await?;
-    let next = page.next(rows.last().map(|d| d.id));
+    let next = (page.listing_next(rows.len(), rows.last().map(|d| d.id))).map(|n| n.to_string());
     let deliveries = deliveries_json(&st, &rows).await?;
     Ok(Json(json!({"deliveries": deliveries, "next": next})))
 }

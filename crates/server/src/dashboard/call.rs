@@ -104,13 +104,13 @@ fn report_part(st: &AppState, r: &Value) -> Markup {
     html! {
         details.report {
             summary {
-                "Report " (r["id"]) ", received " (when_text(st, &r["receivedAt"]))
+                "Report " (r["reportId"]) ", received " (when_text(st, &r["receivedAt"]))
                 ", status " (text(&r["status"]))
                 @if !warnings.is_empty() { ", " (warnings.len()) " warning(s)" }
             }
             @if !warnings.is_empty() { ul { @for w in &warnings { li { (text(w)) } } } }
             pre { (decoded) }
-            p { a href={ "/reports/" (r["id"]) "/raw" } { "The body as received" } }
+            p { a href={ "/reports/" (r["reportId"]) "/raw" } { "The body as received" } }
         }
     }
 }

@@ -57,9 +57,7 @@ pub(crate) async fn list(
         limit: PAGE,
     };
     let rows = st.store.deliveries(filter).await?;
-    let next = (rows.len() == PAGE as usize)
-        .then(|| rows.last().map(|d| d.id))
-        .flatten();
+    let next = page_query.listing_next(rows.len(), rows.last().map(|d| d.id));
     let body = html! {
         (filters(&st, &q))
         (delivery_rows(&st, &rows, false, scopes.operate).await?)

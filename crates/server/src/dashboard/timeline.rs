@@ -38,17 +38,17 @@ pub(crate) fn read(reports: &[Value]) -> (Vec<Step>, Option<HungUp>) {
         .iter()
         .flat_map(|r| r["commands"].as_array().into_iter().flatten());
     let steps = commands
-        .filter(|c| c["recognised"] == true)
+        .filter(|c| c["kind"] != "unrecognised")
         .map(|c| Step {
-            kind: match (c["event"].as_str(), c["dtmf"].is_string()) {
-                (Some("ivrreportdtmf"), _) | (None, true) => "DTMF collection",
-                (Some("playoverrpt"), _) => "Playback (TTS/voice)",
+            kind: match c["kind"].as_str() {
+                Some("dtmf") => "DTMF collection",
+                Some("playback") => "Playback (TTS/voice)",
                 _ => "Command",
             },
             start_ms: ms(&c["start"]),
             duration_ms: c["durationMs"].as_i64(),
             code: c["code"].as_str().unwrap_or("—").to_owned(),
-            keys: c["dtmf"].as_str().map(str::to_owned),
+            keys: c["keys"].as_str().map(str::to_owned),
         })
         .collect();
     let hangup = reports.iter().rev().find_map(|r| {

@@ -97,7 +97,7 @@ fn summarised(newest: &StoredReport, reports: Vec<&StoredReport>, before: i64) -
     let shown: Vec<Value> = reports.iter().map(|r| report_json(r)).collect();
     let keys: Vec<&Value> = (shown.iter())
         .flat_map(|r| r["commands"].as_array().into_iter().flatten())
-        .map(|c| &c["dtmf"])
+        .map(|c| &c["keys"])
         .filter(|k| k.as_str().is_some_and(|k| !k.is_empty()))
         .collect();
     let last = shown.last().unwrap_or(&Value::Null);

@@ -59,8 +59,16 @@ impl Page {
         Ok(Page { after, limit })
     }
 
-    /// The cursor for the next page: the last id seen, or where this page started.
+    /// The feed's cursor for the next page: the last id seen, or where this page started.
+    /// Never `null`: reports keep arriving, so a reader asks again from there.
     pub fn next(&self, last: Option<i64>) -> String {
         last.unwrap_or(self.after).to_string()
+    }
+
+    /// A listing's cursor for the next page: the last id of a full page, `None` when this
+    /// page is shorter than `limit` (nothing more now). Every listing (`/v1/calls`,
+    /// `/v1/deliveries`, the dashboard's) ends this way.
+    pub fn listing_next(&self, len: usize, last: Option<i64>) -> Option<i64> {
+        (len == self.limit as usize).then_some(last).flatten()
     }
 }

@@ -1,7 +1,11 @@
 //! How stored rows look in the API's JSON.
 
 use chrono::SecondsFormat;
-use ivrhook_protocol::{decode, DecodeOptions};
+use ivrhook_protocol::{
+    decode,
+    forward::{forwarded, undecodable, Received},
+    DecodeOptions,
+};
 use ivrhook_store::{
     outbox::{AttemptRow, DeliveryRow, DeliveryState, OutboundRow, Source},
     StoredReport,
@@ -14,38 +18,33 @@ pub(crate) fn time(ms: i64) -> Value {
     })
 }
 
-/// A stored report: the decoded form's fields, then what the receiver recorded around it.
-/// Accepted bodies are always UTF-8, so `raw` is the exact text.
+/// A stored report in the one decoded form (the one forwards carry, `schemaVersion` 1),
+/// decoded from its raw body as it was when received (leniently, with the offset it was read
+/// with), then what the receiver recorded around it. Accepted bodies are always UTF-8, so
+/// `raw` is the exact text.
 pub(crate) fn report_json(r: &StoredReport) -> Value {
-    let decoded = r.decoded.clone().unwrap_or_else(|| derive(r));
+    let received = Received {
+        id: r.id,
+        at_ms: r.received_at.timestamp_millis(),
+    };
+    let options = DecodeOptions::as_received(r.utc_offset.as_deref());
+    let decoded = match decode(&r.raw, &options) {
+        Ok(d) => serde_json::to_value(forwarded(&d, received)).unwrap_or_default(),
+        Err(e) => undecodable(received, &r.app_id, &r.event, &e.to_string(), &r.raw),
+    };
     let mut obj = match decoded {
         Value::Object(m) => m,
         _ => Default::default(),
     };
     for (k, v) in [
-        ("id", json!(r.id)),
-        ("appId", json!(r.app_id)),
         ("callId", json!(r.call_id)),
-        ("receivedAt", time(r.received_at.timestamp_millis())),
         ("peer", json!(r.peer)),
-        ("warnings", r.warnings.clone()),
         ("duplicates", json!(r.duplicates)),
         ("raw", json!(String::from_utf8_lossy(&r.raw))),
     ] {
         obj.insert(k.to_owned(), v);
     }
     Value::Object(obj)
-}
-
-/// The decoded form of a row that keeps only its raw body: the lenient decoder with the offset
-/// the row was received with. A body this decoder no longer reads (it accepted it once) says
-/// why instead of hiding the row.
-fn derive(r: &StoredReport) -> Value {
-    let options = DecodeOptions::as_received(r.utc_offset.as_deref());
-    match decode(&r.raw, &options) {
-        Ok(d) => serde_json::from_str(&d.stored_json()).unwrap_or_default(),
-        Err(e) => json!({"decodeError": e.to_string()}),
-    }
 }
 
 pub(crate) fn delivery_json(d: &DeliveryRow) -> Value {

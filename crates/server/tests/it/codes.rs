@@ -28,17 +28,18 @@ async fn both_fixtures_are_accepted_and_their_timeline_shows_commands_and_hang_u
         .await;
     assert_eq!(reports.len(), 2, "two different reports for the same call");
     let first = &reports[0];
-    assert_eq!(first["status"], 0);
+    assert_eq!(first["schemaVersion"], 1, "the one decoded form: {first}");
+    assert_eq!(first["status"], "completed");
     assert_eq!(first["hangup"], Value::Null);
     let cmd = &first["commands"][0];
     assert_eq!(cmd["code"], "0");
     assert_eq!(cmd["start"], "2018-01-12T17:23:22.010+08:00");
-    assert_eq!(cmd["startText"], "20180112172322010");
+    assert_eq!(cmd["kind"], "unknown", "no event, no keys");
     assert_eq!(cmd["durationMs"], 0);
     assert_eq!(cmd["data"], "userdata 1");
     assert_eq!(
         first["commands"][3],
-        json!({"recognised": false, "value": "value"})
+        json!({"kind": "unrecognised", "value": "value"})
     );
     assert_eq!(first["warnings"][0]["field"], "isNonProfit[3]");
     assert_eq!(

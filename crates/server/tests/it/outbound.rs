@@ -290,3 +290,26 @@ async fn a_pending_delivery_says_why_it_waits() {
     assert_eq!(delivered["deliveries"], json!([]), "only pending ones wait");
     app.stop().await;
 }
+
+/// Deliveries are paged as calls are: a full page names the next, the short last one says
+/// `null`, and so does an empty listing.
+#[tokio::test]
+async fn deliveries_are_paged_like_calls_and_the_last_page_says_null() {
+    let receiver = spawn_app().await;
+    let app = sender(&receiver.url("/callback"), "").await;
+    let (_, empty) = app.get("/v1/deliveries").await;
+    assert_eq!(empty, json!({"deliveries": [], "next": null}));
+    for i in 0..3 {
+        assert_eq!(submit(&app, &report(&format!("pg-{i}")), None).await.0, 202);
+    }
+    let (_, first) = app.get("/v1/deliveries?limit=2").await;
+    assert_eq!(first["deliveries"].as_array().unwrap().len(), 2, "{first}");
+    let next = first["next"].as_str().expect("a full page names the next");
+    let (_, last) = app
+        .get(&format!("/v1/deliveries?limit=2&after={next}"))
+        .await;
+    assert_eq!(last["deliveries"][0]["callId"], "pg-2", "{last}");
+    assert_eq!(last["next"], Value::Null, "the short last page: {last}");
+    app.stop().await;
+    receiver.stop().await;
+}

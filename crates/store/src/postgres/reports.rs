@@ -4,9 +4,7 @@ use super::PgStore;
 use crate::{rows, Inserted, NewReport, StoreError, StoredReport};
 use tokio_postgres::Row;
 
-/// PostgreSQL never stored a decoded form: every row's is derived when read.
-static COLUMNS: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| rows::report_columns("NULL::text"));
+const COLUMNS: &str = rows::REPORT;
 
 fn report(row: &Row) -> Result<StoredReport, StoreError> {
     rows::report(row)
@@ -65,7 +63,7 @@ impl PgStore {
     pub(super) async fn for_call(&self, call: &str) -> Result<Vec<StoredReport>, StoreError> {
         let sql = format!(
             "SELECT {} FROM reports WHERE call_id = $1 ORDER BY id",
-            *COLUMNS
+            COLUMNS
         );
         self.rows(&sql, &[&call], report).await
     }
@@ -77,7 +75,7 @@ impl PgStore {
     ) -> Result<Vec<StoredReport>, StoreError> {
         let sql = format!(
             "SELECT {} FROM reports WHERE id > $1 ORDER BY id LIMIT $2",
-            *COLUMNS
+            COLUMNS
         );
         self.rows(&sql, &[&after, &i64::from(limit)], report).await
     }
@@ -105,7 +103,7 @@ impl PgStore {
         let sql = format!(
             "SELECT {} FROM reports WHERE id < $1 AND ($2::text IS NULL OR app_id = $2)
              ORDER BY id DESC LIMIT $3",
-            *COLUMNS
+            COLUMNS
         );
         self.rows(&sql, &[&before, &app, &i64::from(limit)], report)
             .await

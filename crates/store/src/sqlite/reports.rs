@@ -71,9 +71,7 @@ pub(crate) fn register_call(
     Ok(conn.prepare_cached(sql)?.execute((app, call, at_ms))? == 1)
 }
 
-/// SQLite keeps the decoded form of rows from before migration 3.
-static COLUMNS: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| rows::report_columns("decoded"));
+const COLUMNS: &str = rows::REPORT;
 
 fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
     rows::report(row).map_err(rows::for_sqlite)
@@ -82,7 +80,7 @@ fn report(row: &Row<'_>) -> rusqlite::Result<StoredReport> {
 pub(crate) fn for_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<StoredReport>> {
     let sql = format!(
         "SELECT {} FROM reports WHERE call_id = ?1 ORDER BY id",
-        *COLUMNS
+        COLUMNS
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([call], report)?;
@@ -96,7 +94,7 @@ pub(crate) fn after(
 ) -> rusqlite::Result<Vec<StoredReport>> {
     let sql = format!(
         "SELECT {} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2",
-        *COLUMNS
+        COLUMNS
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map((after, limit), report)?;
@@ -112,7 +110,7 @@ pub(crate) fn before(
     let sql = format!(
         "SELECT {} FROM reports WHERE id < ?1 AND (?2 IS NULL OR app_id = ?2)
          ORDER BY id DESC LIMIT ?3",
-        *COLUMNS
+        COLUMNS
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map((before, app, limit), report)?;
