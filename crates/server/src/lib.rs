@@ -34,6 +34,7 @@ mod inbound;
 mod listener;
 pub mod metrics;
 mod ops;
+mod paths;
 mod queries;
 mod refusals;
 pub mod retention;
@@ -317,10 +318,10 @@ fn router(state: Arc<AppState>) -> Router {
         );
     }
     router
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(api::openapi_json))
-        .route("/docs", get(api::docs))
+        .route(paths::HEALTHZ, get(ops::healthz))
+        .route(paths::METRICS, get(ops::metrics))
+        .route(paths::OPENAPI, get(api::openapi_json))
+        .route(paths::DOCS, get(api::docs))
         .merge(api::router(Arc::clone(&state)))
         .merge(dashboard::router(Arc::clone(&state)))
         .fallback(ops::not_found)

@@ -41,6 +41,8 @@ use axum::{
 };
 use std::sync::Arc;
 
+#[cfg(test)]
+pub(crate) use openapi::document;
 pub use openapi::{docs, openapi_json};
 
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {

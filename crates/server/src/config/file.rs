@@ -89,22 +89,6 @@ impl FileSqlite {
 
 pub(super) use super::{app::FileApp, destination::FileDestination};
 
-/// Paths ivrhook serves itself (the API, operations, the dashboard's pages).
-const RESERVED: [&str; 12] = [
-    "/v1",
-    "/healthz",
-    "/metrics",
-    "/openapi.json",
-    "/docs",
-    "/calls",
-    "/deliveries",
-    "/destinations",
-    "/reports",
-    "/overview",
-    "/signin",
-    "/signout",
-];
-
 impl FileConfig {
     pub(super) fn validate(self) -> Result<Config, ConfigError> {
         let listen = listen_address(&self.listen)?;
@@ -245,8 +229,7 @@ impl FileInbound {
                 "\"/\" would shadow the dashboard: use a path such as /callback",
             ));
         }
-        if let Some(r) = RESERVED
-            .iter()
+        if let Some(r) = (crate::paths::RESERVED.iter())
             .find(|r| path == **r || path.starts_with(&format!("{r}/")))
         {
             return Err(invalid(

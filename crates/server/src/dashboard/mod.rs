@@ -32,19 +32,21 @@ pub(crate) use frame::page;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 
+use crate::paths::{below, CALLS, DELIVERIES, DESTINATIONS, OVERVIEW, REPORTS, SIGNIN, SIGNOUT};
+
 pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(overview::overview))
-        .route("/overview/live", get(overview::live))
-        .route("/calls", get(calls::search))
-        .route("/calls/{call_id}", get(call::call))
-        .route("/reports/{id}/raw", get(call::raw))
-        .route("/deliveries", get(deliveries::list))
-        .route("/deliveries/{id}", get(deliveries::one))
-        .route("/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/destinations", get(setup::setup))
+        .route(&below(OVERVIEW, "live"), get(overview::live))
+        .route(CALLS, get(calls::search))
+        .route(&below(CALLS, "{call_id}"), get(call::call))
+        .route(&below(REPORTS, "{id}/raw"), get(call::raw))
+        .route(DELIVERIES, get(deliveries::list))
+        .route(&below(DELIVERIES, "{id}"), get(deliveries::one))
+        .route(&below(DELIVERIES, "{id}/retry"), post(deliveries::retry))
+        .route(DESTINATIONS, get(setup::setup))
         .route(
-            "/destinations/{name}/retry",
+            &below(DESTINATIONS, "{name}/retry"),
             get(bulk::confirm).post(bulk::run),
         )
         .route_layer(middleware::from_fn_with_state(
@@ -52,10 +54,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             crate::signin::require_session,
         ))
         .route(
-            "/signin",
+            SIGNIN,
             get(crate::signin::sign_in_form).post(crate::signin::sign_in),
         )
-        .route("/signout", post(crate::signin::sign_out))
+        .route(SIGNOUT, post(crate::signin::sign_out))
         .route_layer(middleware::from_fn(guard::same_origin))
         // A call's page with hundreds of reports and attempts is mostly repeated markup.
         .layer(CompressionLayer::new())
