@@ -2,7 +2,9 @@
 
 use std::{path::PathBuf, sync::Arc};
 
+/// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant's `#[error]` message says what it is
 pub enum StoreError {
     #[error("database URL {url:?} {reason}")]
     BadUrl { url: String, reason: String },

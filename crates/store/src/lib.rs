@@ -14,6 +14,7 @@
 //! - `postgres`: the backend for several nodes sharing one database.
 //! - `error`: `StoreError`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod model;
@@ -59,6 +60,7 @@ pub enum CheckpointMode {
 }
 
 impl CheckpointMode {
+    /// The mode as metrics label it.
     pub fn as_str(self) -> &'static str {
         match self {
             CheckpointMode::Passive => "passive",
@@ -79,7 +81,9 @@ impl StoreEvents for NoEvents {
 /// Whether opening the store applies pending migrations or only checks they were applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Migrations {
+    /// Apply what is pending (`migrate_on_start`).
     Apply,
+    /// Refuse a database that lacks any (`--no-migrate`).
     Require,
 }
 

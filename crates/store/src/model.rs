@@ -8,13 +8,19 @@ use serde_json::Value;
 /// single writer thread.
 #[derive(Debug, Clone)]
 pub struct NewReport {
+    /// The app it came for.
     pub app_id: AppId,
+    /// The call it reports.
     pub call_id: CallId,
+    /// Its `event` (`multrpt`).
     pub event: String,
+    /// Its `status`: 0 completed, 1 hung up early.
     pub status: Option<i64>,
     /// SHA-256 of the body's canonical JSON: the dedupe key with app and call.
     pub content_hash: [u8; 32],
+    /// When it was accepted.
     pub received_at: DateTime<Utc>,
+    /// The address it came from.
     pub peer: Option<String>,
     /// The body exactly as it arrived.
     pub raw: Vec<u8>,
@@ -32,7 +38,9 @@ pub struct NewReport {
 /// A forward delivery to create with a new report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
+    /// Where to.
     pub destination: String,
+    /// When the first attempt is due.
     pub first_attempt_at_ms: i64,
     /// Set by a node that can send the delivery the moment it is written: taken as for a
     /// submitted event (`LeaseOffer`), when the delivery may go now.
@@ -43,43 +51,65 @@ pub struct Forward {
 /// report: that node sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leased {
+    /// Where it goes.
     pub destination: String,
+    /// The delivery's id.
     pub delivery_id: i64,
 }
 
 /// A named consumer of the report feed and how far it has acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consumer {
+    /// Its name, as in `/v1/consumers/{name}`.
     pub name: String,
     /// The id of the last report it acknowledged (0: none).
     pub cursor: i64,
+    /// When it last acknowledged.
     pub updated_at_ms: i64,
 }
 
 /// What an insert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
+    /// Stored.
     New {
+        /// The report's id.
         id: i64,
         /// The forwards that took their lease offer.
         leased: Vec<Leased>,
     },
     /// The same report was stored before; `times` counts the duplicates seen so far.
-    Duplicate { id: i64, times: i64 },
+    Duplicate {
+        /// The stored report's id.
+        id: i64,
+        /// Duplicates seen so far, this one included.
+        times: i64,
+    },
 }
 
 /// A report as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredReport {
+    /// Its id (its place in the feed).
     pub id: i64,
+    /// The app it came for.
     pub app_id: String,
+    /// The call it reports.
     pub call_id: String,
+    /// Its `event` (`multrpt`).
     pub event: String,
+    /// Its `status`: 0 completed, 1 hung up early.
     pub status: Option<i64>,
+    /// When it was accepted.
     pub received_at: DateTime<Utc>,
+    /// The address it came from.
     pub peer: Option<String>,
+    /// The body as the platform sent it.
     pub raw: Vec<u8>,
+    /// The UTC offset its times were read with; `None` for rows older than the column.
     pub utc_offset: Option<String>,
+    /// The decoder's warnings, a JSON array.
     pub warnings: Value,
+    /// Copies answered `000000` and not stored again.
     pub duplicates: i64,
 }

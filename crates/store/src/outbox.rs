@@ -7,13 +7,17 @@ use std::fmt;
 /// An event handed to ivrhook for delivery to its app's callback URL.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// The app whose callback URL it goes to.
     pub app_id: AppId,
+    /// The call it reports.
     pub call_id: CallId,
     /// The destination its delivery goes to (the app's callback destination).
     pub destination: String,
+    /// The submitter's `Idempotency-Key`: a second event with it returns the first.
     pub idempotency_key: Option<String>,
     /// The bytes to POST, exactly.
     pub body: Vec<u8>,
+    /// When it was submitted, milliseconds since the epoch.
     pub created_at_ms: i64,
     /// When the first attempt is due (the retry schedule's first delay after creation).
     pub first_attempt_at_ms: i64,
@@ -29,20 +33,27 @@ pub struct NewEvent {
 /// (its lease expires, others claim it then).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseOffer {
+    /// The node that would send it.
     pub owner: String,
+    /// When the lease would expire.
     pub until_ms: i64,
+    /// Whether the destination keeps a call's deliveries in order.
     pub ordered: bool,
 }
 
 /// Ids of an event and its delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventIds {
+    /// The event's id.
     pub event_id: i64,
+    /// Its delivery's id.
     pub delivery_id: i64,
 }
 
+/// What submitting an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submitted {
+    /// New, left to a claim.
     New(EventIds),
     /// New, and leased to the owner of the event's `LeaseOffer`: that node sends it.
     Leased(EventIds),
@@ -53,11 +64,14 @@ pub enum Submitted {
 /// First attempts and retries are claimed separately, so neither starves the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lane {
+    /// Deliveries not attempted yet.
     First,
+    /// Deliveries attempted before.
     Retry,
 }
 
 impl Lane {
+    /// The lane as stored: 0 first attempts, 1 retries.
     pub fn as_int(self) -> i64 {
         match self {
             Lane::First => 0,
@@ -78,11 +92,17 @@ impl Lane {
 /// What a worker asks for: up to `limit` due deliveries of one destination in one lane.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {
+    /// The destination whose deliveries to claim.
     pub destination: String,
+    /// First attempts or retries.
     pub lane: Lane,
+    /// At most this many.
     pub limit: u32,
+    /// Deliveries due at or before this time.
     pub now_ms: i64,
+    /// When the leases taken expire.
     pub lease_until_ms: i64,
+    /// The node claiming.
     pub owner: String,
     /// Skip a delivery while an earlier one for the same call is pending.
     pub ordered: bool,
@@ -93,19 +113,31 @@ pub struct ClaimRequest {
 /// A claimed delivery, with what is needed to send it.
 #[derive(Debug, Clone)]
 pub struct Claimed {
+    /// The delivery's id.
     pub delivery_id: i64,
+    /// The call it reports.
     pub call_id: String,
     /// Attempts made so far in this round.
     pub attempts: u32,
+    /// How many `108105` (unknown call) answers it has had: retried a few times only.
     pub unknown_call_answers: u32,
+    /// When the delivery was written.
     pub created_at_ms: i64,
+    /// What it carries.
     pub payload: Payload,
 }
 
 /// What a delivery carries: an event's bytes, or a received report to render.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
-    Event { id: i64, body: Vec<u8> },
+    /// An event submitted to the sender.
+    Event {
+        /// The event's id.
+        id: i64,
+        /// The bytes to POST, exactly.
+        body: Vec<u8>,
+    },
+    /// A received report, forwarded.
     Report(ReceivedReport),
 }
 
@@ -113,11 +145,17 @@ pub enum Payload {
 /// decoded form is derived from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedReport {
+    /// The report's id (its place in the feed).
     pub id: i64,
+    /// The app it came for.
     pub app_id: String,
+    /// Its `event` (`multrpt`).
     pub event: String,
+    /// Its `status`: 0 completed, 1 hung up early.
     pub status: Option<i64>,
+    /// When it was accepted.
     pub received_at_ms: i64,
+    /// The body as the platform sent it.
     pub raw: Vec<u8>,
     /// `None` only for rows older than the column (their decoded form was stored instead).
     pub utc_offset: Option<String>,
@@ -138,7 +176,9 @@ impl Payload {
 /// What a delivery delivers: an event submitted to the sender, or a received report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
+    /// The event with this id.
     Event(i64),
+    /// The received report with this id.
     Report(i64),
 }
 
@@ -146,6 +186,7 @@ pub enum Source {
 /// for, the earliest due time after `now_ms` in the lane, for the worker to wait until.
 #[derive(Debug, Clone, Default)]
 pub struct ClaimRound {
+    /// The deliveries leased.
     pub claimed: Vec<Claimed>,
     /// `None` when nothing more is pending in the lane, or when the claim took all it asked
     /// for (the worker claims again at once and does not need it).
@@ -164,23 +205,44 @@ pub struct Recorded {
 /// How an attempt leaves its delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {
+    /// Done.
     Delivered,
-    Retry { at_ms: i64, unknown_call: bool },
-    Dead { reason: String },
+    /// Pending again, due at `at_ms`.
+    Retry {
+        /// When the next attempt is due.
+        at_ms: i64,
+        /// The answer was `108105` (unknown call), which is retried a few times only.
+        unknown_call: bool,
+    },
+    /// Given up, with why.
+    Dead {
+        /// Why, kept with the delivery.
+        reason: String,
+    },
 }
 
 /// One attempt, as recorded.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
+    /// The delivery attempted.
     pub delivery_id: i64,
+    /// The node that holds its lease: the record is refused if another node took it over.
     pub owner: String,
+    /// When the attempt started.
     pub started_at_ms: i64,
+    /// How long it took.
     pub duration_ms: i64,
+    /// The HTTP status, for kinds that speak HTTP.
     pub http_status: Option<u16>,
+    /// The contract's code in the answer.
     pub code: Option<String>,
+    /// The start of the answer.
     pub body_excerpt: Option<String>,
+    /// What went wrong, in words.
     pub error: Option<String>,
+    /// A note on an attempt that counts as delivered (a 2xx without a readable code).
     pub warning: Option<String>,
+    /// How it leaves the delivery.
     pub settle: Settle,
 }
 
@@ -257,16 +319,22 @@ impl AttemptRecord {
     }
 }
 
+/// Where a delivery is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryState {
+    /// Not finished: due, leased, or waiting for its next attempt.
     Pending,
+    /// The destination took it.
     Delivered,
+    /// Given up: its schedule ran out or the answer was final.
     Dead,
 }
 
 impl DeliveryState {
+    /// Every state, in the order above.
     pub const ALL: [DeliveryState; 3] = [Self::Pending, Self::Delivered, Self::Dead];
 
+    /// The state as stored and shown: `pending`, `delivered`, `dead`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -275,6 +343,7 @@ impl DeliveryState {
         }
     }
 
+    /// The state `s` names, as [`as_str`](Self::as_str) writes it.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
@@ -291,66 +360,101 @@ impl fmt::Display for DeliveryState {
     }
 }
 
+/// A delivery as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryRow {
+    /// Its id.
     pub id: i64,
+    /// What it delivers.
     pub source: Source,
+    /// Where to.
     pub destination: String,
     /// The app of the event or report it delivers.
     pub app_id: String,
+    /// The call of the event or report it delivers.
     pub call_id: String,
+    /// Where it is.
     pub state: DeliveryState,
+    /// Attempts made in this round (a retried dead delivery starts a new one).
     pub attempts: i64,
+    /// When the next attempt is due (pending ones).
     pub next_attempt_at_ms: i64,
+    /// When it was written.
     pub created_at_ms: i64,
+    /// When it last changed.
     pub updated_at_ms: i64,
+    /// When it was delivered or died.
     pub finished_at_ms: Option<i64>,
+    /// The last attempt's error or code.
     pub last_error: Option<String>,
 }
 
+/// An attempt as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRow {
+    /// Its id.
     pub id: i64,
+    /// When it started.
     pub started_at_ms: i64,
+    /// How long it took.
     pub duration_ms: i64,
+    /// The HTTP status, for kinds that speak HTTP.
     pub http_status: Option<i64>,
+    /// The contract's code in the answer.
     pub code: Option<String>,
+    /// The start of the answer.
     pub body_excerpt: Option<String>,
+    /// What went wrong.
     pub error: Option<String>,
+    /// A note on an attempt that counts as delivered.
     pub warning: Option<String>,
+    /// `delivered`, `retry` or `dead`.
     pub outcome: String,
 }
 
 /// An outbound event with its delivery, for a call's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundRow {
+    /// The bytes sent.
     pub body: Vec<u8>,
+    /// Its delivery.
     pub delivery: DeliveryRow,
 }
 
 /// Which deliveries to list.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
+    /// Only this app's.
     pub app_id: Option<String>,
+    /// Only this destination's.
     pub destination: Option<String>,
+    /// Only in this state.
     pub state: Option<DeliveryState>,
+    /// Ids above this (the previous page's last).
     pub after: i64,
+    /// At most this many.
     pub limit: u32,
 }
 
 /// The earliest due time of pending deliveries, by destination and lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueSummary {
+    /// The destination.
     pub destination: String,
+    /// The lane.
     pub lane: Lane,
+    /// Its earliest pending delivery's due time.
     pub next_attempt_at_ms: i64,
 }
 
 /// Deliveries of one destination in one state, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationCount {
+    /// The destination.
     pub destination: String,
+    /// The state counted.
     pub state: DeliveryState,
+    /// How many.
     pub count: i64,
     /// When the oldest of them was created.
     pub oldest_created_at_ms: i64,

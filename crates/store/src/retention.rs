@@ -7,6 +7,7 @@
 //! table (and the report holding the newest delivery) is always kept, so SQLite never hands
 //! an id out again (feed cursors and message ids rely on ids only growing).
 
+/// A kind of row retention removes, each kept for its own time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PruneKind {
     /// Received reports, by when they were received.
@@ -18,8 +19,10 @@ pub enum PruneKind {
 }
 
 impl PruneKind {
+    /// Every kind, in the order a pass prunes them.
     pub const ALL: [PruneKind; 3] = [PruneKind::Reports, PruneKind::Delivered, PruneKind::Dead];
 
+    /// The kind as `[retention]` and the metrics name it.
     pub fn as_str(self) -> &'static str {
         match self {
             PruneKind::Reports => "reports",
@@ -32,14 +35,19 @@ impl PruneKind {
 /// One step of a pass: rows of `kind` older than `before_ms`, after `after_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PruneRequest {
+    /// Which rows.
     pub kind: PruneKind,
+    /// Older than this.
     pub before_ms: i64,
+    /// With ids above this (where the previous step ended).
     pub after_id: i64,
+    /// At most this many rows in the step.
     pub limit: u32,
     /// Count what would go; remove nothing.
     pub dry_run: bool,
 }
 
+/// What one step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneStep {
     /// Rows of the kind removed (in a dry run: that would be).

@@ -23,6 +23,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records a call the business placed. `true` when it was not known before.
     async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError>;
 
+    /// Whether `register_call` recorded the call for the app.
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError>;
 
     /// Every report received for a call (under any app), oldest first.
@@ -54,6 +55,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Moves a consumer's cursor forward to `cursor` (never back); returns where it is now.
     async fn ack_consumer(&self, name: &str, cursor: i64, now_ms: i64) -> Result<i64, StoreError>;
 
+    /// Every named consumer, by name.
     async fn consumers(&self) -> Result<Vec<Consumer>, StoreError>;
 
     /// How many reports are newer than `cursor`, and when the first of them was received.
@@ -119,8 +121,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         to_ms: i64,
     ) -> Result<u64, StoreError>;
 
+    /// Deliveries the filter selects, oldest first.
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;
 
+    /// One delivery with its attempts, oldest first.
     async fn delivery(&self, id: i64)
         -> Result<Option<(DeliveryRow, Vec<AttemptRow>)>, StoreError>;
 

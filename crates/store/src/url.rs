@@ -3,9 +3,12 @@
 use crate::StoreError;
 use std::{fmt, path::PathBuf, str::FromStr};
 
+/// Which database, parsed from its URL.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
+    /// A SQLite file at this path.
     Sqlite(PathBuf),
+    /// A PostgreSQL server, the URL as given (with its parameters).
     Postgres(String),
 }
 

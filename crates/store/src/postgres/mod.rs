@@ -57,6 +57,8 @@ pub const POOL_SIZE: usize = 16;
 /// How long a request waits for a connection, or for a new one to open, before failing.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The backend for several nodes sharing one PostgreSQL: a connection pool, grouped writes,
+/// claims with `SKIP LOCKED`, and `NOTIFY` between nodes.
 pub struct PgStore {
     pool: Pool,
     location: String,

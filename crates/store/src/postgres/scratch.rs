@@ -5,6 +5,7 @@ use super::Connect;
 use crate::StoreError;
 use tokio_postgres::Client;
 
+/// A database made for one test or bench run, dropped with it.
 #[derive(Debug)]
 pub struct ScratchDatabase {
     /// The server's URL as given (its database is used only to create and drop others).

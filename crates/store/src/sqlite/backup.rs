@@ -11,10 +11,14 @@ use std::path::Path;
 /// What the copy holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
+    /// Database pages copied.
     pub pages: i64,
+    /// Reports in the copy.
     pub reports: i64,
 }
 
+/// Copies the SQLite file at `source` to `target` while it serves (SQLite's online backup, one
+/// snapshot); the copy is written beside `target`, synced and renamed into place.
 pub fn backup_file(source: &Path, target: &Path) -> Result<Copied, StoreError> {
     let failed = |reason: String| StoreError::Backup {
         path: target.to_owned(),

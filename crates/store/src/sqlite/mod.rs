@@ -56,6 +56,7 @@ use std::{
 pub use wal::DEFAULT_MAX_WAL;
 use writer::Job;
 
+/// The embedded backend: one writer thread with group commit, a pool of readers.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
