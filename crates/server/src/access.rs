@@ -8,6 +8,7 @@ use axum::http::Method;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// Who may use the API and the dashboard: `admin_token` and `[[api_tokens]]`.
 #[derive(Debug)]
 pub struct Access {
     admin: Option<Secret>,
@@ -15,6 +16,7 @@ pub struct Access {
 }
 
 impl Access {
+    /// The tokens of `config`.
     pub fn new(config: &Config) -> Access {
         Access {
             admin: config.admin_token.clone(),
@@ -22,6 +24,7 @@ impl Access {
         }
     }
 
+    /// No token is configured: everyone who reaches the listener gets in.
     pub fn is_open(&self) -> bool {
         self.admin.is_none() && self.tokens.is_empty()
     }

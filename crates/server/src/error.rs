@@ -14,20 +14,28 @@ use ivrhook_protocol::{Answer, ResponseCode};
 use ivrhook_store::StoreError;
 use serde_json::json;
 
+/// Why a report was not taken; its message is the answer's `msg`.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
+    /// `108100`: the body is not a report, naming the field and why.
     #[error("{0}")]
     BadInput(String),
+    /// `108101`: the appId is not configured.
     #[error("{0}")]
     UnknownApp(String),
+    /// `108105`: the app requires registered calls and this one is not.
     #[error("{0}")]
     UnknownCall(String),
+    /// `108102`: this many reports already wait for the writer.
     #[error("queue full: {0} reports are waiting to be stored; retry later")]
     QueueFull(usize),
+    /// `108102`: a destination the report goes to has `max_backlog` pending.
     #[error("queue full: {0}; retry later")]
     Backlog(#[source] ivrhook_engine::BacklogFull),
+    /// `108104`: the store failed; the report is not kept.
     #[error("internal error: the report was not stored; retry later")]
     Store(#[source] StoreError),
+    /// `108102`: the app is over its `rate_limit`.
     #[error("queue full: app {0} is over its rate_limit ({1}); retry later")]
     RateLimited(String, crate::config::RateLimit),
     /// Which check failed stays out of the answer (`auth`).
@@ -36,6 +44,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The contract's code for it.
     pub fn code(&self) -> ResponseCode {
         match self {
             Refusal::BadInput(_) => ResponseCode::BadInput,
@@ -63,25 +72,42 @@ pub fn answer(code: ResponseCode, msg: impl Into<String>) -> Response {
     (StatusCode::OK, Json(Answer::new(code, msg))).into_response()
 }
 
+/// Why an API request failed, mapped to its HTTP status in one place (`status`).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 401: no token, or not one of this server's.
     #[error("missing or wrong bearer token: send Authorization: Bearer <token>")]
     Unauthorized,
+    /// 403: the token lacks the scope, or the request came from another site.
     #[error("{0}")]
     Forbidden(String),
+    /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request does not fit the state (a delivered delivery retried).
     #[error("{0}")]
     Conflict(String),
+    /// 405.
     #[error("{method} is not allowed here")]
-    MethodNotAllowed { method: String },
+    MethodNotAllowed {
+        /// The method refused.
+        method: String,
+    },
+    /// 422, naming the field.
     #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    Invalid {
+        /// The field, parameter or header.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// 503: the store did not answer.
     #[error("the store is unavailable")]
     Store(#[from] StoreError),
 }
 
 impl ApiError {
+    /// A 422 naming `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::Invalid {
             field: field.into(),

@@ -20,6 +20,7 @@
 //! - `metrics`: Prometheus metrics; `store_metrics`: the store's own (batches, WAL).
 //! - `state`: what handlers share; the bounded write path.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod access;
 mod api;
@@ -66,6 +67,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant's `#[error]` message says what it is
 pub enum ServerError {
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -90,6 +92,8 @@ pub struct Server {
 }
 
 impl Server {
+    /// Checks `config` against the listener's address, opens and migrates the store, and
+    /// builds the routers; nothing is served until [`run`](Self::run).
     pub async fn bind(config: Config, listener: TcpListener) -> Result<Server, ServerError> {
         config.check_servable_at(listener.local_addr()?)?;
         let tls = match &config.tls {
@@ -165,6 +169,7 @@ impl Server {
         })
     }
 
+    /// Where it listens.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -201,6 +206,7 @@ impl Server {
         }
     }
 
+    /// Serves until `shutdown`, then answers and commits what is in flight.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
         let state = Arc::clone(&self.state);
         let addr = self.local_addr().map(|a| a.to_string()).unwrap_or_default();

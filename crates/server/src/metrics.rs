@@ -11,6 +11,8 @@ use std::time::Duration;
 
 type CodeLabels = Vec<(&'static str, &'static str)>;
 
+/// The server's Prometheus registry and its series (`/metrics`); the engine and the store
+/// register theirs into the same registry.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -151,16 +153,19 @@ impl Metrics {
         }
     }
 
+    /// A connection taken; the gauge falls when the returned guard drops.
     pub fn connection_opened(&self) -> OpenConnection {
         self.connections_accepted.inc();
         self.connections_open.inc();
         OpenConnection(self.connections_open.clone())
     }
 
+    /// A connection closed at once: `max_connections` reached.
     pub fn connection_refused(&self) {
         self.connections_refused.inc();
     }
 
+    /// A request the HTTP layer refused with `status` before any handler ran.
     pub fn refused_early(&self, status: u16) {
         let labels = vec![("status", status.to_string())];
         self.refused_early.get_or_create(&labels).inc();
@@ -173,6 +178,7 @@ impl Metrics {
         self.unauthenticated.get_or_create(&labels).inc();
     }
 
+    /// A report answered `code` after `took`.
     pub fn answered(&self, code: ResponseCode, took: Duration) {
         if let Some((_, c)) = self.answered.iter().find(|(c, _)| *c == code) {
             c.inc();
@@ -180,10 +186,12 @@ impl Metrics {
         self.latency.observe(took.as_secs_f64());
     }
 
+    /// A duplicate report answered `000000`.
     pub fn duplicate(&self) {
         self.duplicates.inc();
     }
 
+    /// A named consumer is `behind` reports behind, the oldest received `oldest_ms` ago.
     pub fn consumer(&self, name: &str, behind: i64, oldest_ms: i64) {
         let labels = vec![("consumer", name.to_owned())];
         self.consumer_behind.get_or_create(&labels).set(behind);
@@ -192,11 +200,13 @@ impl Metrics {
             .set(oldest_ms.max(0) as f64 / 1000.0);
     }
 
+    /// Retention removed `rows` of `kind`.
     pub fn pruned(&self, kind: ivrhook_store::retention::PruneKind, rows: u64) {
         let labels = vec![("kind", kind.as_str())];
         self.pruned.get_or_create(&labels).inc_by(rows);
     }
 
+    /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.

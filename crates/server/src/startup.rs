@@ -20,6 +20,7 @@ pub struct Startup {
 }
 
 impl Startup {
+    /// The dashboard's URL.
     pub fn dashboard(&self) -> String {
         format!("{}/", self.url)
     }

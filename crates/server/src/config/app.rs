@@ -102,12 +102,16 @@ impl FileApp {
 /// token bucket that holds one period's worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// The token bucket.
     pub quota: governor::Quota,
+    /// Reports a period, as written.
     pub n: NonZeroU32,
+    /// The period as written: `s`, `m` or `h`.
     pub per: &'static str,
 }
 
 impl RateLimit {
+    /// `200/s`, `600/m`, `10000/h`; the error says what is wrong with `text`.
     pub fn parse(text: &str) -> Result<RateLimit, String> {
         let bad = || format!("{text:?} is not a rate like 200/s, 600/m or 10000/h");
         let (n, per) = text.trim().split_once('/').ok_or_else(bad)?;

@@ -33,9 +33,13 @@ pub(crate) struct FileVerify {
 /// must pass; none set: the app is open, taking what the platform sends as it is.
 #[derive(Debug, Clone, Default)]
 pub struct InboundAuth {
+    /// Source addresses and networks allowed (empty: any).
     pub allow_from: Vec<IpNet>,
+    /// Reports must arrive at `{inbound.path}/{token}`.
     pub path_token: Option<Secret>,
+    /// HTTP basic authentication.
     pub basic: Option<Basic>,
+    /// A signature over the body.
     pub verify: Option<Verify>,
 }
 
@@ -49,23 +53,32 @@ impl InboundAuth {
     }
 }
 
+/// `basic_auth = { user, password }`.
 #[derive(Debug, Clone)]
 pub struct Basic {
+    /// The user name.
     pub user: String,
+    /// The password.
     pub password: Secret,
 }
 
+/// `verify = { kind = … }`: how a report's signature is checked.
 #[derive(Debug, Clone)]
 pub enum Verify {
     /// `webhook-id`, `webhook-timestamp` within `tolerance`, `webhook-signature`.
     StandardWebhooks {
+        /// The `whsec_…` key.
         secret: SigningSecret,
+        /// How far `webhook-timestamp` may be from now.
         tolerance: Duration,
     },
     /// The HMAC-SHA256 of the body in `header`, hex or base64 (a `sha256=` prefix allowed).
     Hmac {
+        /// The header carrying the signature.
         header: HeaderName,
+        /// The HMAC key.
         key: Secret,
+        /// The signature is base64 (else hex).
         base64: bool,
     },
 }

@@ -33,6 +33,7 @@ pub use tokens::{ApiToken, Scopes};
 
 /// A configuration problem, naming the key (or file) it is about.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant's `#[error]` message says what it is
 pub enum ConfigError {
     #[error("{key}: {reason}")]
     Invalid { key: String, reason: String },
@@ -58,6 +59,7 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 pub struct Secret(String);
 
 impl Secret {
+    /// The secret itself, for the one place that compares or sends it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -73,19 +75,24 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFiles {
+    /// The certificate chain.
     pub cert: std::path::PathBuf,
+    /// The private key.
     pub key: std::path::PathBuf,
 }
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where to listen (`listen`, resolved).
     pub listen: SocketAddr,
+    /// The store (`database`).
     pub database: DatabaseUrl,
     /// Apply pending migrations at start (otherwise require them applied).
     pub migrate_on_start: bool,
     /// PostgreSQL connections this node may open.
     pub database_pool_size: usize,
+    /// What this node does: receive, deliver, or both.
     pub roles: Roles,
     /// When set, `/v1` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<Secret>,
@@ -100,10 +107,15 @@ pub struct Config {
     pub max_connections: usize,
     /// Whose `X-Forwarded-For` / `Forwarded` to believe.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How it logs.
     pub log: Logging,
+    /// `[inbound]`.
     pub inbound: Inbound,
+    /// `[retention]`.
     pub retention: Retention,
+    /// `[sqlite]`.
     pub sqlite: Sqlite,
+    /// `[[apps]]`; none: a loopback receiver takes any appId.
     pub apps: Vec<App>,
     /// Where received reports are forwarded (`[[destinations]]`).
     pub destinations: Vec<ivrhook_engine::DestinationSettings>,
@@ -112,7 +124,9 @@ pub struct Config {
 /// How the server logs: `log_format`, `log_refusals_every`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Logging {
+    /// One JSON object a line (`log_format = "json"`).
     pub json: bool,
+    /// How often refused reports are summarised.
     pub refusals_every: std::time::Duration,
 }
 
@@ -145,9 +159,13 @@ impl Logging {
 /// `[retention]`: how long each kind of row is kept (`None`: forever).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
+    /// Received reports.
     pub reports: Option<std::time::Duration>,
+    /// Delivered deliveries.
     pub delivered: Option<std::time::Duration>,
+    /// Dead deliveries.
     pub dead: Option<std::time::Duration>,
+    /// How often the pruning task looks.
     pub every: std::time::Duration,
 }
 
@@ -194,19 +212,25 @@ pub struct Sqlite {
 /// `[inbound]`: how the receiver takes reports.
 #[derive(Debug, Clone)]
 pub struct Inbound {
+    /// The callback path (`/callback`).
     pub path: String,
+    /// A larger body is answered `108100`.
     pub max_body_bytes: usize,
+    /// A body not received within this is answered `108100`.
     pub body_timeout: std::time::Duration,
     /// A connection's whole request head (or its next one, kept alive) within this, or it is
     /// closed.
     pub header_timeout: std::time::Duration,
+    /// Reports waiting to be written at most; past it, `108102`.
     pub queue_capacity: usize,
+    /// How bodies are decoded: the platform's UTC offset, strict or lenient.
     pub decode: DecodeOptions,
 }
 
 /// One `[[apps]]` entry.
 #[derive(Debug, Clone)]
 pub struct App {
+    /// The appId.
     pub id: AppId,
     /// Answer `108105` to reports for calls not registered through the API.
     pub require_known_calls: bool,
@@ -221,14 +245,19 @@ pub struct App {
 /// Values given on the command line; they win over the file and the environment.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Overrides {
+    /// `--listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// `--database`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// `--roles`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// `--no-migrate` (as `false`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_on_start: Option<bool>,
+    /// `--log-format`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
 }

@@ -13,13 +13,17 @@ pub(crate) struct FileToken {
     scopes: Vec<String>,
 }
 
+/// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scopes {
+    /// The GET endpoints and the dashboard.
     pub read: bool,
+    /// Retries and event submission too.
     pub operate: bool,
 }
 
 impl Scopes {
+    /// Both, as `admin_token` has.
     pub const ALL: Scopes = Scopes {
         read: true,
         operate: true,
@@ -29,8 +33,11 @@ impl Scopes {
 /// A token's hash (never the token) and what it may do.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiToken {
+    /// Its name, for people and logs.
     pub name: String,
+    /// The token's SHA-256.
     pub sha256: [u8; 32],
+    /// What it may do.
     pub scopes: Scopes,
 }
 
