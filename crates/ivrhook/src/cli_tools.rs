@@ -2,7 +2,7 @@
 
 use ivrhook::{bench, check, simulate};
 use ivrhook_protocol::AppId;
-use std::{error::Error, io::IsTerminal, sync::Arc, time::Duration};
+use std::{error::Error, io::IsTerminal, path::Path, sync::Arc, time::Duration};
 
 const EXAMPLE_APP: &str = "247e35ff320a4142a105024055c367cf";
 
@@ -245,69 +245,90 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
+    let one_node = |path: &str| match args.nodes {
+        1 => Ok(()),
+        _ => Err(format!("--nodes: bench {path} runs one node")),
+    };
+    match &args.path {
+        BenchPath::Forward { .. } => one_node("forward")?,
+        BenchPath::Growth { .. } => one_node("growth")?,
+        BenchPath::Prune { .. } if args.database.is_some() && !postgres => {
+            return Err(
+                "--database: bench prune takes a postgres:// URL; on SQLite it makes \
+                        its own file"
+                    .into(),
+            )
+        }
+        _ => {}
+    }
     let dir = tempfile::tempdir()?;
-    let report = match args.path {
+    let json = args.json.clone();
+    let report = measure(args, dir.path()).await?;
+    print!("{}", report.render());
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report.json)?)
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs the bench `args` name, its options checked by `bench`.
+async fn measure(args: BenchArgs, dir: &Path) -> Result<bench::Report, String> {
+    let (connections, duration, database) = (args.connections, args.duration, args.database);
+    let warmup = Duration::from_secs(1);
+    match args.path {
         BenchPath::Receive => {
+            let nodes = args.nodes;
             let o = bench::receive::Options {
-                connections: args.connections,
-                duration: args.duration,
-                warmup: Duration::from_secs(1),
-                database: args.database,
-                nodes: args.nodes,
+                connections,
+                duration,
+                warmup,
+                database,
+                nodes,
             };
-            bench::receive::run(dir.path(), &o).await?
+            bench::receive::run(dir, &o).await
         }
         BenchPath::Deliver => {
+            let (nodes, refuse_share) = (args.nodes, 0.1);
             let o = bench::deliver::Options {
-                connections: args.connections,
-                duration: args.duration,
-                database: args.database,
-                refuse_share: 0.1,
-                nodes: args.nodes,
+                connections,
+                duration,
+                database,
+                refuse_share,
+                nodes,
             };
-            bench::deliver::run(dir.path(), &o).await?
+            bench::deliver::run(dir, &o).await
         }
         BenchPath::Forward { nats } => {
-            if args.nodes != 1 {
-                return Err("--nodes: bench forward runs one node".into());
-            }
             let o = bench::forward::Options {
-                connections: args.connections,
-                duration: args.duration,
-                warmup: Duration::from_secs(1),
-                database: args.database,
+                connections,
+                duration,
+                warmup,
+                database,
                 nats,
             };
-            bench::forward::run(dir.path(), &o).await?
+            bench::forward::run(dir, &o).await
         }
         BenchPath::Prune { rows } => {
             let o = bench::prune::Options {
-                connections: args.connections,
-                duration: args.duration,
+                connections,
+                duration,
                 rows,
             };
-            match args.database.as_deref() {
-                Some(pg) if postgres => bench::prune_days::run(dir.path(), &o, pg).await?,
-                Some(_) => {
-                    return Err("--database: bench prune takes a postgres:// URL; \
-                                on SQLite it makes its own file"
-                        .into())
-                }
-                None => bench::prune::run(dir.path(), &o).await?,
+            match database {
+                Some(pg) => bench::prune_days::run(dir, &o, &pg).await,
+                None => bench::prune::run(dir, &o).await,
             }
         }
         BenchPath::Growth { rows, wal_phase } => {
-            if args.nodes != 1 {
-                return Err("--nodes: bench growth runs one node".into());
-            }
             let o = bench::growth::Options {
-                connections: args.connections,
-                duration: args.duration,
+                connections,
+                duration,
                 rows,
                 wal_phase,
-                database: args.database,
+                database,
             };
-            bench::growth::run(dir.path(), &o).await?
+            bench::growth::run(dir, &o).await
         }
         BenchPath::Dashboard {
             reports,
@@ -319,13 +340,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
                 attempts_each,
                 renders,
             };
-            bench::dashboard::run(dir.path(), &o).await?
+            bench::dashboard::run(dir, &o).await
         }
-    };
-    print!("{}", report.render());
-    if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report.json)?)
-            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
     }
-    Ok(())
 }

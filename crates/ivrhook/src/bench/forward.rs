@@ -189,6 +189,18 @@ async fn phase(
         .iter()
         .filter_map(|(n, at)| Some((sent_call(*n)?, *at)))
         .collect();
+    let (forwarded_per_sec, lag) = forwarded(&calls, arrivals, started).await?;
+    Ok(phase(forwarded_per_sec, lag))
+}
+
+/// Waits (at most 300 s) until each of `calls`, sent at its instant, reached both
+/// destinations; returns the forwarded reports a second since `started` and each
+/// destination's lag.
+async fn forwarded(
+    calls: &[(String, Instant)],
+    arrivals: &Arrivals,
+    started: Instant,
+) -> Result<(f64, [Latencies; 2]), String> {
     let deadline = Instant::now() + Duration::from_secs(300);
     let maps = [&arrivals.webhook, &arrivals.nats];
     loop {
@@ -208,14 +220,14 @@ async fn phase(
     let mut last = started;
     for (i, m) in maps.iter().enumerate() {
         let m = m.lock().unwrap_or_else(|p| p.into_inner());
-        for (call, at) in &calls {
+        for (call, at) in calls {
             let got = m[call];
             last = last.max(got);
             lag[i].push(got.saturating_duration_since(*at));
         }
     }
     let forwarded_per_sec = calls.len() as f64 / (last - started).as_secs_f64().max(1e-9);
-    Ok(phase(forwarded_per_sec, lag))
+    Ok((forwarded_per_sec, lag))
 }
 
 /// Runs the bench on its database; a scratch PostgreSQL database is dropped however it ends.

@@ -89,6 +89,44 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+/// The connection pool. Every statement ivrhook runs on a hot path is written for an index
+/// (the plan tests), but a connection keeps the generic plan it made on the young table it
+/// first saw, and on a new table of a few hundred rows a sequential scan is the cheaper plan,
+/// which the record of a group would then keep for as long as the connection lives, scanning
+/// every delivery. Without sequential scans to choose, that plan reads the index like the
+/// others. The URL's own options come after, so an operator can still turn it back on.
+fn pool(
+    config: &mut tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
+    pool_size: usize,
+) -> Result<Pool, StoreError> {
+    let options = match config.get_options() {
+        Some(theirs) => format!("-c enable_seqscan=off {theirs}"),
+        None => "-c enable_seqscan=off".to_owned(),
+    };
+    config
+        .options(&options)
+        .connect_timeout(POOL_TIMEOUT)
+        .keepalives_idle(Duration::from_secs(10))
+        .tcp_user_timeout(Duration::from_secs(15))
+        .application_name("ivrhook");
+    let manager = Manager::from_config(
+        config.clone(),
+        tls.clone(),
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(pool_size.max(2))
+        .wait_timeout(Some(POOL_TIMEOUT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .recycle_timeout(Some(POOL_TIMEOUT))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Task(format!("building the PostgreSQL pool: {e}")))
+}
+
 impl PgStore {
     /// Connects, checks or applies migrations, and starts listening for other nodes' work.
     pub async fn open(
@@ -97,38 +135,7 @@ impl PgStore {
         pool_size: usize,
     ) -> Result<Self, StoreError> {
         let Connect { mut config, tls } = Connect::parse(url)?;
-        // Every statement ivrhook runs on a hot path is written for an index (the plan tests),
-        // but a connection keeps the generic plan it made on the young table it first saw,
-        // and on a new table of a few hundred rows a sequential scan is the cheaper plan, which
-        // the record of a group would then keep for as long as the connection lives,
-        // scanning every delivery. Without sequential scans to choose, that plan reads the
-        // index like the others. The URL's own options
-        // come after, so an operator can still turn it back on.
-        let options = match config.get_options() {
-            Some(theirs) => format!("-c enable_seqscan=off {theirs}"),
-            None => "-c enable_seqscan=off".to_owned(),
-        };
-        config
-            .options(&options)
-            .connect_timeout(POOL_TIMEOUT)
-            .keepalives_idle(Duration::from_secs(10))
-            .tcp_user_timeout(Duration::from_secs(15))
-            .application_name("ivrhook");
-        let manager = Manager::from_config(
-            config.clone(),
-            tls.clone(),
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(2))
-            .wait_timeout(Some(POOL_TIMEOUT))
-            .create_timeout(Some(POOL_TIMEOUT))
-            .recycle_timeout(Some(POOL_TIMEOUT))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Task(format!("building the PostgreSQL pool: {e}")))?;
+        let pool = pool(&mut config, &tls, pool_size)?;
         let location = format!("{:?}", crate::DatabaseUrl::Postgres(url.to_owned()));
         let heard = notify::Heard {
             due: broadcast::channel(1024).0,
@@ -164,25 +171,29 @@ impl PgStore {
             listen: std::sync::Mutex::new(Some(Connect { config, tls })),
             stop: CancellationToken::new(),
         };
-        let mut client = store.client().await?;
+        store.settle_schema(migrations).await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations (and prepares the next days' partitions), or checks that
+    /// none is pending.
+    async fn settle_schema(&self, migrations: Migrations) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
         match migrations {
             Migrations::Apply => {
                 schema::migrate(&mut client).await?;
+                // The receiver creates a missing day itself; this only spares the first
+                // report of a new store the wait.
+                if let Err(e) = days::prepare(&mut client, now_ms()).await {
+                    tracing::warn!(error = ?e, "could not create the next days' partitions yet");
+                }
             }
             Migrations::Require => {
                 let found = schema::current(&**client).await?;
                 schema::MIGRATIONS.require_current(found)?;
             }
         }
-        if migrations == Migrations::Apply {
-            // The receiver creates a missing day itself; this only spares the first report
-            // of a new store the wait.
-            if let Err(e) = days::prepare(&mut client, now_ms()).await {
-                tracing::warn!(error = ?e, "could not create the next days' partitions yet");
-            }
-        }
-        drop(client);
-        Ok(store)
+        Ok(())
     }
 
     /// Applies pending migrations and returns the versions applied (for `ivrhook migrate`).
