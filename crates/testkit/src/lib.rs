@@ -7,7 +7,7 @@
 pub mod sink;
 
 use serde_json::{json, Value};
-pub use sink::{free_addr, Hit, Sink};
+pub use sink::{free_addr, Hit, Reply, Sink};
 use std::{future::Future, time::Duration};
 
 /// The app the tests' servers are configured for and their reports name.
@@ -16,11 +16,16 @@ pub const APP: &str = "247e35ff320a4142a105024055c367cf";
 /// A report for `call_id` in the contract's documented form: `result`, text times, `Code`,
 /// a DTMF command with `dtmCode`.
 pub fn report(call_id: &str) -> Value {
+    report_with(APP, call_id, "订单 42")
+}
+
+/// [`report`] for `app`, with `data` as its pass-through data (a tag tests tell reports by).
+pub fn report_with(app: &str, call_id: &str, data: &str) -> Value {
     json!({
-        "appId": APP,
+        "appId": app,
         "callId": call_id,
         "event": "multrpt",
-        "data": "订单 42",
+        "data": data,
         "result": [
             {"event": "playoverrpt", "Code": "0", "start": "20180112172322010", "end": "20180112172325010"},
             {"event": "ivrreportdtmf", "Code": "0", "start": "20180112172325010", "end": "20180112172327510", "dtmCode": "1#"}

@@ -1,20 +1,18 @@
 //! New events sent from their submission: leased in the write that stores them when a slot
 //! is free, left to a claim when not, and waited for when the engine stops.
 
-use crate::fake::{FakeReceiver, Reply};
 use crate::gate::{Gate, GatedStore};
 use crate::harness::{event, harness, harness_with, settings};
 use ivrhook_engine::{Clock, Engine, EngineMetrics};
 use ivrhook_store::outbox::{DeliveryState, Lane, Submitted};
+use ivrhook_testkit::{Reply, Sink, APP};
 use std::{sync::Arc, time::Duration};
-
-const APP: &str = "3c1f0e2a9b8d4c7e8f6a5b4c3d2e1f00";
 
 #[tokio::test(start_paused = true)]
 async fn new_events_take_free_slots_and_the_rest_are_claimed_promptly() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("000000").after(Duration::from_millis(100)));
-    let mut s = settings(APP, &fake.url);
+    let mut s = settings(APP, &fake.url());
     s.max_in_flight = 2;
     let h = harness(vec![s]).await;
     let t0 = tokio::time::Instant::now();
@@ -32,10 +30,10 @@ async fn new_events_take_free_slots_and_the_rest_are_claimed_promptly() {
         panic!("{got:?}")
     };
     h.wait_for(last.delivery_id, DeliveryState::Delivered).await;
-    assert_eq!(fake.received().len(), 5);
+    assert_eq!(fake.hits().len(), 5);
     assert_eq!(fake.peak_concurrency(), 2, "the held slots count");
     // Three rounds of 100 ms: the claimed ones went as slots freed, not at the 2 s backstop.
-    let took = fake.received().last().unwrap().at - t0;
+    let took = fake.hits().last().unwrap().at - t0;
     assert!(
         took < Duration::from_millis(500),
         "last sent after {took:?}"
@@ -45,9 +43,9 @@ async fn new_events_take_free_slots_and_the_rest_are_claimed_promptly() {
 
 #[tokio::test(start_paused = true)]
 async fn an_ordered_calls_next_event_waits_for_the_one_in_flight() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("000000").after(Duration::from_millis(100)));
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     let first = h.submit_as(APP, "same", "first").await;
     let second = h.submit_as(APP, "same", "second").await;
     assert!(matches!(first, Submitted::Leased(_)), "{first:?}");
@@ -56,8 +54,8 @@ async fn an_ordered_calls_next_event_waits_for_the_one_in_flight() {
     };
     h.wait_for(second.delivery_id, DeliveryState::Delivered)
         .await;
-    let order: Vec<String> = (fake.received().iter())
-        .map(|r| r.body["data"].as_str().unwrap().to_owned())
+    let order: Vec<String> = (fake.hits().iter())
+        .map(|r| r.json()["data"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(order, ["first", "second"]);
     assert_eq!(fake.peak_concurrency(), 1);
@@ -67,9 +65,9 @@ async fn an_ordered_calls_next_event_waits_for_the_one_in_flight() {
 /// An engine stopping waits for the request of an event it took at submission, and records it.
 #[tokio::test(start_paused = true)]
 async fn stopping_waits_for_an_event_sent_from_its_submission() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("000000").after(Duration::from_secs(2)));
-    let mut h = harness(vec![settings(APP, &fake.url)]).await;
+    let mut h = harness(vec![settings(APP, &fake.url())]).await;
     let Submitted::Leased(ids) = h.submit_as(APP, "c", "x").await else {
         panic!("a free slot")
     };
@@ -82,12 +80,12 @@ async fn stopping_waits_for_an_event_sent_from_its_submission() {
 /// A node that does not deliver (its claim loop not running) only stores new events.
 #[tokio::test(start_paused = true)]
 async fn a_node_that_does_not_deliver_leases_nothing() {
-    let fake = FakeReceiver::start().await;
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let fake = Sink::business().await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     let metrics = EngineMetrics::register(&mut prometheus_client::registry::Registry::default());
     let idle = Engine::new(
         h.store.clone(),
-        vec![settings(APP, &fake.url)],
+        vec![settings(APP, &fake.url())],
         Clock::new(),
         metrics,
     )
@@ -102,9 +100,9 @@ async fn a_node_that_does_not_deliver_leases_nothing() {
 /// waits for a slot rather than exceeding `max_in_flight`, and goes when one frees.
 #[tokio::test(start_paused = true)]
 async fn deliveries_claimed_while_new_events_took_the_slots_wait_for_one() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("000000").after(Duration::from_secs(1)));
-    let mut s = settings(APP, &fake.url);
+    let mut s = settings(APP, &fake.url());
     s.max_in_flight = 2;
     let gate = Arc::new(Gate::default());
     let h = harness_with(vec![s], |inner| {
@@ -135,8 +133,8 @@ async fn deliveries_claimed_while_new_events_took_the_slots_wait_for_one() {
         h.wait_for(id, DeliveryState::Delivered).await;
     }
     assert_eq!(fake.peak_concurrency(), 2, "max_in_flight held");
-    let order: Vec<String> = (fake.received().iter())
-        .map(|r| r.body["data"].as_str().unwrap().to_owned())
+    let order: Vec<String> = (fake.hits().iter())
+        .map(|r| r.json()["data"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
         order[2..],

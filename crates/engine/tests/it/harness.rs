@@ -7,7 +7,6 @@ use ivrhook_store::{
     sqlite::SqliteStore,
     Store,
 };
-use serde_json::{json, Value};
 use std::{sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -20,14 +19,14 @@ pub struct Harness {
     _dir: tempfile::TempDir,
 }
 
-pub fn settings(app: &str, url: &reqwest::Url) -> DestinationSettings {
-    DestinationSettings::callback(&AppId::try_from(app).unwrap(), url.clone())
+pub fn settings(app: &str, url: &str) -> DestinationSettings {
+    DestinationSettings::callback(&AppId::try_from(app).unwrap(), url.parse().unwrap())
 }
 
 /// An app's callback destination, signing with `secret`.
-pub fn signed(app: &str, url: &reqwest::Url, secret: SigningSecret) -> DestinationSettings {
+pub fn signed(app: &str, url: &str, secret: SigningSecret) -> DestinationSettings {
     let spec = kinds::callback::Spec {
-        url: url.clone(),
+        url: url.parse().unwrap(),
         secret: Some(secret),
     };
     DestinationSettings {
@@ -81,13 +80,6 @@ pub async fn harness_with(
     }
 }
 
-/// A multrpt report for `call`, tagged with `tag` in its pass-through data.
-pub fn report(app: &str, call: &str, tag: &str) -> Value {
-    json!({"appId": app, "callId": call, "event": "multrpt", "data": tag,
-           "result": [{"code": "0", "start": "20180112172322010", "end": "20180112172325010"}],
-           "status": 0})
-}
-
 /// A new event for `call`, tagged `tag`, due as the app's schedule says.
 pub fn event(engine: &Engine, app: &str, call: &str, tag: &str) -> NewEvent {
     let now = engine.clock().now_ms();
@@ -99,7 +91,9 @@ pub fn event(engine: &Engine, app: &str, call: &str, tag: &str) -> NewEvent {
         app_id,
         call_id: CallId::try_from(call).unwrap(),
         idempotency_key: None,
-        body: report(app, call, tag).to_string().into_bytes(),
+        body: ivrhook_testkit::report_with(app, call, tag)
+            .to_string()
+            .into_bytes(),
         created_at_ms: now,
         lease: None,
     }

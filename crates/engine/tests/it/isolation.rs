@@ -1,7 +1,8 @@
 //! A slow or dead destination holds only its own deliveries.
 
-use crate::{fake::*, harness::*};
+use crate::harness::*;
 use ivrhook_store::outbox::DeliveryState;
+use ivrhook_testkit::{Reply, Sink};
 use std::time::Duration;
 
 const HEALTHY: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -9,12 +10,12 @@ const DEAD: &str = "dddddddddddddddddddddddddddddddd";
 
 #[tokio::test(start_paused = true)]
 async fn a_dead_url_does_not_slow_another_apps_deliveries() {
-    let healthy = FakeReceiver::start().await;
-    let dead = FakeReceiver::start().await;
+    let healthy = Sink::business().await;
+    let dead = Sink::business().await;
     dead.always(Reply::code("000000").after(Duration::from_secs(3600)));
-    let mut d = settings(DEAD, &dead.url);
+    let mut d = settings(DEAD, &dead.url());
     d.timeout = Duration::from_secs(5);
-    let h = harness(vec![settings(HEALTHY, &healthy.url), d]).await;
+    let h = harness(vec![settings(HEALTHY, &healthy.url()), d]).await;
     for i in 0..40 {
         h.submit(DEAD, &format!("dead-{i}"), "x").await;
     }
@@ -39,19 +40,14 @@ async fn a_dead_url_does_not_slow_another_apps_deliveries() {
         worst < Duration::from_secs(1),
         "healthy deliveries took up to {worst:?}"
     );
-    assert_eq!(healthy.received().len(), 40);
+    assert_eq!(healthy.hits().len(), 40);
     h.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_breaker_holds_a_failing_url_and_probes_it() {
     // A port with nothing listening: every attempt fails fast.
-    let closed: reqwest::Url = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/hook", l.local_addr().unwrap())
-            .parse()
-            .unwrap()
-    };
+    let closed = format!("http://{}/hook", ivrhook_testkit::free_addr().await);
     let mut s = settings(DEAD, &closed);
     s.max_in_flight = 1;
     s.schedule = schedule(&[Duration::ZERO; 20]);
@@ -84,9 +80,9 @@ async fn the_breaker_holds_a_failing_url_and_probes_it() {
 
 #[tokio::test(start_paused = true)]
 async fn max_in_flight_is_enforced() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("000000").after(Duration::from_secs(1)));
-    let mut s = settings(HEALTHY, &fake.url);
+    let mut s = settings(HEALTHY, &fake.url());
     s.max_in_flight = 3;
     let h = harness(vec![s]).await;
     let mut last = 0;
@@ -94,7 +90,7 @@ async fn max_in_flight_is_enforced() {
         last = h.submit(HEALTHY, &format!("c-{i}"), "x").await.delivery_id;
     }
     h.wait_for(last, DeliveryState::Delivered).await;
-    assert_eq!(fake.received().len(), 20);
+    assert_eq!(fake.hits().len(), 20);
     assert_eq!(
         fake.peak_concurrency(),
         3,
@@ -105,12 +101,12 @@ async fn max_in_flight_is_enforced() {
 
 #[tokio::test(start_paused = true)]
 async fn first_attempts_do_not_wait_behind_a_retry_backlog() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     // The first 40 requests are answered 108105 (call not recorded yet: retried, and not a
     // sign of a failing URL, so the breaker stays closed); everything after succeeds. All slowly.
     fake.script((0..40).map(|_| Reply::code("108105").after(Duration::from_secs(1))));
     fake.always(Reply::code("000000").after(Duration::from_secs(1)));
-    let mut s = settings(HEALTHY, &fake.url);
+    let mut s = settings(HEALTHY, &fake.url());
     s.max_in_flight = 4;
     s.schedule = schedule(&[
         Duration::ZERO,
@@ -122,13 +118,7 @@ async fn first_attempts_do_not_wait_behind_a_retry_backlog() {
         h.submit(HEALTHY, &format!("backlog-{i}"), "old").await;
     }
     // Wait until every backlog event had its first attempt: all 40 are in the retry lane.
-    let distinct = |f: &FakeReceiver| {
-        f.received()
-            .iter()
-            .map(|r| r.body["callId"].to_string())
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-    };
+    let distinct = |f: &Sink| f.by_call().len();
     while distinct(&fake) < 40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -137,9 +127,9 @@ async fn first_attempts_do_not_wait_behind_a_retry_backlog() {
     h.wait_for(fresh.delivery_id, DeliveryState::Delivered)
         .await;
     let first_try = fake
-        .received()
+        .hits()
         .iter()
-        .find(|r| r.body["data"] == "new")
+        .find(|r| r.json()["data"] == "new")
         .unwrap()
         .at;
     // Draining the 40 retries four at a time takes ten seconds; the new event must not wait.

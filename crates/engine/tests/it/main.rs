@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod accept;
-mod fake;
 mod gate;
 mod harness;
 mod isolation;

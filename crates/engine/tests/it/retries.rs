@@ -1,9 +1,10 @@
 //! Retries by the answered code, in logical time.
 
-use crate::{fake::*, harness::*};
+use crate::harness::*;
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use ivrhook_protocol::SigningSecret;
 use ivrhook_store::outbox::DeliveryState;
+use ivrhook_testkit::{Reply, Sink};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -11,13 +12,13 @@ use ivrhook_testkit::APP;
 
 #[tokio::test(start_paused = true)]
 async fn queue_full_three_times_then_success_is_one_delivery_after_four_attempts() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.script([
         Reply::code("108102"),
         Reply::code("108102"),
         Reply::code("108102"),
     ]);
-    let mut s = settings(APP, &fake.url);
+    let mut s = settings(APP, &fake.url());
     s.schedule = schedule(&[secs(0), secs(5), secs(30), secs(120)]);
     let h = harness(vec![s]).await;
     let ids = h.submit(APP, "call-1", "a").await;
@@ -26,7 +27,7 @@ async fn queue_full_three_times_then_success_is_one_delivery_after_four_attempts
     let outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["retry", "retry", "retry", "delivered"]);
     assert_eq!(attempts[0].code.as_deref(), Some("108102"));
-    let got = fake.received();
+    let got = fake.hits();
     assert_eq!(got.len(), 4, "exactly four requests reached the receiver");
     // The gaps follow the schedule (5 s, 30 s, 2 min), each within its ±20 % jitter.
     for (i, expected) in [5.0, 30.0, 120.0].into_iter().enumerate() {
@@ -41,9 +42,9 @@ async fn queue_full_three_times_then_success_is_one_delivery_after_four_attempts
 
 #[tokio::test(start_paused = true)]
 async fn bad_input_is_dead_after_one_attempt_with_the_reason_kept() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("108100"));
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     let ids = h.submit(APP, "call-1", "a").await;
     let (delivery, attempts) = h.wait_for(ids.delivery_id, DeliveryState::Dead).await;
     assert_eq!(attempts.len(), 1);
@@ -53,15 +54,15 @@ async fn bad_input_is_dead_after_one_attempt_with_the_reason_kept() {
         Some(r#"{"code":"108100","msg":"scripted"}"#)
     );
     tokio::time::sleep(secs(3600)).await;
-    assert_eq!(fake.received().len(), 1, "never retried");
+    assert_eq!(fake.hits().len(), 1, "never retried");
     h.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_timeout_is_retried() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.script([Reply::code("000000").after(secs(10))]);
-    let mut s = settings(APP, &fake.url);
+    let mut s = settings(APP, &fake.url());
     s.timeout = secs(2);
     let h = harness(vec![s]).await;
     let ids = h.submit(APP, "call-1", "a").await;
@@ -79,28 +80,26 @@ async fn a_timeout_is_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn unknown_call_is_retried_three_times_then_dead() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.always(Reply::code("108105"));
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     let ids = h.submit(APP, "call-1", "a").await;
     let (delivery, attempts) = h.wait_for(ids.delivery_id, DeliveryState::Dead).await;
     assert_eq!(attempts.len(), 4, "the first answer and three retries");
     assert!(delivery.last_error.unwrap().contains("108105"));
     tokio::time::sleep(secs(86_400)).await;
-    assert_eq!(fake.received().len(), 4);
+    assert_eq!(fake.hits().len(), 4);
     h.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured() {
-    let fake = FakeReceiver::start().await;
-    let mut busy = Reply::status(429);
-    busy.headers.push(("retry-after", "90".into()));
-    fake.script([busy]);
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let fake = Sink::business().await;
+    fake.script([Reply::status(429).header("retry-after", "90")]);
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     let ids = h.submit(APP, "call-1", "a").await;
     h.wait_for(ids.delivery_id, DeliveryState::Delivered).await;
-    let got = fake.received();
+    let got = fake.hits();
     assert!(
         (got[1].at - got[0].at) >= secs(90),
         "waited {:?}",
@@ -131,14 +130,14 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
 
 #[tokio::test(start_paused = true)]
 async fn signatures_verify_with_an_independent_implementation_and_ids_are_stable() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.script([Reply::code("108104")]);
     let key = b"a sixteen+ byte key for tests!!";
     let secret = SigningSecret::parse(&format!("whsec_{}", STANDARD.encode(key))).unwrap();
-    let h = harness(vec![signed(APP, &fake.url, secret)]).await;
+    let h = harness(vec![signed(APP, &fake.url(), secret)]).await;
     let ids = h.submit(APP, "call-1", "signed").await;
     h.wait_for(ids.delivery_id, DeliveryState::Delivered).await;
-    let got = fake.received();
+    let got = fake.hits();
     assert_eq!(got.len(), 2);
     for r in &got {
         let header = |name: &str| r.headers[name].to_str().unwrap().to_owned();
@@ -158,18 +157,18 @@ async fn signatures_verify_with_an_independent_implementation_and_ids_are_stable
 
 #[tokio::test(start_paused = true)]
 async fn reports_for_one_call_arrive_in_order_across_retries() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     fake.script([Reply::code("108104"), Reply::status(503)]);
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     let mut last = 0;
     for tag in ["c1", "c2", "c3"] {
         last = h.submit(APP, "call-c", tag).await.delivery_id;
     }
     h.wait_for(last, DeliveryState::Delivered).await;
     let order: Vec<String> = fake
-        .received()
+        .hits()
         .iter()
-        .map(|r| r.body["data"].as_str().unwrap().to_owned())
+        .map(|r| r.json()["data"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
         order,
@@ -181,14 +180,14 @@ async fn reports_for_one_call_arrive_in_order_across_retries() {
 
 #[tokio::test(start_paused = true)]
 async fn a_new_event_is_attempted_without_waiting_for_a_poll() {
-    let fake = FakeReceiver::start().await;
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let fake = Sink::business().await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     // Let the engine settle into waiting, well past its start-up refresh.
     tokio::time::sleep(secs(1)).await;
     let t0 = tokio::time::Instant::now();
     let ids = h.submit(APP, "call-1", "a").await;
     h.wait_for(ids.delivery_id, DeliveryState::Delivered).await;
-    let got = fake.received();
+    let got = fake.hits();
     assert!(
         got[0].at - t0 < Duration::from_millis(100),
         "attempted after {:?} of logical time",
@@ -199,7 +198,7 @@ async fn a_new_event_is_attempted_without_waiting_for_a_poll() {
 
 #[tokio::test(start_paused = true)]
 async fn a_share_of_refused_first_attempts_is_retried_and_everything_arrives() {
-    let fake = FakeReceiver::start().await;
+    let fake = Sink::business().await;
     // Every tenth request is refused once.
     fake.script((0..200).map(|i| {
         if i % 10 == 0 {
@@ -208,7 +207,7 @@ async fn a_share_of_refused_first_attempts_is_retried_and_everything_arrives() {
             Reply::code("000000")
         }
     }));
-    let mut s = settings(APP, &fake.url);
+    let mut s = settings(APP, &fake.url());
     s.max_in_flight = 64;
     s.schedule = schedule(&[
         secs(0),
@@ -229,9 +228,8 @@ async fn a_share_of_refused_first_attempts_is_retried_and_everything_arrives() {
 
 #[tokio::test(start_paused = true)]
 async fn an_https_url_whose_server_speaks_no_tls_is_retried_with_the_reason() {
-    let fake = FakeReceiver::start().await;
-    let mut url = fake.url.clone();
-    url.set_scheme("https").unwrap();
+    let fake = Sink::business().await;
+    let url = fake.url().replacen("http://", "https://", 1);
     let mut s = settings(APP, &url);
     s.schedule = schedule(&[secs(0), secs(3600)]);
     let h = harness(vec![s]).await;
@@ -259,17 +257,17 @@ async fn an_https_url_whose_server_speaks_no_tls_is_retried_with_the_reason() {
 /// goes at once: not at the next poll of the store (2 s).
 #[tokio::test(start_paused = true)]
 async fn a_calls_next_report_goes_as_soon_as_the_earlier_is_delivered() {
-    let fake = FakeReceiver::start().await;
-    let h = harness(vec![settings(APP, &fake.url)]).await;
+    let fake = Sink::business().await;
+    let h = harness(vec![settings(APP, &fake.url())]).await;
     tokio::time::sleep(secs(1)).await;
     h.submit(APP, "call-n", "n1").await;
     let second = h.submit(APP, "call-n", "n2").await;
     h.wait_for(second.delivery_id, DeliveryState::Delivered)
         .await;
-    let got = fake.received();
-    let tags: Vec<&str> = got
+    let got = fake.hits();
+    let tags: Vec<String> = got
         .iter()
-        .map(|r| r.body["data"].as_str().unwrap())
+        .map(|r| r.json()["data"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(tags, ["n1", "n2"]);
     assert!(

@@ -5,40 +5,35 @@
 //! twice its `max_in_flight`.
 
 use crate::proc::*;
-use axum::{body::Bytes, extract::State, routing::post, Router};
 use ivrhook_store::postgres::scratch::ScratchDatabase;
 use serde_json::Value;
 use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::Duration,
 };
 
-use ivrhook_testkit::APP;
+use ivrhook_testkit::{Reply, Sink, APP};
 const CALLS: usize = 2_500;
 const PER_CALL: usize = 4;
 const MAX_IN_FLIGHT: u32 = 16;
 
-/// The business's receiver: every arrival of (call, seq), in arrival order.
-#[derive(Clone, Default)]
-struct Recorder {
-    arrivals: Arc<Mutex<Vec<(String, u64)>>>,
-}
-
-async fn record(State(r): State<Recorder>, body: Bytes) -> &'static str {
-    let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let call = v["callId"].as_str().unwrap_or_default().to_owned();
-    let seq = v["isNonProfit"][0]["data"]
-        .as_str()
-        .and_then(|d| d.strip_prefix("seq-")?.parse().ok())
-        .unwrap_or(u64::MAX);
-    r.arrivals.lock().unwrap().push((call, seq));
-    // A little work, so deliveries are in flight when the node dies.
-    tokio::time::sleep(Duration::from_millis(2)).await;
-    r#"{"code":"000000","msg":"ok"}"#
+/// Every arrival at the business's receiver as (call, seq), in arrival order.
+fn arrivals(receiver: &Sink) -> Vec<(String, u64)> {
+    let seq = |v: &Value| {
+        (v["isNonProfit"][0]["data"].as_str())
+            .and_then(|d| d.strip_prefix("seq-")?.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    (receiver.hits().iter())
+        .map(|hit| {
+            let v: Value = serde_json::from_slice(&hit.raw).unwrap_or_default();
+            (v["callId"].as_str().unwrap_or_default().to_owned(), seq(&v))
+        })
+        .collect()
 }
 
 fn event(call: usize, seq: usize) -> String {
@@ -85,13 +80,10 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
     let db = ScratchDatabase::for_tests("ivrhook_cluster")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let recorder = Recorder::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/cb", post(record))
-        .with_state(recorder.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // A little work per request, so deliveries are in flight when the node dies.
+    let receiver = Sink::business().await;
+    receiver.always(Reply::code("000000").after(Duration::from_millis(2)));
+    let url = receiver.url();
 
     let (_guard, dir) = temp_dir();
     // Small pools: the suite's other PostgreSQL tests run beside these three nodes, within the
@@ -128,7 +120,7 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
         })
         .collect();
 
-    let arrived = || recorder.arrivals.lock().unwrap().len();
+    let arrived = || receiver.count();
     wait_until("3,000 deliveries before the kill", || arrived() >= 3_000).await;
     nodes[1].child.start_kill().unwrap();
     nodes[1].child.wait().await.unwrap();
@@ -145,12 +137,14 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
     // The killed node's leases expire (2 s timeout + 30 s) and the others deliver the rest.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     let firsts = loop {
-        let arrivals = recorder.arrivals.lock().unwrap().clone();
+        // Each event's first arrival, read once there can be enough of them.
         let mut firsts: HashMap<String, Vec<u64>> = HashMap::new();
-        for (call, seq) in &arrivals {
-            let seen = firsts.entry(call.clone()).or_default();
-            if !seen.contains(seq) {
-                seen.push(*seq);
+        if arrived() >= total {
+            for (call, seq) in arrivals(&receiver) {
+                let seen = firsts.entry(call).or_default();
+                if !seen.contains(&seq) {
+                    seen.push(seq);
+                }
             }
         }
         if firsts.values().map(Vec::len).sum::<usize>() == total {
@@ -158,8 +152,8 @@ async fn three_nodes_one_killed_every_event_delivered_in_order() {
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "not every event arrived: {} of {total}",
-            firsts.values().map(Vec::len).sum::<usize>()
+            "not every event arrived: {} requests for {total} events",
+            arrived()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };

@@ -1,54 +1,16 @@
 //! The sender as an operator runs it: `ivrhook send`, and a process killed mid-delivery.
 
 use crate::proc::*;
-use axum::{body::Bytes, extract::State, routing::post, Router};
+use ivrhook_testkit::{Reply, Sink, APP};
 use serde_json::Value;
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
-use ivrhook_testkit::APP;
-
-/// A business receiver counting how often each callId arrived, answering after `delay`.
-#[derive(Clone, Default)]
-struct Counting {
-    seen: Arc<Mutex<HashMap<String, u32>>>,
-    delay: Duration,
-}
-
-impl Counting {
-    async fn start(delay: Duration) -> (Counting, String) {
-        let me = Counting {
-            delay,
-            ..Default::default()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/cb", listener.local_addr().unwrap());
-        let app = Router::new()
-            .route("/cb", post(answer))
-            .with_state(me.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (me, url)
-    }
-
-    fn snapshot(&self) -> HashMap<String, u32> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn answer(State(c): State<Counting>, body: Bytes) -> &'static str {
-    tokio::time::sleep(c.delay).await;
-    let call = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["callId"].as_str().map(str::to_owned));
-    *c.seen
-        .lock()
-        .unwrap()
-        .entry(call.unwrap_or_default())
-        .or_default() += 1;
-    r#"{"code":"000000","msg":"ok"}"#
+/// A business's receiver answering `000000` after `delay`.
+async fn receiver(delay: Duration) -> (Sink, String) {
+    let sink = Sink::business().await;
+    sink.always(Reply::code("000000").after(delay));
+    let url = sink.url();
+    (sink, url)
 }
 
 fn config(dir: &std::path::Path, url: &str) {
@@ -58,7 +20,7 @@ fn config(dir: &std::path::Path, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_hands_a_report_to_a_running_ivrhook() {
-    let (receiver, url) = Counting::start(Duration::ZERO).await;
+    let (receiver, url) = receiver(Duration::ZERO).await;
     let (_guard, dir) = temp_dir();
     config(&dir, &url);
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
@@ -78,7 +40,7 @@ async fn send_hands_a_report_to_a_running_ivrhook() {
     let accepted: Value = serde_json::from_str(&printed).unwrap();
     assert!(accepted["eventId"].as_i64().is_some(), "{accepted}");
     wait_until("the report to arrive", || {
-        receiver.snapshot().contains_key("sent-1")
+        receiver.by_call().contains_key("sent-1")
     })
     .await;
 
@@ -97,7 +59,7 @@ async fn send_hands_a_report_to_a_running_ivrhook() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readmes_send_example_is_accepted_and_takes_its_app_from_the_body() {
-    let (receiver, url) = Counting::start(Duration::ZERO).await;
+    let (receiver, url) = receiver(Duration::ZERO).await;
     let (_guard, dir) = temp_dir();
     config(&dir, &url);
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
@@ -107,7 +69,7 @@ async fn the_readmes_send_example_is_accepted_and_takes_its_app_from_the_body() 
     assert!(accepted["eventId"].as_i64().is_some(), "{accepted}");
     wait_until("the example to arrive", || {
         receiver
-            .snapshot()
+            .by_call()
             .contains_key("88-2018031000182918181271218-108bc381ca0f42d8-out")
     })
     .await;
@@ -150,7 +112,7 @@ async fn the_readmes_send_example_is_accepted_and_takes_its_app_from_the_body() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
-    let (receiver, url) = Counting::start(Duration::from_millis(20)).await;
+    let (receiver, url) = receiver(Duration::from_millis(20)).await;
     let (_guard, dir) = temp_dir();
     config(&dir, &url);
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
@@ -167,10 +129,10 @@ async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
         assert_eq!(resp.status(), 202);
         accepted.push(call);
     }
-    wait_until("some deliveries", || receiver.snapshot().len() >= 100).await;
+    wait_until("some deliveries", || receiver.by_call().len() >= 100).await;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
-    let before_restart = receiver.snapshot().len();
+    let before_restart = receiver.by_call().len();
     assert!(
         before_restart < accepted.len(),
         "the kill came before everything was delivered"
@@ -178,12 +140,12 @@ async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
 
     let mut again = serve(&dir, &["--config", "ivrhook.toml"]).await;
     wait_until("every accepted event delivered", || {
-        let seen = receiver.snapshot();
+        let seen = receiver.by_call();
         accepted.iter().all(|c| seen.contains_key(c))
     })
     .await;
-    let seen = receiver.snapshot();
-    let duplicates: u32 = seen.values().map(|n| n - 1).sum();
+    let seen = receiver.by_call();
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
     eprintln!(
         "{} accepted, {} delivered before the kill, {} duplicates (in flight when killed)",
         accepted.len(),

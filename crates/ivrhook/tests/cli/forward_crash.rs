@@ -4,11 +4,10 @@
 
 use crate::proc::*;
 use async_nats::jetstream;
-use axum::{routing::post, Router};
+use ivrhook_testkit::Sink;
 use serde_json::Value;
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -45,25 +44,6 @@ async fn in_stream(s: &mut jetstream::stream::Stream) -> HashMap<String, usize> 
         *seen.entry(call).or_insert(0) += 1;
     }
     seen
-}
-
-/// A webhook that counts what it gets, by callId.
-async fn webhook() -> (String, Arc<Mutex<HashMap<String, usize>>>) {
-    let got: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen = Arc::clone(&got);
-    let app = Router::new().route(
-        "/hook",
-        post(move |body: axum::body::Bytes| async move {
-            let v: Value = serde_json::from_slice(&body).unwrap();
-            let call = v["callId"].as_str().unwrap().to_owned();
-            *seen.lock().unwrap().entry(call).or_insert(0) += 1;
-            "ok"
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, got)
 }
 
 /// Waits until no delivery to `bus` is pending.
@@ -137,7 +117,8 @@ async fn republished(base: &str) -> usize {
 async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_it_once() {
     let (_guard, dir) = temp_dir();
     let mut s = stream().await;
-    let (hook, hooked) = webhook().await;
+    let hooked = Sink::start().await;
+    let hook = hooked.url();
     let nats = std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     std::fs::write(
         dir.join("ivrhook.toml"),
@@ -171,7 +152,7 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     let stored: HashSet<String> = stored_call_ids(&server.base).await.into_iter().collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let at_hook = hooked.lock().unwrap().len();
+        let at_hook = hooked.by_call().len();
         if in_stream(&mut s).await.len() >= stored.len() && at_hook >= stored.len() {
             break;
         }
@@ -184,7 +165,7 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     let seen = in_stream(&mut s).await;
     let keys: HashSet<String> = seen.keys().cloned().collect();
     assert_eq!(keys, stored, "every stored report in the stream");
-    let hooked: HashSet<String> = hooked.lock().unwrap().keys().cloned().collect();
+    let hooked: HashSet<String> = hooked.by_call().into_keys().collect();
     assert_eq!(hooked, stored, "every stored report at the webhook");
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "in the stream more than once: {twice:?}");

@@ -1,10 +1,8 @@
 //! `ivrhook check` and `ivrhook simulate` against real receivers.
 
 use crate::proc::*;
-use axum::{routing::post, Router};
+use ivrhook_testkit::{Reply, Sink, APP};
 use serde_json::Value;
-
-use ivrhook_testkit::APP;
 
 async fn serve_app(dir: &std::path::Path) -> Running {
     std::fs::write(
@@ -16,12 +14,10 @@ async fn serve_app(dir: &std::path::Path) -> Running {
 }
 
 /// A receiver that answers every request with the same body.
-async fn broken(answer: &'static str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    let app = Router::new().route("/cb", post(move || async move { answer }));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+async fn broken(answer: &str) -> Sink {
+    let sink = Sink::start().await;
+    sink.always(Reply::status(200).body(answer));
+    sink
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +65,8 @@ async fn check_fails_against_a_broken_receiver() {
         (r#"{"code":0}"#, "is not a string"),
         ("OK", "not JSON"),
     ] {
-        let url = broken(answer).await;
+        let receiver = broken(answer).await;
+        let url = receiver.url();
         let (table, err) = run_fails(&dir, &["check", &url]).await;
         assert!(
             table.lines().any(|l| l.contains("FAIL") && l.contains(why)),
@@ -148,7 +145,7 @@ fn row(summary: &str, label: &str) -> Option<String> {
 async fn simulate_fails_when_reports_are_not_accepted_and_retries_only_what_may_succeed() {
     let (_guard, dir) = temp_dir();
     let refusing = broken(r#"{"code":"108101","msg":"unknown app"}"#).await;
-    let args = ["simulate", "--target", &refusing, "--calls", "20"];
+    let args = ["simulate", "--target", &refusing.url(), "--calls", "20"];
     let (summary, err) = run_fails(&dir, &args).await;
     assert_eq!(row(&summary, "answered 108101").as_deref(), Some("20"));
     assert_eq!(
@@ -163,7 +160,9 @@ async fn simulate_fails_when_reports_are_not_accepted_and_retries_only_what_may_
     );
 
     // A 404 never becomes a success by being sent again.
-    let missing = refusing.replace("/cb", "/not-here");
+    let absent = Sink::start().await;
+    absent.answer(404);
+    let missing = format!("http://{}/not-here", absent.addr);
     let args = ["simulate", "--target", &missing, "--calls", "5"];
     let (summary, err) = run_fails(&dir, &args).await;
     assert_eq!(row(&summary, "requests").as_deref(), Some("5"), "{summary}");
@@ -175,7 +174,7 @@ async fn simulate_fails_when_reports_are_not_accepted_and_retries_only_what_may_
 
     // 108102 is retried, and the retries are counted apart from the final answers.
     let full = broken(r#"{"code":"108102","msg":"queue full"}"#).await;
-    let args = ["simulate", "--target", &full, "--calls", "1"];
+    let args = ["simulate", "--target", &full.url(), "--calls", "1"];
     let (summary, _) = run_fails(&dir, &args).await;
     assert_eq!(row(&summary, "answered 108102").as_deref(), Some("1"));
     assert_eq!(row(&summary, "retried after 108102").as_deref(), Some("5"));

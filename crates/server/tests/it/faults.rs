@@ -3,21 +3,22 @@
 
 use crate::{helpers::*, sink::Sink};
 use axum::{body::Body, routing::post, Router};
+use ivrhook_testkit::Reply;
 use std::time::Duration;
 
 /// A webhook that holds every request for a minute before answering.
-async fn stalling() -> String {
-    let app = Router::new().route(
-        "/h",
-        post(|| async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            "late"
-        }),
+async fn stalling() -> Sink {
+    let sink = Sink::start().await;
+    sink.always(
+        Reply::status(200)
+            .body("late")
+            .after(Duration::from_secs(60)),
     );
-    serve(app).await
+    sink
 }
 
-/// A webhook that answers 200 with a 100 MB body, streamed.
+/// A webhook that answers 200 with a 100 MB body, streamed (a body no test keeps in memory,
+/// so not a `Sink`).
 async fn flooding() -> String {
     let app = Router::new().route(
         "/h",
@@ -49,8 +50,9 @@ fn webhook(name: &str, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalling_or_flooding_destination_does_not_hold_the_others() {
     let fast = Sink::start().await;
+    let stall = stalling().await;
     let config = webhook("fast", &fast.url())
-        + &webhook("stall", &stalling().await)
+        + &webhook("stall", &stall.url())
         + &webhook("flood", &flooding().await);
     let app = spawn_with(&config).await;
     for n in 0..20 {

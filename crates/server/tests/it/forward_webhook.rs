@@ -37,6 +37,10 @@ async fn reports_reach_a_webhook_once_each_in_call_order_decoded_or_raw() {
             let body = call_report(call, n, u8::from(n == 3), Some("1")).to_string();
             assert_eq!(app.post_callback(body.clone()).await.code, "000000");
             sent.push(body);
+            // One report at a time: each is posted once the one before is delivered, so
+            // no earlier delivery of its call holds it back from being sent as it is written.
+            delivered(&app, "crm", sent.len()).await;
+            delivered(&app, "archive", sent.len()).await;
         }
     }
     // The platform retries one: stored once, forwarded once.
@@ -54,8 +58,8 @@ async fn reports_reach_a_webhook_once_each_in_call_order_decoded_or_raw() {
         "once each, the duplicate not again"
     );
     assert_eq!(raw.hits().len(), 8);
-    // One report at a time, slots free: every forward was leased as it was written and sent
-    // from there, none waited for a claim.
+    // Slots free and nothing earlier pending: every forward was leased as it was written and
+    // sent from there, none waited for a claim.
     let sent_at_once = app
         .metric("ivrhook_deliveries_sent_on_acceptance_total")
         .await;
