@@ -67,23 +67,7 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ivrhook_protocol::{decode, DecodeOptions};
-
-    fn report(status: u8, keys: Option<&str>, recording: bool) -> Report {
-        let dtmf = keys.map_or(String::new(), |k| format!(r#","dtmfCode":"{k}""#));
-        let hungup = if recording {
-            r#","hungup":"{\"fileName\":\"https://r.example/1.wav\",\"reason\":0}""#
-        } else {
-            ""
-        };
-        let body = format!(
-            r#"{{"appId":"a1","callId":"c","event":"multrpt","status":{status},
-                "result":[{{"code":"0","start":"20180112172322010","end":"20180112172325010"{dtmf}}}]{hungup}}}"#
-        );
-        decode(body.as_bytes(), &DecodeOptions::default())
-            .unwrap()
-            .report
-    }
+    use ivrhook_testkit::decoded_report as report;
 
     #[test]
     fn every_key_must_match() {

@@ -47,6 +47,23 @@ pub fn observed_report(call_id: &str) -> Value {
     })
 }
 
+/// A decoded report with one DTMF command, as routing sees it: `status` 0 or 1, the `keys`
+/// pressed, and a hang-up notice with a recording when `recording`.
+pub fn decoded_report(status: u8, keys: Option<&str>, recording: bool) -> ivrhook_protocol::Report {
+    let dtmf = keys.map_or(String::new(), |k| format!(r#","dtmfCode":"{k}""#));
+    let hungup = match recording {
+        true => r#","hungup":"{\"fileName\":\"https://r.example/1.wav\",\"reason\":0}""#,
+        false => "",
+    };
+    let body = format!(
+        r#"{{"appId":"a1","callId":"c","event":"multrpt","status":{status},"result":[{{"event":"ivrreportdtmf","code":"0","start":"20180112172322010","end":"20180112172325010"{dtmf}}}]{hungup}}}"#
+    );
+    let options = ivrhook_protocol::DecodeOptions::default();
+    ivrhook_protocol::decode(body.as_bytes(), &options)
+        .unwrap()
+        .report
+}
+
 /// Waits for `check` to hold, polling every 20 ms, for at most ten seconds.
 pub async fn eventually<F, Fut>(what: &str, check: F)
 where

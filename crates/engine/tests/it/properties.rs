@@ -6,7 +6,6 @@ use ivrhook_engine::{
     route::{Filter, Keys},
     schedule::{settle, RetrySchedule},
 };
-use ivrhook_protocol::{decode, DecodeOptions};
 use ivrhook_store::outbox::Settle;
 use proptest::prelude::*;
 use std::time::Duration;
@@ -93,7 +92,7 @@ proptest! {
         want_status in proptest::option::of(0u8..2), want_keys in proptest::option::of(0usize..3),
         want_recording in proptest::option::of(any::<bool>()),
     ) {
-        let report = report(status, keys.as_deref(), recording);
+        let report = ivrhook_testkit::decoded_report(status, keys.as_deref(), recording);
         let dtmf = want_keys.map(|i| match i {
             0 => Keys::Any,
             1 => Keys::Exactly(keys.clone().unwrap_or_else(|| "1".into())),
@@ -108,18 +107,4 @@ proptest! {
         let all = Filter { status: want_status.map(status_of), dtmf, has_recording: want_recording, event: None };
         prop_assert_eq!(all.matches(&report), alone.iter().all(|f| f.matches(&report)));
     }
-}
-
-fn report(status: u8, keys: Option<&str>, recording: bool) -> ivrhook_protocol::Report {
-    let dtmf = keys.map_or(String::new(), |k| format!(r#","dtmfCode":"{k}""#));
-    let hungup = match recording {
-        true => r#","hungup":"{\"fileName\":\"https://r.example/1.wav\",\"reason\":0}""#,
-        false => "",
-    };
-    let body = format!(
-        r#"{{"appId":"a","callId":"c","event":"multrpt","status":{status},"result":[{{"event":"ivrreportdtmf","code":"0","start":"20180112172322010","end":"20180112172325010"{dtmf}}}]{hungup}}}"#
-    );
-    decode(body.as_bytes(), &DecodeOptions::default())
-        .unwrap()
-        .report
 }
