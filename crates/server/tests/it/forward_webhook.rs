@@ -366,3 +366,24 @@ async fn an_https_webhook_no_root_vouches_for_is_refused_at_the_handshake() {
     assert!(handshakes.load(Ordering::Relaxed) >= 1);
     app.stop().await;
 }
+
+/// One decoded form: the API shows a report exactly as a webhook receives it, with only what
+/// the receiver recorded beside it (`peer`, `duplicates`, `raw`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_shows_a_report_in_the_form_it_is_forwarded_in() {
+    let sink = Sink::start().await;
+    let app = spawn_with(&webhook("crm", &sink.url(), "")).await;
+    let body = call_report("one-form", 0, 1, Some("9")).to_string();
+    assert_eq!(app.post_callback(body).await.code, "000000");
+    delivered(&app, "crm", 1).await;
+    let forwarded = sink.hits()[0].json();
+    let (_, page) = app.get("/v1/reports?after=0").await;
+    let mut shown = page["reports"][0].clone();
+    for recorded in ["peer", "duplicates", "raw"] {
+        let field = shown.as_object_mut().unwrap().remove(recorded);
+        assert!(field.is_some(), "{recorded} is shown: {shown}");
+    }
+    assert_eq!(shown, forwarded);
+    assert_eq!(app.timeline("one-form").await[0]["schemaVersion"], 1);
+    app.stop().await;
+}
