@@ -267,3 +267,42 @@ fn the_module_map_names_every_module() {
         "in the module map but not in the source: {gone:?}"
     );
 }
+
+/// A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces as `-`.
+fn anchor(heading: &str) -> String {
+    (heading.trim().to_lowercase().chars())
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every link from one page to another (or to an image beside it) leads to a file that is
+/// there, and to a heading of it when it names one.
+#[test]
+fn every_link_between_the_pages_leads_somewhere() {
+    let mut checked = 0;
+    for (page, text) in pages() {
+        let dir = repo().join(&page).parent().unwrap().to_owned();
+        for link in text.split("](").skip(1).filter_map(|r| r.split(')').next()) {
+            if link.contains("://") || link.starts_with('#') {
+                continue;
+            }
+            let (file, heading) = link.split_once('#').unwrap_or((link, ""));
+            let target = dir.join(file);
+            let found = std::fs::read_to_string(&target);
+            assert!(target.exists(), "{page}: {link} leads nowhere");
+            if !heading.is_empty() {
+                let headings: Vec<String> = (found.unwrap().lines())
+                    .filter_map(|l| l.strip_prefix('#'))
+                    .map(|h| anchor(h.trim_start_matches('#')))
+                    .collect();
+                assert!(
+                    headings.iter().any(|h| h == heading),
+                    "{page}: no #{heading} in {file}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} links found");
+}
