@@ -13,6 +13,9 @@ use std::{future::Future, time::Duration};
 /// The app the tests' servers are configured for and their reports name.
 pub const APP: &str = "247e35ff320a4142a105024055c367cf";
 
+/// A Standard Webhooks signing secret (the specification's example key).
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 /// A report for `call_id` in the contract's documented form: `result`, text times, `Code`,
 /// a DTMF command with `dtmCode`.
 pub fn report(call_id: &str) -> Value {

@@ -5,7 +5,7 @@
 use crate::proc::*;
 use std::time::Duration;
 
-use ivrhook_testkit::APP;
+use ivrhook_testkit::{APP, SECRET};
 const ADMIN: &str = "admin-token-s3cr3t-6000";
 
 /// Every secret the configuration below holds.
@@ -13,7 +13,7 @@ const SECRETS: [&str; 11] = [
     ADMIN,
     "cbpass-5111",
     "qsecret-5222",
-    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    SECRET.split_at(6).1,
     "basic-pass-5333",
     "hmac-key-5444",
     "tok_pathtoken_5555abcdef",
@@ -28,7 +28,7 @@ fn config() -> String {
         "admin_token = \"{ADMIN}\"\nlog_refusals_every = \"1s\"\n\
          [[apps]]\nid = \"{APP}\"\n\
          callback_url = \"http://ops:cbpass-5111@127.0.0.1:9/cb?key=qsecret-5222\"\n\
-         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nretry_schedule = [\"0s\"]\n\
+         secret = \"{SECRET}\"\nretry_schedule = [\"0s\"]\n\
          basic_auth = {{ user = \"platform\", password = \"basic-pass-5333\" }}\n\
          verify = {{ kind = \"hmac-sha256\", secret = \"hmac-key-5444\" }}\n\
          path_token = \"tok_pathtoken_5555abcdef\"\n\

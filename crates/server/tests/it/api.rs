@@ -175,7 +175,7 @@ async fn health_metrics_and_json_errors_for_unknown_paths() {
 async fn apps_and_destinations_show_the_configuration_without_credentials() {
     let config = format!(
         "[[apps]]\nid = \"{APP}\"\ncallback_url = \"http://u:app-pw@127.0.0.1:9/cb?token=app-tok\"\n\
-         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nmax_in_flight = 4\n\
+         secret = \"{SECRET}\"\nmax_in_flight = 4\n\
          [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\n\
          headers = {{ \"Authorization\" = \"Bearer hook-secret\" }}\n\
          [destinations.filter]\nstatus = \"hungup\"\ndtmf = \"*\"\n\

@@ -144,7 +144,7 @@ async fn the_destinations_page_shows_the_configuration_without_credentials() {
     let config = format!(
         "[[apps]]\nid = \"{APP}\"\ncallback_url = \"http://ops:cb-pass-123@127.0.0.1:9/cb?key=cb-query-456\"\n\
          [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"http://u:hunter2-pass@127.0.0.1:9/h\"\n\
-         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nheaders = {{ \"X-Api-Key\" = \"header-secret-789\" }}\n"
+         secret = \"{SECRET}\"\nheaders = {{ \"X-Api-Key\" = \"header-secret-789\" }}\n"
     );
     let app = spawn_with(&config).await;
     let b = browser().await;

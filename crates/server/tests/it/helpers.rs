@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-pub use ivrhook_testkit::{eventually, eventually_within, report, APP};
+pub use ivrhook_testkit::{eventually, eventually_within, report, APP, SECRET};
 
 #[derive(Debug)]
 pub struct TestApp {

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use ivrhook_protocol::SigningSecret;
 use serde_json::Value;
 
-const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+use ivrhook_testkit::SECRET as WHSEC;
 const TOKEN: &str = "tok_0123456789abcdef";
 
 /// A server whose app sets `checks`, forwarding every report to `sink`.
