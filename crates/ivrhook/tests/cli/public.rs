@@ -4,15 +4,15 @@
 
 use crate::proc::*;
 use ivrhook_store::postgres::scratch::ScratchDatabase;
+use ivrhook_testkit::APP;
 use serde_json::Value;
 use std::path::Path;
 
-const APP_ENTRY: &str = "[[apps]]\nid = \"247e35ff320a4142a105024055c367cf\"\n";
 const ADMIN: &str = "admin-token-for-the-public-test";
 
 /// Writes `top` and one `[[apps]]` entry as `name` in `dir`.
 fn config(dir: &Path, name: &str, top: &str) {
-    std::fs::write(dir.join(name), format!("{top}\n{APP_ENTRY}")).unwrap();
+    std::fs::write(dir.join(name), format!("{top}\n[[apps]]\nid = \"{APP}\"\n")).unwrap();
 }
 
 /// The server's base URL on loopback (its start-up line names the wildcard address).
