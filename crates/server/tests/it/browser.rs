@@ -103,6 +103,22 @@ pub async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// Waits (ten seconds at most) until the page's URL holds `part`: a navigation has landed.
+pub async fn wait_for_url(client: &Client, part: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.as_str().contains(part) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} never held {part}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Reloads the page until the element `css` selects reads `want` (or ten seconds pass).
 pub async fn reload_until(client: &Client, css: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -34,6 +34,7 @@ async fn a_call_is_found_by_prefix_and_its_page_draws_the_commands_to_scale() {
         .await;
     field.unwrap().send_keys("shop-47").await.unwrap();
     click(&b.client, "#search").await;
+    wait_for_url(&b.client, "call=shop-47").await;
     let rows = texts_of(&b.client, "table.calls tbody tr").await;
     assert_eq!(rows.len(), 1, "only the call with that prefix: {rows:?}");
     assert!(
