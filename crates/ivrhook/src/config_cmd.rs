@@ -1,6 +1,6 @@
 //! `ivrhook config`: print the documented default file, or check one without starting.
 
-use ivrhook_server::config::{Config, Overrides, DEFAULT_TOML};
+use ivrhook_server::config::{reference, Config, Overrides};
 use std::{error::Error, path::PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,7 @@ enum ConfigAction {
 
 pub fn run(args: ConfigArgs) -> Result<(), Box<dyn Error>> {
     let Some(ConfigAction::Check { file }) = args.action else {
-        print!("{DEFAULT_TOML}");
+        print!("{}", reference());
         return Ok(());
     };
     let config = Config::load(Some(&file), &Overrides::default())?;

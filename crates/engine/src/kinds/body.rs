@@ -21,6 +21,14 @@ pub enum BodyMode {
 }
 
 impl BodyMode {
+    /// `decoded` or `raw`, as the configuration writes and the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyMode::Decoded => "decoded",
+            BodyMode::Raw => "raw",
+        }
+    }
+
     /// `decoded` or `raw`, as the configuration writes it.
     pub fn parse(text: &str) -> Result<BodyMode, String> {
         match text {

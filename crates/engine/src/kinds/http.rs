@@ -60,6 +60,18 @@ fn client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+/// Why `url` will be refused from `reach`, when the URL alone shows it: an address literal
+/// or `localhost` out of reach. A name is checked as it resolves.
+pub(crate) fn url_refused(url: &reqwest::Url, reach: Reach) -> Option<String> {
+    if url.host_str() == Some("localhost") {
+        let ip = std::net::Ipv4Addr::LOCALHOST.into();
+        return reach
+            .refuses(ip)
+            .map(|kind| super::reach::refusal("localhost", ip, kind));
+    }
+    literal_refused(url, reach)
+}
+
 /// Why `url`'s host, an address literal, is out of `reach` (a name is checked as it resolves).
 pub(crate) fn literal_refused(url: &reqwest::Url, reach: Reach) -> Option<String> {
     let host = url.host_str()?;

@@ -1,10 +1,12 @@
-//! The destination kinds, each one [`Transport`] in its own module; [`Kind::transport`] is the
-//! only place that tells them apart.
+//! The destination kinds, each one [`Transport`] in its own module. A forward kind's module
+//! also reads its own settings and shows them ([`Forward`]), and is registered by one line in
+//! `settings::KINDS`; nothing else tells the kinds apart.
 //!
 //! - `callback`: the sender's kind, multrpt to an app's callback URL (the contract's codes).
 //! - `webhook`: an internal webhook (2xx decides).
 //! - `nats`: NATS JetStream (the publish acknowledgement decides).
 //! - `rabbitmq`: RabbitMQ (the publisher confirm decides).
+//! - `settings`: the registry of forward kinds and what reading their settings shares.
 //! - `body`, `template`, `http`: what several kinds share.
 
 pub mod body;
@@ -13,6 +15,7 @@ pub mod http;
 pub mod nats;
 pub mod rabbitmq;
 pub mod reach;
+pub mod settings;
 pub mod template;
 pub mod webhook;
 
@@ -21,46 +24,69 @@ use ivrhook_protocol::SigningSecret;
 pub use reach::Reach;
 use std::sync::Arc;
 
+/// A forward kind's settings, read by its module: what they show and the transport they make.
+pub trait Forward: std::fmt::Debug + Send + Sync {
+    /// The kind's name, as `kind =` writes it.
+    fn name(&self) -> &'static str;
+
+    /// The settings as `GET /v1/destinations` and the setup page show them: no credential.
+    fn describe(&self) -> serde_json::Value;
+
+    /// The transport; HTTP kinds take the client of their `reach`. Nothing connects until
+    /// the first delivery.
+    fn transport(&self, clients: &http::Clients, reach: Reach) -> Arc<dyn Transport>;
+
+    /// Why its URL will be refused from `reach`, when the URL alone shows it (HTTP kinds).
+    fn refused_by(&self, _reach: Reach) -> Option<String> {
+        None
+    }
+}
+
 /// A destination's kind and its kind's settings, validated at the edge (the config file).
 #[derive(Debug, Clone)]
 pub enum Kind {
     /// An app's callback URL (the sender).
     Callback(callback::Spec),
-    /// An internal webhook.
-    Webhook(webhook::Spec),
-    /// A NATS JetStream subject.
-    Nats(nats::Spec),
-    /// A RabbitMQ exchange.
-    Rabbitmq(rabbitmq::Spec),
+    /// A `[[destinations]]` entry's kind: webhook, nats, rabbitmq, …
+    Forward(Arc<dyn Forward>),
 }
 
 impl Kind {
-    /// Why an HTTP kind's URL will be refused from `reach`, when the URL alone shows it: an
-    /// address literal or `localhost` out of reach. A name is checked as it resolves.
-    pub fn refused_by(&self, reach: Reach) -> Option<String> {
-        let url = match self {
-            Kind::Callback(spec) => &spec.url,
-            Kind::Webhook(spec) => &spec.url,
-            Kind::Nats(_) | Kind::Rabbitmq(_) => return None,
-        };
-        if url.host_str() == Some("localhost") {
-            let ip = std::net::Ipv4Addr::LOCALHOST.into();
-            return reach
-                .refuses(ip)
-                .map(|kind| reach::refusal("localhost", ip, kind));
+    /// The kind's name: `callback`, or the forward kind's.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Callback(_) => "callback",
+            Kind::Forward(f) => f.name(),
         }
-        http::literal_refused(url, reach)
     }
 
-    /// The kind's transport; HTTP kinds share the client of their `reach`. Nothing connects
-    /// until the first delivery.
-    pub fn transport(self, clients: &http::Clients, reach: Reach) -> Arc<dyn Transport> {
-        let client = clients.get(reach).clone();
+    /// Why the URL will be refused from `reach`, when the URL alone shows it: an address
+    /// literal or `localhost` out of reach. A name is checked as it resolves.
+    pub fn refused_by(&self, reach: Reach) -> Option<String> {
         match self {
-            Kind::Callback(spec) => Arc::new(callback::Callback::new(client, spec, reach)),
-            Kind::Webhook(spec) => Arc::new(webhook::Webhook::new(client, spec, reach)),
-            Kind::Nats(spec) => Arc::new(nats::Nats::new(spec)),
-            Kind::Rabbitmq(spec) => Arc::new(rabbitmq::Rabbitmq::new(spec)),
+            Kind::Callback(spec) => http::url_refused(&spec.url, reach),
+            Kind::Forward(f) => f.refused_by(reach),
+        }
+    }
+
+    /// The settings as the API and the setup page show them: no credential.
+    pub fn describe(&self) -> serde_json::Value {
+        match self {
+            Kind::Callback(s) => serde_json::json!({
+                "kind": "callback", "url": shown(s.url.as_str()), "signed": s.secret.is_some(),
+            }),
+            Kind::Forward(f) => f.describe(),
+        }
+    }
+
+    /// The kind's transport; HTTP kinds share the client of their `reach`.
+    pub fn transport(self, clients: &http::Clients, reach: Reach) -> Arc<dyn Transport> {
+        match self {
+            Kind::Callback(spec) => {
+                let client = clients.get(reach).clone();
+                Arc::new(callback::Callback::new(client, spec, reach))
+            }
+            Kind::Forward(f) => f.transport(clients, reach),
         }
     }
 }

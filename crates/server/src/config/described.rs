@@ -5,7 +5,7 @@ use super::ConfigError;
 
 /// The known key a misspelt one most likely meant: at most two edits away (a letter left
 /// out, added, changed), the nearest first.
-fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(super) fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
     (known.iter())
         .map(|k| (edits(unknown, k), *k))
         .filter(|(d, _)| *d <= 2)

@@ -1,50 +1,51 @@
-//! One `[[destinations]]` entry: where received reports are forwarded (a webhook, a NATS
-//! JetStream subject, a RabbitMQ exchange), which of them, and how.
+//! One `[[destinations]]` entry: where received reports are forwarded, which of them, and
+//! how. The keys every destination has are read here; the kind's own keys (`url` among
+//! them) are read by the kind's module (`ivrhook_engine::kinds::settings::KINDS`).
 
-use super::{delivery::Common, invalid, ConfigError};
+use super::{delivery::Common, described::closest, invalid, ConfigError};
 use ivrhook_engine::{
-    kinds::{body::BodyMode, nats, rabbitmq, template::Template, webhook, Kind},
+    kinds::{
+        body::BodyMode,
+        settings::{kind_named, names, owner_of, Entry, KindDef},
+        Kind,
+    },
     route::Route,
     DestinationSettings,
 };
-use ivrhook_protocol::{AppId, SigningSecret};
+use ivrhook_protocol::AppId;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct FileDestination {
     pub name: Option<String>,
     pub kind: Option<String>,
-    pub url: Option<String>,
     pub apps: Option<Vec<String>>,
     pub body: Option<String>,
-    pub secret: Option<String>,
-    pub headers: Option<BTreeMap<String, String>>,
     pub timeout: Option<String>,
     pub max_in_flight: Option<u32>,
     pub retry_schedule: Option<Vec<String>>,
     pub ordered: Option<bool>,
     pub max_backlog: Option<u64>,
     pub filter: Option<super::filter::FileFilter>,
-    pub subject: Option<String>,
-    pub stream: Option<String>,
-    pub create_stream: Option<bool>,
-    pub exchange: Option<String>,
-    pub routing_key: Option<String>,
-    pub allow_private: Option<bool>,
+    /// Every other key: the kind's own, read by its module, or a mistake named by `own_keys`.
+    #[serde(flatten)]
+    pub own: Map<String, Value>,
 }
 
-/// Keys only one kind has, with that kind.
-const KIND_KEYS: [(&str, &str); 8] = [
-    ("secret", "webhook"),
-    ("allow_private", "webhook"),
-    ("headers", "webhook"),
-    ("subject", "nats"),
-    ("stream", "nats"),
-    ("create_stream", "nats"),
-    ("exchange", "rabbitmq"),
-    ("routing_key", "rabbitmq"),
+/// The keys every destination has, in the order a refusal lists them.
+const COMMON: [&str; 10] = [
+    "name",
+    "kind",
+    "apps",
+    "body",
+    "timeout",
+    "max_in_flight",
+    "retry_schedule",
+    "ordered",
+    "max_backlog",
+    "filter",
 ];
 
 /// A forward destination's name: it labels metrics and keys deliveries, so it stays plain.
@@ -72,30 +73,26 @@ impl FileDestination {
             .clone()
             .ok_or_else(|| invalid(key("name"), "is required"))?;
         check_name(&name).map_err(|e| invalid(key("name"), e))?;
-        let kind_name = self
-            .kind
-            .clone()
-            .ok_or_else(|| invalid(key("kind"), "is required: webhook, nats or rabbitmq"))?;
-        self.check_kind_keys(&kind_name, &key)?;
-        let kind = match kind_name.as_str() {
-            "webhook" => Kind::Webhook(self.webhook(&key)?),
-            "nats" => Kind::Nats(self.nats(&key)?),
-            "rabbitmq" => Kind::Rabbitmq(self.rabbitmq(&key)?),
-            other => {
-                return Err(invalid(
-                    key("kind"),
-                    format!("{other:?} is not a kind; use webhook, nats or rabbitmq"),
-                ))
+        let kind_name = (self.kind.clone())
+            .ok_or_else(|| invalid(key("kind"), format!("is required: {}", names())))?;
+        let def = kind_named(&kind_name).ok_or_else(|| {
+            let reason = format!("{kind_name:?} is not a kind; use {}", names());
+            invalid(key("kind"), reason)
+        })?;
+        self.own_keys(def, &key)?;
+        let body = (self.body.as_deref())
+            .map_or(Ok(BodyMode::Decoded), BodyMode::parse)
+            .map_err(|e| invalid(key("body"), e))?;
+        let forward = (def.parse)(&Entry::new(&self.own, &prefix, body)).map_err(|e| {
+            ConfigError::Invalid {
+                key: e.key,
+                reason: e.reason,
             }
-        };
-        let mut d = DestinationSettings::new(name, kind);
+        })?;
+        let mut d = DestinationSettings::new(name, Kind::Forward(forward));
         d.route = Some(Route {
             apps: self.route_apps(apps, &key)?,
-            filter: self
-                .filter
-                .map(|f| f.validate(&prefix))
-                .transpose()?
-                .unwrap_or_default(),
+            filter: (self.filter.map(|f| f.validate(&prefix)).transpose()?).unwrap_or_default(),
         });
         if let Some(max) = self.max_backlog {
             if max == 0 {
@@ -108,141 +105,39 @@ impl FileDestination {
             max_in_flight: self.max_in_flight,
             retry_schedule: self.retry_schedule,
             ordered: self.ordered,
-            allow_private: self.allow_private,
+            allow_private: self.own.get("allow_private").and_then(Value::as_bool),
         };
         common.apply(&mut d, &prefix)?;
         Ok(d)
     }
 
-    /// A key of another kind is refused by name rather than ignored.
-    fn check_kind_keys(&self, kind: &str, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
-        let set = [
-            self.secret.is_some(),
-            self.allow_private.is_some(),
-            self.headers.is_some(),
-            self.subject.is_some(),
-            self.stream.is_some(),
-            self.create_stream.is_some(),
-            self.exchange.is_some(),
-            self.routing_key.is_some(),
-        ];
-        for ((name, owner), set) in KIND_KEYS.iter().zip(set) {
-            if set && *owner != kind {
-                return Err(invalid(
-                    key(name),
-                    format!("is a {owner} setting, but this destination's kind is {kind:?}"),
-                ));
+    /// A key of another kind is refused by name, and one of no kind as a mistake, with the
+    /// key most likely meant.
+    fn own_keys(&self, def: &KindDef, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+        for name in self.own.keys() {
+            if def.keys.contains(&name.as_str()) {
+                continue;
             }
+            let reason = match owner_of(name) {
+                Some(owner) => {
+                    format!(
+                        "is a {owner} setting, but this destination's kind is {:?}",
+                        def.name
+                    )
+                }
+                None => {
+                    let known: Vec<&str> = COMMON.iter().chain(def.keys).copied().collect();
+                    let listed: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+                    let text = format!("is not a key here (known: {})", listed.join(", "));
+                    match closest(name, &known) {
+                        Some(meant) => format!("{text}; did you mean `{meant}`?"),
+                        None => text,
+                    }
+                }
+            };
+            return Err(invalid(key(name), reason));
         }
         Ok(())
-    }
-
-    fn url(&self, key: &dyn Fn(&str) -> String, schemes: &[&str]) -> Result<String, ConfigError> {
-        let url = self
-            .url
-            .clone()
-            .ok_or_else(|| invalid(key("url"), "is required"))?;
-        let parsed: ivrhook_engine::Url = url
-            .parse()
-            .map_err(|e| invalid(key("url"), format!("is not a URL: {e}")))?;
-        if !schemes.contains(&parsed.scheme()) || parsed.host_str().is_none_or(str::is_empty) {
-            let shown = ivrhook_engine::kinds::shown(&url);
-            return Err(invalid(
-                key("url"),
-                format!("{shown} must be a {} URL with a host", schemes.join("/")),
-            ));
-        }
-        Ok(url)
-    }
-
-    fn body(&self, key: &dyn Fn(&str) -> String) -> Result<BodyMode, ConfigError> {
-        self.body
-            .as_deref()
-            .map_or(Ok(BodyMode::Decoded), BodyMode::parse)
-            .map_err(|e| invalid(key("body"), e))
-    }
-
-    fn webhook(&self, key: &dyn Fn(&str) -> String) -> Result<webhook::Spec, ConfigError> {
-        let url = self.url(key, &["http", "https"])?;
-        let secret = self
-            .secret
-            .as_deref()
-            .map(|s| SigningSecret::parse(s).map_err(|e| invalid(key("secret"), e)))
-            .transpose()?;
-        let headers = super::filter::headers(self.headers.as_ref(), &key("headers"))?;
-        Ok(webhook::Spec {
-            url: url
-                .parse()
-                .map_err(|e| invalid(key("url"), format!("{e}")))?,
-            body: self.body(key)?,
-            secret,
-            headers,
-        })
-    }
-
-    fn nats(&self, key: &dyn Fn(&str) -> String) -> Result<nats::Spec, ConfigError> {
-        let subject = self.subject.as_deref().ok_or_else(|| {
-            invalid(
-                key("subject"),
-                "is required for a nats destination, e.g. \"ivr.{app}.{status}\"",
-            )
-        })?;
-        let stream = self.stream.clone();
-        if let Some(s) = &stream {
-            if s.is_empty() || s.contains(['.', '*', '>', ' ', '/', '\\']) {
-                return Err(invalid(
-                    key("stream"),
-                    format!("{s:?} is not a JetStream stream name"),
-                ));
-            }
-        }
-        let create_stream = self.create_stream.unwrap_or(false);
-        if create_stream && stream.is_none() {
-            return Err(invalid(
-                key("create_stream"),
-                "needs stream: the name of the stream to make",
-            ));
-        }
-        Ok(nats::Spec {
-            url: self.url(key, &["nats", "tls"])?,
-            subject: Template::parse(subject).map_err(|e| invalid(key("subject"), e))?,
-            stream,
-            create_stream,
-            body: self.body(key)?,
-        })
-    }
-
-    fn rabbitmq(&self, key: &dyn Fn(&str) -> String) -> Result<rabbitmq::Spec, ConfigError> {
-        if self
-            .url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("amqps://"))
-        {
-            return Err(invalid(
-                key("url"),
-                "amqps:// (TLS) is not supported by this version; use amqp:// on a private \
-                 network or through a TLS tunnel",
-            ));
-        }
-        let exchange = self.exchange.clone().ok_or_else(|| {
-            invalid(
-                key("exchange"),
-                "is required for a rabbitmq destination (\"\" for the default exchange)",
-            )
-        })?;
-        let routing_key = self.routing_key.as_deref().ok_or_else(|| {
-            invalid(
-                key("routing_key"),
-                "is required for a rabbitmq destination, e.g. \"{app}.{status}\"",
-            )
-        })?;
-        Ok(rabbitmq::Spec {
-            url: self.url(key, &["amqp"])?,
-            exchange,
-            routing_key: Template::parse(routing_key)
-                .map_err(|e| invalid(key("routing_key"), e))?,
-            body: self.body(key)?,
-        })
     }
 
     fn route_apps(
@@ -269,7 +164,7 @@ impl FileDestination {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use ivrhook_engine::{kinds::Kind, route::Keys};
+    use ivrhook_engine::route::Keys;
 
     fn error(entries: &str) -> String {
         Config::from_toml(entries, "t").unwrap_err().to_string()
@@ -338,8 +233,11 @@ mod tests {
         let route = crm.route.as_ref().unwrap();
         assert_eq!(route.filter.dtmf, Some(Keys::Any));
         assert_eq!(route.apps.as_ref().map(|a| a.len()), Some(1));
-        assert!(matches!(&crm.kind, Kind::Webhook(w) if w.headers.len() == 1));
-        assert!(matches!(&c.destinations[1].kind, Kind::Rabbitmq(r) if r.exchange == "ivr"));
+        assert_eq!(
+            crm.kind.describe()["headers"],
+            serde_json::json!(["authorization"])
+        );
+        assert_eq!(c.destinations[1].kind.describe()["exchange"], "ivr");
         let shown = format!("{c:?}");
         for secret in ["t0ps3cret", "hunter2", "s3cret@"] {
             assert!(!shown.contains(secret), "{secret} shown in {shown}");
@@ -358,16 +256,7 @@ mod tests {
             .and_then(|rest| rest.split("```").next())
             .expect("the forwarding section has a TOML example");
         let c = Config::from_toml(example, "docs/forwarding.md").unwrap_or_else(|e| panic!("{e}"));
-        let kinds: Vec<&str> = c
-            .destinations
-            .iter()
-            .map(|d| match d.kind {
-                Kind::Webhook(_) => "webhook",
-                Kind::Nats(_) => "nats",
-                Kind::Rabbitmq(_) => "rabbitmq",
-                Kind::Callback(_) => "callback",
-            })
-            .collect();
+        let kinds: Vec<&str> = c.destinations.iter().map(|d| d.kind.name()).collect();
         assert_eq!(kinds, ["webhook", "nats", "rabbitmq"]);
     }
 }

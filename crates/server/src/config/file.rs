@@ -9,8 +9,21 @@ use ivrhook_store::postgres::POOL_SIZE;
 use serde::Deserialize;
 use std::collections::HashSet;
 
-/// The default configuration, every key documented. `ivrhook config` prints it.
+/// The default configuration, every key documented but the forward kinds' own ones, which
+/// [`reference`] adds. It is the bottom layer of every configuration.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// Where the `[[destinations]]` example shows each forward kind's own keys.
+const KINDS_LINE: &str = "#@kinds\n";
+
+/// The configuration reference `ivrhook config` prints: the default file with each forward
+/// kind's own keys in the `[[destinations]]` example, as the kind's module writes them.
+pub fn reference() -> String {
+    let kinds: String = (ivrhook_engine::kinds::settings::KINDS.iter())
+        .map(|k| k.reference)
+        .collect();
+    DEFAULT_TOML.replacen(KINDS_LINE, &kinds, 1)
+}
 
 /// Every key but the lists and the token is in `default.toml`, so none has a default here.
 #[derive(Debug, Deserialize)]
@@ -353,7 +366,8 @@ mod tests {
             "max_backlog",
             "body",
         ];
-        let block = DEFAULT_TOML
+        let reference = super::reference();
+        let block = reference
             .split(&format!("# [[{kind}]]"))
             .nth(1)
             .and_then(|rest| rest.split("\n\n").next())
@@ -382,6 +396,24 @@ mod tests {
         }
     }
 
+    /// Each forward kind documents its own keys in the reference `ivrhook config` prints,
+    /// where the `[[destinations]]` example shows them.
+    #[test]
+    fn the_reference_shows_every_kinds_own_keys() {
+        let reference = super::reference();
+        assert!(!reference.contains("#@kinds"), "the kinds' place is filled");
+        for kind in ivrhook_engine::kinds::settings::KINDS {
+            for key in kind.keys.iter().filter(|k| **k != "url") {
+                let line = format!("\n# {key} = ");
+                assert!(
+                    reference.contains(&line),
+                    "{}: {key} is not documented",
+                    kind.name
+                );
+            }
+        }
+    }
+
     /// The configuration page's block cannot drift from the default file: every line of it
     /// is a line of `default.toml` (set or commented out), trailing comments aside.
     #[test]
@@ -396,7 +428,7 @@ mod tests {
             // A `#` inside a quoted value is not a comment; none of these values has one.
             line.split(" #").next().unwrap_or("").trim().to_owned()
         };
-        let known: HashSet<String> = DEFAULT_TOML.lines().map(bare).collect();
+        let known: HashSet<String> = super::reference().lines().map(bare).collect();
         for line in block.lines().map(bare).filter(|l| !l.is_empty()) {
             assert!(
                 known.contains(&line),

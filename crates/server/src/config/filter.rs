@@ -1,11 +1,9 @@
-//! `[destinations.filter]` and a webhook's extra `headers`.
+//! `[destinations.filter]`.
 
 use super::{invalid, ConfigError};
 use ivrhook_engine::route::{Filter, Keys};
 use ivrhook_protocol::CallStatus;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,33 +49,4 @@ impl FileFilter {
             has_recording: self.has_recording,
         })
     }
-}
-
-/// Headers ivrhook sets itself, which a destination's `headers` may not replace.
-const RESERVED: [&str; 6] = [
-    "content-type",
-    "content-length",
-    "host",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
-
-pub(super) fn headers(
-    given: Option<&BTreeMap<String, String>>,
-    key: &str,
-) -> Result<HeaderMap, ConfigError> {
-    let mut map = HeaderMap::new();
-    for (name, value) in given.into_iter().flatten() {
-        let at = || format!("{key}.{name}");
-        let header = HeaderName::try_from(name.as_str())
-            .map_err(|_| invalid(at(), "is not a valid header name"))?;
-        if RESERVED.contains(&header.as_str()) || header.as_str().starts_with("ivrhook-") {
-            return Err(invalid(at(), "is set by ivrhook itself"));
-        }
-        let value = HeaderValue::try_from(value.as_str())
-            .map_err(|_| invalid(at(), "is not a valid header value (visible ASCII only)"))?;
-        map.insert(header, value);
-    }
-    Ok(map)
 }

@@ -26,7 +26,7 @@ use ivrhook_store::DatabaseUrl;
 use std::{fmt, net::SocketAddr, path::Path};
 
 pub use app::{parse_duration, RateLimit};
-pub use file::DEFAULT_TOML;
+pub use file::{reference, DEFAULT_TOML};
 pub use inbound_auth::{Basic, InboundAuth, Verify};
 pub use roles::Roles;
 pub use tokens::{ApiToken, Scopes};

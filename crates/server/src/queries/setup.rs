@@ -5,7 +5,6 @@
 use super::views::time;
 use crate::{config::App, state::AppState};
 use ivrhook_engine::{
-    kinds::{shown, Kind},
     route::{Keys, Route},
     DestinationSettings,
 };
@@ -22,7 +21,7 @@ pub(crate) fn app_json(st: &AppState, app: &App) -> Value {
 
 /// A destination as shown, with its state on this node.
 pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value {
-    let mut shown = kind_json(&d.kind);
+    let mut shown = d.kind.describe();
     let delays: Vec<String> = d
         .schedule
         .delays()
@@ -48,28 +47,6 @@ pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value 
         })
     });
     shown
-}
-
-fn kind_json(kind: &Kind) -> Value {
-    let body = |b: &ivrhook_engine::kinds::body::BodyMode| format!("{b:?}").to_lowercase();
-    match kind {
-        Kind::Callback(s) => json!({
-            "kind": "callback", "url": shown(s.url.as_str()), "signed": s.secret.is_some(),
-        }),
-        Kind::Webhook(s) => json!({
-            "kind": "webhook", "url": shown(s.url.as_str()), "body": body(&s.body),
-            "signed": s.secret.is_some(),
-            "headers": s.headers.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
-        }),
-        Kind::Nats(s) => json!({
-            "kind": "nats", "url": shown(&s.url), "subject": s.subject.text(),
-            "stream": s.stream, "createStream": s.create_stream, "body": body(&s.body),
-        }),
-        Kind::Rabbitmq(s) => json!({
-            "kind": "rabbitmq", "url": shown(&s.url), "exchange": s.exchange,
-            "routingKey": s.routing_key.text(), "body": body(&s.body),
-        }),
-    }
 }
 
 fn route_json(r: &Route) -> Value {

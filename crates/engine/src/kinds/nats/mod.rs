@@ -6,6 +6,10 @@
 //! The client is made on the first delivery and kept; it reconnects by itself after the
 //! server goes away, and a publish meanwhile times out and is retried on the schedule.
 
+mod settings;
+
+pub use settings::DEF;
+
 use super::{body::BodyMode, template::Template};
 use crate::outgoing::Outgoing;
 use crate::transport::{Outcome, Transport};

@@ -5,6 +5,10 @@
 //! The connection is made on the first delivery and kept; when it or its channel fails, it is
 //! dropped and the next delivery makes a new one.
 
+mod settings;
+
+pub use settings::DEF;
+
 use super::{body::BodyMode, template::Template};
 use crate::outgoing::Outgoing;
 use crate::transport::{Outcome, Transport};

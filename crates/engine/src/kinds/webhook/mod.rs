@@ -1,6 +1,10 @@
 //! An internal webhook: each forwarded report POSTed as JSON; any 2xx is delivered
 //! (`classify_status`).
 
+mod settings;
+
+pub use settings::DEF;
+
 use super::{
     body::BodyMode,
     http::{exchange, literal_refused, Answer},
