@@ -6,6 +6,7 @@
 //! - `webhook`: an internal webhook (2xx decides).
 //! - `nats`: NATS JetStream (the publish acknowledgement decides).
 //! - `rabbitmq`: RabbitMQ (the publisher confirm decides).
+//! - `redis`: Redis Streams (Redis's answer to `XADD` decides).
 //! - `settings`: the registry of forward kinds and what reading their settings shares.
 //! - `body`, `template`, `http`: what several kinds share.
 
@@ -15,6 +16,7 @@ pub mod http;
 pub mod nats;
 pub mod rabbitmq;
 pub mod reach;
+pub mod redis;
 pub mod settings;
 pub mod template;
 pub mod webhook;

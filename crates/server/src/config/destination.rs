@@ -246,7 +246,7 @@ mod tests {
     }
 
     /// The forwarding page's example is a working configuration: one destination of each
-    /// kind, as documented.
+    /// forward kind, as documented.
     #[test]
     fn the_forwarding_pages_example_parses() {
         let page = include_str!("../../../../docs/forwarding.md");
@@ -257,6 +257,6 @@ mod tests {
             .expect("the forwarding section has a TOML example");
         let c = Config::from_toml(example, "docs/forwarding.md").unwrap_or_else(|e| panic!("{e}"));
         let kinds: Vec<&str> = c.destinations.iter().map(|d| d.kind.name()).collect();
-        assert_eq!(kinds, ["webhook", "nats", "rabbitmq"]);
+        assert_eq!(kinds, ["webhook", "nats", "rabbitmq", "redis"]);
     }
 }

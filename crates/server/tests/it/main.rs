@@ -14,6 +14,7 @@ mod faults;
 mod feed;
 mod forward_nats;
 mod forward_rabbitmq;
+mod forward_redis;
 mod forward_webhook;
 mod helpers;
 mod inbound_auth;
@@ -26,6 +27,7 @@ mod pg_tls;
 mod postgres;
 mod rabbit;
 mod reach;
+mod redis_streams;
 mod variants;
 
 use ivrhook_testkit::sink;
