@@ -1,12 +1,17 @@
 //! What every forward kind's settings share: the registry of kinds, an entry's keys as the
 //! configuration gives them, and the refusal that names a key and why.
 
-use super::{body::BodyMode, nats, rabbitmq, redis, webhook, Forward};
+use super::{body::BodyMode, Forward};
 use serde_json::{Map, Value};
 use std::{collections::BTreeMap, sync::Arc};
 
 /// Every forward kind, one line each: adding a kind is its module and its line here.
-pub static KINDS: [&KindDef; 4] = [&webhook::DEF, &nats::DEF, &rabbitmq::DEF, &redis::DEF];
+pub static KINDS: &[&KindDef] = &[
+    &super::webhook::DEF,
+    &super::nats::DEF,
+    &super::rabbitmq::DEF,
+    &super::redis::DEF,
+];
 
 /// A forward kind as the configuration knows it.
 #[derive(Debug)]
