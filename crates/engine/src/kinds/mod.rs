@@ -7,12 +7,14 @@
 //! - `nats`: NATS JetStream (the publish acknowledgement decides).
 //! - `rabbitmq`: RabbitMQ (the publisher confirm decides).
 //! - `redis`: Redis Streams (Redis's answer to `XADD` decides).
+//! - `mqtt`: MQTT (the broker's `PUBACK` or `PUBCOMP` decides).
 //! - `settings`: the registry of forward kinds and what reading their settings shares.
 //! - `body`, `template`, `http`: what several kinds share.
 
 pub mod body;
 pub mod callback;
 pub mod http;
+pub mod mqtt;
 pub mod nats;
 pub mod rabbitmq;
 pub mod reach;

@@ -11,6 +11,7 @@ pub static KINDS: &[&KindDef] = &[
     &super::nats::DEF,
     &super::rabbitmq::DEF,
     &super::redis::DEF,
+    &super::mqtt::DEF,
 ];
 
 /// A forward kind as the configuration knows it.
