@@ -9,7 +9,7 @@ use ivrhook_testkit::{APP, SECRET};
 const ADMIN: &str = "admin-token-s3cr3t-6000";
 
 /// Every secret the configuration below holds.
-const SECRETS: [&str; 11] = [
+const SECRETS: [&str; 13] = [
     ADMIN,
     "cbpass-5111",
     "qsecret-5222",
@@ -21,6 +21,8 @@ const SECRETS: [&str; 11] = [
     "header-value-5777",
     "rabbitpass-5888",
     "natspass-5999",
+    "redispass-6111",
+    "mqttpass-6222",
 ];
 
 fn config() -> String {
@@ -40,7 +42,11 @@ fn config() -> String {
          routing_key = \"{{app}}\"\nretry_schedule = [\"0s\"]\n\
          [[destinations]]\nname = \"nats\"\nkind = \"nats\"\n\
          url = \"nats://ivr:natspass-5999@127.0.0.1:9\"\nsubject = \"ivr.{{app}}\"\n\
-         stream = \"IVR\"\nretry_schedule = [\"0s\"]\n"
+         stream = \"IVR\"\nretry_schedule = [\"0s\"]\n\
+         [[destinations]]\nname = \"stream\"\nkind = \"redis\"\n\
+         url = \"redis://ivr:redispass-6111@127.0.0.1:9/0\"\nstream = \"s\"\nretry_schedule = [\"0s\"]\n\
+         [[destinations]]\nname = \"screens\"\nkind = \"mqtt\"\n\
+         url = \"mqtt://ivr:mqttpass-6222@127.0.0.1:9\"\ntopic = \"t\"\nretry_schedule = [\"0s\"]\n"
     )
 }
 
@@ -68,7 +74,7 @@ async fn everything(base: &str, dir: &std::path::Path) -> String {
         let req = client.get(format!("{base}{path}")).bearer_auth(ADMIN);
         seen.push_str(&req.send().await.unwrap().text().await.unwrap());
     }
-    for id in 1..=6 {
+    for id in 1..=8 {
         let req = client
             .get(format!("{base}/v1/deliveries/{id}"))
             .bearer_auth(ADMIN);
@@ -85,7 +91,7 @@ async fn no_secret_shows_in_logs_metrics_api_or_dashboard() {
     let env = [("RUST_LOG", "debug")];
     let mut server = serve_with_env(&dir, &["--config", "ivrhook.toml"], &env).await;
     let client = crate::http();
-    // Refused (no credentials), then accepted and forwarded to three failing destinations.
+    // Refused (no credentials), then accepted and forwarded to five failing destinations.
     let refused = client
         .post(format!("{}/callback", server.base))
         .body(body_of("leak-0"));
@@ -120,7 +126,7 @@ async fn no_secret_shows_in_logs_metrics_api_or_dashboard() {
             .json()
             .await
             .unwrap();
-        if dead["deliveries"].as_array().map_or(0, Vec::len) == 4 {
+        if dead["deliveries"].as_array().map_or(0, Vec::len) == 6 {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{dead}");
