@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)] // a test helper that unwraps fails the test with the cause, as it should
 
+pub mod mqtt;
+pub mod redis_streams;
 pub mod sink;
 
 use serde_json::{json, Value};

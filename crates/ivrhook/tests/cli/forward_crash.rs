@@ -1,10 +1,11 @@
-//! SIGKILL with a backlog of forward deliveries: after a restart everything is handed on, and
-//! a message published to JetStream before the kill but recorded after it is in the stream
-//! once (its `Nats-Msg-Id` is the same when it is published again).
+//! SIGKILL with a backlog of forward deliveries to a webhook, NATS JetStream, a Redis stream
+//! and an MQTT broker: after a restart everything is handed on to all four, and a message
+//! published to JetStream before the kill but recorded after it is in the stream once (its
+//! `Nats-Msg-Id` is the same when it is published again).
 
 use crate::proc::*;
 use async_nats::jetstream;
-use ivrhook_testkit::Sink;
+use ivrhook_testkit::{mqtt, redis_streams, Sink};
 use serde_json::Value;
 use std::{
     collections::{HashMap, HashSet},
@@ -120,15 +121,39 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     let hooked = Sink::start().await;
     let hook = hooked.url();
     let nats = std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let (redis, key) = (
+        redis_streams::redis_url(),
+        redis_streams::fresh_key("kill").await,
+    );
+    let topics = format!("ivrtest-kill/{}", std::process::id());
+    let filter = format!("{topics}/#");
+    let screens = mqtt::Subscriber::start(mqtt::machine_broker(), &filter, false).await;
     std::fs::write(
         dir.join("ivrhook.toml"),
         format!(
             "[[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"{nats}\"\n\
              subject = \"ivrtest-kill.{{call}}\"\nstream = \"{STREAM}\"\nmax_in_flight = 64\n\
-             [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"{hook}\"\n"
+             [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"{hook}\"\n\
+             [[destinations]]\nname = \"stream\"\nkind = \"redis\"\nurl = \"{redis}\"\n\
+             stream = \"{key}\"\nfields = true\n\
+             [[destinations]]\nname = \"screens\"\nkind = \"mqtt\"\nurl = \"{}\"\n\
+             topic = \"{topics}/{{call}}\"\n",
+            mqtt::mqtt_url()
         ),
     )
     .unwrap();
+    // The calls each of the Redis stream and the MQTT subscriber has.
+    let in_redis = || async {
+        let entries = redis_streams::entries(&key).await;
+        let call =
+            |e: &HashMap<String, Vec<u8>>| String::from_utf8_lossy(&e["callId"]).into_owned();
+        entries.iter().map(call).collect::<HashSet<String>>()
+    };
+    let at_screens = || -> HashSet<String> {
+        (screens.received().iter())
+            .map(|(topic, _)| topic.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect()
+    };
     // Kill while forwarding until a message published before a kill is seen again after it;
     // each round kills a node with deliveries in flight.
     for round in 0..10 {
@@ -153,7 +178,9 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let at_hook = hooked.by_call().len();
-        if in_stream(&mut s).await.len() >= stored.len() && at_hook >= stored.len() {
+        let (redis, screens) = (in_redis().await.len(), at_screens().len());
+        let all = [in_stream(&mut s).await.len(), at_hook, redis, screens];
+        if all.iter().all(|n| *n >= stored.len()) {
             break;
         }
         assert!(
@@ -167,6 +194,16 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     assert_eq!(keys, stored, "every stored report in the stream");
     let hooked: HashSet<String> = hooked.by_call().into_keys().collect();
     assert_eq!(hooked, stored, "every stored report at the webhook");
+    assert_eq!(
+        in_redis().await,
+        stored,
+        "every stored report in the Redis stream"
+    );
+    assert_eq!(
+        at_screens(),
+        stored,
+        "every stored report at the MQTT subscriber"
+    );
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "in the stream more than once: {twice:?}");
     assert!(

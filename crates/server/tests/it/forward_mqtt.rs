@@ -2,7 +2,8 @@
 //! each call's in order; with the broker stopped for a while and started again, nothing is
 //! lost.
 
-use crate::{helpers::*, mqtt_broker::*};
+use crate::{helpers::*, mqtt_broker::OwnBroker};
+use ivrhook_testkit::mqtt::{machine_broker, mqtt_url, Subscriber};
 use serde_json::Value;
 use std::collections::HashSet;
 

@@ -2,7 +2,8 @@
 //! asked for; trimmed by `max_len`; every acknowledged report there after the connection is
 //! killed under load, a copy only ever with the same idempotency key.
 
-use crate::{helpers::*, redis_streams::*};
+use crate::helpers::*;
+use ivrhook_testkit::redis_streams::*;
 use redis::AsyncCommands;
 use std::collections::{HashMap, HashSet};
 

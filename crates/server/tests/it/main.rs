@@ -29,7 +29,6 @@ mod pg_tls;
 mod postgres;
 mod rabbit;
 mod reach;
-mod redis_streams;
 mod variants;
 
 use ivrhook_testkit::sink;

@@ -1,5 +1,6 @@
 //! Redis for the forwarding tests: the machine's server (`TEST_REDIS_URL`, default
 //! redis://127.0.0.1:6379/0), a stream key of each test's own, read back with `XRANGE`.
+#![allow(missing_docs)] // each function's name and line say what it does
 
 use redis::{aio::MultiplexedConnection, streams::StreamRangeReply, AsyncCommands};
 use std::collections::HashMap;
