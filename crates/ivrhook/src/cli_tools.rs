@@ -194,9 +194,23 @@ enum BenchPath {
     /// The receive rate with two destinations (a webhook and NATS JetStream) next to the rate
     /// with none, forwarded reports per second, and the forwarding lag at half capacity.
     Forward {
-        /// The NATS server (with JetStream) to forward to.
+        /// The destinations: webhook-nats (a webhook the bench serves and NATS JetStream),
+        /// redis (a Redis stream) or mqtt (an MQTT topic).
+        #[arg(long, default_value = "webhook-nats", value_parser = bench::forward_ends::Kinds::parse)]
+        kind: bench::forward_ends::Kinds,
+        /// The NATS server (with JetStream) for --kind webhook-nats.
         #[arg(long, env = "TEST_NATS_URL", default_value = "nats://127.0.0.1:4222")]
         nats: String,
+        /// The Redis server for --kind redis.
+        #[arg(
+            long,
+            env = "TEST_REDIS_URL",
+            default_value = "redis://127.0.0.1:6379/0"
+        )]
+        redis: String,
+        /// The MQTT broker for --kind mqtt.
+        #[arg(long, env = "TEST_MQTT_URL", default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
     },
     /// What retention costs the receiver, one node: on SQLite the receive rate at half
     /// capacity while old reports are pruned, next to the same without; with --database
@@ -299,13 +313,20 @@ async fn measure(args: BenchArgs, dir: &Path) -> Result<bench::Report, String> {
             };
             bench::deliver::run(dir, &o).await
         }
-        BenchPath::Forward { nats } => {
+        BenchPath::Forward {
+            kind,
+            nats,
+            redis,
+            mqtt,
+        } => {
+            let servers = bench::forward_ends::Servers { nats, redis, mqtt };
             let o = bench::forward::Options {
                 connections,
                 duration,
                 warmup,
                 database,
-                nats,
+                kinds: kind,
+                servers,
             };
             bench::forward::run(dir, &o).await
         }

@@ -1,19 +1,20 @@
 //! `ivrhook bench forward`: what forwarding costs the receiver, and how fast reports reach the
 //! business's systems. In one run: the receive rate with no destination; the receive rate with
-//! two (a webhook served by the bench, and NATS JetStream), every report forwarded to both; and,
+//! the destinations `--kind` names (by default a webhook served by the bench and NATS
+//! JetStream; or a Redis stream; or an MQTT topic), every report forwarded to each; and,
 //! at half that rate, the lag from each report's POST to its arrival at each destination, with
 //! the disk's own fsync latency beside it (every report waits for an fsync before it is
 //! acknowledged and forwarded, so a disk stall shows in the lag's tail).
 
 use super::{
+    forward_ends::{Ends, Kinds, Servers},
     load::{drive, Workload},
     receive::Seeded,
     server::Cluster,
     Report,
 };
 use crate::stats::Latencies;
-use axum::{body::Bytes, extract::State, routing::post, Router};
-use futures_util::StreamExt;
+use axum::body::Bytes;
 use serde_json::json;
 use std::{
     collections::HashMap,
@@ -29,65 +30,10 @@ pub struct Options {
     pub duration: Duration,
     pub warmup: Duration,
     pub database: Option<String>,
-    /// The NATS server with JetStream the second destination publishes to.
-    pub nats: String,
-}
-
-/// When each callId arrived, per destination.
-#[derive(Default)]
-struct Arrivals {
-    webhook: Mutex<HashMap<String, Instant>>,
-    nats: Mutex<HashMap<String, Instant>>,
-}
-
-/// The callId of a forwarded report (compact JSON, so a scan finds it).
-fn call_id(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("\"callId\":\"")? + 10;
-    let len = text[start..].find('"')?;
-    Some(text[start..start + len].to_owned())
-}
-
-fn arrived(map: &Mutex<HashMap<String, Instant>>, body: &[u8]) {
-    if let Some(call) = call_id(body) {
-        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(call).or_insert_with(Instant::now);
-    }
-}
-
-async fn webhook(State(a): State<Arc<Arrivals>>, body: Bytes) -> &'static str {
-    arrived(&a.webhook, &body);
-    "ok"
-}
-
-/// The bench's receiver ends: the webhook, and a subscriber to the NATS subjects.
-async fn destinations(a: &Arc<Arrivals>, nats: &str, subjects: &str) -> Result<String, String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = format!(
-        "http://{}/hook",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let app = Router::new()
-        .route("/hook", post(webhook))
-        .with_state(Arc::clone(a));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = async_nats::connect(nats)
-        .await
-        .map_err(|e| format!("--nats {nats}: {e}"))?;
-    let mut messages = client
-        .subscribe(subjects.to_owned())
-        .await
-        .map_err(|e| e.to_string())?;
-    let a = Arc::clone(a);
-    tokio::spawn(async move {
-        let _client = client;
-        while let Some(m) = messages.next().await {
-            arrived(&a.nats, &m.payload);
-        }
-    });
-    Ok(url)
+    /// The destinations each report is forwarded to.
+    pub kinds: Kinds,
+    /// Where their servers are.
+    pub servers: Servers,
 }
 
 /// The spec's example with its own callIds, each one's send time kept.
@@ -115,7 +61,7 @@ struct Phase {
     /// Time from each report's POST to its `000000`.
     acked: Latencies,
     forwarded_per_sec: f64,
-    lag: [Latencies; 2],
+    lag: Vec<Latencies>,
     /// CPU per accepted report, in µs, from the start until every report reached both
     /// destinations: the server's; this process's (the load generator, the webhook, the NATS
     /// subscriber); the NATS server's; the whole machine's.
@@ -141,7 +87,7 @@ async fn phase(
     o: &Options,
     run: u64,
     rate: Option<f64>,
-    arrivals: Option<&Arrivals>,
+    arrivals: Option<&Ends>,
 ) -> Result<Phase, String> {
     let work = Arc::new(Timed {
         seeded: Seeded::new(run),
@@ -177,7 +123,7 @@ async fn phase(
         }
     };
     let Some(arrivals) = arrivals else {
-        return Ok(phase(0.0, Default::default()));
+        return Ok(phase(0.0, Vec::new()));
     };
     // The request bodies are the spec's example, formatted: parsed, not scanned.
     let sent_call = |n: u64| {
@@ -193,16 +139,16 @@ async fn phase(
     Ok(phase(forwarded_per_sec, lag))
 }
 
-/// Waits (at most 300 s) until each of `calls`, sent at its instant, reached both
-/// destinations; returns the forwarded reports a second since `started` and each
+/// Waits (at most 300 s) until each of `calls`, sent at its instant, reached every
+/// destination; returns the forwarded reports a second since `started` and each
 /// destination's lag.
 async fn forwarded(
     calls: &[(String, Instant)],
-    arrivals: &Arrivals,
+    ends: &Ends,
     started: Instant,
-) -> Result<(f64, [Latencies; 2]), String> {
+) -> Result<(f64, Vec<Latencies>), String> {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let maps = [&arrivals.webhook, &arrivals.nats];
+    let maps = &ends.arrivals;
     loop {
         let done = maps.iter().all(|m| {
             let m = m.lock().unwrap_or_else(|p| p.into_inner());
@@ -212,11 +158,11 @@ async fn forwarded(
             break;
         }
         if Instant::now() > deadline {
-            return Err("not every accepted report reached both destinations within 300 s".into());
+            return Err("not every accepted report reached every destination within 300 s".into());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut lag: [Latencies; 2] = Default::default();
+    let mut lag: Vec<Latencies> = maps.iter().map(|_| Latencies::default()).collect();
     let mut last = started;
     for (i, m) in maps.iter().enumerate() {
         let m = m.lock().unwrap_or_else(|p| p.into_inner());
@@ -249,15 +195,8 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
     let without = phase(&plain, o, run_id, None, None).await?;
     plain.stop().await;
 
-    let arrivals = Arc::new(Arrivals::default());
-    let prefix = format!("ivrbench-{}", std::process::id());
-    let hook = destinations(&arrivals, &o.nats, &format!("{prefix}.>")).await?;
-    let stream = format!("IVRBENCH_{}", std::process::id());
-    std::fs::write(
-        dir.join("forward.toml"),
-        config(&hook, &o.nats, &prefix, &stream),
-    )
-    .map_err(|e| e.to_string())?;
+    let ends = Ends::start(o.kinds, &o.servers).await?;
+    std::fs::write(dir.join("forward.toml"), &ends.config).map_err(|e| e.to_string())?;
     let database = forwarding_database(database);
     let args = [
         "serve",
@@ -269,35 +208,41 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
         &database,
     ];
     let server = Cluster::start(dir, &args, 1).await?;
-    let with = phase(&server, o, run_id + 1, None, Some(&arrivals)).await?;
+    let with = phase(&server, o, run_id + 1, None, Some(&ends)).await?;
     let half = (with.acks_per_sec * 0.5).max(1.0);
     let before = first_attempts(&server).await;
     let probe = super::disk::Probe::start(dir)?;
-    let steady = phase(&server, o, run_id + 2, Some(half), Some(&arrivals)).await;
+    let steady = phase(&server, o, run_id + 2, Some(half), Some(&ends)).await;
     let mut fsyncs = probe.finish();
-    let steady = steady?;
+    let mut steady = steady?;
     let after = first_attempts(&server).await;
     let at_once = (after.0 - before.0) / (after.1 - before.1).max(1.0);
     server.stop().await;
-    drop_stream(&o.nats, &stream).await;
+    let names = ends.names.clone();
+    ends.finish().await;
 
-    let mut steady = steady;
-    let [hook_lag, nats_lag] = &mut steady.lag;
-    let mut all = hook_lag.clone();
-    all.extend(nats_lag.clone());
     let ms = |l: &mut Latencies, p: f64| l.percentile(p).as_secs_f64() * 1000.0;
+    let mut all = Latencies::default();
+    let mut by_destination = serde_json::Map::new();
+    for (name, lag) in names.iter().zip(&mut steady.lag) {
+        all.extend(lag.clone());
+        by_destination.insert((*name).to_owned(), json!(ms(lag, 99.0)));
+    }
+    let per_forward = (with.server_cpu_us - without.server_cpu_us) / names.len() as f64;
     Ok(Report {
         json: json!({
             "path": "forward",
+            "destinations": names,
             "database": super::shown(&database),
             "connections": o.connections,
             "duration_s": o.duration.as_secs_f64(),
             "receive_per_sec_without_destinations": without.acks_per_sec,
-            "receive_per_sec_with_two_destinations": with.acks_per_sec,
+            "receive_per_sec_with_destinations": with.acks_per_sec,
             "receive_ratio": with.acks_per_sec / without.acks_per_sec.max(1e-9),
             "forwarded_per_sec_at_capacity": with.forwarded_per_sec,
             "server_cpu_us_per_report_without": without.server_cpu_us,
             "server_cpu_us_per_report_with": with.server_cpu_us,
+            "server_cpu_us_per_forward": per_forward,
             "machine_cpu_us_per_report_without": without.machine_cpu_us,
             "machine_cpu_us_per_report_with": with.machine_cpu_us,
             "bench_cpu_us_per_report_without": without.bench_cpu_us,
@@ -306,11 +251,10 @@ async fn run_on(dir: &Path, o: &Options, database: &str) -> Result<Report, Strin
             "offered_per_sec": half,
             "lag_p50_ms": ms(&mut all, 50.0),
             "lag_p99_ms": ms(&mut all, 99.0),
-            "webhook_lag_p99_ms": ms(hook_lag, 99.0),
+            "lag_p99_ms_by_destination": by_destination,
             "share_sent_as_written_at_half": at_once,
             "receive_p50_ms_at_half": ms(&mut steady.acked, 50.0),
             "receive_p99_ms_at_half": ms(&mut steady.acked, 99.0),
-            "nats_lag_p99_ms": ms(nats_lag, 99.0),
             "disk_fsync_p99_ms_at_half": ms(&mut fsyncs, 99.0),
             "disk_fsync_max_ms_at_half": ms(&mut fsyncs, 100.0),
         }),
@@ -343,21 +287,5 @@ fn forwarding_database(database: &str) -> String {
         "sqlite://forward.db".to_owned()
     } else {
         database.to_owned()
-    }
-}
-
-fn config(hook: &str, nats: &str, prefix: &str, stream: &str) -> String {
-    format!(
-        "[[destinations]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\nmax_in_flight = 64\n\
-         [[destinations]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"{nats}\"\nmax_in_flight = 64\n\
-         subject = \"{prefix}.{{app}}.{{status}}\"\nstream = \"{stream}\"\ncreate_stream = true\n"
-    )
-}
-
-async fn drop_stream(nats: &str, stream: &str) {
-    if let Ok(client) = async_nats::connect(nats).await {
-        let _ = async_nats::jetstream::new(client)
-            .delete_stream(stream)
-            .await;
     }
 }

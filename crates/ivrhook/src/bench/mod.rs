@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod deliver;
 pub mod disk;
 pub mod forward;
+pub mod forward_ends;
 pub mod growth;
 mod growth_phases;
 mod growth_seed;

@@ -93,3 +93,25 @@ async fn bench_runs_two_nodes_on_postgres_and_drops_its_database() {
         "{err}"
     );
 }
+
+/// `bench forward --kind redis` and `--kind mqtt` forward every report to the machine's Redis
+/// and Mosquitto and say what a forward costs the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_forward_reports_cpu_per_forward_for_redis_and_mqtt() {
+    for kind in ["redis", "mqtt"] {
+        let f = bench("forward", &["--kind", kind]).await;
+        assert_eq!(f["destinations"], serde_json::json!([kind]), "{f}");
+        for key in [
+            "receive_per_sec_with_destinations",
+            "forwarded_per_sec_at_capacity",
+            "server_cpu_us_per_report_with",
+            "lag_p99_ms",
+        ] {
+            assert!(
+                f[key].as_f64().is_some_and(|v| v > 0.0),
+                "{kind}: {key} in {f}"
+            );
+        }
+        assert!(f["server_cpu_us_per_forward"].is_number(), "{kind}: {f}");
+    }
+}
