@@ -139,6 +139,22 @@ async fn phase(
     Ok(phase(forwarded_per_sec, lag))
 }
 
+/// Which destinations did not see every accepted report, and how many they missed.
+fn missing(calls: &[(String, Instant)], ends: &Ends) -> String {
+    let short: Vec<String> = (ends.names.iter().zip(&ends.arrivals))
+        .filter_map(|(name, m)| {
+            let m = m.lock().unwrap_or_else(|p| p.into_inner());
+            let lost = calls.iter().filter(|(c, _)| !m.contains_key(c)).count();
+            (lost > 0).then(|| format!("{name} {lost}"))
+        })
+        .collect();
+    format!(
+        "of {} accepted reports, these did not arrive within 300 s: {}",
+        calls.len(),
+        short.join(", ")
+    )
+}
+
 /// Waits (at most 300 s) until each of `calls`, sent at its instant, reached every
 /// destination; returns the forwarded reports a second since `started` and each
 /// destination's lag.
@@ -158,7 +174,7 @@ async fn forwarded(
             break;
         }
         if Instant::now() > deadline {
-            return Err("not every accepted report reached every destination within 300 s".into());
+            return Err(missing(calls, ends));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
