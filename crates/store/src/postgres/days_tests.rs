@@ -4,7 +4,10 @@
 
 use super::*;
 use crate::{
-    postgres::{test_support::scratch_store, PgStore},
+    postgres::{
+        test_support::{report, scratch_store},
+        PgStore,
+    },
     retention::{PruneKind, PruneRequest},
     Forward, Inserted, NewReport, Store,
 };
@@ -15,22 +18,6 @@ use std::sync::{
 
 /// 2026-12-05T00:00:00Z.
 const MIDNIGHT: i64 = 1_796_428_800_000;
-
-pub(crate) fn report(call: &str, at_ms: i64) -> NewReport {
-    NewReport {
-        app_id: "app".try_into().unwrap(),
-        call_id: call.try_into().unwrap(),
-        event: "multrpt".into(),
-        status: Some(0),
-        content_hash: [call.len() as u8; 32],
-        received_at: chrono::DateTime::from_timestamp_millis(at_ms).unwrap(),
-        peer: None,
-        raw: format!("{{\"callId\":\"{call}\"}}").into_bytes(),
-        utc_offset: "+08:00".into(),
-        warnings: "[]".into(),
-        forwards: Vec::new(),
-    }
-}
 
 fn forwarded(call: &str, at_ms: i64) -> NewReport {
     NewReport {

@@ -313,27 +313,11 @@ mod tests {
     use crate::postgres::{
         days,
         report_sql::insert_sql,
-        test_support::{assert_ordering_probed, kept_plan, scratch_store},
+        test_support::{assert_ordering_probed, kept_plan, report, scratch_store},
     };
 
     /// 2026-12-04T12:00:00Z.
     const NOW_MS: i64 = 1_796_385_600_000;
-
-    fn report(call: &str) -> NewReport {
-        NewReport {
-            app_id: "app".try_into().unwrap(),
-            call_id: call.try_into().unwrap(),
-            event: "multrpt".into(),
-            status: None,
-            content_hash: [7; 32],
-            received_at: chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap(),
-            peer: None,
-            raw: b"{}".to_vec(),
-            utc_offset: "+08:00".into(),
-            warnings: "[]".into(),
-            forwards: Vec::new(),
-        }
-    }
 
     /// A batch of `calls`, written as one group; the answers in order.
     async fn batch(pool: &Pool, calls: &[&str]) -> Vec<Inserted> {
@@ -343,7 +327,7 @@ mod tests {
                 let (answer, answered) = oneshot::channel();
                 (
                     Job {
-                        report: report(c),
+                        report: report(c, NOW_MS),
                         answer,
                     },
                     answered,
@@ -381,7 +365,7 @@ mod tests {
         );
         // The group statement itself takes copies (the answers above could also come from
         // the one-by-one fallback): two more of `a` and a new `c` in one statement.
-        let (a_report, c_report) = (report("a"), report("c"));
+        let (a_report, c_report) = (report("a", NOW_MS), report("c", NOW_MS));
         let day = Day::of_ms(NOW_MS).unwrap();
         let statement = DayStatement::default();
         let writer = Writer {
@@ -392,9 +376,9 @@ mod tests {
             .insert_many(day, &[(&a_report, 2), (&c_report, 1)])
             .await
             .unwrap();
-        let a_row = &rows[&key(&report("a"))];
+        let a_row = &rows[&key(&report("a", NOW_MS))];
         assert_eq!((a_row.id, a_row.duplicates, a_row.new), (a, 6, false));
-        assert!(rows[&key(&report("c"))].new, "c is new");
+        assert!(rows[&key(&report("c", NOW_MS))].new, "c is new");
         crate::Store::close(&store).await;
         db.drop_database().await.unwrap();
     }

@@ -289,12 +289,11 @@ async fn migration_10_keeps_the_reports_stored_before_days() {
 
     let copy = crate::NewReport {
         content_hash: [1; 32],
-        ..crate::postgres::days::on_postgres::report("c1", chrono::Utc::now().timestamp_millis())
+        ..crate::postgres::test_support::report("c1", chrono::Utc::now().timestamp_millis())
     };
     let again = store.insert_report(copy).await.unwrap();
     assert_eq!(again, crate::Inserted::Duplicate { id: 1, times: 1 });
-    let new =
-        crate::postgres::days::on_postgres::report("c3", chrono::Utc::now().timestamp_millis());
+    let new = crate::postgres::test_support::report("c3", chrono::Utc::now().timestamp_millis());
     let crate::Inserted::New { id, .. } = store.insert_report(new).await.unwrap() else {
         panic!("c3 is new")
     };

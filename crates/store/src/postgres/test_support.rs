@@ -6,7 +6,7 @@ use super::{scratch::ScratchDatabase, PgStore};
 use crate::Migrations;
 use crate::{
     outbox::{AttemptRecord, NewEvent, Settle, Submitted},
-    Store,
+    NewReport, Store,
 };
 
 /// 5,000 pending deliveries of app `app` (destination `app:app`), all due at 0, on a table
@@ -159,4 +159,21 @@ pub(crate) async fn scratch_store(name: &str, pool_size: usize) -> (ScratchDatab
         .await
         .unwrap();
     (db, store)
+}
+
+/// A report of app `app` for `call`, received at `at_ms`.
+pub(crate) fn report(call: &str, at_ms: i64) -> NewReport {
+    NewReport {
+        app_id: "app".try_into().unwrap(),
+        call_id: call.try_into().unwrap(),
+        event: "multrpt".into(),
+        status: Some(0),
+        content_hash: [call.len() as u8; 32],
+        received_at: chrono::DateTime::from_timestamp_millis(at_ms).unwrap(),
+        peer: None,
+        raw: format!("{{\"callId\":\"{call}\"}}").into_bytes(),
+        utc_offset: "+08:00".into(),
+        warnings: "[]".into(),
+        forwards: Vec::new(),
+    }
 }
