@@ -1,11 +1,15 @@
-//! SIGKILL with a backlog of forward deliveries to a webhook, NATS JetStream, a Redis stream
-//! and an MQTT broker: after a restart everything is handed on to all four, and a message
+//! SIGKILL with a backlog of forward deliveries to a webhook, NATS JetStream, RabbitMQ, a Redis
+//! stream and an MQTT broker: after a restart everything is handed on to all five, and a message
 //! published to JetStream before the kill but recorded after it is in the stream once (its
 //! `Nats-Msg-Id` is the same when it is published again).
 
 use crate::proc::*;
 use async_nats::jetstream;
-use ivrhook_testkit::{mqtt, redis_streams, Sink};
+use ivrhook_testkit::{
+    mqtt,
+    rabbitmq::{self, Topology},
+    redis_streams, Sink,
+};
 use serde_json::Value;
 use std::{
     collections::{HashMap, HashSet},
@@ -128,6 +132,7 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     let topics = format!("ivrtest-kill/{}", std::process::id());
     let filter = format!("{topics}/#");
     let screens = mqtt::Subscriber::start(mqtt::machine_broker(), &filter, false).await;
+    let archive = Topology::declare("kill", "#").await;
     std::fs::write(
         dir.join("ivrhook.toml"),
         format!(
@@ -137,8 +142,12 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
              [[destinations]]\nname = \"stream\"\nkind = \"redis\"\nurl = \"{redis}\"\n\
              stream = \"{key}\"\nfields = true\n\
              [[destinations]]\nname = \"screens\"\nkind = \"mqtt\"\nurl = \"{}\"\n\
-             topic = \"{topics}/{{call}}\"\n",
-            mqtt::mqtt_url()
+             topic = \"{topics}/{{call}}\"\n\
+             [[destinations]]\nname = \"archive\"\nkind = \"rabbitmq\"\nurl = \"{}\"\n\
+             exchange = \"{}\"\nrouting_key = \"{{call}}\"\n",
+            mqtt::mqtt_url(),
+            rabbitmq::amqp_url(),
+            archive.exchange,
         ),
     )
     .unwrap();
@@ -175,11 +184,20 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     }
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
     let stored: HashSet<String> = stored_call_ids(&server.base).await.into_iter().collect();
+    // The calls taken off the RabbitMQ queue so far.
+    let mut queued = HashSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let at_hook = hooked.by_call().len();
         let (redis, screens) = (in_redis().await.len(), at_screens().len());
-        let all = [in_stream(&mut s).await.len(), at_hook, redis, screens];
+        queued.extend(archive.drain().await.into_iter().map(|(call, _, _)| call));
+        let all = [
+            in_stream(&mut s).await.len(),
+            at_hook,
+            queued.len(),
+            redis,
+            screens,
+        ];
         if all.iter().all(|n| *n >= stored.len()) {
             break;
         }
@@ -194,6 +212,7 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
     assert_eq!(keys, stored, "every stored report in the stream");
     let hooked: HashSet<String> = hooked.by_call().into_keys().collect();
     assert_eq!(hooked, stored, "every stored report at the webhook");
+    assert_eq!(queued, stored, "every stored report in the RabbitMQ queue");
     assert_eq!(
         in_redis().await,
         stored,
@@ -211,4 +230,5 @@ async fn sigkill_with_a_forward_backlog_hands_everything_on_and_jetstream_keeps_
         "no message published before a kill was published again after it"
     );
     server.child.start_kill().unwrap();
+    archive.remove().await;
 }

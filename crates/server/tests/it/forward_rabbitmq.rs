@@ -1,10 +1,8 @@
 //! Received reports published to RabbitMQ: persistent, once each, in call order, confirmed by
 //! the broker; an unroutable one dead with the reason; a broker outage survived.
 
-use crate::{
-    helpers::*,
-    rabbit::{amqp_url, rabbitmqctl, Restart, Topology, BROKER},
-};
+use crate::helpers::*;
+use ivrhook_testkit::rabbitmq::{amqp_url, rabbitmqctl, Restart, Topology, BROKER};
 use serde_json::Value;
 
 fn rabbitmq(exchange: &str, routing_key: &str, extra: &str) -> String {

@@ -27,7 +27,6 @@ mod own_postgres;
 mod pg_restart;
 mod pg_tls;
 mod postgres;
-mod rabbit;
 mod reach;
 mod variants;
 

@@ -2,6 +2,7 @@
 //! amqp://guest:guest@127.0.0.1:5672/%2f), an exchange and a durable queue per test, and an
 //! outage made by stopping the broker's application (`rabbitmqctl stop_app`) and starting it
 //! again. Tests that need the broker up hold `BROKER` shared; the outage holds it alone.
+#![allow(missing_docs)] // each function's name and line say what it does
 
 use lapin::{
     options::{
@@ -22,6 +23,7 @@ pub fn amqp_url() -> String {
 }
 
 /// A test's exchange (topic) and a durable queue bound to it with `binding`.
+#[derive(Debug)]
 pub struct Topology {
     pub exchange: String,
     pub queue: String,
@@ -135,6 +137,7 @@ pub async fn rabbitmqctl(command: &str) {
 
 /// Starts the broker's application again when dropped, so a failing outage test does not
 /// leave it stopped.
+#[derive(Debug)]
 pub struct Restart;
 
 impl Drop for Restart {
