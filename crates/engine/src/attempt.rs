@@ -1,11 +1,12 @@
 //! One delivery attempt: send it through its destination's transport, settle the outcome on
 //! the schedule, free the request's slot, record it.
 
+use crate::alerts::event::DeadDelivery;
 use crate::{
     breaker::BreakerState, classify::Verdict, destination::Destination, outgoing::Outgoing,
     schedule, state::DestinationState, transport::Outcome, Inner,
 };
-use ivrhook_store::outbox::{AttemptRecord, Claimed, Lane, Recorded, Settle};
+use ivrhook_store::outbox::{AttemptRecord, Claimed, Lane, Payload, Recorded, Settle};
 use std::sync::Arc;
 
 pub(crate) async fn run(
@@ -32,24 +33,31 @@ pub(crate) async fn run(
     // The request's slot is free once the answer is in: the slot bounds requests to the
     // destination, and the lease keeps other claims off the delivery until it is recorded
     // (the PostgreSQL store records in groups, so recording may wait for a group to commit).
-    let (before, breaker, until) = {
+    let (before, breaker, until, error_rate) = {
         let mut st = dest.state();
         let before = st.breaker(now_ms).0;
         let after = st.answered(now_ms, outcome.down);
-        (before, after, st.breaker(now_ms).1)
+        (before, after, st.breaker(now_ms).1, st.error_rate())
     };
     dest.metrics.breaker(breaker);
     inner.wake.notify_one();
     if before != breaker {
         log_breaker(dest.name(), before, breaker, until, &outcome);
+        let failing = breaker == BreakerState::Open;
+        if failing || breaker == BreakerState::Closed {
+            let error = failing.then(|| why(&outcome).to_owned());
+            (inner.alerter).health(&dest, failing, error_rate, error, now_ms);
+        }
     }
+    let answer = answered(&outcome);
     if let Settle::Dead { reason } = &settle {
         tracing::warn!(destination = dest.name(), call = %claimed.call_id,
             delivery = claimed.delivery_id, attempts = claimed.attempts + 1, reason = %reason,
             "delivery dead: it is not tried again unless retried");
+        let dead = dead(dest.name(), claimed, &answer, reason);
+        inner.alerter.dead(&dest, dead, now_ms);
     }
 
-    let answer = answered(&outcome);
     let record = record(&inner, claimed, started_ms, duration_ms, outcome, &settle);
     let recorded = inner.store.record_attempt(record).await;
     if let Err(e) = &recorded {
@@ -86,9 +94,7 @@ fn log_breaker(
     until: Option<i64>,
     outcome: &Outcome,
 ) {
-    let why = (outcome.error.as_deref())
-        .or(outcome.excerpt.as_deref())
-        .unwrap_or("no answer");
+    let why = why(outcome);
     let until = (until.and_then(chrono::DateTime::from_timestamp_millis))
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
@@ -102,6 +108,30 @@ fn log_breaker(
         (_, BreakerState::Open) => tracing::warn!(destination, until = %until, error = why,
             "destination unreachable: circuit breaker open, its deliveries wait"),
         _ => {}
+    }
+}
+
+/// What went wrong, as an operator reads it.
+fn why(outcome: &Outcome) -> &str {
+    (outcome.error.as_deref())
+        .or(outcome.excerpt.as_deref())
+        .unwrap_or("no answer")
+}
+
+/// A dead delivery as `delivery.dead` names it.
+fn dead(destination: &str, claimed: &Claimed, answer: &str, reason: &str) -> DeadDelivery {
+    // An event's delivery goes to its app's callback, `app:<appId>`.
+    let app = match &claimed.payload {
+        Payload::Report(r) => r.app_id.as_str(),
+        Payload::Event { .. } => destination.strip_prefix("app:").unwrap_or_default(),
+    };
+    DeadDelivery {
+        id: claimed.delivery_id,
+        app: app.to_owned(),
+        call: claimed.call_id.clone(),
+        attempts: claimed.attempts + 1,
+        last_answer: answer.to_owned(),
+        reason: reason.to_owned(),
     }
 }
 

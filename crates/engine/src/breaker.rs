@@ -105,9 +105,46 @@ impl Breaker {
     }
 }
 
+/// The outcomes of the last 128 attempts, for the error rate operator events carry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recent {
+    /// A bit per attempt, the newest lowest; set where it found the destination down.
+    failed: u128,
+    seen: u32,
+}
+
+impl Recent {
+    /// An attempt answered (`down`: it found the destination down).
+    pub fn push(&mut self, down: bool) {
+        self.failed = (self.failed << 1) | u128::from(down);
+        self.seen = (self.seen + 1).min(128);
+    }
+
+    /// Failed attempts among the recent ones, 0 to 1 (0 before any).
+    pub fn error_rate(&self) -> f64 {
+        match self.seen {
+            0 => 0.0,
+            n => f64::from(self.failed.count_ones()) / f64::from(n),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_rate_is_of_the_last_128_attempts() {
+        let mut r = Recent::default();
+        assert_eq!(r.error_rate(), 0.0);
+        r.push(true);
+        r.push(false);
+        assert_eq!(r.error_rate(), 0.5);
+        for _ in 0..128 {
+            r.push(true);
+        }
+        assert_eq!(r.error_rate(), 1.0, "the old successes are forgotten");
+    }
 
     #[test]
     fn opens_after_repeated_failures_then_probes_once() {

@@ -44,6 +44,9 @@ pub struct DestinationSettings {
     pub max_backlog: u64,
     /// Which addresses an HTTP kind may connect to.
     pub reach: crate::kinds::Reach,
+    /// `Some` for an alert destination (`[alerts] destinations`): the operator event types
+    /// it receives. It receives no reports.
+    pub alerts: Option<crate::alerts::TypeFilter>,
 }
 
 impl DestinationSettings {
@@ -60,6 +63,7 @@ impl DestinationSettings {
             route: None,
             max_backlog: 1_000_000,
             reach: crate::kinds::Reach::PublicAndLoopback,
+            alerts: None,
         }
     }
 

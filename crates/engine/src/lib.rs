@@ -24,12 +24,14 @@
 //! - `dispatch`: the claim loop; `attempt`: one attempt and its record.
 //! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.
+//! - `alerts`: operator events.
 //! - `clock`, `metrics`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod accept;
 pub mod activity;
+pub mod alerts;
 mod attempt;
 mod backlog;
 pub mod breaker;
@@ -88,6 +90,7 @@ pub(crate) struct Inner {
     store: Arc<dyn Store>,
     destinations: Vec<Arc<Destination>>,
     by_name: HashMap<String, usize>,
+    alerter: alerts::Alerter,
     wake: Notify,
     owner: String,
     clock: Clock,
@@ -123,6 +126,7 @@ impl Engine {
     pub fn new(
         store: Arc<dyn Store>,
         destinations: Vec<DestinationSettings>,
+        alerts: &alerts::AlertSettings,
         clock: Clock,
         metrics: EngineMetrics,
     ) -> Result<Engine, EngineError> {
@@ -132,10 +136,11 @@ impl Engine {
             .enumerate()
             .map(|(i, d)| (d.name.clone(), i))
             .collect();
-        let destinations = destinations
+        let destinations: Vec<_> = destinations
             .into_iter()
             .map(|settings| Arc::new(Destination::new(settings, &clients, &metrics)))
             .collect();
+        let alerter = alerts::Alerter::new(alerts, &destinations);
         let seed = clock.now_ms() as u64 ^ u64::from(std::process::id()) << 32;
         let owner = format!("ivrhook-{}-{:08x}", std::process::id(), seed as u32);
         Ok(Engine {
@@ -143,6 +148,7 @@ impl Engine {
                 store,
                 destinations,
                 by_name,
+                alerter,
                 wake: Notify::new(),
                 owner,
                 clock,

@@ -4,7 +4,7 @@
 //! here, which keeps the rules (at most `max_in_flight` requests; at most twice that claimed
 //! and unrecorded) in one place.
 
-use crate::breaker::{Breaker, BreakerState};
+use crate::breaker::{Breaker, BreakerState, Recent};
 use ivrhook_store::outbox::{Claimed, Lane};
 use std::collections::{HashSet, VecDeque};
 
@@ -16,6 +16,7 @@ pub(crate) struct DestinationState {
     /// recorded): claims skip them.
     in_flight: HashSet<i64>,
     breaker: Breaker,
+    recent: Recent,
     /// The earliest known due time per lane (`None`: nothing pending that we know of).
     due: [Option<i64>; 2],
     /// Bumped by every announcement of new due work, so a claim or refresh that read the
@@ -66,6 +67,7 @@ impl DestinationState {
     /// the destination looks down. The delivery stays in flight until it is recorded.
     pub fn answered(&mut self, now_ms: i64, down: bool) -> BreakerState {
         self.active -= 1;
+        self.recent.push(down);
         if down {
             self.breaker.on_failure(now_ms);
         } else {
@@ -77,6 +79,11 @@ impl DestinationState {
     /// The breaker's state now, and when it lets the next probe through if it holds.
     pub fn breaker(&self, now_ms: i64) -> (BreakerState, Option<i64>) {
         (self.breaker.state(now_ms), self.breaker.reopens_at())
+    }
+
+    /// Failed attempts among the recent ones, 0 to 1.
+    pub fn error_rate(&self) -> f64 {
+        self.recent.error_rate()
     }
 
     /// Requests running now.

@@ -138,6 +138,7 @@ impl Server {
             let engine = Engine::new(
                 Arc::clone(&store),
                 destinations,
+                &config.alerts,
                 Clock::new(),
                 metrics.engine.clone(),
             )?;
@@ -228,9 +229,22 @@ impl Server {
             stopping.cancel();
         });
         let engine = state.engine.clone().filter(|_| deliver).map(|engine| {
+            let (alerts, stop) = (engine.clone(), shutdown.clone());
+            tokio::spawn(async move { alerts.run_alerts(stop).await });
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.run(stop).await })
         });
+        for d in state
+            .config
+            .destinations
+            .iter()
+            .filter(|d| d.alerts.is_some())
+        {
+            tracing::info!(
+                destination = d.name,
+                "receives operator events ([alerts]), no reports"
+            );
+        }
         if let Some(engine) = state.engine.clone() {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.watch_backlogs(stop).await });

@@ -86,6 +86,7 @@ async fn a_node_that_does_not_deliver_leases_nothing() {
     let idle = Engine::new(
         h.store.clone(),
         vec![settings(APP, &fake.url())],
+        &Default::default(),
         Clock::new(),
         metrics,
     )

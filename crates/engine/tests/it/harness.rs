@@ -61,7 +61,14 @@ pub async fn harness_with(
         .with_waits_visible_to_tokio();
     let store = wrap(Arc::new(store));
     let metrics = EngineMetrics::register(&mut prometheus_client::registry::Registry::default());
-    let engine = Engine::new(Arc::clone(&store), destinations, Clock::new(), metrics).unwrap();
+    let engine = Engine::new(
+        Arc::clone(&store),
+        destinations,
+        &Default::default(),
+        Clock::new(),
+        metrics,
+    )
+    .unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn({
         let (engine, shutdown) = (engine.clone(), shutdown.clone());

@@ -60,11 +60,13 @@ fn check_name(name: &str) -> Result<(), String> {
 }
 
 impl FileDestination {
-    /// `apps` are the configured app ids (empty: any app is accepted).
+    /// `apps` are the configured app ids (empty: any app is accepted); `alert`: whether
+    /// `[alerts]` names it (then it receives operator events, not reports).
     pub(super) fn validate(
         self,
         i: usize,
         apps: &HashSet<AppId>,
+        alert: bool,
     ) -> Result<DestinationSettings, ConfigError> {
         let prefix = format!("destinations[{i}]");
         let key = |name: &str| format!("{prefix}.{name}");
@@ -89,11 +91,21 @@ impl FileDestination {
                 reason: e.reason,
             }
         })?;
-        let mut d = DestinationSettings::new(name, Kind::Forward(forward));
-        d.route = Some(Route {
-            apps: self.route_apps(apps, &key)?,
-            filter: (self.filter.map(|f| f.validate(&prefix)).transpose()?).unwrap_or_default(),
-        });
+        let mut d = DestinationSettings::new(name.clone(), Kind::Forward(forward));
+        if alert {
+            if self.apps.is_some() {
+                return Err(invalid(key("apps"), super::filter::not_reports(&name)));
+            }
+            let filter = self.filter.map(|f| f.validate_alerts(&prefix, &name));
+            d.alerts = Some(filter.transpose()?.unwrap_or_default());
+        } else {
+            let apps = self.route_apps(apps, &key)?;
+            let filter = self.filter.map(|f| f.validate(&prefix, &name));
+            d.route = Some(Route {
+                apps,
+                filter: filter.transpose()?.unwrap_or_default(),
+            });
+        }
         if let Some(max) = self.max_backlog {
             if max == 0 {
                 return Err(invalid(key("max_backlog"), "must be at least 1"));

@@ -47,6 +47,7 @@ pub(super) struct FileConfig {
     pub inbound: FileInbound,
     pub retention: FileRetention,
     pub sqlite: FileSqlite,
+    pub alerts: super::alerts::FileAlerts,
     #[serde(default)]
     pub api_tokens: Vec<super::tokens::FileToken>,
     #[serde(default)]
@@ -132,7 +133,9 @@ impl FileConfig {
             }
             apps.push(app);
         }
-        let mut destinations = validate_destinations(self.destinations, &seen)?;
+        let mut destinations =
+            validate_destinations(self.destinations, &seen, &self.alerts.destinations)?;
+        self.alerts.check_names(&destinations)?;
         let callbacks = apps.iter_mut().filter_map(|a| a.delivery.as_mut());
         for d in callbacks.chain(destinations.iter_mut()) {
             super::delivery::settle_reach(d, listen);
@@ -166,6 +169,7 @@ impl FileConfig {
             log: Logging::parse(&self.log_format, &self.log_refusals_every)?,
             retention: Retention::parse(&self.retention)?,
             sqlite: self.sqlite.validate()?,
+            alerts: self.alerts.settings()?,
             inbound,
             apps,
             destinations,
@@ -211,11 +215,13 @@ fn listen_address(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
 fn validate_destinations(
     entries: Vec<FileDestination>,
     apps: &HashSet<ivrhook_protocol::AppId>,
+    alerts: &[String],
 ) -> Result<Vec<ivrhook_engine::DestinationSettings>, ConfigError> {
     let mut names = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
-        let d = entry.validate(i, apps)?;
+        let alert = entry.name.as_ref().is_some_and(|n| alerts.contains(n));
+        let d = entry.validate(i, apps, alert)?;
         if !names.insert(d.name.clone()) {
             return Err(invalid(
                 format!("destinations[{i}].name"),

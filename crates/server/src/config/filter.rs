@@ -1,7 +1,10 @@
 //! `[destinations.filter]`.
 
 use super::{invalid, ConfigError};
-use ivrhook_engine::route::{Filter, Keys};
+use ivrhook_engine::{
+    alerts::TypeFilter,
+    route::{Filter, Keys},
+};
 use ivrhook_protocol::CallStatus;
 use serde::Deserialize;
 
@@ -12,11 +15,21 @@ pub(crate) struct FileFilter {
     pub event: Option<String>,
     pub dtmf: Option<String>,
     pub has_recording: Option<bool>,
+    /// Operator event types, for an alert destination.
+    #[serde(rename = "type")]
+    pub types: Option<Vec<String>>,
 }
 
 impl FileFilter {
-    pub(super) fn validate(self, prefix: &str) -> Result<Filter, ConfigError> {
+    /// The filter of a destination that receives reports; `name` is the destination's.
+    pub(super) fn validate(self, prefix: &str, name: &str) -> Result<Filter, ConfigError> {
         let key = |name: &str| format!("{prefix}.filter.{name}");
+        if self.types.is_some() {
+            return Err(invalid(
+                key("type"),
+                format!("selects operator events, and {name:?} is not in [alerts] destinations"),
+            ));
+        }
         let status = match self.status.as_deref() {
             None => None,
             Some("completed") => Some(CallStatus::Completed),
@@ -49,4 +62,36 @@ impl FileFilter {
             has_recording: self.has_recording,
         })
     }
+}
+
+impl FileFilter {
+    /// The filter of an alert destination (`name`): `type` alone.
+    pub(super) fn validate_alerts(
+        self,
+        prefix: &str,
+        name: &str,
+    ) -> Result<TypeFilter, ConfigError> {
+        let key = |k: &str| format!("{prefix}.filter.{k}");
+        let reports = [
+            ("status", self.status.is_some()),
+            ("event", self.event.is_some()),
+            ("dtmf", self.dtmf.is_some()),
+            ("has_recording", self.has_recording.is_some()),
+        ];
+        if let Some((k, _)) = reports.iter().find(|(_, set)| *set) {
+            return Err(invalid(key(k), not_reports(name)));
+        }
+        match self.types {
+            None => Ok(TypeFilter::default()),
+            Some(types) => TypeFilter::parse(&types).map_err(|e| invalid(key("type"), e)),
+        }
+    }
+}
+
+/// Why a report setting is refused on an alert destination.
+pub(super) fn not_reports(name: &str) -> String {
+    format!(
+        "{name:?} receives operator events ([alerts] destinations), not reports: remove this \
+         key, or take it out of [alerts]"
+    )
 }

@@ -6,9 +6,10 @@
 //! - `file`: the file's shape, as serde reads it; unknown keys are refused.
 //! - `lenient`: sizes with units, lists as text.
 //! - `app`, `destination`, `filter`, `delivery`: `[[apps]]`, `[[destinations]]` and what
-//!   they share.
+//!   they share; `alerts`: `[alerts]`.
 //! - `DEFAULT_TOML`: the documented default file, printed by `ivrhook config`.
 
+mod alerts;
 mod app;
 mod delivery;
 mod described;
@@ -115,6 +116,9 @@ pub struct Config {
     pub retention: Retention,
     /// `[sqlite]`.
     pub sqlite: Sqlite,
+    /// `[alerts]`: how operator events are coalesced (where they go is each destination's
+    /// `alerts`).
+    pub alerts: ivrhook_engine::alerts::AlertSettings,
     /// `[[apps]]`; none: a loopback receiver takes any appId.
     pub apps: Vec<App>,
     /// Where received reports are forwarded (`[[destinations]]`).

@@ -1,0 +1,172 @@
+//! Operator events as they are sent: an envelope (`schemaVersion`, `type`, `id`, `at`,
+//! `node`) around the subject's fields. `docs/operator-events.schema.json` describes them.
+
+use serde_json::{json, Map, Value};
+
+/// The envelope's `schemaVersion`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A dead delivery as `delivery.dead` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadDelivery {
+    /// The delivery's id.
+    pub id: i64,
+    /// The app of its report or event.
+    pub app: String,
+    /// The call it is about.
+    pub call: String,
+    /// Attempts made, the last included.
+    pub attempts: u32,
+    /// The last answer: a contract code, `HTTP 500`, `acknowledged` or `no answer`.
+    pub last_answer: String,
+    /// Why it is dead.
+    pub reason: String,
+}
+
+/// What an operator event is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// Deliveries to one destination that died within one `group_within`: part `part` of
+    /// `parts`, `total` of them in all.
+    Dead {
+        /// Where they were going.
+        destination: String,
+        /// This message's share, at most [`super::gather::IDS_PER_MESSAGE`].
+        deliveries: Vec<DeadDelivery>,
+        /// Dead in the window, named or not.
+        total: u64,
+        /// This message's number, from 1.
+        part: usize,
+        /// Messages for the window.
+        parts: usize,
+    },
+    /// A destination's breaker opened (`failing`) or closed again after one was announced.
+    Health {
+        /// The destination.
+        destination: String,
+        /// Whether it is failing (else recovered).
+        failing: bool,
+        /// Failed attempts among the recent ones, 0 to 1.
+        error_rate: f64,
+        /// The last failure's error, when failing.
+        last_error: Option<String>,
+    },
+    /// A destination's backlog passed 80 % of `max_backlog` (`high`) or fell under it again.
+    Backlog {
+        /// The destination.
+        destination: String,
+        /// Whether it is high (else normal).
+        high: bool,
+        /// Pending deliveries.
+        pending: u64,
+        /// Its `max_backlog`.
+        max_backlog: u64,
+    },
+}
+
+impl Subject {
+    /// The event's `type`.
+    pub fn kind(&self) -> &'static str {
+        let callback = |d: &str| d.starts_with("app:");
+        match self {
+            Subject::Dead { .. } => "delivery.dead",
+            Subject::Health {
+                destination,
+                failing,
+                ..
+            } => match (callback(destination), failing) {
+                (false, true) => "destination.failing",
+                (false, false) => "destination.recovered",
+                (true, true) => "app.callback.failing",
+                (true, false) => "app.callback.recovered",
+            },
+            Subject::Backlog { high: true, .. } => "backlog.high",
+            Subject::Backlog { high: false, .. } => "backlog.normal",
+        }
+    }
+
+    /// The destination it is about.
+    pub fn destination(&self) -> &str {
+        match self {
+            Subject::Dead { destination, .. }
+            | Subject::Health { destination, .. }
+            | Subject::Backlog { destination, .. } => destination,
+        }
+    }
+
+    /// What orders the subject's events: a destination's events go in the order they happened.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Dead { destination, .. } => format!("dead:{destination}"),
+            Subject::Health { destination, .. } => format!("health:{destination}"),
+            Subject::Backlog { destination, .. } => format!("backlog:{destination}"),
+        }
+    }
+
+    /// The subject's own fields.
+    fn fields(&self) -> Value {
+        match self {
+            Subject::Dead {
+                destination,
+                deliveries,
+                total,
+                part,
+                parts,
+            } => json!({
+                "destination": destination,
+                "count": deliveries.len(),
+                "total": total,
+                "part": part,
+                "parts": parts,
+                "deliveries": deliveries.iter().map(dead_json).collect::<Vec<_>>(),
+            }),
+            Subject::Health {
+                destination,
+                error_rate,
+                last_error,
+                ..
+            } => {
+                let mut v = json!({"destination": destination, "errorRate": error_rate});
+                if let Some(app) = destination.strip_prefix("app:") {
+                    v["app"] = json!(app);
+                }
+                if let Some(e) = last_error {
+                    v["lastError"] = json!(e);
+                }
+                v
+            }
+            Subject::Backlog {
+                destination,
+                pending,
+                max_backlog,
+                ..
+            } => json!({
+                "destination": destination, "pending": pending, "maxBacklog": max_backlog,
+            }),
+        }
+    }
+}
+
+fn dead_json(d: &DeadDelivery) -> Value {
+    json!({
+        "id": d.id, "app": d.app, "call": d.call, "attempts": d.attempts,
+        "lastAnswer": d.last_answer, "reason": d.reason,
+    })
+}
+
+/// An operator event with its envelope, as JSON bytes.
+pub fn render(subject: &Subject, id: &str, at_ms: i64, node: &str) -> Vec<u8> {
+    let at = chrono::DateTime::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut out = Map::new();
+    out.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
+    out.insert("type".into(), json!(subject.kind()));
+    out.insert("id".into(), json!(id));
+    out.insert("at".into(), json!(at));
+    out.insert("node".into(), json!(node));
+    if let Value::Object(fields) = subject.fields() {
+        out.extend(fields);
+    }
+    serde_json::to_vec(&Value::Object(out)).unwrap_or_default()
+}
