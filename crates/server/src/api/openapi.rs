@@ -4,6 +4,7 @@
 use super::{call_list, calls, consumers, deliveries, events, outbound, setup, stream};
 use crate::error::ErrorBody;
 use axum::{response::Html, Json};
+use serde_json::Value;
 use utoipa::{
     openapi::{
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -79,8 +80,25 @@ pub(crate) fn document() -> Document {
     ApiDoc::openapi()
 }
 
-pub async fn openapi_json() -> Json<Document> {
-    Json(document())
+/// The operator events' JSON Schema, kept where the documentation is.
+const OPERATOR_EVENT: &str = include_str!("../../../../docs/operator-events.schema.json");
+
+/// The document as served: the API, and the operator events as the component
+/// `OperatorEvent` (they are sent to destinations, not answered by an operation).
+pub(crate) fn served() -> Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    let mut schema: Value = serde_json::from_str(OPERATOR_EVENT).unwrap_or_default();
+    if let Some(schema) = schema.as_object_mut() {
+        // Identifiers of a schema document of its own, not of a component.
+        schema.remove("$schema");
+        schema.remove("$id");
+    }
+    doc["components"]["schemas"]["OperatorEvent"] = schema;
+    doc
+}
+
+pub async fn openapi_json() -> Json<Value> {
+    Json(served())
 }
 
 /// Every operation: method, path, summary, parameters and answers, as plain HTML.
@@ -127,4 +145,19 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_served_document_carries_the_operator_events_schema() {
+        let doc = super::served();
+        let schema = &doc["components"]["schemas"]["OperatorEvent"];
+        assert_eq!(schema["title"], "OperatorEvent");
+        assert!(schema.get("$id").is_none());
+        assert!(
+            doc["paths"]["/v1/deliveries"].is_object(),
+            "the API is still there"
+        );
+    }
 }

@@ -1,0 +1,303 @@
+//! Operator events made to happen and received by real receivers (a webhook, and NATS
+//! JetStream read by a JetStream consumer), each checked against the documented schema
+//! (`docs/operator-events.schema.json`).
+
+use crate::{
+    helpers::*,
+    nats::{fresh_stream, nats_url},
+};
+use async_nats::jetstream::consumer::pull;
+use futures_util::StreamExt;
+use ivrhook_testkit::{free_addr, Reply, Sink};
+use serde_json::Value;
+use std::{collections::HashSet, sync::OnceLock, time::Duration};
+
+/// The documented schema, compiled once.
+fn schema() -> &'static (boon::Schemas, boon::SchemaIndex) {
+    static SCHEMA: OnceLock<(boon::Schemas, boon::SchemaIndex)> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/operator-events.schema.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the schema file");
+        let (mut schemas, mut compiler) = (boon::Schemas::new(), boon::Compiler::new());
+        compiler.enable_format_assertions();
+        let url = "file:///operator-events.schema.json";
+        compiler
+            .add_resource(
+                url,
+                serde_json::from_str(&text).expect("the schema is JSON"),
+            )
+            .unwrap();
+        let index = compiler
+            .compile(url, &mut schemas)
+            .expect("the schema compiles");
+        (schemas, index)
+    })
+}
+
+/// The operator events in `bodies`, each checked against the schema.
+pub fn conforming(bodies: impl IntoIterator<Item = Vec<u8>>) -> Vec<Value> {
+    let (schemas, index) = schema();
+    (bodies.into_iter())
+        .map(|body| {
+            let event: Value = serde_json::from_slice(&body).expect("an event is JSON");
+            if let Err(e) = schemas.validate(&event, *index) {
+                panic!("{event}\ndoes not follow the schema: {e:#}");
+            }
+            event
+        })
+        .collect()
+}
+
+/// What the webhook has received, checked.
+pub fn at(sink: &Sink) -> Vec<Value> {
+    conforming(sink.hits().into_iter().map(|h| h.raw))
+}
+
+fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// The calls the `delivery.dead` events in `events` name.
+fn dead_calls(events: &[Value]) -> HashSet<String> {
+    (of_type(events, "delivery.dead").iter())
+        .flat_map(|e| e["deliveries"].as_array().unwrap().iter())
+        .map(|d| d["call"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const FAST: &str = "retry_schedule = [\"0s\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \
+    \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \
+    \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"100ms\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \
+    \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]\n";
+
+fn webhook(name: &str, url: &str, extra: &str) -> String {
+    format!("[[destinations]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n{extra}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_delivery_reaches_a_webhook_and_a_jetstream_consumer_as_documented() {
+    let business = Sink::start().await;
+    business.always(Reply::code("108100"));
+    let ops = Sink::start().await;
+    let stream = fresh_stream("IVRTEST_ALERTS", "ivrtest-alerts.>").await;
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\", \"pager\"]\ngroup_within = \"300ms\"\n\
+         [[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\n{}\
+         [[destinations]]\nname = \"pager\"\nkind = \"nats\"\nurl = \"{}\"\n\
+         subject = \"ivrtest-alerts.events\"\nstream = \"IVRTEST_ALERTS\"\n",
+        business.url(),
+        webhook("ops", &ops.url(), ""),
+        nats_url()
+    ))
+    .await;
+    for call in ["dead-1", "dead-2"] {
+        let submitted = (app.client.post(app.url(&format!("/v1/apps/{APP}/events"))))
+            .json(&report(call))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(submitted.status(), 202);
+    }
+    let both = HashSet::from(["dead-1".to_owned(), "dead-2".to_owned()]);
+    eventually("both dead deliveries announced to the webhook", || async {
+        dead_calls(&at(&ops)) == both
+    })
+    .await;
+    let events = at(&ops);
+    let dead = of_type(&events, "delivery.dead");
+    let destination = format!("app:{APP}");
+    for e in &dead {
+        assert_eq!(e["destination"], destination.as_str());
+        for d in e["deliveries"].as_array().unwrap() {
+            assert_eq!(
+                (d["app"].as_str(), d["attempts"].as_u64()),
+                (Some(APP), Some(1))
+            );
+            assert_eq!(d["lastAnswer"], "108100", "{d}");
+        }
+    }
+    assert_eq!(
+        events.len(),
+        dead.len(),
+        "nothing else happened: {events:?}"
+    );
+    // The same events through JetStream, read by a consumer.
+    let consumer = (stream.create_consumer(pull::Config::default()).await).unwrap();
+    let mut read = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while dead_calls(&read) != both {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not on the stream: {read:?}"
+        );
+        let mut batch = (consumer.fetch().max_messages(10).messages().await).unwrap();
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            m.ack().await.unwrap();
+            read.extend(conforming([m.payload.to_vec()]));
+        }
+    }
+    let ids = |v: &[Value]| {
+        v.iter()
+            .map(|e| e["id"].to_string())
+            .collect::<HashSet<_>>()
+    };
+    assert!(
+        ids(&read).is_disjoint(&ids(&events)),
+        "each destination its own event ids"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_down_is_failing_with_a_high_backlog_then_recovered_and_normal() {
+    let ops = Sink::start().await;
+    let down = free_addr().await;
+    let crm = format!("http://{down}/hook");
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\"]\ngroup_within = \"300ms\"\n{}{}",
+        webhook("ops", &ops.url(), ""),
+        webhook(
+            "crm",
+            &crm,
+            &format!("max_backlog = 10\ntimeout = \"1s\"\n{FAST}")
+        ),
+    ))
+    .await;
+    for n in 0..9 {
+        let body = call_report(&format!("down-{n}"), n, 0, None).to_string();
+        assert_eq!(app.post_callback(body).await.code, "000000");
+    }
+    eventually_within(
+        "failing and high announced",
+        Duration::from_secs(30),
+        || async {
+            let events = at(&ops);
+            !of_type(&events, "destination.failing").is_empty()
+                && !of_type(&events, "backlog.high").is_empty()
+        },
+    )
+    .await;
+    let events = at(&ops);
+    let failing = of_type(&events, "destination.failing")[0];
+    assert_eq!(failing["destination"], "crm");
+    assert_eq!(failing["errorRate"], 1.0);
+    assert!(
+        failing["lastError"].as_str().unwrap().contains("connect"),
+        "{failing}"
+    );
+    let high = of_type(&events, "backlog.high")[0];
+    assert_eq!(
+        (high["pending"].as_u64(), high["maxBacklog"].as_u64()),
+        (Some(9), Some(10))
+    );
+    let back = Sink::start_at(down).await;
+    eventually_within(
+        "recovered and normal announced",
+        Duration::from_secs(60),
+        || async {
+            let events = at(&ops);
+            !of_type(&events, "destination.recovered").is_empty()
+                && !of_type(&events, "backlog.normal").is_empty()
+        },
+    )
+    .await;
+    delivered(&app, "crm", 9).await;
+    assert_eq!(back.by_call().len(), 9, "every report delivered after all");
+    let events = at(&ops);
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for ty in [
+        "destination.failing",
+        "destination.recovered",
+        "backlog.high",
+        "backlog.normal",
+    ] {
+        assert_eq!(of_type(&events, ty).len(), 1, "{ty} once: {kinds:?}");
+    }
+    let at = |ty| kinds.iter().position(|k| *k == ty).unwrap();
+    assert!(
+        at("destination.failing") < at("destination.recovered"),
+        "{kinds:?}"
+    );
+    assert!(at("backlog.high") < at("backlog.normal"), "{kinds:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_destination_down_is_not_announced_and_gets_its_events_once_back() {
+    let crm = Sink::start().await;
+    let bad = Sink::start().await;
+    bad.answer(400);
+    let down = free_addr().await;
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\"]\ngroup_within = \"200ms\"\n{}{}{}",
+        webhook(
+            "ops",
+            &format!("http://{down}/hook"),
+            &format!("timeout = \"1s\"\n{FAST}")
+        ),
+        webhook("crm", &crm.url(), ""),
+        webhook("bad", &bad.url(), ""),
+    ))
+    .await;
+    for n in 0..20 {
+        let body = call_report(&format!("loop-{n}"), n, 0, None).to_string();
+        assert_eq!(app.post_callback(body).await.code, "000000");
+    }
+    delivered(&app, "crm", 20).await;
+    eventually("the breaker of ops open", || async {
+        app.metric("ivrhook_destination_breaker_state{destination=\"ops\"}")
+            .await
+            == 1.0
+    })
+    .await;
+    let ops = Sink::start_at(down).await;
+    eventually_within(
+        "the dead deliveries announced",
+        Duration::from_secs(60),
+        || async { dead_calls(&at(&ops)).len() == 20 },
+    )
+    .await;
+    let events = at(&ops);
+    assert!(
+        events.iter().all(|e| e["destination"] == "bad"),
+        "only what happened to bad: {events:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_deliveries_dying_at_once_are_at_most_ten_messages_naming_all() {
+    let ops = Sink::start().await;
+    let bad = Sink::start().await;
+    bad.answer(400);
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\"]\ngroup_within = \"20s\"\n{}{}",
+        webhook("ops", &ops.url(), ""),
+        webhook("bad", &bad.url(), "max_in_flight = 64\n"),
+    ))
+    .await;
+    let posts: Vec<_> = (0..1000)
+        .map(|n| app.spawn_post(call_report(&format!("burst-{n}"), n, 0, None).to_string()))
+        .collect();
+    for post in posts {
+        assert_eq!(post.await.unwrap().code, "000000");
+    }
+    eventually_within("all 1,000 named", Duration::from_secs(90), || async {
+        dead_calls(&at(&ops)).len() == 1000
+    })
+    .await;
+    let events = at(&ops);
+    assert!(events.len() <= 10, "{} messages", events.len());
+    for e in &events {
+        assert_eq!(
+            (e["total"].as_u64(), e["parts"].as_u64()),
+            (Some(1000), Some(10)),
+            "{e}"
+        );
+    }
+    app.stop().await;
+}
