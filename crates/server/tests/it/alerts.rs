@@ -149,6 +149,22 @@ async fn a_dead_delivery_reaches_a_webhook_and_a_jetstream_consumer_as_documente
         ids(&read).is_disjoint(&ids(&events)),
         "each destination its own event ids"
     );
+    // Seen where every delivery is: the API and the dashboard.
+    let (status, listed) = app
+        .get("/v1/deliveries?destination=ops&state=delivered")
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let first = &listed["deliveries"][0];
+    assert_eq!(first["appId"], "ivrhook", "{first}");
+    let (status, one) = app.get(&format!("/v1/deliveries/{}", first["id"])).await;
+    assert_eq!(status, 200, "{one}");
+    let page = app
+        .client
+        .get(app.url("/deliveries?destination=ops"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
     app.stop().await;
 }
 
@@ -300,4 +316,47 @@ async fn a_thousand_deliveries_dying_at_once_are_at_most_ten_messages_naming_all
         );
     }
     app.stop().await;
+}
+
+const PAGE: &str = include_str!("../../../../docs/alerts.md");
+
+/// The page's blocks of one language.
+fn blocks(lang: &str) -> Vec<&'static str> {
+    let fence = format!("```{lang}\n");
+    (PAGE.split(fence.as_str()).skip(1))
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_pages_examples_follow_the_schema_one_for_each_type() {
+    let examples = conforming(blocks("json").into_iter().map(|b| b.as_bytes().to_vec()));
+    let shown: Vec<&str> = examples
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/operator-events.schema.json"
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let described: Vec<&str> = (schema["oneOf"].as_array().unwrap().iter())
+        .map(|t| t["properties"]["type"]["const"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shown, described,
+        "an example of each type, in the schema's order"
+    );
+}
+
+#[test]
+fn the_pages_configuration_is_valid() {
+    let toml = blocks("toml")[0];
+    let c = ivrhook_server::config::Config::from_toml(toml, "docs/alerts.md")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let types = c.destinations[0]
+        .alerts
+        .as_ref()
+        .expect("ops takes operator events");
+    assert!(types.matches("delivery.dead") && !types.matches("backlog.high"));
 }
