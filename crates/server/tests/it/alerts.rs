@@ -360,3 +360,59 @@ fn the_pages_configuration_is_valid() {
         .expect("ops takes operator events");
     assert!(types.matches("delivery.dead") && !types.matches("backlog.high"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_flapping_for_a_minute_is_announced_failing_once() {
+    let ops = Sink::start().await;
+    let crm = Sink::start().await;
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\"]\n{}{}",
+        webhook("ops", &ops.url(), ""),
+        webhook("crm", &crm.url(), FAST),
+    ))
+    .await;
+    let breaker = "ivrhook_destination_breaker_state{destination=\"crm\"}";
+    let (mut opened, mut was_open) = (0, false);
+    let started = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    for n in 0.. {
+        tick.tick().await;
+        let elapsed = started.elapsed();
+        if elapsed > Duration::from_secs(60) {
+            break;
+        }
+        // Down for 4 s of every 8: a 503 finds it down as no answer does.
+        crm.answer(if elapsed.as_secs() % 8 < 4 { 503 } else { 200 });
+        app.spawn_post(call_report(&format!("flap-{n}"), n, 0, None).to_string());
+        let open = app.metric(breaker).await == 1.0;
+        opened += usize::from(open && !was_open);
+        was_open = open;
+    }
+    assert!(
+        opened >= 2,
+        "the breaker opened {opened} time(s): no flapping to coalesce"
+    );
+    crm.answer(200);
+    eventually_within("closed at the end", Duration::from_secs(60), || async {
+        app.metric(breaker).await == 0.0
+    })
+    .await;
+    eventually("the last recovery announced", || async {
+        at(&ops)
+            .last()
+            .is_some_and(|e| e["type"] == "destination.recovered")
+    })
+    .await;
+    let events = at(&ops);
+    assert_eq!(
+        of_type(&events, "destination.failing").len(),
+        1,
+        "{events:?}"
+    );
+    assert_eq!(
+        of_type(&events, "destination.recovered").len(),
+        1,
+        "{events:?}"
+    );
+    app.stop().await;
+}
