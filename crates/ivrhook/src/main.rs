@@ -5,6 +5,7 @@
 mod backup_cmd;
 mod cli_tools;
 mod config_cmd;
+mod deliveries_cmd;
 mod logging;
 mod prune_cmd;
 mod send;
@@ -96,6 +97,11 @@ enum Command {
     ///
     /// Example: ivrhook prune --dry-run --config /etc/ivrhook/ivrhook.toml
     Prune(prune_cmd::PruneArgs),
+    /// Deliveries on a running ivrhook: send a window of them again.
+    ///
+    /// Example: ivrhook deliveries retry --destination crm --from 2026-12-05T08:00:00Z --dry-run
+    #[command(subcommand)]
+    Deliveries(deliveries_cmd::DeliveriesCommand),
     /// Print a shell's completion script, generated from these commands.
     ///
     /// Example: ivrhook completions bash > /etc/bash_completion.d/ivrhook
@@ -198,6 +204,7 @@ async fn main() -> ExitCode {
         Command::Migrate(args) => finish(migrate(args).await),
         Command::Backup(args) => finish(backup_cmd::run(args).await),
         Command::Prune(args) => finish(prune_cmd::run(args).await),
+        Command::Deliveries(command) => finish(deliveries_cmd::run(command).await),
         Command::Send(args) => finish(send::run(args).await),
         Command::Tail(args) => finish(tail(args).await),
         Command::Simulate(args) => finish(cli_tools::simulate(args).await),

@@ -14,6 +14,21 @@ pub fn unreachable(server: &str, e: &reqwest::Error) -> String {
     )
 }
 
+/// The answer's body when the server took the request; otherwise its refusal, with the
+/// message of the API's error body.
+pub async fn accepted(response: reqwest::Response) -> Result<String, String> {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(text);
+    }
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or(text);
+    Err(format!("refused with HTTP {}: {message}", status.as_u16()))
+}
+
 /// The innermost error: "connection refused", not "error sending request for url (…)".
 pub fn root_cause(e: &dyn std::error::Error) -> String {
     let mut cause = e;

@@ -47,17 +47,8 @@ pub async fn run(args: SendArgs) -> Result<(), Box<dyn Error>> {
         .send()
         .await
         .map_err(|e| ivrhook::net::unreachable(&server, &e))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if status.is_success() {
-        println!("{text}");
-        return Ok(());
-    }
-    let message = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or(text);
-    Err(format!("refused with HTTP {}: {message}", status.as_u16()).into())
+    println!("{}", ivrhook::net::accepted(response).await?);
+    Ok(())
 }
 
 /// The report's own `appId`, for a send without `--app`.

@@ -319,6 +319,43 @@ impl AttemptRecord {
     }
 }
 
+/// A destination's deliveries created in `[from_ms, to_ms)`, for a bulk retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryRange {
+    /// The destination.
+    pub destination: String,
+    /// Created at or after this.
+    pub from_ms: i64,
+    /// Created before this.
+    pub to_ms: i64,
+    /// Which of them.
+    pub states: RetryStates,
+}
+
+/// The deliveries a bulk retry takes: dead, pending (they go now), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetryStates {
+    /// Dead and pending.
+    #[default]
+    DeadAndPending,
+    /// Dead only.
+    Dead,
+    /// Pending only.
+    Pending,
+}
+
+impl RetryStates {
+    /// The condition in both backends' SQL: each state a term of its own, so that each can
+    /// read its own index (no index holds both).
+    pub(crate) fn condition(self) -> &'static str {
+        match self {
+            RetryStates::DeadAndPending => "(state = 'dead' OR state = 'pending')",
+            RetryStates::Dead => "state = 'dead'",
+            RetryStates::Pending => "state = 'pending'",
+        }
+    }
+}
+
 /// Where a delivery is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryState {

@@ -3,7 +3,7 @@
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
     Consumer, Inserted, NewReport, StoreError, StoredReport,
 };
@@ -105,21 +105,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Like `retry_delivery` for a destination's dead and pending deliveries created in a time
     /// range.
-    async fn retry_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-    ) -> Result<u64, StoreError>;
+    async fn retry_range(&self, range: &RetryRange, now_ms: i64) -> Result<u64, StoreError>;
 
     /// How many deliveries `retry_range` would send now.
-    async fn count_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<u64, StoreError>;
+    async fn count_range(&self, range: &RetryRange) -> Result<u64, StoreError>;
 
     /// Deliveries the filter selects, oldest first.
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;

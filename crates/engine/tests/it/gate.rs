@@ -7,7 +7,7 @@ use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
     Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
@@ -106,16 +106,8 @@ impl Store for GatedStore {
     ) -> Result<Option<DeliveryRow>, StoreError> {
         self.inner.retry_delivery(id, now_ms).await
     }
-    async fn retry_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        self.inner
-            .retry_range(destination, from_ms, to_ms, now_ms)
-            .await
+    async fn retry_range(&self, range: &RetryRange, now_ms: i64) -> Result<u64, StoreError> {
+        self.inner.retry_range(range, now_ms).await
     }
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         self.inner.deliveries(filter).await
@@ -154,8 +146,8 @@ impl Store for GatedStore {
     async fn calls_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         self.inner.calls_with_prefix(prefix, limit).await
     }
-    async fn count_range(&self, destination: &str, from: i64, to: i64) -> Result<u64, StoreError> {
-        self.inner.count_range(destination, from, to).await
+    async fn count_range(&self, range: &RetryRange) -> Result<u64, StoreError> {
+        self.inner.count_range(range).await
     }
     async fn earlier_pending(
         &self,

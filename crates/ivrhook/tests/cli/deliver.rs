@@ -177,3 +177,97 @@ async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
     );
     again.child.start_kill().unwrap();
 }
+
+/// The deliveries to the app's callback in `state`.
+async fn in_state(base: &str, state: &str) -> usize {
+    let url = format!("{base}/v1/deliveries?destination=app:{APP}&state={state}");
+    let page: Value = crate::http()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["deliveries"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_retry_counts_a_window_then_sends_its_dead_again() {
+    let (receiver, url) = receiver(Duration::ZERO).await;
+    receiver.always(Reply::code("108100"));
+    let (_guard, dir) = temp_dir();
+    config(&dir, &url);
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let base = server.base.clone();
+    for call in ["again-1", "again-2", "again-3"] {
+        std::fs::write(dir.join("report.json"), report(call).to_string()).unwrap();
+        run_ok(&dir, &["send", "--server", &base, "report.json"]).await;
+    }
+    let destination = format!("app:{APP}");
+    let retry = |extra: &[&str]| {
+        let mut args = vec!["deliveries", "retry", "--destination", &destination];
+        args.extend(["--server", &base]);
+        args.extend(extra.iter().copied());
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let dir = dir.clone();
+        async move { run_ok(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>()).await }
+    };
+    ivrhook_testkit::eventually("the receiver to refuse all three", || async {
+        in_state(&base, "dead").await == 3
+    })
+    .await;
+    let counted = run(retry(&["--state", "dead", "--dry-run"])).await;
+    assert_eq!(
+        counted.trim(),
+        format!("3 dead deliveries to {destination} would go now")
+    );
+    assert_eq!(in_state(&base, "dead").await, 3, "a dry run sends nothing");
+    let earlier = run(retry(&[
+        "--from",
+        "2020-01-01T00:00:00Z",
+        "--to",
+        "2020-01-02T00:00:00Z",
+        "--dry-run",
+    ]))
+    .await;
+    assert!(
+        earlier.starts_with("0 dead and pending deliveries"),
+        "{earlier}"
+    );
+    let args = retry(&["--from", "yesterday"]);
+    let (_, err) = run_fails(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(
+        err.contains("--from \"yesterday\": not an RFC 3339 time"),
+        "{err}"
+    );
+    let (_, err) = run_fails(
+        &dir,
+        &[
+            "deliveries",
+            "retry",
+            "--destination",
+            "nope",
+            "--server",
+            &base,
+        ],
+    )
+    .await;
+    assert!(
+        err.contains("refused with HTTP 404: destination: \"nope\" is not configured"),
+        "{err}"
+    );
+    receiver.always(Reply::code("000000"));
+    let sent = run(retry(&["--state", "dead"])).await;
+    assert_eq!(
+        sent.trim(),
+        format!("3 dead deliveries to {destination} go now")
+    );
+    wait_until("each sent again and accepted", || {
+        receiver.by_call().values().all(|n| *n == 2) && receiver.count() == 6
+    })
+    .await;
+    server.child.start_kill().unwrap();
+}

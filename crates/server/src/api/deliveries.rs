@@ -3,7 +3,7 @@
 use super::outbound::delivery_response;
 use crate::queries::{
     paging::{self, Page},
-    retries::{bounds, retry_between, retry_now},
+    retries::{self, retry_between, retry_now},
     views::attempt_json,
     waiting::{deliveries_json, explained},
 };
@@ -19,7 +19,7 @@ use axum::{
 };
 use ivrhook_engine::callback_name;
 use ivrhook_protocol::AppId;
-use ivrhook_store::outbox::{DeliveryFilter, DeliveryState};
+use ivrhook_store::outbox::{DeliveryFilter, DeliveryState, RetryStates};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -111,11 +111,16 @@ pub async fn retry(
     Ok((StatusCode::ACCEPTED, delivery_response(&d)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RangeBody {
     from: Option<String>,
     to: Option<String>,
+    /// `dead` or `pending`; both when absent.
+    state: Option<String>,
+    /// Count them and send nothing.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 /// `POST /v1/apps/{appId}/deliveries/retry` with `{"from": RFC 3339, "to": RFC 3339}` (both
@@ -124,7 +129,7 @@ struct RangeBody {
 #[utoipa::path(post, path = "/v1/apps/{app_id}/deliveries/retry", operation_id = "retry_app_deliveries", tag = "deliveries",
     description = "The app's callback deliveries, dead and pending, created in [from, to) go now.",
     params(("app_id" = String, Path, description = "an app with a callback_url")),
-    request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339}, both optional", content_type = "application/json"),
+    request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339, \"state\": \"dead\" or \"pending\", \"dryRun\": true}, each optional: dryRun counts them and sends nothing (answering wouldRetry)", content_type = "application/json"),
     responses((status = 200, description = "how many go now", body = Object),
               (status = 404, description = "the app has no callback_url", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn retry_app_range(
@@ -136,17 +141,16 @@ pub async fn retry_app_range(
     let app = AppId::try_from(app).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
     let name = callback_name(&app);
     let missing = || super::outbound::without_callback(&st, &app);
-    let retried = retry_range(&st, &name, &body, missing).await?;
-    Ok(Json(
-        json!({"appId": app, "destination": name, "retried": retried}),
-    ))
+    let mut answer = retry_range(&st, &name, &body, missing).await?;
+    answer["appId"] = json!(app);
+    Ok(Json(answer))
 }
 
 /// `POST /v1/destinations/{name}/deliveries/retry`: the same for any destination.
 #[utoipa::path(post, path = "/v1/destinations/{name}/deliveries/retry", operation_id = "retry_destination_deliveries", tag = "deliveries",
     description = "The destination's deliveries, dead and pending, created in [from, to) go now.",
     params(("name" = String, Path, description = "a destination's name")),
-    request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339}, both optional", content_type = "application/json"),
+    request_body(content = Object, description = "{\"from\": RFC 3339, \"to\": RFC 3339, \"state\": \"dead\" or \"pending\", \"dryRun\": true}, each optional: dryRun counts them and sends nothing (answering wouldRetry)", content_type = "application/json"),
     responses((status = 200, description = "how many go now", body = Object),
               (status = 404, description = "no such destination", body = crate::error::ErrorBody), crate::error::Refused))]
 pub async fn retry_destination_range(
@@ -156,30 +160,45 @@ pub async fn retry_destination_range(
 ) -> Result<Json<Value>, ApiError> {
     let (Path(name), body) = (name?, body?);
     let missing = || ApiError::NotFound(format!("destination: {name:?} is not configured"));
-    let retried = retry_range(&st, &name, &body, missing).await?;
-    Ok(Json(json!({"destination": name, "retried": retried})))
+    Ok(Json(retry_range(&st, &name, &body, missing).await?))
 }
 
+/// `{"destination", "retried"}`, or with `dryRun` `{"destination", "dryRun", "wouldRetry"}`.
 async fn retry_range(
     st: &AppState,
     name: &str,
     body: &[u8],
     missing: impl FnOnce() -> ApiError,
-) -> Result<u64, ApiError> {
-    let engine = st.engine.as_ref().filter(|e| e.destination(name).is_some());
-    let engine = engine.ok_or_else(missing)?;
-    let range: RangeBody = if body.is_empty() {
-        RangeBody {
-            from: None,
-            to: None,
+) -> Result<Value, ApiError> {
+    let known = st
+        .engine
+        .as_ref()
+        .is_some_and(|e| e.destination(name).is_some());
+    known.then_some(()).ok_or_else(missing)?;
+    let asked: RangeBody = match body.is_empty() {
+        true => RangeBody::default(),
+        false => {
+            serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", e.to_string()))?
         }
-    } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", e.to_string()))?
     };
-    let from = parse_time("from", range.from.as_deref())?;
-    let to = parse_time("to", range.to.as_deref())?;
-    let (from, to) = bounds(engine.clock().now_ms(), from, to)?;
-    retry_between(st, name, from, to).await
+    let states = match asked.state.as_deref() {
+        None => RetryStates::DeadAndPending,
+        Some("dead") => RetryStates::Dead,
+        Some("pending") => RetryStates::Pending,
+        Some(other) => {
+            let reason = format!("{other:?} must be \"dead\" or \"pending\" (or absent: both)");
+            return Err(ApiError::invalid("state", reason));
+        }
+    };
+    let from = parse_time("from", asked.from.as_deref())?;
+    let to = parse_time("to", asked.to.as_deref())?;
+    let range = retries::range(st, name, (from, to), states)?;
+    if asked.dry_run {
+        let n = st.store.count_range(&range).await?;
+        return Ok(json!({"destination": name, "dryRun": true, "wouldRetry": n}));
+    }
+    let n = retry_between(st, &range).await?;
+    Ok(json!({"destination": name, "retried": n}))
 }
 
 fn parse_time(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {

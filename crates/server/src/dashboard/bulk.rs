@@ -11,7 +11,7 @@ use crate::{
     error::ApiError,
     queries::{
         paging,
-        retries::{bounds, now_ms, retry_between},
+        retries::{self, retry_between},
     },
     state::AppState,
 };
@@ -19,6 +19,7 @@ use axum::{
     body::Bytes,
     extract::{Path, RawQuery, State},
 };
+use ivrhook_store::outbox::{RetryRange, RetryStates};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -30,16 +31,16 @@ struct Range {
     to: Option<String>,
 }
 
-/// The range in milliseconds: the fields as the page shows times, or the confirmation's
-/// milliseconds.
-fn range(st: &AppState, r: &Range) -> Result<(i64, i64), ApiError> {
+/// The destination's dead and pending deliveries in the range: the fields as the page shows
+/// times, or the confirmation's milliseconds.
+fn range(st: &AppState, name: &str, r: &Range) -> Result<RetryRange, ApiError> {
     let read = |field, v: Option<&str>| match v.map(str::parse::<i64>) {
         Some(Ok(ms)) => Ok(Some(ms)),
         _ => local_time(st, field, v),
     };
     let from = read("from", given(&r.from))?;
     let to = read("to", given(&r.to))?;
-    bounds(now_ms(st), from, to)
+    retries::range(st, name, (from, to), RetryStates::DeadAndPending)
 }
 
 fn destination(st: &AppState, name: &str) -> Result<(), ApiError> {
@@ -59,8 +60,9 @@ pub(crate) async fn confirm(
 ) -> Result<Markup, Failure> {
     destination(&st, &name)?;
     let q: Range = paging::query(query.as_deref())?;
-    let (from, to) = range(&st, &q)?;
-    let n = st.store.count_range(&name, from, to).await?;
+    let range = range(&st, &name, &q)?;
+    let (from, to) = (range.from_ms, range.to_ms);
+    let n = st.store.count_range(&range).await?;
     let v = |f: &Option<String>| f.clone().unwrap_or_default();
     let body = html! {
         form.filters method="get" {
@@ -96,8 +98,7 @@ pub(crate) async fn run(
     destination(&st, &name)?;
     let form: Range = serde_urlencoded::from_bytes(&body)
         .map_err(|e| ApiError::invalid("body", format!("is not the confirmation form: {e}")))?;
-    let (from, to) = range(&st, &form)?;
-    let n = retry_between(&st, &name, from, to).await?;
+    let n = retry_between(&st, &range(&st, &name, &form)?).await?;
     let body = html! {
         p.done role="status" { strong { (n) } " deliveries to " (name) " go now." }
         p { a href={ "/deliveries?destination=" (name) } { "See them" } }

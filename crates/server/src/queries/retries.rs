@@ -2,7 +2,7 @@
 //! destination's dead and pending ones in a range of creation times.
 
 use crate::{error::ApiError, state::AppState};
-use ivrhook_store::outbox::{DeliveryRow, DeliveryState, Lane};
+use ivrhook_store::outbox::{DeliveryRow, DeliveryState, Lane, RetryRange, RetryStates};
 
 /// A dead or pending delivery goes now; the engine is woken for it.
 pub(crate) async fn retry_now(st: &AppState, id: i64) -> Result<DeliveryRow, ApiError> {
@@ -22,30 +22,36 @@ pub(crate) async fn retry_now(st: &AppState, id: i64) -> Result<DeliveryRow, Api
     }
 }
 
-/// A range's bounds: from the first delivery, up to now, when not given.
-pub(crate) fn bounds(now: i64, from: Option<i64>, to: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let (from, to) = (from.unwrap_or(0), to.unwrap_or(now + 1));
-    if from >= to {
+/// The destination's deliveries in `states` created in `[from, to)`; from the first
+/// delivery, up to now, when not given.
+pub(crate) fn range(
+    st: &AppState,
+    destination: &str,
+    (from, to): (Option<i64>, Option<i64>),
+    states: RetryStates,
+) -> Result<RetryRange, ApiError> {
+    let (from_ms, to_ms) = (from.unwrap_or(0), to.unwrap_or(now_ms(st) + 1));
+    if from_ms >= to_ms {
         return Err(ApiError::invalid("to", "must be later than from"));
     }
-    Ok((from, to))
+    Ok(RetryRange {
+        destination: destination.to_owned(),
+        from_ms,
+        to_ms,
+        states,
+    })
 }
 
-/// The destination's dead and pending deliveries created in `[from, to)` go now.
-pub(crate) async fn retry_between(
-    st: &AppState,
-    name: &str,
-    from: i64,
-    to: i64,
-) -> Result<u64, ApiError> {
+/// The deliveries in `range` go now.
+pub(crate) async fn retry_between(st: &AppState, range: &RetryRange) -> Result<u64, ApiError> {
     let Some(engine) = &st.engine else {
         return Ok(0);
     };
     let now = engine.clock().now_ms();
-    let retried = st.store.retry_range(name, from, to, now).await?;
+    let retried = st.store.retry_range(range, now).await?;
     if retried > 0 {
-        engine.notify(name, Lane::First, now);
-        engine.notify(name, Lane::Retry, now);
+        engine.notify(&range.destination, Lane::First, now);
+        engine.notify(&range.destination, Lane::Retry, now);
     }
     Ok(retried)
 }

@@ -4,7 +4,7 @@
 
 use super::{moved::again_if_moved, PgStore};
 use crate::{
-    outbox::{AttemptRecord, ClaimRequest, ClaimRound, NewEvent, Recorded, Submitted},
+    outbox::{AttemptRecord, ClaimRequest, ClaimRound, NewEvent, Recorded, RetryRange, Submitted},
     rows, StoreError,
 };
 use tokio_postgres::types::ToSql;
@@ -161,38 +161,29 @@ impl PgStore {
         Ok(n == 1)
     }
 
-    pub(super) async fn count_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<u64, StoreError> {
-        let sql = "SELECT COUNT(*) FROM deliveries WHERE destination = $1 AND created_at_ms >= $2
-                   AND created_at_ms < $3 AND (state = 'dead' OR state = 'pending')";
+    pub(super) async fn count_range(&self, r: &RetryRange) -> Result<u64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM deliveries WHERE destination = $1 AND created_at_ms >= $2
+               AND created_at_ms < $3 AND {}",
+            r.states.condition()
+        );
         let client = self.client().await?;
         let n: i64 = client
-            .query_one(sql, &[&destination, &from_ms, &to_ms])
+            .query_one(&sql, &[&r.destination, &r.from_ms, &r.to_ms])
             .await?
             .try_get(0)?;
         Ok(n.max(0) as u64)
     }
 
-    pub(super) async fn retry_many(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        // Two states as two terms, so each can read its own index (migration 0004); no index
-        // holds both.
+    pub(super) async fn retry_many(&self, r: &RetryRange, now_ms: i64) -> Result<u64, StoreError> {
         let sql = format!(
             "{RETRY_NOW} WHERE destination = $2 AND created_at_ms >= $3 AND created_at_ms < $4
-                           AND (state = 'dead' OR state = 'pending')"
+                           AND {}",
+            r.states.condition()
         );
         let client = self.client().await?;
         let (client, sql) = (&client, &sql);
-        let params: &[&(dyn ToSql + Sync)] = &[&now_ms, &destination, &from_ms, &to_ms];
+        let params: &[&(dyn ToSql + Sync)] = &[&now_ms, &r.destination, &r.from_ms, &r.to_ms];
         let n = again_if_moved(|| async move { Ok(client.execute(sql, params).await?) }).await?;
         if n > 0 {
             self.floors.reset();

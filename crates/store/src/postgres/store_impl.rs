@@ -4,7 +4,7 @@ use super::PgStore;
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
-        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
     Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
@@ -100,23 +100,12 @@ impl Store for PgStore {
         self.one(id).await
     }
 
-    async fn retry_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        self.retry_many(destination, from_ms, to_ms, now_ms).await
+    async fn retry_range(&self, range: &RetryRange, now_ms: i64) -> Result<u64, StoreError> {
+        self.retry_many(range, now_ms).await
     }
 
-    async fn count_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<u64, StoreError> {
-        self.count_range(destination, from_ms, to_ms).await
+    async fn count_range(&self, range: &RetryRange) -> Result<u64, StoreError> {
+        self.count_range(range).await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {

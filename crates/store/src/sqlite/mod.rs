@@ -37,7 +37,7 @@ mod writer_tests;
 use crate::{
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
-        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, Submitted,
+        DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
     retention::{PruneRequest, PruneStep},
     Consumer, Inserted, Migrations, NewReport, OpenOptions, Store, StoreError, StoreEvents,

@@ -3,7 +3,7 @@
 use crate::{
     outbox::{
         AttemptRecord, ClaimRequest, Claimed, EventIds, Lane, LeaseOffer, NewEvent, Recorded,
-        Submitted,
+        RetryRange, Submitted,
     },
     rows, Forward, Leased,
 };
@@ -215,33 +215,25 @@ pub(crate) fn retry_one(conn: &Connection, id: i64, now_ms: i64) -> rusqlite::Re
     Ok(conn.prepare_cached(&sql)?.execute((now_ms, id))? == 1)
 }
 
-pub(crate) fn retry_range(
-    conn: &Connection,
-    destination: &str,
-    from_ms: i64,
-    to_ms: i64,
-    now_ms: i64,
-) -> rusqlite::Result<u64> {
+pub(crate) fn retry_range(conn: &Connection, r: &RetryRange, now_ms: i64) -> rusqlite::Result<u64> {
     let sql = format!(
         "{RETRY_NOW} WHERE destination = ?2 AND created_at_ms >= ?3 AND created_at_ms < ?4
-                       AND state IN ('dead', 'pending')"
+                       AND {}",
+        r.states.condition()
     );
     Ok(conn
         .prepare_cached(&sql)?
-        .execute((now_ms, destination, from_ms, to_ms))? as u64)
+        .execute((now_ms, &r.destination, r.from_ms, r.to_ms))? as u64)
 }
 
-pub(crate) fn count_range(
-    conn: &Connection,
-    destination: &str,
-    from_ms: i64,
-    to_ms: i64,
-) -> rusqlite::Result<u64> {
-    conn.prepare_cached(
+pub(crate) fn count_range(conn: &Connection, r: &RetryRange) -> rusqlite::Result<u64> {
+    let sql = format!(
         "SELECT COUNT(*) FROM deliveries WHERE destination = ?1 AND created_at_ms >= ?2
-           AND created_at_ms < ?3 AND state IN ('dead', 'pending')",
-    )?
-    .query_row((destination, from_ms, to_ms), |r| r.get(0))
+           AND created_at_ms < ?3 AND {}",
+        r.states.condition()
+    );
+    conn.prepare_cached(&sql)?
+        .query_row((&r.destination, r.from_ms, r.to_ms), |row| row.get(0))
 }
 
 /// The lease offer, if the store takes it: an ordered destination's delivery may go now only

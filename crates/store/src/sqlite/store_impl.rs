@@ -104,29 +104,15 @@ impl Store for SqliteStore {
         self.read(move |c| outbox_read::one(c, id)).await
     }
 
-    async fn retry_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        let destination = destination.to_owned();
-        self.write(false, move |c| {
-            outbox::retry_range(c, &destination, from_ms, to_ms, now_ms)
-        })
-        .await
+    async fn retry_range(&self, range: &RetryRange, now_ms: i64) -> Result<u64, StoreError> {
+        let range = range.clone();
+        self.write(false, move |c| outbox::retry_range(c, &range, now_ms))
+            .await
     }
 
-    async fn count_range(
-        &self,
-        destination: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<u64, StoreError> {
-        let destination = destination.to_owned();
-        self.read(move |c| outbox::count_range(c, &destination, from_ms, to_ms))
-            .await
+    async fn count_range(&self, range: &RetryRange) -> Result<u64, StoreError> {
+        let range = range.clone();
+        self.read(move |c| outbox::count_range(c, &range)).await
     }
 
     async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {

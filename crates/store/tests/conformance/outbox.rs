@@ -4,7 +4,7 @@ use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     outbox::{
         AttemptRecord, ClaimRequest, Claimed, DeliveryFilter, DeliveryState, DestinationCount,
-        Lane, NewEvent, Payload, Recorded, Settle, Submitted,
+        Lane, NewEvent, Payload, Recorded, RetryRange, RetryStates, Settle, Submitted,
     },
     Store,
 };
@@ -425,25 +425,42 @@ pub async fn dead_deliveries_are_retried_one_or_by_range(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(ids(&again), [dead[0]]);
-    let counted = store.count_range("app:app", NOW, NOW + 1).await.unwrap();
-    assert_eq!(counted, 3, "what a bulk retry would send");
-    let other = store.count_range("app:other", NOW, NOW + 1).await.unwrap();
-    assert_eq!(other, 0, "another destination's");
+    let range = |destination: &str, from_ms, to_ms, states| RetryRange {
+        destination: destination.into(),
+        from_ms,
+        to_ms,
+        states,
+    };
+    let all = range("app:app", NOW, NOW + 1, RetryStates::DeadAndPending);
     assert_eq!(
-        store
-            .retry_range("app:app", NOW, NOW + 1, NOW + 200)
-            .await
-            .unwrap(),
-        3
+        store.count_range(&all).await.unwrap(),
+        3,
+        "what a bulk retry would send"
     );
+    let dead_only = RetryRange {
+        states: RetryStates::Dead,
+        ..all.clone()
+    };
+    assert_eq!(store.count_range(&dead_only).await.unwrap(), 2, "the dead");
+    let pending_only = RetryRange {
+        states: RetryStates::Pending,
+        ..all.clone()
+    };
     assert_eq!(
-        store
-            .retry_range("app:app", NOW + 1, NOW + 9, NOW)
-            .await
-            .unwrap(),
+        store.count_range(&pending_only).await.unwrap(),
+        1,
+        "the one retried"
+    );
+    let other = range("app:other", NOW, NOW + 1, RetryStates::DeadAndPending);
+    assert_eq!(
+        store.count_range(&other).await.unwrap(),
         0,
-        "range"
+        "another destination's"
     );
+    assert_eq!(store.retry_range(&dead_only, NOW + 200).await.unwrap(), 2);
+    assert_eq!(store.retry_range(&all, NOW + 200).await.unwrap(), 3);
+    let later = range("app:app", NOW + 1, NOW + 9, RetryStates::DeadAndPending);
+    assert_eq!(store.retry_range(&later, NOW).await.unwrap(), 0, "range");
     let counts = store.delivery_counts().await.unwrap();
     assert_eq!(counts, [count("app:app", DeliveryState::Pending, 3)]);
 }
