@@ -66,6 +66,7 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
 
 /// Re-reads every destination's earliest due time per lane from the store.
 pub(crate) async fn refresh(inner: &Inner) {
+    crate::pause::load(inner).await;
     let generations: Vec<[u64; 2]> = inner
         .destinations
         .iter()

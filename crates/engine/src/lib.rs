@@ -24,7 +24,7 @@
 //! - `dispatch`: the claim loop; `attempt`: one attempt and its record.
 //! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.
-//! - `alerts`: operator events.
+//! - `alerts`: operator events; `pause`: pausing and resuming a destination.
 //! - `clock`, `metrics`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -44,6 +44,7 @@ pub mod kinds;
 mod live;
 pub mod metrics;
 pub mod outgoing;
+mod pause;
 mod remote;
 mod reserve;
 pub mod route;
@@ -58,6 +59,7 @@ pub use kinds::http::use_ring_for_tls;
 pub use live::Live;
 pub use metrics::EngineMetrics;
 pub use outgoing::Outgoing;
+pub use pause::Paused;
 /// The URL type of the HTTP kinds' settings.
 pub use reqwest::Url;
 pub use transport::{Outcome, Transport};

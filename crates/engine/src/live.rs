@@ -20,6 +20,8 @@ pub struct Live {
     pub ordered: bool,
     /// Pending deliveries, as last counted plus this node's changes since.
     pub backlog: i64,
+    /// Since when it is paused (milliseconds), as this node last read it.
+    pub paused_since_ms: Option<i64>,
 }
 
 impl Engine {
@@ -38,6 +40,7 @@ impl Engine {
             max_in_flight: dest.settings.max_in_flight,
             ordered: dest.settings.ordered,
             backlog: dest.backlog.pending(),
+            paused_since_ms: st.paused(),
         })
     }
 

@@ -17,6 +17,8 @@ pub(crate) struct DestinationState {
     in_flight: HashSet<i64>,
     breaker: Breaker,
     recent: Recent,
+    /// Since when it is paused: nothing starts while it is.
+    paused: Option<i64>,
     /// The earliest known due time per lane (`None`: nothing pending that we know of).
     due: [Option<i64>; 2],
     /// Bumped by every announcement of new due work, so a claim or refresh that read the
@@ -81,6 +83,16 @@ impl DestinationState {
         (self.breaker.state(now_ms), self.breaker.reopens_at())
     }
 
+    /// Since when it is paused, if it is.
+    pub fn paused(&self) -> Option<i64> {
+        self.paused
+    }
+
+    /// Paused since `since`, or (`None`) not paused.
+    pub fn set_paused(&mut self, since: Option<i64>) {
+        self.paused = since;
+    }
+
     /// Failed attempts among the recent ones, 0 to 1.
     pub fn error_rate(&self) -> f64 {
         self.recent.error_rate()
@@ -124,7 +136,7 @@ impl DestinationState {
     /// node killed abruptly leaves at most `2 × max_in_flight` deliveries that were sent and
     /// may be sent again.
     pub fn plan(&self, now_ms: i64, max_in_flight: u32) -> [u32; 2] {
-        if !self.ready.is_empty() {
+        if !self.ready.is_empty() || self.paused.is_some() {
             return [0, 0];
         }
         let allowed = self.breaker.allowance(now_ms, self.free(max_in_flight));
@@ -157,7 +169,10 @@ impl DestinationState {
     /// what it claimed waits in `ready` and new deliveries wait behind it.
     pub fn reserve(&mut self, now_ms: i64, max_in_flight: u32) -> bool {
         let closed = self.breaker.state(now_ms) == BreakerState::Closed;
-        let free = self.ready.is_empty() && closed && self.free(max_in_flight) > 0;
+        let free = self.ready.is_empty()
+            && closed
+            && self.paused.is_none()
+            && self.free(max_in_flight) > 0;
         if free {
             self.active += 1;
         }
@@ -196,7 +211,8 @@ impl DestinationState {
         timeout_ms: i64,
         max_in_flight: u32,
     ) -> Option<Ready> {
-        while self.breaker.allowance(now_ms, self.free(max_in_flight)) > 0 {
+        while self.paused.is_none() && self.breaker.allowance(now_ms, self.free(max_in_flight)) > 0
+        {
             let ready = self.ready.pop_front()?;
             if now_ms + timeout_ms > ready.lease_until_ms {
                 self.in_flight.remove(&ready.claimed.delivery_id);

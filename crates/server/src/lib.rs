@@ -142,6 +142,7 @@ impl Server {
                 Clock::new(),
                 metrics.engine.clone(),
             )?;
+            engine.load_paused().await;
             Some(engine)
         };
         let metrics_feed = metrics.feed_waiting.clone();

@@ -165,6 +165,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Pending and dead deliveries per destination (backlogs and the metrics).
     async fn delivery_counts(&self) -> Result<Vec<DestinationCount>, StoreError>;
 
+    /// Pauses (`Some(at_ms)`) or resumes (`None`) a destination; whether that changed it.
+    async fn set_paused(&self, destination: &str, at_ms: Option<i64>) -> Result<bool, StoreError>;
+
+    /// The paused destinations, with when each was paused, by name.
+    async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
     // --- operations ---
 
     /// Answers when the database does (for `/healthz`).

@@ -51,6 +51,13 @@ pub enum Subject {
         /// The last failure's error, when failing.
         last_error: Option<String>,
     },
+    /// An operator paused a destination (`paused`) or resumed it.
+    Pause {
+        /// The destination.
+        destination: String,
+        /// Whether it is paused (else resumed).
+        paused: bool,
+    },
     /// A destination's backlog passed 80 % of `max_backlog` (`high`) or fell under it again.
     Backlog {
         /// The destination.
@@ -80,6 +87,8 @@ impl Subject {
                 (true, true) => "app.callback.failing",
                 (true, false) => "app.callback.recovered",
             },
+            Subject::Pause { paused: true, .. } => "destination.paused",
+            Subject::Pause { paused: false, .. } => "destination.resumed",
             Subject::Backlog { high: true, .. } => "backlog.high",
             Subject::Backlog { high: false, .. } => "backlog.normal",
         }
@@ -90,6 +99,7 @@ impl Subject {
         match self {
             Subject::Dead { destination, .. }
             | Subject::Health { destination, .. }
+            | Subject::Pause { destination, .. }
             | Subject::Backlog { destination, .. } => destination,
         }
     }
@@ -99,6 +109,7 @@ impl Subject {
         match self {
             Subject::Dead { destination, .. } => format!("dead:{destination}"),
             Subject::Health { destination, .. } => format!("health:{destination}"),
+            Subject::Pause { destination, .. } => format!("pause:{destination}"),
             Subject::Backlog { destination, .. } => format!("backlog:{destination}"),
         }
     }
@@ -132,6 +143,13 @@ impl Subject {
                 }
                 if let Some(e) = last_error {
                     v["lastError"] = json!(e);
+                }
+                v
+            }
+            Subject::Pause { destination, .. } => {
+                let mut v = json!({"destination": destination});
+                if let Some(app) = destination.strip_prefix("app:") {
+                    v["app"] = json!(app);
                 }
                 v
             }

@@ -108,6 +108,11 @@ impl Gather {
         }
     }
 
+    /// An event to send as it is.
+    pub fn ready(&mut self, subject: Subject) {
+        self.ready.push(subject);
+    }
+
     /// The events to send now; with `all`, every dead window too, however young (shutdown).
     pub fn take(&mut self, now_ms: i64, all: bool) -> Vec<Subject> {
         self.remind(Condition::Failing, now_ms);

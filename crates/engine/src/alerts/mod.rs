@@ -133,6 +133,19 @@ impl Alerter {
         self.condition(Condition::BacklogHigh, high, subject, now_ms);
     }
 
+    /// An operator paused (or resumed) `dest`: announced as it happens, never coalesced.
+    pub fn paused(&self, dest: &Destination, paused: bool) {
+        if !self.heard(dest) {
+            return;
+        }
+        let destination = dest.name().to_owned();
+        self.gather().ready(Subject::Pause {
+            destination,
+            paused,
+        });
+        self.wake.notify_one();
+    }
+
     fn condition(&self, condition: Condition, holds: bool, subject: Subject, now_ms: i64) {
         let mut gather = self.gather();
         match holds {

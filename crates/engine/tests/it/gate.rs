@@ -149,6 +149,12 @@ impl Store for GatedStore {
     async fn count_range(&self, range: &RetryRange) -> Result<u64, StoreError> {
         self.inner.count_range(range).await
     }
+    async fn set_paused(&self, destination: &str, at_ms: Option<i64>) -> Result<bool, StoreError> {
+        self.inner.set_paused(destination, at_ms).await
+    }
+    async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.inner.paused().await
+    }
     async fn earlier_pending(
         &self,
         destination: &str,

@@ -7,7 +7,8 @@
 //! - `events`, `stream`, `consumers`: the report feed (pages and long polls, server-sent
 //!   events, named consumers).
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
-//! - `deliveries`: listing, inspecting and retrying deliveries.
+//! - `deliveries`: listing, inspecting and retrying deliveries; `pause`: pausing and
+//!   resuming a destination.
 //! - `setup`: `GET /v1/apps`, `GET /v1/destinations`: the configuration, no credential.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
 //! - `request_id`: `x-request-id` on every response and in its log lines.
@@ -21,6 +22,7 @@ pub(crate) mod deliveries;
 pub(crate) mod events;
 mod openapi;
 mod outbound;
+mod pause;
 mod request_id;
 pub(crate) mod setup;
 mod stream;
@@ -66,6 +68,22 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(
             "/v1/destinations/{name}/deliveries/retry",
             post(deliveries::retry_destination_range),
+        )
+        .route(
+            "/v1/destinations/{name}/pause",
+            post(pause::pause_destination),
+        )
+        .route(
+            "/v1/destinations/{name}/resume",
+            post(pause::resume_destination),
+        )
+        .route(
+            "/v1/apps/{app_id}/callback/pause",
+            post(pause::pause_callback),
+        )
+        .route(
+            "/v1/apps/{app_id}/callback/resume",
+            post(pause::resume_callback),
         )
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))

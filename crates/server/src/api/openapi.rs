@@ -1,7 +1,7 @@
 //! `/openapi.json`: the `/v1` API as OpenAPI 3.1, generated from the handlers' annotations;
 //! `/docs`: the same, as a page ivrhook renders itself (nothing is fetched from elsewhere).
 
-use super::{call_list, calls, consumers, deliveries, events, outbound, setup, stream};
+use super::{call_list, calls, consumers, deliveries, events, outbound, pause, setup, stream};
 use crate::error::ErrorBody;
 use axum::{response::Html, Json};
 use serde_json::Value;
@@ -27,6 +27,8 @@ use utoipa::{
         outbound::submit,
         deliveries::list, deliveries::get, deliveries::retry,
         deliveries::retry_app_range, deliveries::retry_destination_range,
+        pause::pause_destination, pause::resume_destination,
+        pause::pause_callback, pause::resume_callback,
         setup::apps, setup::destinations,
     ),
     components(schemas(ErrorBody)),

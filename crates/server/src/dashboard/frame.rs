@@ -17,7 +17,7 @@ th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-
 .scroll{overflow-x:auto}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}\
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin-bottom:1rem}\
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}\
-input,select,button{font:inherit;padding:.25rem .4rem}button{cursor:pointer}\
+input,select,button{font:inherit;padding:.25rem .4rem}button{cursor:pointer}form.inline{display:inline}\
 :focus-visible{outline:3px solid #e76f51;outline-offset:2px}\
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}\
 svg{max-width:100%;height:auto}.dead{color:#9b1c1c}.delivered{color:#1b5e20}\

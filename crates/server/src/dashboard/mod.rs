@@ -49,6 +49,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             &below(DESTINATIONS, "{name}/retry"),
             get(bulk::confirm).post(bulk::run),
         )
+        .route(&below(DESTINATIONS, "{name}/pause"), post(setup::pause))
+        .route(&below(DESTINATIONS, "{name}/resume"), post(setup::resume))
         .route_layer(middleware::from_fn_with_state(
             state,
             crate::signin::require_session,

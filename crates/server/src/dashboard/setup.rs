@@ -11,7 +11,12 @@ use crate::{
     queries::setup::{app_json, destination_json},
     state::AppState,
 };
-use axum::{extract::State, Extension};
+use axum::{
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Extension,
+};
 use ivrhook_engine::{breaker::BreakerState, Live};
 use ivrhook_store::outbox::DeliveryState;
 use maud::{html, Markup};
@@ -80,6 +85,7 @@ pub(crate) async fn state_table(st: &AppState, operate: bool) -> Result<Markup, 
                 thead { tr {
                     th { "Destination" } th { "In flight" } th { "Breaker" } th { "Backlog" }
                     th { "Lag" } th { "Dead" }
+                    @if operate { th { "Sending" } }
                 } }
                 tbody { @for r in &rows { (row(r, now, operate)) } }
             } }
@@ -105,8 +111,46 @@ fn row(r: &Row, now: i64, operate: bool) -> Markup {
                 (r.dead)
                 @if operate && r.dead > 0 { " " a href={ "/destinations/" (r.name) "/retry" } { "retry…" } }
             }
+            @if operate { td { (switch(&r.name, live.and_then(|l| l.paused_since_ms).is_some())) } }
         }
     }
+}
+
+/// A paused destination's resume button, or a running one's pause button.
+fn switch(name: &str, paused: bool) -> Markup {
+    let (action, label) = match paused {
+        true => ("resume", "Resume"),
+        false => ("pause", "Pause"),
+    };
+    html! {
+        @if paused { "paused " }
+        form.inline method="post" action={ "/destinations/" (name) "/" (action) } {
+            button.switch type="submit" { (label) }
+        }
+    }
+}
+
+/// `POST /destinations/{name}/pause`, then back to the page.
+pub(crate) async fn pause(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Response, Failure> {
+    switched(&st, &name, true).await
+}
+
+/// `POST /destinations/{name}/resume`, then back to the page.
+pub(crate) async fn resume(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Response, Failure> {
+    switched(&st, &name, false).await
+}
+
+async fn switched(st: &AppState, name: &str, pause: bool) -> Result<Response, Failure> {
+    crate::queries::pause::switch(st, name, pause)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("destination: {name:?} is not configured")))?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/destinations")]).into_response())
 }
 
 fn breakers(st: &AppState, rows: &[Row]) -> Markup {

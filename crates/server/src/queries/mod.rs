@@ -3,6 +3,7 @@
 //!
 //! - `calls`: calls by their newest report, a call's reports, a report by id.
 //! - `paging`: query strings and page cursors.
+//! - `pause`: a destination paused or resumed.
 //! - `retries`: a delivery sent again now, or a destination's in a range.
 //! - `setup`: the configuration as shown, without credentials.
 //! - `views`: store rows as JSON.
@@ -10,6 +11,7 @@
 
 pub(crate) mod calls;
 pub(crate) mod paging;
+pub(crate) mod pause;
 pub(crate) mod retries;
 pub(crate) mod setup;
 pub(crate) mod views;

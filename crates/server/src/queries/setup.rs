@@ -44,8 +44,13 @@ pub(crate) fn destination_json(st: &AppState, d: &DestinationSettings) -> Value 
             "breaker": format!("{:?}", l.breaker).to_lowercase(),
             "breakerUntil": l.reopens_at_ms.map_or(Value::Null, time),
             "backlog": l.backlog,
+            "paused": l.paused_since_ms.is_some(),
+            "pausedSince": l.paused_since_ms.map_or(Value::Null, time),
         })
     });
+    if let Some(types) = &d.alerts {
+        shown["alerts"] = json!({"types": types.patterns()});
+    }
     shown
 }
 

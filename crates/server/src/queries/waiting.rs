@@ -42,6 +42,14 @@ async fn waiting(st: &AppState, d: &DeliveryRow) -> Result<Value, ApiError> {
     if engine.sending(dest, d.id) {
         return Ok(because("sending", format!("being sent to {dest} now")));
     }
+    if let Some(since) = live.paused_since_ms {
+        let when = time(since);
+        let detail = format!(
+            "{dest} is paused (since {}): nothing is sent to it until it is resumed",
+            when.as_str().unwrap_or("?")
+        );
+        return Ok(because("paused", detail));
+    }
     if let Some(held) = breaker(&live, dest) {
         return Ok(held);
     }

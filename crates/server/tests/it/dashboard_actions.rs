@@ -233,3 +233,34 @@ async fn an_open_dashboard_still_refuses_actions_from_another_site() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_is_paused_and_resumed_from_the_destinations_page() {
+    let crm = ivrhook_testkit::Sink::start().await;
+    let app = spawn_with(&format!(
+        "[[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        crm.url()
+    ))
+    .await;
+    let b = browser().await;
+    b.client.goto(&app.url("/destinations")).await.unwrap();
+    click(&b.client, "table.destinations button.switch").await;
+    reload_until(&b.client, "table.destinations button.switch", "Resume").await;
+    let row = text_of(&b.client, "table.destinations tbody tr").await;
+    assert!(row.contains("paused"), "{row}");
+    let body = call_report("paused-1", 0, 0, None).to_string();
+    assert_eq!(app.post_callback(body).await.code, "000000");
+    let (_, pending) = app
+        .get("/v1/deliveries?destination=crm&state=pending")
+        .await;
+    assert_eq!(
+        pending["deliveries"][0]["waiting"]["reason"], "paused",
+        "{pending}"
+    );
+    click(&b.client, "table.destinations button.switch").await;
+    reload_until(&b.client, "table.destinations button.switch", "Pause").await;
+    delivered(&app, "crm", 1).await;
+    let row = text_of(&b.client, "table.destinations tbody tr").await;
+    assert!(!row.contains("paused"), "{row}");
+    app.stop().await;
+}

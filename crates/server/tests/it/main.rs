@@ -25,6 +25,7 @@ mod mqtt_broker;
 mod nats;
 mod outbound;
 mod own_postgres;
+mod pause;
 mod pg_restart;
 mod pg_tls;
 mod postgres;

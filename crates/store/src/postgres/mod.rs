@@ -26,6 +26,7 @@ mod moved;
 mod notify;
 mod outbox;
 mod outbox_read;
+mod paused;
 mod prune;
 mod record_batch;
 mod report_batch;

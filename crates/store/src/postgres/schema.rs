@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: Versions = Versions(&[
         include_str!("migrations/0012_deliveries_finished_before_days_validated.sql"),
     ),
     (13, include_str!("migrations/0013_deliveries_by_day.sql")),
+    (14, include_str!("migrations/0014_paused_destinations.sql")),
 ]);
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.

@@ -163,6 +163,14 @@ impl Store for PgStore {
         self.counts().await
     }
 
+    async fn set_paused(&self, destination: &str, at_ms: Option<i64>) -> Result<bool, StoreError> {
+        self.set_paused(destination, at_ms).await
+    }
+
+    async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.paused().await
+    }
+
     async fn prepare_ahead(&self, now_ms: i64) -> Result<(), StoreError> {
         super::days::prepare(&mut *self.client().await?, now_ms).await
     }

@@ -22,6 +22,7 @@ mod durable;
 mod lock;
 mod outbox;
 mod outbox_read;
+mod paused;
 mod prune;
 mod read;
 mod reports;

@@ -12,6 +12,7 @@ pub(super) const MIGRATIONS: Versions = Versions(&[
     (4, include_str!("migrations/0004_checks_without_lists.sql")),
     (5, include_str!("migrations/0005_destinations.sql")),
     (6, include_str!("migrations/0006_dedupe_by_call.sql")),
+    (7, include_str!("migrations/0007_paused_destinations.sql")),
 ]);
 
 /// How long a connection waits for a lock another holds.

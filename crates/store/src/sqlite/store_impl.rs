@@ -174,6 +174,16 @@ impl Store for SqliteStore {
         self.read(outbox_read::counts).await
     }
 
+    async fn set_paused(&self, destination: &str, at_ms: Option<i64>) -> Result<bool, StoreError> {
+        let destination = destination.to_owned();
+        self.write(false, move |c| paused::set(c, &destination, at_ms))
+            .await
+    }
+
+    async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(paused::list).await
+    }
+
     async fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
         if request.dry_run {
             return self.read(move |c| Ok(prune::step(c, &request))).await?;

@@ -56,6 +56,7 @@ conformance!(
     outbox::a_claim_round_tells_when_the_lane_is_next_due,
     outbox::dead_deliveries_are_retried_one_or_by_range,
     outbox::listings_filter_and_page,
+    outbox::a_pause_is_stored_until_it_is_resumed,
     recorded::a_finished_delivery_names_the_next_of_its_call,
     recorded::an_attempt_for_no_delivery_is_refused,
     recorded::an_answer_with_a_nul_character_is_recorded,

@@ -544,3 +544,24 @@ pub async fn listings_filter_and_page(store: &dyn Store) {
         .collect();
     assert_eq!(shown, [(a, true), (c, true)]);
 }
+
+pub async fn a_pause_is_stored_until_it_is_resumed(store: &dyn Store) {
+    assert!(store.paused().await.unwrap().is_empty());
+    assert!(store.set_paused("crm", Some(NOW)).await.unwrap(), "paused");
+    assert!(
+        !store.set_paused("crm", Some(NOW + 5)).await.unwrap(),
+        "paused already: its time is kept"
+    );
+    assert!(store.set_paused("app:a", Some(NOW + 1)).await.unwrap());
+    let paused = store.paused().await.unwrap();
+    assert_eq!(
+        paused,
+        [("app:a".to_owned(), NOW + 1), ("crm".to_owned(), NOW)]
+    );
+    assert!(store.set_paused("crm", None).await.unwrap(), "resumed");
+    assert!(!store.set_paused("crm", None).await.unwrap(), "not paused");
+    assert_eq!(
+        store.paused().await.unwrap(),
+        [("app:a".to_owned(), NOW + 1)]
+    );
+}
