@@ -7,6 +7,7 @@
 //! - `traits`: the `Store` trait.
 //! - `model`: received reports in and out (`NewReport`, `Inserted`, `StoredReport`).
 //! - `outbox`: events, deliveries, leases and attempts.
+//! - `deadlines`: registered calls whose report has a deadline (overdue calls).
 //! - `rows`: the row mappings both backends share.
 //! - `retention`: what may be pruned, step by step.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod deadlines;
 pub mod error;
 pub mod model;
 pub mod outbox;

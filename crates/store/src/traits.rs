@@ -1,6 +1,7 @@
 //! The [`Store`] trait: what the server and the delivery engine need of a database.
 
 use crate::{
+    deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
@@ -20,8 +21,50 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// forward deliveries are written in the same transaction.
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError>;
 
-    /// Records a call the business placed. `true` when it was not known before.
-    async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError>;
+    /// Records a call the business placed, its report due by `report_due_at_ms` when set.
+    /// `true` when it was not known before (a known call keeps its first registration).
+    async fn register_call(
+        &self,
+        app: &AppId,
+        call: &CallId,
+        report_due_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError>;
+
+    /// The registered call, when it has a deadline for its report.
+    async fn call_deadline(
+        &self,
+        app: &AppId,
+        call: &CallId,
+    ) -> Result<Option<CallDeadline>, StoreError>;
+
+    /// What a sweep has to settle at `now_ms`, at most `limit` of each: calls past their
+    /// deadline with no report (`Settle::Overdue`), and overdue calls reported since
+    /// (`Settle::Resolved`). Reading settles nothing: a sweep announces them, then `settle`s.
+    async fn unsettled(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(Settle, CallDeadline)>, StoreError>;
+
+    /// Marks each call settled as of `now_ms`; the ones this marked. A call reported since it
+    /// was read is not marked overdue.
+    async fn settle(
+        &self,
+        calls: &[(Settle, AppId, CallId)],
+        now_ms: i64,
+    ) -> Result<Vec<(AppId, CallId)>, StoreError>;
+
+    /// Calls overdue and still without a report, per app.
+    async fn overdue_counts(&self) -> Result<Vec<(AppId, u64)>, StoreError>;
+
+    /// Calls overdue and still without a report, oldest first, after `after` (the last
+    /// page's `(overdue_at_ms, call_id)`), of `app` when given.
+    async fn overdue_calls(
+        &self,
+        app: Option<&AppId>,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<CallDeadline>, StoreError>;
 
     /// Whether `register_call` recorded the call for the app.
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError>;

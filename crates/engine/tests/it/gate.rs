@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
+    deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
@@ -63,8 +64,45 @@ impl Store for GatedStore {
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
         self.inner.insert_report(report).await
     }
-    async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
-        self.inner.register_call(app, call).await
+    async fn register_call(
+        &self,
+        app: &AppId,
+        call: &CallId,
+        due: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.inner.register_call(app, call, due).await
+    }
+    async fn call_deadline(
+        &self,
+        app: &AppId,
+        call: &CallId,
+    ) -> Result<Option<CallDeadline>, StoreError> {
+        self.inner.call_deadline(app, call).await
+    }
+    async fn unsettled(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(Settle, CallDeadline)>, StoreError> {
+        self.inner.unsettled(now, limit).await
+    }
+    async fn settle(
+        &self,
+        calls: &[(Settle, AppId, CallId)],
+        now: i64,
+    ) -> Result<Vec<(AppId, CallId)>, StoreError> {
+        self.inner.settle(calls, now).await
+    }
+    async fn overdue_counts(&self) -> Result<Vec<(AppId, u64)>, StoreError> {
+        self.inner.overdue_counts().await
+    }
+    async fn overdue_calls(
+        &self,
+        app: Option<&AppId>,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<CallDeadline>, StoreError> {
+        self.inner.overdue_calls(app, after, limit).await
     }
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
         self.inner.is_call_known(app, call).await

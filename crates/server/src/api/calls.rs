@@ -1,7 +1,7 @@
 //! Registering calls (for `require_known_calls`) and reading a call's timeline.
 
 use crate::queries::{
-    views::{outbound_json, report_json},
+    views::{outbound_json, report_json, time},
     waiting::{deliveries_json, explained},
 };
 use crate::{error::ApiError, state::AppState};
@@ -22,7 +22,7 @@ use std::sync::Arc;
 #[utoipa::path(post, path = "/v1/apps/{app_id}/calls", operation_id = "register_call", tag = "calls",
     description = "Registers a call the business placed, for apps with require_known_calls.",
     params(("app_id" = String, Path, description = "a configured app")),
-    request_body(content = Object, description = "{\"callId\": \"…\"}", content_type = "application/json"),
+    request_body(content = Object, description = "{\"callId\": \"…\", \"reportWithin\": \"15m\"}: reportWithin (optional, else the app's expect_report_within) makes the call overdue when no report came by then", content_type = "application/json"),
     responses((status = 201, description = "registered", body = Object),
               (status = 200, description = "already registered", body = Object),
               (status = 404, description = "the app is not configured", body = crate::error::ErrorBody), crate::error::Refused))]
@@ -47,16 +47,38 @@ pub async fn register(
         Some(_) => return Err(ApiError::invalid("callId", "must be a string")),
         None => return Err(ApiError::invalid("callId", "required field is missing")),
     };
-    let new = st.store.register_call(&app, &call).await?;
+    let due = report_due(&st, &app, &body)?;
+    let new = st.store.register_call(&app, &call, due).await?;
     let status = if new {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
+    let due = st.store.call_deadline(&app, &call).await?;
+    let due = due.map_or(Value::Null, |d| time(d.report_due_at_ms));
     Ok((
         status,
-        Json(json!({"appId": app, "callId": call, "new": new})),
+        Json(json!({"appId": app, "callId": call, "new": new, "reportDueAt": due})),
     ))
+}
+
+/// When the call's report is due: `reportWithin` from now, else the app's
+/// `expect_report_within`, else never.
+fn report_due(st: &AppState, app: &AppId, body: &Value) -> Result<Option<i64>, ApiError> {
+    let within = match body.get("reportWithin") {
+        None | Some(Value::Null) => (st.config.apps.iter())
+            .find(|a| a.id == *app)
+            .and_then(|a| a.expect_report_within),
+        Some(Value::String(text)) => Some(
+            crate::config::report_within(text).map_err(|e| ApiError::invalid("reportWithin", e))?,
+        ),
+        Some(_) => {
+            let reason = "must be a duration such as \"15m\"";
+            return Err(ApiError::invalid("reportWithin", reason));
+        }
+    };
+    let now = crate::queries::retries::now_ms(st);
+    Ok(within.map(|d| now + d.as_millis() as i64))
 }
 
 /// The configured apps the call was registered with (`POST /v1/apps/{appId}/calls`).

@@ -20,6 +20,7 @@ pub(crate) struct FileApp {
     pub id: String,
     #[serde(default)]
     pub require_known_calls: bool,
+    pub expect_report_within: Option<String>,
     pub callback_url: Option<String>,
     pub secret: Option<String>,
     pub timeout: Option<String>,
@@ -49,6 +50,9 @@ impl FileApp {
         let rate_limit = (self.rate_limit.as_deref())
             .map(|t| RateLimit::parse(t).map_err(|e| invalid(key("rate_limit"), e)))
             .transpose()?;
+        let expect_report_within = (self.expect_report_within.as_deref())
+            .map(|t| report_within(t).map_err(|e| invalid(key("expect_report_within"), e)))
+            .transpose()?;
         let common = Common {
             timeout: self.timeout,
             max_in_flight: self.max_in_flight,
@@ -67,6 +71,7 @@ impl FileApp {
             return Ok(App {
                 id,
                 require_known_calls: self.require_known_calls,
+                expect_report_within,
                 delivery: None,
                 auth,
                 rate_limit,
@@ -91,10 +96,20 @@ impl FileApp {
         Ok(App {
             id,
             require_known_calls: self.require_known_calls,
+            expect_report_within,
             delivery: Some(d),
             auth,
             rate_limit,
         })
+    }
+}
+
+/// A report's deadline after its call is registered (`expect_report_within`, `reportWithin`):
+/// a duration longer than 0s.
+pub fn report_within(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be longer than 0s".into()),
+        d => Ok(d),
     }
 }
 

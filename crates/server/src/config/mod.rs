@@ -26,7 +26,7 @@ use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
 use std::{fmt, net::SocketAddr, path::Path};
 
-pub use app::{parse_duration, RateLimit};
+pub use app::{parse_duration, report_within, RateLimit};
 pub use file::{reference, DEFAULT_TOML};
 pub use inbound_auth::{Basic, InboundAuth, Verify};
 pub use roles::Roles;
@@ -238,6 +238,9 @@ pub struct App {
     pub id: AppId,
     /// Answer `108105` to reports for calls not registered through the API.
     pub require_known_calls: bool,
+    /// A registered call's report is due this long after it is registered, unless the
+    /// registration says otherwise (`reportWithin`).
+    pub expect_report_within: Option<std::time::Duration>,
     /// Where this app's reports are delivered (the sender role), when `callback_url` is set.
     pub delivery: Option<ivrhook_engine::DestinationSettings>,
     /// What its reports must show to be taken.

@@ -20,6 +20,7 @@
 mod batch;
 mod day_drop;
 mod days;
+mod deadlines;
 mod finished_days;
 mod floors;
 mod moved;

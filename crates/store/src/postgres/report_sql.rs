@@ -36,6 +36,9 @@ pub(super) const INSERT_MANY: &str = "
                          FROM input i) f
         WHERE f.id IS NOT NULL),
     @prior
+    reported AS (
+        UPDATE calls c SET reported_at_ms = i.received_at_ms FROM input i
+        WHERE c.app_id = i.app_id AND c.call_id = i.call_id AND c.reported_at_ms IS NULL),
     ins AS (
         INSERT INTO @table AS r (app_id, call_id, content_hash, event, status, received_at_ms,
                                  peer, raw, utc_offset, warnings, duplicates,

@@ -38,20 +38,6 @@ impl PgStore {
         Ok(inserted)
     }
 
-    pub(super) async fn register(&self, app: &str, call: &str) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO calls (app_id, call_id, registered_at_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        Ok(client
-            .execute(&stmt, &[&app, &call, &super::now_ms()])
-            .await?
-            == 1)
-    }
-
     pub(super) async fn known(&self, app: &str, call: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let stmt = client

@@ -2,6 +2,7 @@
 
 use super::PgStore;
 use crate::{
+    deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
@@ -18,8 +19,52 @@ impl Store for PgStore {
         self.insert(report).await
     }
 
-    async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
-        self.register(app.as_str(), call.as_str()).await
+    async fn register_call(
+        &self,
+        app: &AppId,
+        call: &CallId,
+        report_due_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        (self.register((app.as_str(), call.as_str()), report_due_at_ms)).await
+    }
+
+    async fn call_deadline(
+        &self,
+        app: &AppId,
+        call: &CallId,
+    ) -> Result<Option<CallDeadline>, StoreError> {
+        self.deadline_of(app.as_str(), call.as_str()).await
+    }
+
+    async fn unsettled(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(Settle, CallDeadline)>, StoreError> {
+        self.unsettled_calls(now_ms, limit).await
+    }
+
+    async fn settle(
+        &self,
+        calls: &[(Settle, AppId, CallId)],
+        now_ms: i64,
+    ) -> Result<Vec<(AppId, CallId)>, StoreError> {
+        self.settle_calls(calls, now_ms).await
+    }
+
+    async fn overdue_counts(&self) -> Result<Vec<(AppId, u64)>, StoreError> {
+        self.overdue_by_app().await
+    }
+
+    async fn overdue_calls(
+        &self,
+        app: Option<&AppId>,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<CallDeadline>, StoreError> {
+        let (ms, call) = after.unwrap_or((-1, String::new()));
+        let app = app.map(AppId::as_str);
+        self.overdue_list(app, (ms, &call), limit).await
     }
 
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {

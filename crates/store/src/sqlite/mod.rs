@@ -18,6 +18,7 @@
 
 mod backup;
 mod checkpoint;
+mod deadlines;
 mod durable;
 mod lock;
 mod outbox;
@@ -36,6 +37,7 @@ mod writer;
 mod writer_tests;
 
 use crate::{
+    deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,

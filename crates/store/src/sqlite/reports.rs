@@ -56,19 +56,9 @@ pub(crate) fn insert(conn: &Connection, r: &NewReport) -> rusqlite::Result<Inser
     );
     conn.prepare_cached(INSERT_REPORT)?.execute(params)?;
     let id = conn.last_insert_rowid();
+    super::deadlines::reported(conn, app, call, at_ms)?;
     let leased = super::outbox::forward(conn, id, app, call, at_ms, &r.forwards)?;
     Ok(Inserted::New { id, leased })
-}
-
-pub(crate) fn register_call(
-    conn: &Connection,
-    app: &str,
-    call: &str,
-    at_ms: i64,
-) -> rusqlite::Result<bool> {
-    let sql = "INSERT INTO calls (app_id, call_id, registered_at_ms) VALUES (?1, ?2, ?3)
-               ON CONFLICT DO NOTHING";
-    Ok(conn.prepare_cached(sql)?.execute((app, call, at_ms))? == 1)
 }
 
 const COLUMNS: &str = rows::REPORT;

@@ -13,6 +13,7 @@ pub(super) const MIGRATIONS: Versions = Versions(&[
     (5, include_str!("migrations/0005_destinations.sql")),
     (6, include_str!("migrations/0006_dedupe_by_call.sql")),
     (7, include_str!("migrations/0007_paused_destinations.sql")),
+    (8, include_str!("migrations/0008_call_deadlines.sql")),
 ]);
 
 /// How long a connection waits for a lock another holds.
@@ -241,7 +242,7 @@ mod tests {
             "version 3 checks through one"
         );
 
-        assert_eq!(migrate(&conn).unwrap(), [4, 5, 6]);
+        assert_eq!(migrate(&conn).unwrap(), since(4));
         let delivery: (i64, String, i64, i64, String) = conn
             .query_row(
                 "SELECT event_id, state, lane, attempts, last_error FROM deliveries WHERE id = 9",
@@ -300,7 +301,7 @@ mod tests {
                  VALUES (11, 9, 'n1', 2, 3, 'retry');",
         )
         .unwrap();
-        assert_eq!(migrate(&conn).unwrap(), [5, 6]);
+        assert_eq!(migrate(&conn).unwrap(), since(5));
         let row: (i64, Option<i64>, String, i64) = conn
             .query_row(
                 "SELECT event_id, report_id, destination, attempts FROM deliveries WHERE id = 9",
@@ -359,5 +360,10 @@ mod tests {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert!(enforced, "enforcement is back on after a failed migration");
+    }
+
+    /// The versions from `first` to the newest: what migrating a file at `first - 1` applies.
+    fn since(first: i64) -> Vec<i64> {
+        (first..=MIGRATIONS.known()).collect()
     }
 }

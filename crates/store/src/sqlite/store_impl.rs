@@ -5,16 +5,66 @@ use super::*;
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_report(&self, report: NewReport) -> Result<Inserted, StoreError> {
-        // With forwards a report is several statements: all of them or none.
-        let atomic = !report.forwards.is_empty();
-        self.write(atomic, move |c| reports::insert(c, &report))
+        // A report is several statements (its registered call, its forwards): all or none.
+        self.write(true, move |c| reports::insert(c, &report)).await
+    }
+
+    async fn register_call(
+        &self,
+        app: &AppId,
+        call: &CallId,
+        report_due_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (app, call, at) = (app.to_string(), call.to_string(), now_ms());
+        self.write(false, move |c| {
+            deadlines::register(c, (&app, &call), at, report_due_at_ms)
+        })
+        .await
+    }
+
+    async fn call_deadline(
+        &self,
+        app: &AppId,
+        call: &CallId,
+    ) -> Result<Option<CallDeadline>, StoreError> {
+        let (app, call) = (app.to_string(), call.to_string());
+        self.read(move |c| Ok(deadlines::one(c, &app, &call)))
+            .await?
+    }
+
+    async fn unsettled(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(Settle, CallDeadline)>, StoreError> {
+        self.read(move |c| Ok(deadlines::unsettled(c, now_ms, limit)))
+            .await?
+    }
+
+    async fn settle(
+        &self,
+        calls: &[(Settle, AppId, CallId)],
+        now_ms: i64,
+    ) -> Result<Vec<(AppId, CallId)>, StoreError> {
+        let calls = calls.to_vec();
+        self.write(false, move |c| deadlines::settle(c, &calls, now_ms))
             .await
     }
 
-    async fn register_call(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {
-        let (app, call, at) = (app.to_string(), call.to_string(), now_ms());
-        self.write(false, move |c| reports::register_call(c, &app, &call, at))
-            .await
+    async fn overdue_counts(&self) -> Result<Vec<(AppId, u64)>, StoreError> {
+        self.read(|c| Ok(deadlines::counts(c))).await?
+    }
+
+    async fn overdue_calls(
+        &self,
+        app: Option<&AppId>,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<CallDeadline>, StoreError> {
+        let app = app.map(|a| a.to_string());
+        let (ms, call) = after.unwrap_or((-1, String::new()));
+        self.read(move |c| Ok(deadlines::list(c, app.as_deref(), (ms, &call), limit)))
+            .await?
     }
 
     async fn is_call_known(&self, app: &AppId, call: &CallId) -> Result<bool, StoreError> {

@@ -45,6 +45,7 @@ conformance!(
     reports::concurrent_duplicates_store_one_row,
     reports::reports_page_in_id_order,
     reports::calls_are_registered_once,
+    reports::overdue_calls_are_settled_once,
     outbox::an_idempotency_key_returns_the_first_event,
     outbox::claims_lease_due_deliveries_in_order_with_bodies,
     outbox::a_lease_hides_a_delivery_until_it_expires,

@@ -1,7 +1,7 @@
 //! Received reports and registered calls.
 
 use ivrhook_protocol::{AppId, CallId};
-use ivrhook_store::{Inserted, NewReport, Store};
+use ivrhook_store::{deadlines::Settle, Inserted, NewReport, Store};
 
 pub fn report(call: &str, content: u8) -> NewReport {
     let raw = format!(r#"{{"appId":"app","callId":"{call}","n":{content},"text":"中文"}}"#);
@@ -115,9 +115,9 @@ pub async fn reports_page_in_id_order(store: &dyn Store) {
 pub async fn calls_are_registered_once(store: &dyn Store) {
     let app = AppId::try_from("app").unwrap();
     assert!(!store.is_call_known(&app, &call("k")).await.unwrap());
-    assert!(store.register_call(&app, &call("k")).await.unwrap());
+    assert!(store.register_call(&app, &call("k"), None).await.unwrap());
     assert!(
-        !store.register_call(&app, &call("k")).await.unwrap(),
+        !store.register_call(&app, &call("k"), None).await.unwrap(),
         "known already"
     );
     assert!(store.is_call_known(&app, &call("k")).await.unwrap());
@@ -172,4 +172,72 @@ pub async fn calls_are_found_by_prefix(store: &dyn Store) {
     assert_eq!(found("p-2", 10).await, ["p-2"]);
     assert_eq!(found("q", 10).await, ["q-1"]);
     assert!(found("r", 10).await.is_empty());
+}
+
+/// A registered call past its deadline with no report is settled overdue once, and once its
+/// report came, resolved once (late); a call reported in time, or before it was registered,
+/// is never overdue.
+pub async fn overdue_calls_are_settled_once(store: &dyn Store) {
+    let app = AppId::try_from("app").unwrap();
+    const DUE: i64 = 1_700_000_000_000;
+    let register = |c: &'static str, due| {
+        let app = app.clone();
+        async move { store.register_call(&app, &call(c), due).await.unwrap() }
+    };
+    store.insert_report(report("early", 1)).await.unwrap();
+    register("missing", Some(DUE)).await;
+    register("on-time", Some(DUE)).await;
+    register("not-yet", Some(DUE + 60_000)).await;
+    register("early", Some(DUE)).await;
+    register("no-deadline", None).await;
+    store.insert_report(report("on-time", 2)).await.unwrap();
+    let now = DUE + 1_000;
+    let found = store.unsettled(now, 100).await.unwrap();
+    let found: Vec<_> = found
+        .iter()
+        .map(|(s, d)| (*s, d.call_id.as_str()))
+        .collect();
+    assert_eq!(found, [(Settle::Overdue, "missing")]);
+    let missing = [(Settle::Overdue, app.clone(), call("missing"))];
+    assert_eq!(store.settle(&missing, now).await.unwrap().len(), 1);
+    assert!(
+        store.settle(&missing, now).await.unwrap().is_empty(),
+        "once"
+    );
+    assert!(store.unsettled(now, 100).await.unwrap().is_empty());
+    assert_eq!(store.overdue_counts().await.unwrap(), [(app.clone(), 1)]);
+    let listed = store.overdue_calls(None, None, 10).await.unwrap();
+    assert_eq!((listed.len(), listed[0].state(now)), (1, "overdue"));
+    assert!(store
+        .overdue_calls(Some(&app), Some((now, "missing".into())), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let on_time = store
+        .call_deadline(&app, &call("on-time"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(on_time.state(now), "on_time");
+    store.insert_report(report("missing", 3)).await.unwrap();
+    let found = store.unsettled(now, 100).await.unwrap();
+    assert_eq!((found.len(), found[0].0), (1, Settle::Resolved));
+    let resolved = [(Settle::Resolved, app.clone(), call("missing"))];
+    assert_eq!(store.settle(&resolved, now).await.unwrap().len(), 1);
+    assert!(
+        store.settle(&resolved, now).await.unwrap().is_empty(),
+        "once"
+    );
+    let late = store
+        .call_deadline(&app, &call("missing"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.state(now), "late");
+    assert!(store.overdue_counts().await.unwrap().is_empty());
+    let reported = [(Settle::Overdue, app.clone(), call("on-time"))];
+    assert!(
+        store.settle(&reported, now).await.unwrap().is_empty(),
+        "reported meanwhile"
+    );
 }
