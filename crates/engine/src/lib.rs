@@ -24,7 +24,8 @@
 //! - `dispatch`: the claim loop; `attempt`: one attempt and its record.
 //! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.
-//! - `alerts`: operator events; `pause`: pausing and resuming a destination.
+//! - `alerts`: operator events; `pause`: pausing and resuming a destination; `overdue`:
+//!   calls whose report never came.
 //! - `clock`, `metrics`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -44,6 +45,7 @@ pub mod kinds;
 mod live;
 pub mod metrics;
 pub mod outgoing;
+mod overdue;
 mod pause;
 mod remote;
 mod reserve;

@@ -36,6 +36,7 @@ pub struct EngineMetrics {
     refused: Family<Labels, Counter>,
     remote_wakeups: Counter,
     sent_on_acceptance: Counter,
+    overdue: Family<Labels, Gauge>,
     activity: Arc<Activity>,
 }
 
@@ -52,6 +53,7 @@ impl EngineMetrics {
             refused: Family::default(),
             remote_wakeups: Counter::default(),
             sent_on_acceptance: Counter::default(),
+            overdue: Family::default(),
             activity: Arc::default(),
         };
         registry.register(
@@ -101,7 +103,20 @@ impl EngineMetrics {
              (the rest are claimed)",
             m.sent_on_acceptance.clone(),
         );
+        registry.register(
+            "calls_overdue",
+            "Registered calls past their report's deadline with no report yet, per app",
+            m.overdue.clone(),
+        );
         m
+    }
+
+    /// Calls overdue for `app` now.
+    pub(crate) fn overdue(&self, app: &str, n: u64) {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        self.overdue
+            .get_or_create(&vec![("app", app.to_owned())])
+            .set(n);
     }
 
     /// This node's counts per minute (reports, attempts), for the dashboard.

@@ -232,6 +232,8 @@ impl Server {
         let engine = state.engine.clone().filter(|_| deliver).map(|engine| {
             let (alerts, stop) = (engine.clone(), shutdown.clone());
             tokio::spawn(async move { alerts.run_alerts(stop).await });
+            let (sweeper, stop) = (engine.clone(), shutdown.clone());
+            tokio::spawn(async move { sweeper.sweep_overdue(stop).await });
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.run(stop).await })
         });

@@ -58,6 +58,20 @@ pub enum Subject {
         /// Whether it is paused (else resumed).
         paused: bool,
     },
+    /// A registered call's report did not come by its deadline (`call.overdue`), or came later
+    /// (`call.overdue.resolved`, with `reported_at_ms`).
+    Overdue {
+        /// The call's app.
+        app: String,
+        /// The call.
+        call: String,
+        /// When it was registered.
+        registered_at_ms: i64,
+        /// When its report was due.
+        due_at_ms: i64,
+        /// When its report came, once it did.
+        reported_at_ms: Option<i64>,
+    },
     /// A destination's backlog passed 80 % of `max_backlog` (`high`) or fell under it again.
     Backlog {
         /// The destination.
@@ -89,14 +103,20 @@ impl Subject {
             },
             Subject::Pause { paused: true, .. } => "destination.paused",
             Subject::Pause { paused: false, .. } => "destination.resumed",
+            Subject::Overdue {
+                reported_at_ms: None,
+                ..
+            } => "call.overdue",
+            Subject::Overdue { .. } => "call.overdue.resolved",
             Subject::Backlog { high: true, .. } => "backlog.high",
             Subject::Backlog { high: false, .. } => "backlog.normal",
         }
     }
 
-    /// The destination it is about.
+    /// The destination it is about ("" for a call).
     pub fn destination(&self) -> &str {
         match self {
+            Subject::Overdue { .. } => "",
             Subject::Dead { destination, .. }
             | Subject::Health { destination, .. }
             | Subject::Pause { destination, .. }
@@ -110,6 +130,7 @@ impl Subject {
             Subject::Dead { destination, .. } => format!("dead:{destination}"),
             Subject::Health { destination, .. } => format!("health:{destination}"),
             Subject::Pause { destination, .. } => format!("pause:{destination}"),
+            Subject::Overdue { app, call, .. } => format!("call:{app}:{call}"),
             Subject::Backlog { destination, .. } => format!("backlog:{destination}"),
         }
     }
@@ -153,6 +174,20 @@ impl Subject {
                 }
                 v
             }
+            Subject::Overdue {
+                app,
+                call,
+                registered_at_ms,
+                due_at_ms,
+                reported_at_ms,
+            } => {
+                let mut v = json!({"app": app, "call": call,
+                    "registeredAt": time(*registered_at_ms), "dueAt": time(*due_at_ms)});
+                if let Some(at) = reported_at_ms {
+                    v["reportedAt"] = json!(time(*at));
+                }
+                v
+            }
             Subject::Backlog {
                 destination,
                 pending,
@@ -172,11 +207,16 @@ fn dead_json(d: &DeadDelivery) -> Value {
     })
 }
 
+/// A time as the events write it: RFC 3339, UTC, milliseconds.
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// An operator event with its envelope, as JSON bytes.
 pub fn render(subject: &Subject, id: &str, at_ms: i64, node: &str) -> Vec<u8> {
-    let at = chrono::DateTime::from_timestamp_millis(at_ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let at = time(at_ms);
     let mut out = Map::new();
     out.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
     out.insert("type".into(), json!(subject.kind()));

@@ -175,7 +175,10 @@ impl Engine {
             };
             let now_ms = inner.clock.now_ms();
             let subjects = inner.alerter.gather().take(now_ms, stopping);
-            for mut event in subjects.iter().flat_map(|s| events(inner, s, now_ms)) {
+            for mut event in subjects
+                .iter()
+                .flat_map(|s| events(inner, s, now_ms, false))
+            {
                 event.first_attempt_at_ms = self.first_attempt_at(&event.destination, now_ms);
                 unstored.push(event);
             }
@@ -208,8 +211,15 @@ impl Engine {
     }
 }
 
-/// The subject as one event for each alert destination that takes its type.
-fn events(inner: &Inner, subject: &Subject, now_ms: i64) -> Vec<NewEvent> {
+/// The subject as one event for each alert destination that takes its type; `idempotent`:
+/// with a key of the type, destination and subject, so that the same announcement made again
+/// (another node, a sweep after a crash) is stored once.
+pub(crate) fn events(
+    inner: &Inner,
+    subject: &Subject,
+    now_ms: i64,
+    idempotent: bool,
+) -> Vec<NewEvent> {
     let body = |id: &str| event::render(subject, id, now_ms, &inner.owner);
     let (Ok(app_id), Ok(call_id)) = (
         AppId::try_from(OPERATOR_APP),
@@ -229,7 +239,8 @@ fn events(inner: &Inner, subject: &Subject, now_ms: i64) -> Vec<NewEvent> {
                 app_id: app_id.clone(),
                 call_id: call_id.clone(),
                 destination: target.clone(),
-                idempotency_key: None,
+                idempotency_key: idempotent
+                    .then(|| format!("{}:{target}:{}", subject.kind(), subject.key())),
                 body: body(&id),
                 created_at_ms: now_ms,
                 first_attempt_at_ms: now_ms,

@@ -96,7 +96,7 @@ async fn registered_with(st: &AppState, call: &CallId) -> Result<Vec<String>, Ap
 /// `GET /v1/calls/{callId}`: every report received for the call (and each one's forward
 /// deliveries) and every report sent for it (with its delivery), oldest first.
 #[utoipa::path(get, path = "/v1/calls/{call_id}", operation_id = "call_timeline", tag = "calls",
-    description = "The call's timeline: registrations, reports received with their forwards, outbound events with their deliveries.",
+    description = "The call's timeline: registrations (with each report deadline and its state: waiting, due, on_time, overdue, late), reports received with their forwards, outbound events with their deliveries.",
     params(("call_id" = String, Path, description = "the callId")),
     responses((status = 200, description = "the timeline", body = Object),
               (status = 404, description = "neither registered nor reported", body = crate::error::ErrorBody), crate::error::Refused))]
@@ -124,9 +124,17 @@ pub async fn timeline(
     }
     let outbound = shown;
     let forwards = deliveries_json(&st, &forwards).await?;
+    let now = crate::queries::retries::now_ms(&st);
+    let mut deadlines = Vec::new();
+    for app in st.apps.keys() {
+        if let Some(d) = st.store.call_deadline(app, &call).await? {
+            deadlines.push(crate::queries::overdue::deadline_json(&d, now));
+        }
+    }
     Ok(Json(json!({
         "callId": call,
         "registeredWith": registered,
+        "reportDeadlines": deadlines,
         "reports": reports,
         "forwards": forwards,
         "outbound": outbound,

@@ -2,6 +2,7 @@
 //! each face only renders (JSON, HTML) what these return.
 //!
 //! - `calls`: calls by their newest report, a call's reports, a report by id.
+//! - `overdue`: registered calls whose report did not come in time.
 //! - `paging`: query strings and page cursors.
 //! - `pause`: a destination paused or resumed.
 //! - `retries`: a delivery sent again now, or a destination's in a range.
@@ -10,6 +11,7 @@
 //! - `waiting`: why a pending delivery waits.
 
 pub(crate) mod calls;
+pub(crate) mod overdue;
 pub(crate) mod paging;
 pub(crate) mod pause;
 pub(crate) mod retries;

@@ -416,3 +416,89 @@ async fn a_destination_flapping_for_a_minute_is_announced_failing_once() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_report_does_not_come_is_overdue_then_late_when_it_comes() {
+    let ops = Sink::start().await;
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\"]\n[[apps]]\nid = \"{APP}\"\n\
+         expect_report_within = \"2s\"\n{}",
+        webhook("ops", &ops.url(), ""),
+    ))
+    .await;
+    let register = |call: &str, within: Option<&str>| {
+        let mut body = serde_json::json!({"callId": call});
+        if let Some(w) = within {
+            body["reportWithin"] = w.into();
+        }
+        let request = app.client.post(app.url(&format!("/v1/apps/{APP}/calls")));
+        async move {
+            request
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let late = register("late-1", None).await;
+    assert!(late["reportDueAt"].is_string(), "the app's default: {late}");
+    register("in-time-1", Some("2s")).await;
+    register("later-1", Some("1h")).await;
+    let body = call_report("in-time-1", 0, 0, None).to_string();
+    assert_eq!(app.post_callback(body).await.code, "000000");
+    eventually_within(
+        "late-1 announced overdue",
+        Duration::from_secs(30),
+        || async { !of_type(&at(&ops), "call.overdue").is_empty() },
+    )
+    .await;
+    let overdue = at(&ops);
+    assert_eq!(overdue.len(), 1, "only late-1: {overdue:?}");
+    assert_eq!(
+        (overdue[0]["app"].as_str(), overdue[0]["call"].as_str()),
+        (Some(APP), Some("late-1"))
+    );
+    let (_, listed) = app.get("/v1/calls?state=overdue").await;
+    let listed = listed["calls"].as_array().unwrap().clone();
+    assert_eq!(
+        (listed.len(), listed[0]["callId"].as_str()),
+        (1, Some("late-1")),
+        "{listed:?}"
+    );
+    let gauge = format!("ivrhook_calls_overdue{{app=\"{APP}\"}}");
+    eventually("the gauge to count it", || async {
+        app.metric(&gauge).await == 1.0
+    })
+    .await;
+    let body = call_report("late-1", 0, 1, None).to_string();
+    assert_eq!(app.post_callback(body).await.code, "000000");
+    eventually("the late report announced", || async {
+        !of_type(&at(&ops), "call.overdue.resolved").is_empty()
+    })
+    .await;
+    let resolved = of_type(&at(&ops), "call.overdue.resolved")[0].clone();
+    assert!(resolved["reportedAt"].is_string(), "{resolved}");
+    let (_, timeline) = app.get("/v1/calls/late-1").await;
+    assert_eq!(
+        timeline["reportDeadlines"][0]["state"], "late",
+        "{timeline}"
+    );
+    let (_, listed) = app.get("/v1/calls?state=overdue").await;
+    assert_eq!(listed["calls"], serde_json::json!([]), "late, not missing");
+    eventually("the gauge back to 0", || async {
+        app.metric(&gauge).await == 0.0
+    })
+    .await;
+    let (_, in_time) = app.get("/v1/calls/in-time-1").await;
+    assert_eq!(
+        in_time["reportDeadlines"][0]["state"], "on_time",
+        "{in_time}"
+    );
+    let (status, refused) = app.get("/v1/calls?state=missing").await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(at(&ops).len(), 2, "nothing else announced");
+    app.stop().await;
+}
