@@ -55,16 +55,11 @@ impl Engine {
             .map(|(s, d)| (*s, d.app_id.clone(), d.call_id.clone()))
             .collect();
         let marked = self.inner.store.settle(&asked, now).await?;
-        // Announced overdue, but its report came meanwhile: it is resolved already.
-        for (settle, call) in &found {
-            let key = (call.app_id.clone(), call.call_id.clone());
-            if *settle == Settle::Overdue && !marked.contains(&key) {
-                let mut reported = call.clone();
-                reported.reported_at_ms = Some(now);
-                self.announce(&reported, true, now).await?;
-            }
-        }
-        let overdue = found.iter().filter(|(s, _)| *s == Settle::Overdue).count();
+        let overdue = (found.iter())
+            .filter(|(s, d)| {
+                *s == Settle::Overdue && marked.contains(&(d.app_id.clone(), d.call_id.clone()))
+            })
+            .count();
         if overdue > 0 {
             tracing::warn!(
                 calls = overdue,

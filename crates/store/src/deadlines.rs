@@ -72,9 +72,11 @@ pub(crate) mod sql {
         SELECT @columns FROM calls
         WHERE overdue_at_ms IS NOT NULL AND reported_at_ms IS NOT NULL AND resolved_at_ms IS NULL
         ORDER BY overdue_at_ms LIMIT ?1";
+    /// Announced overdue: marked so, even if its report came since it was read (it is late
+    /// then, and the next sweep announces that).
     pub const OVERDUE: &str = "
         UPDATE calls SET overdue_at_ms = ?3
-        WHERE app_id = ?1 AND call_id = ?2 AND overdue_at_ms IS NULL AND reported_at_ms IS NULL";
+        WHERE app_id = ?1 AND call_id = ?2 AND overdue_at_ms IS NULL";
     pub const MARK_REPORTED: &str = "
         UPDATE calls SET reported_at_ms = ?3
         WHERE app_id = ?1 AND call_id = ?2 AND reported_at_ms IS NULL";

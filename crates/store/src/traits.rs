@@ -46,8 +46,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<Vec<(Settle, CallDeadline)>, StoreError>;
 
-    /// Marks each call settled as of `now_ms`; the ones this marked. A call reported since it
-    /// was read is not marked overdue.
+    /// Marks each call settled as of `now_ms`; the ones this marked (not another node). A call
+    /// announced overdue is marked so even if its report came since: it is late then, and the
+    /// next `unsettled` has it to resolve.
     async fn settle(
         &self,
         calls: &[(Settle, AppId, CallId)],

@@ -12,6 +12,7 @@ mod forward_crash;
 mod logs;
 mod memory;
 mod openapi;
+mod overdue;
 mod packaging;
 mod proc;
 mod public;
