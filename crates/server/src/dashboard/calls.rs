@@ -2,7 +2,7 @@
 //! newest first, each with its outcome, keys pressed and number of reports.
 
 use super::{
-    frame::{given, offset, page, text, when_text},
+    frame::{given, offset, page, text, when, when_text},
     Failure,
 };
 use crate::{
@@ -31,6 +31,7 @@ struct Search {
     app: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    state: Option<String>,
 }
 
 pub(crate) async fn search(
@@ -38,6 +39,9 @@ pub(crate) async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Markup, Failure> {
     let q: Search = paging::query(query.as_deref())?;
+    if given(&q.state) == Some("overdue") {
+        return overdue(&st, given(&q.app)).await;
+    }
     let window = Window {
         from_ms: local_time(&st, "from", given(&q.from))?,
         to_ms: local_time(&st, "to", given(&q.to))?,
@@ -53,6 +57,28 @@ pub(crate) async fn search(
         (call_table(&st, &calls))
     };
     Ok(page("Calls", &st, true, body))
+}
+
+/// `GET /calls?state=overdue`: registered calls whose report did not come by its deadline,
+/// oldest first.
+async fn overdue(st: &AppState, app: Option<&str>) -> Result<Markup, Failure> {
+    let (calls, _) = crate::queries::overdue::page(st, app, None, Some("100")).await?;
+    let body = html! {
+        p { "Registered calls whose report did not come by its deadline, oldest first. A
+             report that comes later makes the call late, and it leaves this list." }
+        @if calls.is_empty() { p.none { "No call is overdue." } }
+        @else { div.scroll { table.overdue {
+            thead { tr { th { "Call" } th { "App" } th { "Registered" } th { "Due" } th { "Overdue since" } } }
+            tbody { @for d in &calls { tr {
+                td { a href={ "/calls/" (d.call_id) } { (d.call_id) } }
+                td { (d.app_id) }
+                td { (when(st, d.registered_at_ms)) }
+                td { (when(st, d.report_due_at_ms)) }
+                td { @if let Some(at) = d.overdue_at_ms { (when(st, at)) } }
+            } } }
+        } } }
+    };
+    Ok(page("Overdue calls", st, true, body))
 }
 
 /// Calls whose id starts with `prefix` (an exact id is its own prefix).

@@ -90,10 +90,28 @@ async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error:
             (bars("deliveries-chart", "Delivery attempts", &deliveries))
         }
         (answers(&hour))
+        (overdue(st).await?)
         h2 { "Destinations" }
         (state_table(st, operate).await?)
         h2 { "Recent calls" }
         (call_table(st, &calls))
+    })
+}
+
+/// How many registered calls are overdue, with the way to their list.
+async fn overdue(st: &AppState) -> Result<Markup, crate::error::ApiError> {
+    let n: u64 = st
+        .store
+        .overdue_counts()
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    Ok(html! {
+        p #overdue {
+            a href="/calls?state=overdue" { strong { (n) } " overdue calls" }
+            ": registered calls whose report did not come by its deadline."
+        }
     })
 }
 

@@ -468,6 +468,24 @@ async fn a_call_whose_report_does_not_come_is_overdue_then_late_when_it_comes() 
         (1, Some("late-1")),
         "{listed:?}"
     );
+    let page = |path: &'static str| {
+        let request = app.client.get(app.url(path));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let overview = page("/").await;
+    assert!(
+        overview.contains("<strong>1</strong> overdue calls"),
+        "{overview}"
+    );
+    let listed_page = page("/calls?state=overdue").await;
+    let row = listed_page
+        .split("<table class=\"overdue\">")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        row.contains("late-1") && !row.contains("later-1"),
+        "{listed_page}"
+    );
     let gauge = format!("ivrhook_calls_overdue{{app=\"{APP}\"}}");
     eventually("the gauge to count it", || async {
         app.metric(&gauge).await == 1.0
