@@ -520,3 +520,50 @@ async fn a_call_whose_report_does_not_come_is_overdue_then_late_when_it_comes() 
     assert_eq!(at(&ops).len(), 2, "nothing else announced");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apps_callback_down_is_failing_then_recovered() {
+    let ops = Sink::start().await;
+    let business = Sink::start().await;
+    business.answer(503);
+    let app = spawn_with(&format!(
+        "[alerts]\ndestinations = [\"ops\"]\n[[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\n\
+         {FAST}{}",
+        business.url(),
+        webhook("ops", &ops.url(), ""),
+    ))
+    .await;
+    for n in 0..6 {
+        let submitted = (app.client.post(app.url(&format!("/v1/apps/{APP}/events"))))
+            .json(&report(&format!("cb-{n}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(submitted.status(), 202);
+    }
+    eventually_within(
+        "the callback announced failing",
+        Duration::from_secs(30),
+        || async { !of_type(&at(&ops), "app.callback.failing").is_empty() },
+    )
+    .await;
+    let failing = of_type(&at(&ops), "app.callback.failing")[0].clone();
+    assert_eq!(
+        (failing["app"].as_str(), failing["destination"].clone()),
+        (Some(APP), format!("app:{APP}").into())
+    );
+    assert!(
+        failing["lastError"].as_str().unwrap().contains("503"),
+        "{failing}"
+    );
+    business.always(Reply::code("000000"));
+    eventually_within(
+        "the callback announced recovered",
+        Duration::from_secs(60),
+        || async { !of_type(&at(&ops), "app.callback.recovered").is_empty() },
+    )
+    .await;
+    let kinds: Vec<Value> = at(&ops).iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(kinds, ["app.callback.failing", "app.callback.recovered"]);
+    app.stop().await;
+}
