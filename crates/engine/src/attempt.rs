@@ -30,25 +30,7 @@ pub(crate) async fn run(
         inner.draw(),
         now_ms,
     );
-    // The request's slot is free once the answer is in: the slot bounds requests to the
-    // destination, and the lease keeps other claims off the delivery until it is recorded
-    // (the PostgreSQL store records in groups, so recording may wait for a group to commit).
-    let (before, breaker, until, error_rate) = {
-        let mut st = dest.state();
-        let before = st.breaker(now_ms).0;
-        let after = st.answered(now_ms, outcome.down);
-        (before, after, st.breaker(now_ms).1, st.error_rate())
-    };
-    dest.metrics.breaker(breaker);
-    inner.wake.notify_one();
-    if before != breaker {
-        log_breaker(dest.name(), before, breaker, until, &outcome);
-        let failing = breaker == BreakerState::Open;
-        if failing || breaker == BreakerState::Closed {
-            let error = failing.then(|| why(&outcome).to_owned());
-            (inner.alerter).health(&dest, failing, error_rate, error, now_ms);
-        }
-    }
+    answered_at(&inner, &dest, now_ms, &outcome);
     let answer = answered(&outcome);
     if let Settle::Dead { reason } = &settle {
         tracing::warn!(destination = dest.name(), call = %claimed.call_id,
@@ -83,6 +65,29 @@ pub(crate) async fn run(
     next_due(&mut st, &settle, recorded, lease_until_ms, settings.ordered);
     drop(st);
     inner.wake.notify_one();
+}
+
+/// The request's slot is free once the answer is in: the slot bounds requests to the
+/// destination, and the lease keeps other claims off the delivery until it is recorded (the
+/// PostgreSQL store records in groups, so recording may wait for a group to commit). The
+/// answer moves the breaker; a breaker that opens or closes is logged and announced.
+fn answered_at(inner: &Inner, dest: &Destination, now_ms: i64, outcome: &Outcome) {
+    let (before, breaker, until, error_rate) = {
+        let mut st = dest.state();
+        let before = st.breaker(now_ms).0;
+        let after = st.answered(now_ms, outcome.down);
+        (before, after, st.breaker(now_ms).1, st.error_rate())
+    };
+    dest.metrics.breaker(breaker);
+    inner.wake.notify_one();
+    if before != breaker {
+        log_breaker(dest.name(), before, breaker, until, outcome);
+        let failing = breaker == BreakerState::Open;
+        if failing || breaker == BreakerState::Closed {
+            let error = failing.then(|| why(outcome).to_owned());
+            (inner.alerter).health(dest, failing, error_rate, error, now_ms);
+        }
+    }
 }
 
 /// A breaker that opens or closes is a destination going down or coming back: the operator

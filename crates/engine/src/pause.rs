@@ -1,8 +1,9 @@
 //! Pausing a destination: nothing is sent to it until it is resumed; its deliveries wait as
 //! pending (up to its `max_backlog`). The pause is stored, so it outlives restarts and holds
 //! on every node: each node reads the paused destinations before it starts (`load_paused`,
-//! from `Server::bind`) and at every refresh (at once when another node announces a change, within the backstop
-//! otherwise). Resuming makes both lanes due now, so the claim loop drains them in order.
+//! from `Server::bind`) and at every refresh (at once when another node announces a change,
+//! within the backstop otherwise). Resuming makes both lanes due now, so the claim loop
+//! drains them in order.
 
 use crate::{Engine, Inner};
 use ivrhook_store::{outbox::Lane, StoreError};

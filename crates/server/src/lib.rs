@@ -91,6 +91,27 @@ pub struct Server {
     tls: Option<(Arc<tls::Certificate>, tokio::signal::unix::Signal)>,
 }
 
+/// A delivering node's tasks: the claim loop (returned, to wait for at shutdown), operator
+/// events and the overdue sweep.
+fn deliver_tasks(
+    state: &AppState,
+    engine: Engine,
+    shutdown: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    for d in (state.config.destinations.iter()).filter(|d| d.alerts.is_some()) {
+        tracing::info!(
+            destination = d.name,
+            "receives operator events ([alerts]), no reports"
+        );
+    }
+    let (alerts, stop) = (engine.clone(), shutdown.clone());
+    tokio::spawn(async move { alerts.run_alerts(stop).await });
+    let (sweeper, stop) = (engine.clone(), shutdown.clone());
+    tokio::spawn(async move { sweeper.sweep_overdue(stop).await });
+    let stop = shutdown.clone();
+    tokio::spawn(async move { engine.run(stop).await })
+}
+
 impl Server {
     /// Checks `config` against the listener's address, opens and migrates the store, and
     /// builds the routers; nothing is served until [`run`](Self::run).
@@ -229,25 +250,9 @@ impl Server {
             stop.cancelled().await;
             stopping.cancel();
         });
-        let engine = state.engine.clone().filter(|_| deliver).map(|engine| {
-            let (alerts, stop) = (engine.clone(), shutdown.clone());
-            tokio::spawn(async move { alerts.run_alerts(stop).await });
-            let (sweeper, stop) = (engine.clone(), shutdown.clone());
-            tokio::spawn(async move { sweeper.sweep_overdue(stop).await });
-            let stop = shutdown.clone();
-            tokio::spawn(async move { engine.run(stop).await })
-        });
-        for d in state
-            .config
-            .destinations
-            .iter()
-            .filter(|d| d.alerts.is_some())
-        {
-            tracing::info!(
-                destination = d.name,
-                "receives operator events ([alerts]), no reports"
-            );
-        }
+        let engine = (state.engine.clone())
+            .filter(|_| deliver)
+            .map(|engine| deliver_tasks(&state, engine, &shutdown));
         if let Some(engine) = state.engine.clone() {
             let stop = shutdown.clone();
             tokio::spawn(async move { engine.watch_backlogs(stop).await });

@@ -18,7 +18,10 @@ use gather::{Condition, Gather};
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::outbox::NewEvent;
 use std::{
-    sync::{Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex, MutexGuard,
+    },
     time::Duration,
 };
 use tokio::sync::Notify;
@@ -59,6 +62,9 @@ pub(crate) struct Alerter {
     /// The alert destinations and what each takes.
     targets: Vec<(String, TypeFilter)>,
     group_within: Duration,
+    /// Whether this node sends them (`run_alerts` runs): a node that does not gathers
+    /// nothing, so nothing piles up unsent.
+    sending: AtomicBool,
     gather: Mutex<Gather>,
     wake: Notify,
 }
@@ -71,6 +77,7 @@ impl Alerter {
         Alerter {
             targets,
             group_within: settings.group_within,
+            sending: AtomicBool::new(false),
             gather: Mutex::new(Gather::new(
                 settings.repeat_after.as_millis() as i64,
                 settings.group_within.as_millis() as i64,
@@ -79,10 +86,10 @@ impl Alerter {
         }
     }
 
-    /// Whether `dest` is heard of: alerts are configured, and it is not an alert destination
+    /// Whether `dest` is heard of: this node sends alerts, and it is not an alert destination
     /// (an event about one could only travel through it: a loop).
     fn heard(&self, dest: &Destination) -> bool {
-        !self.targets.is_empty() && dest.settings.alerts.is_none()
+        self.sending.load(Ordering::Relaxed) && dest.settings.alerts.is_none()
     }
 
     fn gather(&self) -> MutexGuard<'_, Gather> {
@@ -165,6 +172,7 @@ impl Engine {
         if inner.alerter.targets.is_empty() {
             return;
         }
+        inner.alerter.sending.store(true, Ordering::Relaxed);
         let tick = inner.alerter.group_within.min(Duration::from_secs(1));
         let mut unstored: Vec<NewEvent> = Vec::new();
         loop {
@@ -184,6 +192,7 @@ impl Engine {
             }
             unstored = self.store_all(unstored).await;
             if stopping {
+                inner.alerter.sending.store(false, Ordering::Relaxed);
                 return;
             }
         }

@@ -349,6 +349,38 @@ fn the_pages_examples_follow_the_schema_one_for_each_type() {
     );
 }
 
+/// The README's Alerts section: its configuration parses and its example follows the schema.
+#[test]
+fn the_readmes_alerts_section_is_valid() {
+    let readme = include_str!("../../../../README.md");
+    let section = readme
+        .split("## Alerts\n")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let block = |lang: &str| {
+        let fence = format!("```{lang}\n");
+        section
+            .split(fence.as_str())
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap()
+    };
+    let c = ivrhook_server::config::Config::from_toml(block("toml"), "README.md")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let types = c.destinations[0]
+        .alerts
+        .as_ref()
+        .expect("ops takes operator events");
+    assert!(types.matches("call.overdue") && !types.matches("backlog.high"));
+    let example = conforming([block("json").as_bytes().to_vec()]);
+    assert_eq!(example[0]["type"], "destination.failing");
+}
+
 #[test]
 fn the_pages_configuration_is_valid() {
     let toml = blocks("toml")[0];
