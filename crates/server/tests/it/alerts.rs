@@ -56,6 +56,75 @@ pub fn at(sink: &Sink) -> Vec<Value> {
     conforming(sink.hits().into_iter().map(|h| h.raw))
 }
 
+/// The JetStream stream operator events also go to (the destination `pager`), read by a
+/// pull consumer: every test's events reach a webhook and JetStream alike.
+pub struct Pager {
+    name: String,
+    consumer: async_nats::jetstream::consumer::Consumer<pull::Config>,
+    read: Vec<Value>,
+}
+
+impl Pager {
+    pub async fn start(name: &str) -> Pager {
+        let stream_name = format!("IVRTEST_AL_{}", name.to_uppercase());
+        let stream = fresh_stream(&stream_name, &format!("ivrtest-al-{name}.>")).await;
+        // An ephemeral consumer idle past its threshold (5 s by default) is removed.
+        let config = pull::Config {
+            inactive_threshold: Duration::from_secs(600),
+            ..Default::default()
+        };
+        let consumer = (stream.create_consumer(config).await).unwrap();
+        Pager {
+            name: name.to_owned(),
+            consumer,
+            read: Vec::new(),
+        }
+    }
+
+    /// Its `[[destinations]]` entry.
+    pub fn destination(&self) -> String {
+        format!(
+            "[[destinations]]\nname = \"pager\"\nkind = \"nats\"\nurl = \"{}\"\n\
+             subject = \"ivrtest-al-{}.events\"\nstream = \"IVRTEST_AL_{}\"\n",
+            nats_url(),
+            self.name,
+            self.name.to_uppercase()
+        )
+    }
+
+    /// Everything read so far, each checked against the schema.
+    async fn read(&mut self) -> &[Value] {
+        let expires = Duration::from_millis(300);
+        let batch = self.consumer.batch().max_messages(100).expires(expires);
+        let mut batch = batch.messages().await.unwrap();
+        while let Ok(Some(m)) = tokio::time::timeout(2 * expires, batch.next()).await {
+            let m = m.unwrap();
+            m.ack().await.unwrap();
+            self.read.extend(conforming([m.payload.to_vec()]));
+        }
+        &self.read
+    }
+
+    /// Waits until it has read the same announcements, type for type, as `webhook` got.
+    pub async fn has_the_same_as(&mut self, webhook: &[Value]) {
+        let types = |events: &[Value]| {
+            let mut t: Vec<String> = events.iter().map(|e| e["type"].to_string()).collect();
+            t.sort();
+            t
+        };
+        let want = types(webhook);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while types(self.read().await) != want {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "JetStream has {:?}, the webhook {want:?}",
+                types(&self.read)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == ty).collect()
 }
@@ -173,9 +242,11 @@ async fn a_destination_down_is_failing_with_a_high_backlog_then_recovered_and_no
     let ops = Sink::start().await;
     let down = free_addr().await;
     let crm = format!("http://{down}/hook");
+    let mut pager = Pager::start("down").await;
     let app = spawn_with(&format!(
-        "[alerts]\ndestinations = [\"ops\"]\ngroup_within = \"300ms\"\n{}{}",
+        "[alerts]\ndestinations = [\"ops\", \"pager\"]\ngroup_within = \"300ms\"\n{}{}{}",
         webhook("ops", &ops.url(), ""),
+        pager.destination(),
         webhook(
             "crm",
             &crm,
@@ -239,6 +310,7 @@ async fn a_destination_down_is_failing_with_a_high_backlog_then_recovered_and_no
         "{kinds:?}"
     );
     assert!(at("backlog.high") < at("backlog.normal"), "{kinds:?}");
+    pager.has_the_same_as(&events).await;
     app.stop().await;
 }
 
@@ -452,10 +524,12 @@ async fn a_destination_flapping_for_a_minute_is_announced_failing_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_whose_report_does_not_come_is_overdue_then_late_when_it_comes() {
     let ops = Sink::start().await;
+    let mut pager = Pager::start("overdue").await;
     let app = spawn_with(&format!(
-        "[alerts]\ndestinations = [\"ops\"]\n[[apps]]\nid = \"{APP}\"\n\
-         expect_report_within = \"2s\"\n{}",
+        "[alerts]\ndestinations = [\"ops\", \"pager\"]\n[[apps]]\nid = \"{APP}\"\n\
+         expect_report_within = \"2s\"\n{}{}",
         webhook("ops", &ops.url(), ""),
+        pager.destination(),
     ))
     .await;
     let register = |call: &str, within: Option<&str>| {
@@ -550,6 +624,7 @@ async fn a_call_whose_report_does_not_come_is_overdue_then_late_when_it_comes() 
     let (status, refused) = app.get("/v1/calls?state=missing").await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(at(&ops).len(), 2, "nothing else announced");
+    pager.has_the_same_as(&at(&ops)).await;
     app.stop().await;
 }
 
@@ -558,11 +633,13 @@ async fn an_apps_callback_down_is_failing_then_recovered() {
     let ops = Sink::start().await;
     let business = Sink::start().await;
     business.answer(503);
+    let mut pager = Pager::start("callback").await;
     let app = spawn_with(&format!(
-        "[alerts]\ndestinations = [\"ops\"]\n[[apps]]\nid = \"{APP}\"\ncallback_url = \"{}\"\n\
-         {FAST}{}",
+        "[alerts]\ndestinations = [\"ops\", \"pager\"]\n[[apps]]\nid = \"{APP}\"\n\
+         callback_url = \"{}\"\n{FAST}{}{}",
         business.url(),
         webhook("ops", &ops.url(), ""),
+        pager.destination(),
     ))
     .await;
     for n in 0..6 {
@@ -597,5 +674,6 @@ async fn an_apps_callback_down_is_failing_then_recovered() {
     .await;
     let kinds: Vec<Value> = at(&ops).iter().map(|e| e["type"].clone()).collect();
     assert_eq!(kinds, ["app.callback.failing", "app.callback.recovered"]);
+    pager.has_the_same_as(&at(&ops)).await;
     app.stop().await;
 }

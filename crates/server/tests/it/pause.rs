@@ -2,7 +2,10 @@
 //! either node, also after a node restarts; resumed, everything goes, in per-call order; the
 //! operator events say so.
 
-use crate::{alerts::at, helpers::*};
+use crate::{
+    alerts::{at, Pager},
+    helpers::*,
+};
 use ivrhook_testkit::Sink;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -43,11 +46,13 @@ async fn a_pause_holds_on_both_nodes_and_across_a_restart_and_resume_sends_in_or
         Sink::start().await,
         Sink::start().await,
     );
+    let mut pager = Pager::start("pause").await;
     let toml = format!(
-        "[alerts]\ndestinations = [\"ops\"]\n\
+        "[alerts]\ndestinations = [\"ops\", \"pager\"]\n{}\
          [[destinations]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}\"\n\
          [[destinations]]\nname = \"crm\"\nkind = \"webhook\"\nurl = \"{}\"\n\
          [[destinations]]\nname = \"ctl\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        pager.destination(),
         ops.url(),
         crm.url(),
         ctl.url()
@@ -101,6 +106,7 @@ async fn a_pause_holds_on_both_nodes_and_across_a_restart_and_resume_sends_in_or
     .await;
     let kinds: Vec<Value> = at(&ops).iter().map(|e| e["type"].clone()).collect();
     assert_eq!(kinds, ["destination.paused", "destination.resumed"]);
+    pager.has_the_same_as(&at(&ops)).await;
     b.stop().await;
     a.stop().await;
 }
