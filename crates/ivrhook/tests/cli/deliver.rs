@@ -178,20 +178,6 @@ async fn a_process_killed_mid_delivery_loses_no_accepted_event() {
     again.child.start_kill().unwrap();
 }
 
-/// The deliveries to the app's callback in `state`.
-async fn in_state(base: &str, state: &str) -> usize {
-    let url = format!("{base}/v1/deliveries?destination=app:{APP}&state={state}");
-    let page: Value = crate::http()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["deliveries"].as_array().unwrap().len()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_retry_counts_a_window_then_sends_its_dead_again() {
     let (receiver, url) = receiver(Duration::ZERO).await;
@@ -216,7 +202,7 @@ async fn deliveries_retry_counts_a_window_then_sends_its_dead_again() {
         async move { run_ok(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>()).await }
     };
     ivrhook_testkit::eventually("the receiver to refuse all three", || async {
-        in_state(&base, "dead").await == 3
+        deliveries_in(&base, &format!("app:{APP}"), "dead").await == 3
     })
     .await;
     let counted = run(retry(&["--state", "dead", "--dry-run"])).await;
@@ -224,7 +210,11 @@ async fn deliveries_retry_counts_a_window_then_sends_its_dead_again() {
         counted.trim(),
         format!("3 dead deliveries to {destination} would go now")
     );
-    assert_eq!(in_state(&base, "dead").await, 3, "a dry run sends nothing");
+    assert_eq!(
+        deliveries_in(&base, &format!("app:{APP}"), "dead").await,
+        3,
+        "a dry run sends nothing"
+    );
     let earlier = run(retry(&[
         "--from",
         "2020-01-01T00:00:00Z",

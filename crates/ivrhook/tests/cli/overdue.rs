@@ -28,20 +28,6 @@ fn overdue(sink: &Sink) -> HashMap<String, String> {
         .collect()
 }
 
-/// The deliveries to `ops` stored in `state`, through a live node.
-async fn to_ops(base: &str, state: &str) -> usize {
-    let url = format!("{base}/v1/deliveries?destination=ops&state={state}&limit=1000");
-    let page: Value = crate::http()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["deliveries"].as_array().unwrap().len()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_one_killed_mid_sweep_announce_each_overdue_call_once() {
     let db = ScratchDatabase::for_tests("ivrhook_overdue")
@@ -76,7 +62,7 @@ async fn three_nodes_one_killed_mid_sweep_announce_each_overdue_call_once() {
     let live = nodes[0].base.clone();
     eventually_within("every call announced", Duration::from_secs(120), || async {
         overdue(&ops).values().collect::<HashSet<_>>().len() == CALLS
-            && to_ops(&live, "pending").await == 0
+            && deliveries_in(&live, "ops", "pending").await == 0
     })
     .await;
     let events = overdue(&ops);
@@ -87,7 +73,11 @@ async fn three_nodes_one_killed_mid_sweep_announce_each_overdue_call_once() {
     );
     let calls: HashSet<&String> = events.values().collect();
     assert_eq!(calls.len(), CALLS, "each call once");
-    assert_eq!(to_ops(&live, "delivered").await, CALLS, "stored once each");
+    assert_eq!(
+        deliveries_in(&live, "ops", "delivered").await,
+        CALLS,
+        "stored once each"
+    );
     // A sweep marks its calls once it has stored their announcements.
     let url = format!("{live}/v1/calls?state=overdue&limit=1000");
     eventually_within(

@@ -267,3 +267,17 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
 pub async fn wait_until(what: &str, done: impl FnMut() -> bool) {
     ivrhook_testkit::wait_until(what, Duration::from_secs(120), done).await
 }
+
+/// How many deliveries to `destination` in `state` the server at `base` lists (up to 1,000).
+pub async fn deliveries_in(base: &str, destination: &str, state: &str) -> usize {
+    let url = format!("{base}/v1/deliveries?destination={destination}&state={state}&limit=1000");
+    let page: serde_json::Value = crate::http()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["deliveries"].as_array().unwrap().len()
+}
