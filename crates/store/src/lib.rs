@@ -8,6 +8,7 @@
 //! - `model`: received reports in and out (`NewReport`, `Inserted`, `StoredReport`).
 //! - `outbox`: events, deliveries, leases and attempts.
 //! - `deadlines`: registered calls whose report has a deadline (overdue calls).
+//! - `recordings`: call recordings kept in the recordings store.
 //! - `rows`: the row mappings both backends share.
 //! - `retention`: what may be pruned, step by step.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod model;
 pub mod outbox;
 pub mod postgres;
+pub mod recordings;
 pub mod retention;
 mod rows;
 pub mod sqlite;

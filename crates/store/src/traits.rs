@@ -6,6 +6,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
+    recordings::KeptRecording,
     Consumer, Inserted, NewReport, StoreError, StoredReport,
 };
 use async_trait::async_trait;
@@ -214,6 +215,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The paused destinations, with when each was paused, by name.
     async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
+    // --- recordings ---
+
+    /// Records a recording whose object is stored whole (again, if the same app, call and
+    /// link were kept before: the row then says what is stored now).
+    async fn keep_recording(&self, kept: &KeptRecording) -> Result<(), StoreError>;
+
+    /// The recording kept for an app's call from `link`.
+    async fn kept_recording(
+        &self,
+        app: &str,
+        call: &str,
+        link: &str,
+    ) -> Result<Option<KeptRecording>, StoreError>;
+
+    /// The recordings kept for a call (under any app), oldest first.
+    async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError>;
 
     // --- operations ---
 

@@ -30,6 +30,7 @@ mod outbox_read;
 mod paused;
 mod prune;
 mod record_batch;
+mod recordings;
 mod report_batch;
 mod report_sql;
 mod reports;

@@ -7,6 +7,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
+    recordings::KeptRecording,
     Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
@@ -214,6 +215,23 @@ impl Store for PgStore {
 
     async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.paused().await
+    }
+
+    async fn keep_recording(&self, kept: &KeptRecording) -> Result<(), StoreError> {
+        self.keep(kept).await
+    }
+
+    async fn kept_recording(
+        &self,
+        app: &str,
+        call: &str,
+        link: &str,
+    ) -> Result<Option<KeptRecording>, StoreError> {
+        self.kept((app, call, link)).await
+    }
+
+    async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError> {
+        self.kept_of_call(call).await
     }
 
     async fn prepare_ahead(&self, now_ms: i64) -> Result<(), StoreError> {

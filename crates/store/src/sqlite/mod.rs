@@ -26,6 +26,7 @@ mod outbox_read;
 mod paused;
 mod prune;
 mod read;
+mod recordings;
 mod reports;
 mod schema;
 mod store_impl;
@@ -42,6 +43,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
+    recordings::KeptRecording,
     retention::{PruneRequest, PruneStep},
     Consumer, Inserted, Migrations, NewReport, OpenOptions, Store, StoreError, StoreEvents,
     StoredReport,

@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: Versions = Versions(&[
     (6, include_str!("migrations/0006_dedupe_by_call.sql")),
     (7, include_str!("migrations/0007_paused_destinations.sql")),
     (8, include_str!("migrations/0008_call_deadlines.sql")),
+    (9, include_str!("migrations/0009_recordings.sql")),
 ]);
 
 /// How long a connection waits for a lock another holds.

@@ -234,6 +234,27 @@ impl Store for SqliteStore {
         self.read(paused::list).await
     }
 
+    async fn keep_recording(&self, kept: &KeptRecording) -> Result<(), StoreError> {
+        let kept = kept.clone();
+        self.write(false, move |c| recordings::keep(c, &kept)).await
+    }
+
+    async fn kept_recording(
+        &self,
+        app: &str,
+        call: &str,
+        link: &str,
+    ) -> Result<Option<KeptRecording>, StoreError> {
+        let key = (app.to_owned(), call.to_owned(), link.to_owned());
+        self.read(move |c| recordings::one(c, (&key.0, &key.1, &key.2)))
+            .await
+    }
+
+    async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError> {
+        let call = call.to_owned();
+        self.read(move |c| recordings::of_call(c, &call)).await
+    }
+
     async fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
         if request.dry_run {
             return self.read(move |c| Ok(prune::step(c, &request))).await?;

@@ -10,6 +10,7 @@ mod forwards;
 mod leased;
 mod outbox;
 mod recorded;
+mod recordings;
 mod reports;
 mod retention;
 
@@ -71,4 +72,5 @@ conformance!(
     forwards::consumer_cursors_move_forward_only,
     forwards::a_forward_takes_its_lease_only_when_it_may_go,
     forwards::concurrent_forwards_of_one_ordered_call_lease_one,
+    recordings::a_recording_is_kept_once_per_call_and_link,
 );
