@@ -88,9 +88,11 @@ impl Destination {
         settings: DestinationSettings,
         clients: &crate::kinds::http::Clients,
         metrics: &EngineMetrics,
+        store: &Arc<dyn ivrhook_store::Store>,
     ) -> Self {
+        let kind = settings.kind.clone();
         Destination {
-            transport: settings.kind.clone().transport(clients, settings.reach),
+            transport: kind.transport(clients, settings.reach, store),
             metrics: metrics.destination(&settings.name),
             settings,
             backlog: Backlog::default(),

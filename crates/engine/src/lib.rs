@@ -25,7 +25,7 @@
 //! - `classify`, `schedule`, `breaker`: answers, retry schedules and breakers (pure).
 //! - `remote`: work announced by other nodes sharing the database.
 //! - `alerts`: operator events; `pause`: pausing and resuming a destination; `overdue`:
-//!   calls whose report never came.
+//!   calls whose report never came; `recordings`: call recordings fetched and kept.
 //! - `clock`, `metrics`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod outgoing;
 mod overdue;
 mod pause;
+pub mod recordings;
 mod remote;
 mod reserve;
 pub mod route;
@@ -142,7 +143,7 @@ impl Engine {
             .collect();
         let destinations: Vec<_> = destinations
             .into_iter()
-            .map(|settings| Arc::new(Destination::new(settings, &clients, &metrics)))
+            .map(|settings| Arc::new(Destination::new(settings, &clients, &metrics, &store)))
             .collect();
         let alerter = alerts::Alerter::new(alerts, &destinations);
         let seed = clock.now_ms() as u64 ^ u64::from(std::process::id()) << 32;

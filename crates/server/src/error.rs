@@ -104,6 +104,15 @@ pub enum ApiError {
     /// 503: the store did not answer.
     #[error("the store is unavailable")]
     Store(#[from] StoreError),
+    /// 416: a `Range` outside the recording.
+    #[error("Range: the recording has {size} bytes; ask for a range within them")]
+    RangeNotSatisfiable {
+        /// The recording's size.
+        size: u64,
+    },
+    /// 503: the recordings store did not answer.
+    #[error("the recordings store is unavailable: {0}")]
+    Recordings(String),
 }
 
 impl ApiError {
@@ -145,6 +154,13 @@ impl ApiError {
                 tracing::error!(error = ?e, "API request failed in the store");
                 (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
             }
+            ApiError::RangeNotSatisfiable { .. } => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
+            }
+            ApiError::Recordings(e) => {
+                tracing::error!(error = e, "API request failed in the recordings store");
+                (StatusCode::SERVICE_UNAVAILABLE, "recordings_unavailable")
+            }
         }
     }
 }
@@ -179,7 +195,7 @@ pub(crate) struct ErrorBody {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct ErrorDetail {
     /// `unauthorized`, `not_found`, `conflict`, `method_not_allowed`, `invalid`,
-    /// `store_unavailable`.
+    /// `range_not_satisfiable`, `store_unavailable`, `recordings_unavailable`.
     kind: String,
     /// The field or parameter at fault, for `invalid`.
     field: Option<String>,

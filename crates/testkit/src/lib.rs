@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // a test helper that unwraps fails the test with the cause, as it should
 
 pub mod mqtt;
+pub mod platform;
 pub mod rabbitmq;
 pub mod redis_streams;
 pub mod sink;

@@ -141,7 +141,7 @@ pub(crate) async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer,
 }
 
 /// A request that got no answer: always worth another try, and a sign the URL is down.
-fn failure(e: &reqwest::Error) -> Outcome {
+pub(crate) fn failure(e: &reqwest::Error) -> Outcome {
     let kind = if e.is_timeout() {
         Failure::Timeout
     } else if e.is_connect() {

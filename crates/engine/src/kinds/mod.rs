@@ -53,6 +53,8 @@ pub enum Kind {
     Callback(callback::Spec),
     /// A `[[destinations]]` entry's kind: webhook, nats, rabbitmq, …
     Forward(Arc<dyn Forward>),
+    /// Recordings fetched into the recordings store (`crate::recordings`).
+    Recordings(Arc<crate::recordings::Spec>),
 }
 
 impl Kind {
@@ -61,6 +63,7 @@ impl Kind {
         match self {
             Kind::Callback(_) => "callback",
             Kind::Forward(f) => f.name(),
+            Kind::Recordings(_) => "recordings",
         }
     }
 
@@ -70,6 +73,8 @@ impl Kind {
         match self {
             Kind::Callback(spec) => http::url_refused(&spec.url, reach),
             Kind::Forward(f) => f.refused_by(reach),
+            // Each link is checked as it is fetched.
+            Kind::Recordings(_) => None,
         }
     }
 
@@ -80,17 +85,29 @@ impl Kind {
                 "kind": "callback", "url": shown(s.url.as_str()), "signed": s.secret.is_some(),
             }),
             Kind::Forward(f) => f.describe(),
+            Kind::Recordings(spec) => spec.describe(),
         }
     }
 
-    /// The kind's transport; HTTP kinds share the client of their `reach`.
-    pub fn transport(self, clients: &http::Clients, reach: Reach) -> Arc<dyn Transport> {
+    /// The kind's transport; HTTP kinds share the client of their `reach`. Only the
+    /// recordings destination writes to the store itself (what it kept).
+    pub(crate) fn transport(
+        self,
+        clients: &http::Clients,
+        reach: Reach,
+        store: &Arc<dyn ivrhook_store::Store>,
+    ) -> Arc<dyn Transport> {
         match self {
             Kind::Callback(spec) => {
                 let client = clients.get(reach).clone();
                 Arc::new(callback::Callback::new(client, spec, reach))
             }
             Kind::Forward(f) => f.transport(clients, reach),
+            Kind::Recordings(spec) => Arc::new(crate::recordings::Keeper::new(
+                spec,
+                clients.clone(),
+                Arc::clone(store),
+            )),
         }
     }
 }

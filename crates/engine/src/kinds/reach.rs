@@ -68,8 +68,11 @@ pub(crate) fn refusal(host: &str, ip: IpAddr, kind: &str) -> String {
         true => format!("{ip} is a {kind} address"),
         false => format!("{host} is {ip}, a {kind} address"),
     };
-    format!("{what}: not sent (set allow_private = true on the app or destination to send there)")
+    format!("{what}: not sent {HINT}")
 }
+
+/// How every refusal ends, so that one can be told from other failures.
+pub(crate) const HINT: &str = "(set allow_private = true on the app or destination to send there)";
 
 /// Resolves names, keeping only the addresses `Reach` permits.
 #[derive(Debug)]

@@ -10,6 +10,7 @@ use ivrhook_store::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
+    recordings::KeptRecording,
     Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use std::sync::{
@@ -192,6 +193,20 @@ impl Store for GatedStore {
     }
     async fn paused(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.inner.paused().await
+    }
+    async fn keep_recording(&self, kept: &KeptRecording) -> Result<(), StoreError> {
+        self.inner.keep_recording(kept).await
+    }
+    async fn kept_recording(
+        &self,
+        app: &str,
+        call: &str,
+        link: &str,
+    ) -> Result<Option<KeptRecording>, StoreError> {
+        self.inner.kept_recording(app, call, link).await
+    }
+    async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError> {
+        self.inner.call_recordings(call).await
     }
     async fn earlier_pending(
         &self,

@@ -1,6 +1,7 @@
 //! Registering calls (for `require_known_calls`) and reading a call's timeline.
 
 use crate::queries::{
+    recordings::recording_json,
     views::{outbound_json, report_json, time},
     waiting::{deliveries_json, explained},
 };
@@ -115,6 +116,9 @@ pub async fn timeline(
         )));
     }
     let forwards = st.store.forwards_for_call(&call).await?;
+    let recording = crate::queries::recordings::of_call(&st, call.as_str(), &reports, &forwards)
+        .await?
+        .map_or(Value::Null, |r| recording_json(&r, call.as_str()));
     let reports: Vec<Value> = reports.iter().map(report_json).collect();
     let mut shown = Vec::with_capacity(outbound.len());
     for o in &outbound {
@@ -138,5 +142,6 @@ pub async fn timeline(
         "reports": reports,
         "forwards": forwards,
         "outbound": outbound,
+        "recording": recording,
     })))
 }

@@ -1,7 +1,9 @@
 //! `/openapi.json`: the `/v1` API as OpenAPI 3.1, generated from the handlers' annotations;
 //! `/docs`: the same, as a page ivrhook renders itself (nothing is fetched from elsewhere).
 
-use super::{call_list, calls, consumers, deliveries, events, outbound, pause, setup, stream};
+use super::{
+    call_list, calls, consumers, deliveries, events, outbound, pause, recording, setup, stream,
+};
 use crate::error::ErrorBody;
 use axum::{response::Html, Json};
 use serde_json::Value;
@@ -21,7 +23,7 @@ use utoipa::{
                        admin_token set, every request needs Authorization: Bearer <token>."
     ),
     paths(
-        calls::register, calls::timeline, call_list::list,
+        calls::register, calls::timeline, recording::recording, call_list::list,
         events::page, events::one, stream::stream,
         consumers::list, consumers::events, consumers::ack,
         outbound::submit,

@@ -33,6 +33,7 @@ pub(crate) struct FileApp {
     pub verify: Option<FileVerify>,
     pub rate_limit: Option<String>,
     pub allow_private: Option<bool>,
+    pub recordings: Option<bool>,
 }
 
 impl FileApp {
@@ -53,12 +54,15 @@ impl FileApp {
         let expect_report_within = (self.expect_report_within.as_deref())
             .map(|t| report_within(t).map_err(|e| invalid(key("expect_report_within"), e)))
             .transpose()?;
+        let recordings = self.recordings.unwrap_or(false);
+        // allow_private also lets the app's recording links point inward.
+        let allow_private = self.allow_private == Some(true);
         let common = Common {
             timeout: self.timeout,
             max_in_flight: self.max_in_flight,
             retry_schedule: self.retry_schedule,
             ordered: self.ordered,
-            allow_private: self.allow_private,
+            allow_private: self.allow_private.filter(|_| !recordings),
         };
         let Some(url) = self.callback_url else {
             let secret = [("secret", self.secret.is_some())];
@@ -75,6 +79,8 @@ impl FileApp {
                 delivery: None,
                 auth,
                 rate_limit,
+                recordings,
+                allow_private,
             });
         };
         let url: ivrhook_engine::Url = url
@@ -93,6 +99,9 @@ impl FileApp {
         let spec = callback::Spec { url, secret };
         let mut d = DestinationSettings::new(callback_name(&id), Kind::Callback(spec));
         common.apply(&mut d, &prefix)?;
+        if allow_private {
+            d.reach = ivrhook_engine::kinds::Reach::Anywhere;
+        }
         Ok(App {
             id,
             require_known_calls: self.require_known_calls,
@@ -100,6 +109,8 @@ impl FileApp {
             delivery: Some(d),
             auth,
             rate_limit,
+            recordings,
+            allow_private,
         })
     }
 }

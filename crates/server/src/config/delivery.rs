@@ -71,10 +71,15 @@ impl Common {
 /// Where a destination without `allow_private` may connect: public addresses, and loopback
 /// too while the server itself listens on loopback only (development).
 pub(super) fn settle_reach(d: &mut DestinationSettings, listen: std::net::SocketAddr) {
-    if d.reach != Reach::Anywhere {
-        d.reach = match listen.ip().is_loopback() {
-            true => Reach::PublicAndLoopback,
-            false => Reach::Public,
-        };
+    d.reach = reach(d.reach == Reach::Anywhere, listen);
+}
+
+/// Where an HTTP request may go: anywhere with `allow_private`, otherwise public addresses
+/// (and loopback while the server listens on loopback only).
+pub(super) fn reach(allow_private: bool, listen: std::net::SocketAddr) -> Reach {
+    match (allow_private, listen.ip().is_loopback()) {
+        (true, _) => Reach::Anywhere,
+        (false, true) => Reach::PublicAndLoopback,
+        (false, false) => Reach::Public,
     }
 }

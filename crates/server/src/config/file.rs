@@ -48,6 +48,7 @@ pub(super) struct FileConfig {
     pub retention: FileRetention,
     pub sqlite: FileSqlite,
     pub alerts: super::alerts::FileAlerts,
+    pub recordings: super::recordings::FileRecordings,
     #[serde(default)]
     pub api_tokens: Vec<super::tokens::FileToken>,
     #[serde(default)]
@@ -140,6 +141,15 @@ impl FileConfig {
         for d in callbacks.chain(destinations.iter_mut()) {
             super::delivery::settle_reach(d, listen);
         }
+        let keeping = (apps.iter().filter(|a| a.recordings))
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    super::delivery::reach(a.allow_private, listen),
+                )
+            })
+            .collect();
+        let recordings = self.recordings.validate(&database, keeping)?;
         Ok(Config {
             listen,
             database,
@@ -173,6 +183,7 @@ impl FileConfig {
             inbound,
             apps,
             destinations,
+            recordings,
         })
     }
 }

@@ -18,6 +18,7 @@ mod file;
 mod filter;
 mod inbound_auth;
 mod lenient;
+mod recordings;
 mod roles;
 mod sources;
 mod tokens;
@@ -29,6 +30,7 @@ use std::{fmt, net::SocketAddr, path::Path};
 pub use app::{parse_duration, report_within, RateLimit};
 pub use file::{reference, DEFAULT_TOML};
 pub use inbound_auth::{Basic, InboundAuth, Verify};
+pub use recordings::Recordings;
 pub use roles::Roles;
 pub use tokens::{ApiToken, Scopes};
 
@@ -123,6 +125,8 @@ pub struct Config {
     pub apps: Vec<App>,
     /// Where received reports are forwarded (`[[destinations]]`).
     pub destinations: Vec<ivrhook_engine::DestinationSettings>,
+    /// `[recordings]`: where call recordings are kept.
+    pub recordings: Recordings,
 }
 
 /// How the server logs: `log_format`, `log_refusals_every`.
@@ -247,6 +251,10 @@ pub struct App {
     pub auth: InboundAuth,
     /// Past this rate its reports are answered `108102`.
     pub rate_limit: Option<RateLimit>,
+    /// Its calls' recordings are fetched and kept (`recordings = true`).
+    pub recordings: bool,
+    /// Its callback URL and recording links may point to private addresses.
+    pub allow_private: bool,
 }
 
 /// Values given on the command line; they win over the file and the environment.
@@ -279,7 +287,10 @@ impl Config {
     /// Every destination: each app's callback URL, then the forward destinations.
     pub fn all_destinations(&self) -> Vec<ivrhook_engine::DestinationSettings> {
         let callbacks = self.apps.iter().filter_map(|a| a.delivery.clone());
-        callbacks.chain(self.destinations.iter().cloned()).collect()
+        let recordings = self.recordings.destination.iter().cloned();
+        (callbacks.chain(self.destinations.iter().cloned()))
+            .chain(recordings)
+            .collect()
     }
 
     /// The defaults, the file at `path` (if any), `IVRHOOK_*` variables, then `overrides`.

@@ -133,7 +133,7 @@ pub(crate) fn call_table(st: &AppState, calls: &[Value]) -> Markup {
                 tbody { @for c in calls {
                     @let id = text(&c["callId"]);
                     tr {
-                        td { a href={ "/calls/" (urlencoding(&id)) } { (id) } }
+                        td { a href={ "/calls/" (crate::queries::paging::path_segment(&id)) } { (id) } }
                         td { (text(&c["appId"])) }
                         td { (text(&c["outcome"])) }
                         td { (keys(c)) }
@@ -150,9 +150,4 @@ pub(crate) fn call_table(st: &AppState, calls: &[Value]) -> Markup {
 fn keys(call: &Value) -> String {
     let keys = call["keys"].as_array().into_iter().flatten();
     keys.map(text).collect::<Vec<_>>().join(" ")
-}
-
-/// A path segment (a callId may hold `/`, `?`, `#` or `%`).
-pub(crate) fn urlencoding(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -1,7 +1,7 @@
 //! Deliveries and attempts as tables: the deliveries page, a delivery's page and a call's page
 //! show them alike.
 
-use super::{calls::urlencoding, frame::when};
+use super::frame::when;
 use crate::{error::ApiError, state::AppState};
 use ivrhook_store::outbox::{AttemptRow, DeliveryRow, DeliveryState};
 use maud::{html, Markup};
@@ -53,7 +53,7 @@ fn row(st: &AppState, d: &DeliveryRow, operate: bool) -> Markup {
         tr data-delivery=(d.id) {
             td { a href={ "/deliveries/" (d.id) } { (d.id) } }
             td { (d.destination) }
-            td { a href={ "/calls/" (urlencoding(&d.call_id)) } { (d.call_id) } }
+            td { a href={ "/calls/" (crate::queries::paging::path_segment(&d.call_id)) } { (d.call_id) } }
             td.state.(state) { (state) }
             td { (d.attempts) }
             td { (when(st, at)) }

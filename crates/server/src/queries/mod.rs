@@ -5,6 +5,7 @@
 //! - `overdue`: registered calls whose report did not come in time.
 //! - `paging`: query strings and page cursors.
 //! - `pause`: a destination paused or resumed.
+//! - `recordings`: a call's recording and where its fetch stands.
 //! - `retries`: a delivery sent again now, or a destination's in a range.
 //! - `setup`: the configuration as shown, without credentials.
 //! - `views`: store rows as JSON.
@@ -14,6 +15,7 @@ pub(crate) mod calls;
 pub(crate) mod overdue;
 pub(crate) mod paging;
 pub(crate) mod pause;
+pub(crate) mod recordings;
 pub(crate) mod retries;
 pub(crate) mod setup;
 pub(crate) mod views;

@@ -72,3 +72,14 @@ impl Page {
         (len == self.limit as usize).then_some(last).flatten()
     }
 }
+
+/// A path segment (a callId may hold `/`, `?`, `#` or `%`): all but RFC 3986's unreserved
+/// characters encoded.
+pub(crate) fn path_segment(s: &str) -> String {
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, RESERVED).to_string()
+}

@@ -30,6 +30,7 @@ mod pg_restart;
 mod pg_tls;
 mod postgres;
 mod reach;
+mod recordings;
 mod variants;
 
 use ivrhook_testkit::sink;

@@ -1,0 +1,201 @@
+//! One link streamed into the recordings store: never the whole file in memory, the size
+//! limit enforced as the bytes come, every redirect's target checked as the link itself.
+
+use super::vault::{hex, Vault};
+use crate::{
+    kinds::{http, reach, Reach},
+    transport::Outcome,
+};
+use bytes::Bytes;
+use reqwest::{header, StatusCode, Url};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Redirects followed at most, each target checked as the link.
+const MAX_REDIRECTS: usize = 5;
+
+/// A recording stored whole.
+#[derive(Debug)]
+pub(crate) struct Stored {
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: String,
+}
+
+/// What a fetch needs besides the link.
+pub(crate) struct Fetch<'a> {
+    pub client: &'a reqwest::Client,
+    pub reach: Reach,
+    pub max_bytes: u64,
+    pub vault: &'a Vault,
+    pub key: &'a str,
+    pub timeout: Duration,
+}
+
+impl Fetch<'_> {
+    /// Fetches `link` into the store under the key. A failure is the attempt's outcome:
+    /// retried (the link not ready, the platform or the store unreachable) or final.
+    pub async fn run(&self, link: Url) -> Result<Stored, Outcome> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let response = tokio::time::timeout_at(deadline, self.follow(link))
+            .await
+            .map_err(|_| retry(format!("no answer within {:?}", self.timeout)))??;
+        let mut upload = (self.vault.upload(self.key).await).map_err(store_failed)?;
+        let streamed = tokio::time::timeout_at(deadline, self.stream(response, &mut upload)).await;
+        let streamed = streamed.unwrap_or_else(|_| {
+            Err(retry(format!(
+                "not received whole within {:?}",
+                self.timeout
+            )))
+        });
+        match streamed {
+            Ok(stored) => {
+                upload.finish().await.map_err(store_failed)?;
+                Ok(stored)
+            }
+            Err(outcome) => {
+                if let Err(e) = upload.abort().await {
+                    tracing::warn!(key = self.key, error = %e, "a refused recording's upload could not be aborted");
+                }
+                Err(outcome)
+            }
+        }
+    }
+
+    /// The answer with the recording, after at most [`MAX_REDIRECTS`] redirects.
+    async fn follow(&self, mut url: Url) -> Result<reqwest::Response, Outcome> {
+        for _ in 0..=MAX_REDIRECTS {
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(Outcome::dead(format!(
+                    "{} is not an http(s) URL",
+                    shown(&url)
+                )));
+            }
+            if let Some(refusal) = http::url_refused(&url, self.reach) {
+                return Err(Outcome::dead(refusal.replace("not sent", "not fetched")));
+            }
+            let response = (self.client.get(url.clone()).send().await).map_err(|e| failed(&e))?;
+            let status = response.status();
+            if !status.is_redirection() {
+                return answered(response);
+            }
+            let location = (response.headers().get(header::LOCATION))
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok());
+            url = location.ok_or_else(|| {
+                Outcome::dead(format!(
+                    "the platform answered {status} without a usable Location"
+                ))
+            })?;
+        }
+        Err(Outcome::dead(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    /// The body into `upload`, hashed and counted as it comes.
+    async fn stream(
+        &self,
+        mut response: reqwest::Response,
+        upload: &mut object_store::WriteMultipart,
+    ) -> Result<Stored, Outcome> {
+        if let Some(len) = response.content_length().filter(|l| *l > self.max_bytes) {
+            return Err(self.too_large(len));
+        }
+        let content_type = content_type(&response);
+        let (mut size, mut sha) = (0u64, Sha256::new());
+        while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
+            size += chunk.len() as u64;
+            if size > self.max_bytes {
+                return Err(self.too_large(size));
+            }
+            sha.update(&chunk);
+            upload.put(Bytes::clone(&chunk));
+            // One part uploading at a time: memory stays at about two parts a fetch.
+            upload.wait_for_capacity(1).await.map_err(store_failed)?;
+        }
+        Ok(Stored {
+            size,
+            sha256: hex(&sha.finalize()),
+            content_type,
+        })
+    }
+
+    fn too_large(&self, seen: u64) -> Outcome {
+        Outcome::dead(format!(
+            "the recording is larger than max_bytes ({} bytes; {seen} seen): not kept",
+            self.max_bytes
+        ))
+    }
+}
+
+/// The answer's verdict: 2xx is the recording; 404 (not ready yet), 408, 429 and 5xx are
+/// tried again; any other refusal is final.
+fn answered(response: reqwest::Response) -> Result<reqwest::Response, Outcome> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let reason = format!("the platform answered {status}");
+    let again = matches!(
+        status,
+        StatusCode::NOT_FOUND | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+    ) || status.is_server_error();
+    let outcome = match again {
+        true => retry(reason),
+        false => Outcome::dead(reason),
+    };
+    Err(Outcome {
+        http_status: Some(status.as_u16()),
+        ..outcome
+    })
+}
+
+/// The link's own `Content-Type`, or one its extension implies when it sent none useful.
+fn content_type(response: &reqwest::Response) -> String {
+    let sent = (response.headers().get(header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"));
+    if let Some(t) = sent {
+        return t.to_owned();
+    }
+    let implied = match super::vault::extension(response.url().path()).as_deref() {
+        Some("wav") => "audio/wav",
+        Some("mp3") => "audio/mpeg",
+        Some("ogg" | "opus") => "audio/ogg",
+        Some("m4a") => "audio/mp4",
+        _ => "application/octet-stream",
+    };
+    implied.to_owned()
+}
+
+/// A failure of the link's side, tried again; not a sign the recordings store is down.
+fn retry(reason: String) -> Outcome {
+    Outcome {
+        down: false,
+        ..Outcome::unreachable(reason)
+    }
+}
+
+/// A request that got no answer: tried again, unless the address is out of reach (final).
+fn failed(e: &reqwest::Error) -> Outcome {
+    let outcome = http::failure(e);
+    match &outcome.error {
+        Some(reason) if reason.contains(reach::HINT) => {
+            Outcome::dead(reason.replace("not sent", "not fetched"))
+        }
+        _ => Outcome {
+            down: false,
+            ..outcome
+        },
+    }
+}
+
+/// The recordings store failed: tried again, and a sign the store is down.
+fn store_failed(e: object_store::Error) -> Outcome {
+    Outcome::unreachable(format!("the recordings store failed: {e}"))
+}
+
+fn shown(url: &Url) -> String {
+    crate::kinds::shown(url.as_str())
+}

@@ -1,0 +1,107 @@
+//! The recordings destination's transport: a delivery is a report whose recording is
+//! fetched into the store, then recorded as kept. A recording already kept for the same app,
+//! call and link is not fetched again (a call's deliveries here go in order, so a second
+//! report of the call finds the first one's recording kept).
+
+use super::{fetch::Fetch, vault::Vault, Spec};
+use crate::{kinds::http::Clients, outgoing::Outgoing, transport::Outcome, Transport};
+use async_trait::async_trait;
+use ivrhook_protocol::{DecodeOptions, Hangup};
+use ivrhook_store::{outbox::Payload, recordings::KeptRecording, Store};
+use std::{sync::Arc, time::Duration};
+
+/// Fetches and keeps recordings.
+#[derive(Debug)]
+pub(crate) struct Keeper {
+    spec: Arc<Spec>,
+    clients: Clients,
+    store: Arc<dyn Store>,
+}
+
+impl Keeper {
+    pub fn new(spec: Arc<Spec>, clients: Clients, store: Arc<dyn Store>) -> Self {
+        Keeper {
+            spec,
+            clients,
+            store,
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for Keeper {
+    async fn send(&self, delivery: &Outgoing, timeout: Duration) -> Outcome {
+        let Payload::Report(report) = &delivery.claimed().payload else {
+            return Outcome::dead("not a received report: nothing to fetch".into());
+        };
+        let Some(link) = link(delivery) else {
+            return Outcome::dead("the report has no recording link (hungup.fileName)".into());
+        };
+        let (app, call) = (report.app_id.as_str(), delivery.claimed().call_id.as_str());
+        match self.store.kept_recording(app, call, &link).await {
+            Ok(Some(kept)) => return kept_outcome("kept already", &kept),
+            Ok(None) => {}
+            Err(e) => return Outcome::unreachable(format!("the store failed: {e}")),
+        }
+        let Ok(url) = reqwest::Url::parse(&link) else {
+            return Outcome::dead(format!("hungup.fileName {link:?} is not a URL"));
+        };
+        let reach = self.spec.reach(app);
+        let key = Vault::key(app, call, &link, report.received_at_ms);
+        let fetch = Fetch {
+            client: self.clients.get(reach),
+            reach,
+            max_bytes: self.spec.max_bytes,
+            vault: &self.spec.vault,
+            key: &key,
+            timeout,
+        };
+        let stored = match fetch.run(url).await {
+            Ok(stored) => stored,
+            Err(outcome) => return outcome,
+        };
+        let kept = KeptRecording {
+            app_id: app.to_owned(),
+            call_id: call.to_owned(),
+            link,
+            report_id: report.id,
+            key,
+            size: stored.size as i64,
+            sha256: stored.sha256,
+            content_type: stored.content_type,
+            kept_at_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        // A failure here leaves the object without its row: the fetch runs again, to the
+        // same key.
+        match self.store.keep_recording(&kept).await {
+            Ok(()) => kept_outcome("kept", &kept),
+            Err(e) => Outcome::unreachable(format!("the store failed: {e}")),
+        }
+    }
+}
+
+/// The report's recording link, from the receiver's decoding or the stored bytes.
+fn link(delivery: &Outgoing) -> Option<String> {
+    let of = |d: &ivrhook_protocol::Decoded| match &d.report.hangup {
+        Some(Hangup::Notice(n)) => n.recording_url.clone().filter(|u| !u.is_empty()),
+        _ => None,
+    };
+    if let Some(d) = &delivery.shared().decoded {
+        return of(d);
+    }
+    let Payload::Report(r) = &delivery.claimed().payload else {
+        return None;
+    };
+    let options = DecodeOptions::as_received(r.utc_offset.as_deref());
+    of(&ivrhook_protocol::decode(&r.raw, &options).ok()?)
+}
+
+fn kept_outcome(what: &str, kept: &KeptRecording) -> Outcome {
+    Outcome {
+        excerpt: Some(format!(
+            "{what}: {} ({} bytes, sha256 {}, {})",
+            kept.key, kept.size, kept.sha256, kept.content_type
+        )),
+        ..Outcome::delivered(None)
+    }
+}

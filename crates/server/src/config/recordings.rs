@@ -1,0 +1,143 @@
+//! `[recordings]`, and each app's `recordings`: where call recordings are kept and how they
+//! are fetched. The recordings destination exists when an app keeps its recordings.
+
+use super::{delivery::Common, invalid, lenient, ConfigError};
+use ivrhook_engine::{
+    kinds::Reach,
+    recordings::{Location, S3Location, Spec, Vault},
+    DestinationSettings,
+};
+use ivrhook_protocol::AppId;
+use ivrhook_store::DatabaseUrl;
+use serde::Deserialize;
+use std::{collections::HashMap, path::PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileRecordings {
+    pub store: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub allow_http: bool,
+    pub max_bytes: lenient::Size,
+    pub timeout: String,
+    pub retry_schedule: Vec<String>,
+    pub max_in_flight: u32,
+}
+
+/// Where recordings are kept, and the destination that fetches them.
+#[derive(Debug, Clone)]
+pub struct Recordings {
+    /// The recordings store; `None` on PostgreSQL without `store`.
+    pub vault: Option<Vault>,
+    /// The recordings destination, when an app keeps its recordings.
+    pub destination: Option<DestinationSettings>,
+}
+
+impl FileRecordings {
+    /// `apps`: the apps that keep their recordings, each with where its links may point.
+    pub(super) fn validate(
+        self,
+        database: &DatabaseUrl,
+        apps: HashMap<AppId, Reach>,
+    ) -> Result<Recordings, ConfigError> {
+        let location = match (&self.store, database) {
+            (Some(url), _) => Some(self.location(url)?),
+            (None, DatabaseUrl::Sqlite(db)) => Some(Location::Directory(beside(db))),
+            (None, DatabaseUrl::Postgres(_)) => None,
+        };
+        let vault = (location.as_ref())
+            .map(|l| Vault::open(l).map_err(|e| invalid("recordings.store", e.to_string())))
+            .transpose()?;
+        let Some(first) = apps.keys().min().cloned() else {
+            return Ok(Recordings {
+                vault,
+                destination: None,
+            });
+        };
+        let Some(vault) = vault else {
+            return Err(invalid(
+                "recordings.store",
+                format!(
+                    "must be set with PostgreSQL (app {first} keeps its recordings): a file:// \
+                     directory every node shares, or s3://bucket/prefix"
+                ),
+            ));
+        };
+        if self.max_bytes.0 == 0 {
+            return Err(invalid("recordings.max_bytes", "must be greater than 0"));
+        }
+        let spec = Spec {
+            vault: vault.clone(),
+            max_bytes: self.max_bytes.0 as u64,
+            apps,
+        };
+        let mut destination = spec.destination();
+        let common = Common {
+            timeout: Some(self.timeout),
+            max_in_flight: Some(self.max_in_flight),
+            retry_schedule: Some(self.retry_schedule),
+            ..Common::default()
+        };
+        common.apply(&mut destination, "recordings")?;
+        Ok(Recordings {
+            vault: Some(vault),
+            destination: Some(destination),
+        })
+    }
+
+    fn location(&self, url: &str) -> Result<Location, ConfigError> {
+        let bad = |why: String| invalid("recordings.store", format!("{url:?} {why}"));
+        let parsed = ivrhook_engine::Url::parse(url).map_err(|e| {
+            bad(format!(
+                "is not a URL ({e}): write file:///dir or s3://bucket/prefix"
+            ))
+        })?;
+        match parsed.scheme() {
+            "file" => {
+                let s3_keys = [
+                    ("endpoint", self.endpoint.is_some()),
+                    ("region", self.region.is_some()),
+                    ("access_key_id", self.access_key_id.is_some()),
+                    ("secret_access_key", self.secret_access_key.is_some()),
+                    ("allow_http", self.allow_http),
+                ];
+                if let Some((key, _)) = s3_keys.iter().find(|(_, set)| *set) {
+                    return Err(invalid(
+                        format!("recordings.{key}"),
+                        "is an S3 setting, but recordings.store is a file:// directory",
+                    ));
+                }
+                let path = parsed
+                    .to_file_path()
+                    .map_err(|()| bad("is not an absolute directory: write file:///dir".into()))?;
+                Ok(Location::Directory(path))
+            }
+            "s3" => {
+                let bucket = parsed.host_str().filter(|b| !b.is_empty());
+                let bucket = bucket
+                    .ok_or_else(|| bad("names no bucket: write s3://bucket/prefix".into()))?;
+                Ok(Location::S3(S3Location {
+                    bucket: bucket.to_owned(),
+                    prefix: parsed.path().trim_matches('/').to_owned(),
+                    endpoint: self.endpoint.clone(),
+                    region: self.region.clone(),
+                    access_key_id: self.access_key_id.clone(),
+                    secret_access_key: self.secret_access_key.clone(),
+                    allow_http: self.allow_http,
+                }))
+            }
+            other => Err(bad(format!(
+                "has scheme {other}: write file:///dir or s3://bucket/prefix"
+            ))),
+        }
+    }
+}
+
+/// `recordings/` beside the SQLite file, as an absolute path.
+fn beside(db: &std::path::Path) -> PathBuf {
+    let dir = db.parent().unwrap_or(std::path::Path::new(""));
+    std::path::absolute(dir.join("recordings")).unwrap_or_else(|_| dir.join("recordings"))
+}
