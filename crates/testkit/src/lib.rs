@@ -8,6 +8,7 @@ pub mod mqtt;
 pub mod platform;
 pub mod rabbitmq;
 pub mod redis_streams;
+pub mod s3;
 pub mod sink;
 
 use serde_json::{json, Value};

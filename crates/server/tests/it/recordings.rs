@@ -1,21 +1,107 @@
 //! Recordings kept: a hung-up report's link fetched from the platform into the recordings
 //! store and served back byte for byte (whole and by range); a link not ready yet, refused,
-//! too large or pointing inward; a duplicate fetching nothing again. SQLite with the default
-//! directory, and PostgreSQL with a directory of the test's own.
+//! too large or pointing inward; a duplicate fetching nothing again. Every case runs on each
+//! store (a directory, SeaweedFS's S3) and each database (SQLite, PostgreSQL).
 
 use crate::helpers::*;
-use ivrhook_testkit::platform::{wav, Platform, Served};
+use ivrhook_testkit::{
+    platform::{wav, Platform, Served},
+    s3,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::{path::Path, time::Duration};
 
+/// Where a test's server keeps reports and recordings.
+#[derive(Debug, Clone, Copy)]
+enum Backing {
+    SqliteDirectory,
+    PostgresDirectory,
+    SqliteS3,
+    PostgresS3,
+}
+
+/// A server and its recordings store.
+struct Keeping {
+    app: TestApp,
+    dir: Option<tempfile::TempDir>,
+    bucket: Option<String>,
+}
+
+impl Keeping {
+    /// A server on `backing` whose app keeps recordings; `recordings` and `app` add keys to
+    /// `[recordings]` and to the app.
+    async fn start(backing: Backing, name: &str, recordings: &str, app: &str) -> Keeping {
+        let (dir, bucket) = match backing {
+            Backing::SqliteDirectory | Backing::PostgresDirectory => {
+                (Some(tempfile::tempdir().unwrap()), None)
+            }
+            Backing::SqliteS3 | Backing::PostgresS3 => (None, Some(s3::bucket(name).await)),
+        };
+        let store = match (&dir, &bucket) {
+            (Some(d), _) => format!("store = \"file://{}\"\n", d.path().display()),
+            (_, Some(b)) => s3::settings(b),
+            _ => unreachable!(),
+        };
+        let toml = format!(
+            "{RECORDINGS}{store}{recordings}[[apps]]\nid = \"{APP}\"\nrecordings = true\n{app}"
+        );
+        let app = match backing {
+            Backing::SqliteDirectory | Backing::SqliteS3 => spawn_with(&toml).await,
+            _ => spawn_on_postgres(&format!("rec_{name}"), &toml).await,
+        };
+        Keeping { app, dir, bucket }
+    }
+
+    /// The objects stored, staged uploads and unfinished multipart uploads included.
+    async fn objects(&self) -> Vec<String> {
+        if let Some(dir) = &self.dir {
+            return files_in(dir.path());
+        }
+        let bucket = self.bucket.as_ref().unwrap();
+        let mut keys = s3::keys(bucket).await;
+        keys.extend((0..s3::uploads(bucket).await).map(|_| "(an unfinished upload)".into()));
+        keys
+    }
+
+    async fn stop(self) {
+        self.app.stop().await;
+        if let Some(bucket) = &self.bucket {
+            s3::remove(bucket).await;
+        }
+    }
+}
+
+/// Runs each case on every backing.
+macro_rules! on_every_backing {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                use super::Backing::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_directory() { super::$case(SqliteDirectory, "sd").await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_directory() { super::$case(PostgresDirectory, "pd").await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_s3() { super::$case(SqliteS3, "ss").await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_s3() { super::$case(PostgresS3, "ps").await }
+            }
+        )*
+    };
+}
+
+on_every_backing!(
+    kept_byte_for_byte,
+    not_ready_then_kept_and_refused_failed,
+    over_max_bytes_fails_and_leaves_nothing,
+    private_links_refused_unless_allowed,
+    a_second_report_fetches_nothing_again,
+);
+
 /// Quick retries, so a link that is not ready is fetched again soon.
 const RECORDINGS: &str =
     "[recordings]\nretry_schedule = [\"0s\", \"100ms\", \"100ms\", \"100ms\"]\n";
-
-fn app_keeping(extra: &str) -> String {
-    format!("[[apps]]\nid = \"{APP}\"\nrecordings = true\n{extra}")
-}
 
 /// A hung-up report of `call` whose recording is at `link`.
 fn hung_up(call: &str, link: &str, n: u32) -> String {
@@ -57,7 +143,10 @@ async fn fetch(app: &TestApp, path: &str, range: Option<&str>) -> reqwest::Respo
 }
 
 /// Kept, then served whole and by ranges, the same bytes the platform served.
-async fn kept_byte_for_byte(app: &TestApp, platform: &Platform) {
+async fn kept_byte_for_byte(backing: Backing, tag: &str) {
+    let platform = Platform::start().await;
+    let k = Keeping::start(backing, &format!("kept_{tag}"), "", "").await;
+    let app = &k.app;
     let file = wav(150_000, 7);
     let link = platform.file("/rec/byte-for-byte.wav", &file);
     assert_eq!(
@@ -100,35 +189,15 @@ async fn kept_byte_for_byte(app: &TestApp, platform: &Platform) {
         [200],
         "fetched once"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recording_is_kept_byte_for_byte_in_the_directory_beside_sqlite() {
-    let platform = Platform::start().await;
-    let app = spawn_with(&format!("{RECORDINGS}{}", app_keeping(""))).await;
-    kept_byte_for_byte(&app, &platform).await;
-    let dir = app.db_path.parent().unwrap().join("recordings");
-    let (_, timeline) = app.get("/v1/calls/kept-1").await;
-    let key = timeline["recording"]["key"].as_str().unwrap();
-    let stored = std::fs::read(dir.join(key)).unwrap();
-    assert_eq!(sha256(&stored), timeline["recording"]["sha256"]);
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recording_is_kept_byte_for_byte_with_postgres() {
-    let platform = Platform::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = format!("store = \"file://{}\"\n", dir.path().display());
-    let toml = format!("{RECORDINGS}{store}{}", app_keeping(""));
-    let app = spawn_on_postgres("recordings_kept", &toml).await;
-    kept_byte_for_byte(&app, &platform).await;
-    assert_eq!(files_in(dir.path()).len(), 1, "one object");
-    app.stop().await;
+    let key = recording["key"].as_str().unwrap();
+    let objects = k.objects().await;
+    assert_eq!(objects.len(), 1, "one object: {objects:?}");
+    assert!(objects[0].ends_with(key), "{objects:?} holds {key}");
+    k.stop().await;
 }
 
 /// Every file under `dir`, staged uploads included.
-fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
+fn files_in(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
@@ -137,16 +206,17 @@ fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
         let path = entry.path();
         match path.is_dir() {
             true => found.extend(files_in(&path)),
-            false => found.push(path),
+            false => found.push(path.display().to_string()),
         }
     }
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_link_not_ready_is_fetched_again_and_a_refused_one_fails_with_the_reason() {
+/// 404 twice, then kept on the third try; 403: failed at once, with the reason.
+async fn not_ready_then_kept_and_refused_failed(backing: Backing, tag: &str) {
     let platform = Platform::start().await;
-    let app = spawn_with(&format!("{RECORDINGS}{}", app_keeping(""))).await;
+    let k = Keeping::start(backing, &format!("late_{tag}"), "", "").await;
+    let app = &k.app;
     let late = platform.serve(
         "/rec/late.wav",
         Served {
@@ -172,11 +242,11 @@ async fn a_link_not_ready_is_fetched_again_and_a_refused_one_fails_with_the_reas
             .code,
         "000000"
     );
-    let kept = settled(&app, "late").await;
+    let kept = settled(app, "late").await;
     assert_eq!(kept["state"], "kept", "{kept}");
     assert_eq!(kept["attempts"], 3, "{kept}");
     assert_eq!(platform.requests("/rec/late.wav"), [404, 404, 200]);
-    let failed = settled(&app, "refused").await;
+    let failed = settled(app, "refused").await;
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(
         failed["reason"], "the platform answered 403 Forbidden",
@@ -196,14 +266,15 @@ async fn a_link_not_ready_is_fetched_again_and_a_refused_one_fails_with_the_reas
             .contains("(failed)"),
         "{body}"
     );
-    app.stop().await;
+    k.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recording_over_max_bytes_fails_and_leaves_nothing_behind() {
+/// Over max_bytes, said by Content-Length or found while streaming: failed, nothing stored.
+async fn over_max_bytes_fails_and_leaves_nothing(backing: Backing, tag: &str) {
     let platform = Platform::start().await;
-    let toml = format!("{RECORDINGS}max_bytes = \"100KiB\"\n{}", app_keeping(""));
-    let app = spawn_with(&toml).await;
+    let limit = "max_bytes = \"100KiB\"\n";
+    let k = Keeping::start(backing, &format!("big_{tag}"), limit, "").await;
+    let app = &k.app;
     let big = wav(100_000, 3);
     let sized = platform.file("/rec/sized.wav", &big);
     let streamed = platform.serve(
@@ -225,7 +296,7 @@ async fn a_recording_over_max_bytes_fails_and_leaves_nothing_behind() {
         "000000"
     );
     for call in ["sized", "streamed"] {
-        let failed = settled(&app, call).await;
+        let failed = settled(app, call).await;
         assert_eq!(failed["state"], "failed", "{failed}");
         let reason = failed["reason"].as_str().unwrap();
         assert!(
@@ -233,13 +304,12 @@ async fn a_recording_over_max_bytes_fails_and_leaves_nothing_behind() {
             "{reason}"
         );
     }
-    let dir = app.db_path.parent().unwrap().join("recordings");
     assert_eq!(
-        files_in(&dir),
-        Vec::<std::path::PathBuf>::new(),
+        k.objects().await,
+        Vec::<String>::new(),
         "no object, no staged part"
     );
-    app.stop().await;
+    k.stop().await;
 }
 
 /// A private address of this machine's (not loopback), to put a platform on.
@@ -261,11 +331,12 @@ fn private_address() -> std::net::IpAddr {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_link_to_a_private_address_is_refused_unless_the_app_allows_private() {
+/// A link to a private address: failed without a request, unless the app allows private.
+async fn private_links_refused_unless_allowed(backing: Backing, tag: &str) {
     let platform = Platform::on((private_address(), 0).into()).await;
     let inward = platform.file("/rec/inward.wav", &wav(1000, 5));
-    let refusing = spawn_with(&format!("{RECORDINGS}{}", app_keeping(""))).await;
+    let k = Keeping::start(backing, &format!("refuse_{tag}"), "", "").await;
+    let refusing = &k.app;
     assert_eq!(
         refusing
             .post_callback(hung_up("inward", &inward, 0))
@@ -273,7 +344,7 @@ async fn a_link_to_a_private_address_is_refused_unless_the_app_allows_private() 
             .code,
         "000000"
     );
-    let failed = settled(&refusing, "inward").await;
+    let failed = settled(refusing, "inward").await;
     assert_eq!(failed["state"], "failed", "{failed}");
     let reason = failed["reason"].as_str().unwrap();
     assert!(
@@ -284,41 +355,39 @@ async fn a_link_to_a_private_address_is_refused_unless_the_app_allows_private() 
         platform.requests("/rec/inward.wav").is_empty(),
         "never connected"
     );
-    refusing.stop().await;
-    let allowing = spawn_with(&format!(
-        "{RECORDINGS}{}",
-        app_keeping("allow_private = true\n")
-    ))
-    .await;
+    k.stop().await;
+    let allow = "allow_private = true\n";
+    let k = Keeping::start(backing, &format!("allow_{tag}"), "", allow).await;
     assert_eq!(
-        allowing
+        k.app
             .post_callback(hung_up("inward", &inward, 0))
             .await
             .code,
         "000000"
     );
-    let kept = settled(&allowing, "inward").await;
+    let kept = settled(&k.app, "inward").await;
     assert_eq!(kept["state"], "kept", "{kept}");
-    allowing.stop().await;
+    k.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duplicate_or_a_second_report_of_the_call_fetches_nothing_again() {
+/// The same report again (a duplicate), then the call's second report with the same link.
+async fn a_second_report_fetches_nothing_again(backing: Backing, tag: &str) {
     let platform = Platform::start().await;
-    let app = spawn_with(&format!("{RECORDINGS}{}", app_keeping(""))).await;
+    let k = Keeping::start(backing, &format!("once_{tag}"), "", "").await;
+    let app = &k.app;
     let link = platform.file("/rec/once.wav", &wav(2000, 9));
     let first = hung_up("once", &link, 0);
     assert_eq!(app.post_callback(first.clone()).await.code, "000000");
-    assert_eq!(settled(&app, "once").await["state"], "kept");
+    assert_eq!(settled(app, "once").await["state"], "kept");
     assert_eq!(app.post_callback(first).await.code, "000000", "a duplicate");
     assert_eq!(
         app.post_callback(hung_up("once", &link, 1)).await.code,
         "000000"
     );
-    delivered(&app, "ivrhook:recordings", 2).await;
+    delivered(app, "ivrhook:recordings", 2).await;
     let (_, timeline) = app.get("/v1/calls/once").await;
     assert_eq!(timeline["reports"].as_array().unwrap().len(), 2);
     assert_eq!(timeline["recording"]["state"], "kept");
     assert_eq!(platform.requests("/rec/once.wav"), [200], "fetched once");
-    app.stop().await;
+    k.stop().await;
 }
