@@ -83,6 +83,8 @@ impl Vault {
     }
 
     fn s3(s3: &S3Location) -> Result<Vault, VaultError> {
+        // The S3 client is reqwest's, built without a TLS provider of its own.
+        crate::kinds::http::use_ring_for_tls();
         let mut b = AmazonS3Builder::from_env()
             .with_bucket_name(&s3.bucket)
             .with_allow_http(s3.allow_http);

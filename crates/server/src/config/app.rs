@@ -67,10 +67,14 @@ impl FileApp {
         let Some(url) = self.callback_url else {
             let secret = [("secret", self.secret.is_some())];
             if let Some((name, _)) = secret.iter().chain(&common.set()).find(|(_, set)| *set) {
-                return Err(invalid(
-                    key(name),
-                    "is a delivery setting, but callback_url is not set",
-                ));
+                let reason = match *name {
+                    "allow_private" => {
+                        "applies to callback_url and recording links, but neither callback_url \
+                         nor recordings = true is set"
+                    }
+                    _ => "is a delivery setting, but callback_url is not set",
+                };
+                return Err(invalid(key(name), reason));
             }
             return Ok(App {
                 id,

@@ -141,3 +141,70 @@ fn beside(db: &std::path::Path) -> PathBuf {
     let dir = db.parent().unwrap_or(std::path::Path::new(""));
     std::path::absolute(dir.join("recordings")).unwrap_or_else(|_| dir.join("recordings"))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use ivrhook_engine::recordings::RECORDINGS;
+
+    const KEEPING: &str = "[[apps]]\nid = \"a1\"\nrecordings = true\n";
+
+    fn error(text: &str) -> String {
+        Config::from_toml(text, "t").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_mistake_names_its_key() {
+        let pg = "database = \"postgres://postgres@127.0.0.1/x\"\n";
+        let cases = [
+            (format!("{pg}{KEEPING}"), "recordings.store: must be set with PostgreSQL (app a1 keeps its recordings)"),
+            (format!("[recordings]\nstore = \"ftp://x/y\"\n{KEEPING}"), "recordings.store: \"ftp://x/y\" has scheme ftp"),
+            (format!("[recordings]\nstore = \"s3:///calls\"\n{KEEPING}"), "recordings.store: \"s3:///calls\" names no bucket"),
+            (format!("[recordings]\nstore = \"recordings\"\n{KEEPING}"), "recordings.store: \"recordings\" is not a URL"),
+            (format!("[recordings]\nstore = \"file:///r\"\nendpoint = \"http://s3\"\n"), "recordings.endpoint: is an S3 setting, but recordings.store is a file:// directory"),
+            (format!("[recordings]\nmax_bytes = \"lots\"\n{KEEPING}"), "recordings.max_bytes: \"lots\" is not a size"),
+            (format!("[recordings]\nmax_bytes = 0\n{KEEPING}"), "recordings.max_bytes: must be greater than 0"),
+            (format!("[recordings]\ntimeout = \"soon\"\n{KEEPING}"), "recordings.timeout: \"soon\" is not a duration"),
+            (format!("[recordings]\nmax_in_flight = 0\n{KEEPING}"), "recordings.max_in_flight: must be at least 1"),
+            (format!("[recordings]\nretry_schedule = [\"0s\", \"x\"]\n{KEEPING}"), "recordings.retry_schedule[1]: \"x\" is not a duration"),
+            (format!("[recordings]\nbucket = \"b\"\n"), "recordings.bucket: is not a key here"),
+            ("[[apps]]\nid = \"a1\"\nrecordings = \"yes\"\n".into(), "apps[0].recordings: "),
+            ("[[apps]]\nid = \"a1\"\nallow_private = true\n".into(), "apps[0].allow_private: applies to callback_url and recording links, but neither"),
+        ];
+        for (toml, expected) in cases {
+            let got = error(&toml);
+            assert!(
+                got.starts_with(expected),
+                "{toml}\n  gave: {got}\n  want: {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_app_keeping_recordings_makes_the_destination() {
+        let none = Config::from_toml("[[apps]]\nid = \"a1\"\n", "t").unwrap();
+        assert!(none.recordings.destination.is_none());
+        assert!(
+            none.recordings
+                .vault
+                .unwrap()
+                .shown()
+                .ends_with("/recordings"),
+            "beside SQLite"
+        );
+        let s3 =
+            "[recordings]\nstore = \"s3://calls/ivr/\"\nendpoint = \"http://127.0.0.1:8333\"\n\
+                  allow_http = true\nmax_in_flight = 2\n";
+        let c = Config::from_toml(&format!("{s3}{KEEPING}allow_private = true\n"), "t").unwrap();
+        let d = c.recordings.destination.as_ref().unwrap();
+        assert_eq!(d.name, RECORDINGS);
+        assert_eq!(d.max_in_flight, 2);
+        assert_eq!(d.schedule.attempts(), 12, "the default schedule");
+        assert_eq!(d.timeout, std::time::Duration::from_secs(300));
+        let shown = d.kind.describe();
+        assert_eq!(shown["store"], "s3://calls/ivr");
+        assert_eq!(shown["maxBytes"], 200 << 20);
+        assert_eq!(shown["apps"], serde_json::json!(["a1"]));
+        assert!(c.all_destinations().iter().any(|d| d.name == RECORDINGS));
+    }
+}
