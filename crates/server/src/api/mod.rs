@@ -3,7 +3,7 @@
 //! With `admin_token` set, every request needs `Authorization: Bearer <token>`.
 //!
 //! - `calls`: `POST /v1/apps/{appId}/calls`, `GET /v1/calls/{callId}`; `call_list`:
-//!   `GET /v1/calls`; `recording`: `GET /v1/calls/{callId}/recording`.
+//!   `GET /v1/calls`; `recording`: `GET /v1/calls/{callId}/recording`; `recordings`: `GET /v1/recordings`.
 //! - `events`, `stream`, `consumers`: the report feed (pages and long polls, server-sent
 //!   events, named consumers).
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
@@ -24,6 +24,7 @@ mod openapi;
 mod outbound;
 mod pause;
 mod recording;
+mod recordings;
 mod request_id;
 pub(crate) mod setup;
 mod stream;
@@ -54,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/calls", get(call_list::list))
         .route("/v1/calls/{call_id}", get(calls::timeline))
         .route("/v1/calls/{call_id}/recording", get(recording::recording))
+        .route("/v1/recordings", get(recordings::list))
         .route("/v1/reports", get(events::page))
         .route("/v1/reports/stream", get(stream::stream))
         .route("/v1/events", get(events::page))

@@ -2,7 +2,8 @@
 //! `/docs`: the same, as a page ivrhook renders itself (nothing is fetched from elsewhere).
 
 use super::{
-    call_list, calls, consumers, deliveries, events, outbound, pause, recording, setup, stream,
+    call_list, calls, consumers, deliveries, events, outbound, pause, recording, recordings, setup,
+    stream,
 };
 use crate::error::ErrorBody;
 use axum::{response::Html, Json};
@@ -23,7 +24,7 @@ use utoipa::{
                        admin_token set, every request needs Authorization: Bearer <token>."
     ),
     paths(
-        calls::register, calls::timeline, recording::recording, call_list::list,
+        calls::register, calls::timeline, recording::recording, recordings::list, call_list::list,
         events::page, events::one, stream::stream,
         consumers::list, consumers::events, consumers::ack,
         outbound::submit,

@@ -60,6 +60,41 @@ pub(crate) async fn of_call(
     }))
 }
 
+/// Fetches of recordings in `state` (pending or dead), of `app` when given, a page after
+/// `after`; each with its link, read from its report.
+pub(crate) async fn fetches(
+    st: &AppState,
+    state: DeliveryState,
+    app: Option<String>,
+    page: &super::paging::Page,
+) -> Result<(Vec<Value>, Option<i64>), ApiError> {
+    let filter = ivrhook_store::outbox::DeliveryFilter {
+        app_id: app,
+        destination: Some(RECORDINGS.to_owned()),
+        state: Some(state),
+        after: page.after,
+        limit: page.limit,
+    };
+    let rows = st.store.deliveries(filter).await?;
+    let mut listed = Vec::with_capacity(rows.len());
+    for d in &rows {
+        let report = match d.source {
+            Source::Report(id) => st.store.reports_after(id - 1, 1).await?,
+            Source::Event(_) => Vec::new(),
+        };
+        let link = report.iter().find_map(link);
+        let failed = state == DeliveryState::Dead;
+        listed.push(json!({
+            "callId": d.call_id, "appId": d.app_id, "link": link,
+            "state": if failed { "failed" } else { "pending" },
+            "attempts": d.attempts, "reason": d.last_error.as_ref().filter(|_| failed),
+            "deliveryId": d.id, "since": time(d.created_at_ms),
+        }));
+    }
+    let next = page.listing_next(rows.len(), rows.last().map(|d| d.id));
+    Ok((listed, next))
+}
+
 /// The recording link of a stored report.
 fn link(r: &StoredReport) -> Option<String> {
     let decoded = decode(&r.raw, &DecodeOptions::as_received(r.utc_offset.as_deref())).ok()?;

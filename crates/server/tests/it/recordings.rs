@@ -259,13 +259,26 @@ async fn not_ready_then_kept_and_refused_failed(backing: Backing, tag: &str) {
     );
     let (status, body) = app.get("/v1/calls/refused/recording").await;
     assert_eq!(status, 404);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("(failed)"),
-        "{body}"
-    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("(failed)"), "{body}");
+    let (_, listed) = app.get("/v1/recordings?state=failed").await;
+    let listed = listed["recordings"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["callId"], "refused");
+    assert_eq!(listed[0]["link"], refused.as_str());
+    assert_eq!(listed[0]["reason"], "the platform answered 403 Forbidden");
+    let (_, pending) = app.get("/v1/recordings?state=pending").await;
+    assert_eq!(pending["recordings"], serde_json::json!([]));
+    assert_eq!(app.get("/v1/recordings?state=kept").await.0, 422);
+    // A failed one is fetched again on request.
+    let retry = format!("/v1/deliveries/{}/retry", listed[0]["deliveryId"]);
+    let answer = app.client.post(app.url(&retry)).send().await.unwrap();
+    assert_eq!(answer.status(), 202, "{retry}");
+    eventually("the retry to be fetched", || async {
+        platform.requests("/rec/refused.wav").len() == 2
+    })
+    .await;
+    assert_eq!(settled(app, "refused").await["state"], "failed");
     k.stop().await;
 }
 
