@@ -92,7 +92,7 @@ impl Destination {
     ) -> Self {
         let kind = settings.kind.clone();
         Destination {
-            transport: kind.transport(clients, settings.reach, store),
+            transport: kind.transport(clients, settings.reach, store, metrics),
             metrics: metrics.destination(&settings.name),
             settings,
             backlog: Backlog::default(),

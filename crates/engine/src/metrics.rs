@@ -38,6 +38,7 @@ pub struct EngineMetrics {
     sent_on_acceptance: Counter,
     overdue: Family<Labels, Gauge>,
     activity: Arc<Activity>,
+    pub(crate) recordings: crate::recordings::RecordingMetrics,
 }
 
 impl EngineMetrics {
@@ -55,6 +56,7 @@ impl EngineMetrics {
             sent_on_acceptance: Counter::default(),
             overdue: Family::default(),
             activity: Arc::default(),
+            recordings: crate::recordings::RecordingMetrics::register(registry),
         };
         registry.register(
             "delivery_attempts",

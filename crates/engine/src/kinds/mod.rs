@@ -96,6 +96,7 @@ impl Kind {
         clients: &http::Clients,
         reach: Reach,
         store: &Arc<dyn ivrhook_store::Store>,
+        metrics: &crate::EngineMetrics,
     ) -> Arc<dyn Transport> {
         match self {
             Kind::Callback(spec) => {
@@ -107,6 +108,7 @@ impl Kind {
                 spec,
                 clients.clone(),
                 Arc::clone(store),
+                metrics.recordings.clone(),
             )),
         }
     }

@@ -16,14 +16,21 @@ pub(crate) struct Keeper {
     spec: Arc<Spec>,
     clients: Clients,
     store: Arc<dyn Store>,
+    metrics: super::RecordingMetrics,
 }
 
 impl Keeper {
-    pub fn new(spec: Arc<Spec>, clients: Clients, store: Arc<dyn Store>) -> Self {
+    pub fn new(
+        spec: Arc<Spec>,
+        clients: Clients,
+        store: Arc<dyn Store>,
+        metrics: super::RecordingMetrics,
+    ) -> Self {
         Keeper {
             spec,
             clients,
             store,
+            metrics,
         }
     }
 }
@@ -56,6 +63,7 @@ impl Transport for Keeper {
             key: &key,
             timeout,
         };
+        let started = std::time::Instant::now();
         let stored = match fetch.run(url).await {
             Ok(stored) => stored,
             Err(outcome) => return outcome,
@@ -74,7 +82,11 @@ impl Transport for Keeper {
         // A failure here leaves the object without its row: the fetch runs again, to the
         // same key.
         match self.store.keep_recording(&kept).await {
-            Ok(()) => kept_outcome("kept", &kept),
+            Ok(()) => {
+                let size = u64::try_from(kept.size).unwrap_or(0);
+                self.metrics.kept(size, started.elapsed());
+                kept_outcome("kept", &kept)
+            }
             Err(e) => Outcome::unreachable(format!("the store failed: {e}")),
         }
     }

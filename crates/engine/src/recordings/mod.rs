@@ -5,15 +5,17 @@
 //! other delivery; its object store is where it "delivers" to.
 //!
 //! - `vault`: the recordings store and the keys in it; `fetch`: one link streamed into it;
-//!   `keep`: the destination's transport.
+//!   `keep`: the destination's transport; `metrics`: its own series.
 
 mod fetch;
 mod keep;
+mod metrics;
 mod vault;
 
 use crate::{kinds::Reach, route::Filter, route::Route, DestinationSettings};
 use ivrhook_protocol::AppId;
 pub(crate) use keep::Keeper;
+pub(crate) use metrics::RecordingMetrics;
 use std::{collections::HashMap, sync::Arc};
 pub use vault::{Location, S3Location, Vault, VaultError};
 
