@@ -189,6 +189,18 @@ async fn kept_byte_for_byte(backing: Backing, tag: &str) {
         [200],
         "fetched once"
     );
+    assert_eq!(app.metric("ivrhook_recordings_kept_total").await, 1.0);
+    let bytes = app.metric("ivrhook_recordings_kept_bytes_total").await;
+    assert_eq!(bytes, file.len() as f64);
+    assert_eq!(
+        app.metric("ivrhook_recording_fetch_seconds_count").await,
+        1.0
+    );
+    let pending = "ivrhook_destination_backlog{destination=\"ivrhook:recordings\"}";
+    eventually("no fetch pending", || async {
+        app.metric(pending).await == 0.0
+    })
+    .await;
     let key = recording["key"].as_str().unwrap();
     let objects = k.objects().await;
     assert_eq!(objects.len(), 1, "one object: {objects:?}");
