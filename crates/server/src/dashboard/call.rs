@@ -11,7 +11,12 @@ use super::{
 use crate::{
     config::Scopes,
     error::ApiError,
-    queries::{calls::stored, views::report_json},
+    queries::{
+        calls::stored,
+        paging::path_segment,
+        recordings::{of_call, CallRecording},
+        views::report_json,
+    },
     state::AppState,
 };
 use axum::{
@@ -31,10 +36,10 @@ pub(crate) async fn call(
     Path(call_id): Path<String>,
 ) -> Result<Markup, Failure> {
     let call = CallId::try_from(call_id).map_err(|e| ApiError::invalid("callId", e.to_string()))?;
-    let reports: Vec<Value> = (st.store.reports_for_call(&call).await?.iter())
-        .map(report_json)
-        .collect();
+    let stored = st.store.reports_for_call(&call).await?;
+    let reports: Vec<Value> = stored.iter().map(report_json).collect();
     let mut deliveries = st.store.forwards_for_call(&call).await?;
+    let recording = of_call(&st, call.as_str(), &stored, &deliveries).await?;
     let outbound = st.store.outbound_for_call(&call).await?;
     deliveries.extend(outbound.into_iter().map(|o| o.delivery));
     if reports.is_empty() && deliveries.is_empty() {
@@ -49,6 +54,7 @@ pub(crate) async fn call(
             @if let Some(svg) = timeline::svg(&steps, hangup.as_ref()) { div.scroll { (svg) } }
             (command_list(&st, &steps))
             (hangup_part(hangup.as_ref()))
+            @if let Some(r) = &recording { (recording_part(&st, &call, r, scopes.operate)) }
         }
         section aria-labelledby="reports" {
             h2 #reports { "Reports received (" (reports.len()) ")" }
@@ -81,15 +87,38 @@ fn hangup_part(h: Option<&HungUp>) -> Markup {
     let Some(h) = h else {
         return html! { p.outcome { "Not hung up before the command list ended." } };
     };
-    let playable = h
-        .recording
-        .as_deref()
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    html! { p.hangup { "Hung up, reason " strong { (h.reason) } "." } }
+}
+
+/// The recording: the kept copy played from ivrhook, or where its fetch stands (a failed one
+/// with its reason and, for an operator, a retry); the platform's link in every case.
+fn recording_part(st: &AppState, call: &CallId, r: &CallRecording, operate: bool) -> Markup {
+    let link = r.link.as_str();
+    let platform = (link.starts_with("https://") || link.starts_with("http://")).then_some(link);
+    let fetch = r.fetch.as_ref();
     html! {
-        p.hangup { "Hung up, reason " strong { (h.reason) } "." }
-        @if let Some(url) = &h.recording {
-            p { "Recording: " a.recording href=(url) rel="noreferrer" { (url) } }
-            @if let Some(url) = playable { audio controls preload="none" src=(url) {} }
+        div.recording data-state=(r.state) {
+            p { "Recording " strong.state { (r.state) } ": " a.recording href=(link) rel="noreferrer" { (link) } }
+            @if let Some(k) = &r.kept {
+                audio.kept controls preload="metadata" src={ "/v1/calls/" (path_segment(call.as_str())) "/recording" } {}
+                p.kept {
+                    (k.size) " bytes, " (k.content_type) ", kept " (clock(st, k.kept_at_ms))
+                    br; "SHA-256 " code.sha256 { (k.sha256) }
+                }
+            } @else if r.state == "off" {
+                @if let Some(url) = platform { audio controls preload="none" src=(url) {} }
+                p { "Not kept: this app does not keep recordings (recordings = true)." }
+            } @else if let Some(d) = fetch {
+                p.fetch {
+                    (d.attempts) " attempt(s)"
+                    @if let Some(e) = d.last_error.as_ref().filter(|_| r.state == "failed") { ": " span.reason { (e) } }
+                }
+                @if r.state == "failed" && operate {
+                    form method="post" action={ "/deliveries/" (d.id) "/retry" } {
+                        button.retry type="submit" aria-label="Fetch the recording again" { "Fetch again" }
+                    }
+                }
+            }
         }
     }
 }

@@ -23,7 +23,6 @@ pub(crate) struct Step {
 pub(crate) struct HungUp {
     pub at_ms: Option<i64>,
     pub reason: String,
-    pub recording: Option<String>,
 }
 
 fn ms(v: &Value) -> Option<i64> {
@@ -56,7 +55,6 @@ pub(crate) fn read(reports: &[Value]) -> (Vec<Step>, Option<HungUp>) {
         (h["decoded"] == true).then(|| HungUp {
             at_ms: ms(&h["time"]),
             reason: h["reason"].as_str().unwrap_or("not given").to_owned(),
-            recording: h["recordingUrl"].as_str().map(str::to_owned),
         })
     });
     (steps, hangup)

@@ -16,7 +16,6 @@ fn hung_up(at_ms: i64) -> HungUp {
     HungUp {
         at_ms: Some(at_ms),
         reason: "16".into(),
-        recording: None,
     }
 }
 

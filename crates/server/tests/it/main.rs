@@ -10,6 +10,7 @@ mod codes;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_calls;
+mod dashboard_recording;
 mod disk_full;
 mod faults;
 mod feed;

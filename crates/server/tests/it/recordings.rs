@@ -104,7 +104,7 @@ const RECORDINGS: &str =
     "[recordings]\nretry_schedule = [\"0s\", \"100ms\", \"100ms\", \"100ms\"]\n";
 
 /// A hung-up report of `call` whose recording is at `link`.
-fn hung_up(call: &str, link: &str, n: u32) -> String {
+pub(crate) fn hung_up(call: &str, link: &str, n: u32) -> String {
     let mut r = call_report(call, n, 1, None);
     let hungup = serde_json::json!({"fileName": link, "reason": 16, "dir": 1,
         "timeStamp": "20180112172328000"});
@@ -113,7 +113,7 @@ fn hung_up(call: &str, link: &str, n: u32) -> String {
 }
 
 /// The call's `recording` once it is no longer pending and its attempt is recorded.
-async fn settled(app: &TestApp, call: &str) -> Value {
+pub(crate) async fn settled(app: &TestApp, call: &str) -> Value {
     let recording = || async {
         let (_, timeline) = app.get(&format!("/v1/calls/{call}")).await;
         timeline["recording"].clone()
