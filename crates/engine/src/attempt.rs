@@ -36,8 +36,15 @@ pub(crate) async fn run(
         tracing::warn!(destination = dest.name(), call = %claimed.call_id,
             delivery = claimed.delivery_id, attempts = claimed.attempts + 1, reason = %reason,
             "delivery dead: it is not tried again unless retried");
-        let dead = dead(dest.name(), claimed, &answer, reason);
-        inner.alerter.dead(&dest, dead, now_ms);
+        match dest.name() == crate::recordings::RECORDINGS {
+            true => {
+                let failed = recording_failed(&outgoing, reason);
+                inner.alerter.recording_failed(&dest, failed);
+            }
+            false => inner
+                .alerter
+                .dead(&dest, dead(dest.name(), claimed, &answer, reason), now_ms),
+        }
     }
 
     let record = record(&inner, claimed, started_ms, duration_ms, outcome, &settle);
@@ -137,6 +144,23 @@ fn dead(destination: &str, claimed: &Claimed, answer: &str, reason: &str) -> Dea
         attempts: claimed.attempts + 1,
         last_answer: answer.to_owned(),
         reason: reason.to_owned(),
+    }
+}
+
+/// A recording's fetch gone dead, as `recording.failed` tells it.
+fn recording_failed(outgoing: &Outgoing, reason: &str) -> crate::alerts::event::Subject {
+    let claimed = outgoing.claimed();
+    let app = match &claimed.payload {
+        Payload::Report(r) => r.app_id.clone(),
+        Payload::Event { .. } => String::new(),
+    };
+    crate::alerts::event::Subject::RecordingFailed {
+        app,
+        call: claimed.call_id.clone(),
+        link: crate::recordings::link(outgoing).unwrap_or_default(),
+        reason: reason.to_owned(),
+        attempts: claimed.attempts + 1,
+        delivery: claimed.delivery_id,
     }
 }
 

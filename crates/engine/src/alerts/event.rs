@@ -72,6 +72,21 @@ pub enum Subject {
         /// When its report came, once it did.
         reported_at_ms: Option<i64>,
     },
+    /// A call's recording could not be kept (its fetch is dead).
+    RecordingFailed {
+        /// The call's app.
+        app: String,
+        /// The call.
+        call: String,
+        /// The platform's link.
+        link: String,
+        /// Why.
+        reason: String,
+        /// Attempts made, the last included.
+        attempts: u32,
+        /// The fetch's delivery (`POST /v1/deliveries/{id}/retry` fetches it again).
+        delivery: i64,
+    },
     /// A destination's backlog passed 80 % of `max_backlog` (`high`) or fell under it again.
     Backlog {
         /// The destination.
@@ -108,6 +123,7 @@ impl Subject {
                 ..
             } => "call.overdue",
             Subject::Overdue { .. } => "call.overdue.resolved",
+            Subject::RecordingFailed { .. } => "recording.failed",
             Subject::Backlog { high: true, .. } => "backlog.high",
             Subject::Backlog { high: false, .. } => "backlog.normal",
         }
@@ -117,6 +133,7 @@ impl Subject {
     pub fn destination(&self) -> &str {
         match self {
             Subject::Overdue { .. } => "",
+            Subject::RecordingFailed { .. } => crate::recordings::RECORDINGS,
             Subject::Dead { destination, .. }
             | Subject::Health { destination, .. }
             | Subject::Pause { destination, .. }
@@ -131,6 +148,7 @@ impl Subject {
             Subject::Health { destination, .. } => format!("health:{destination}"),
             Subject::Pause { destination, .. } => format!("pause:{destination}"),
             Subject::Overdue { app, call, .. } => format!("call:{app}:{call}"),
+            Subject::RecordingFailed { app, call, .. } => format!("recording:{app}:{call}"),
             Subject::Backlog { destination, .. } => format!("backlog:{destination}"),
         }
     }
@@ -188,6 +206,17 @@ impl Subject {
                 }
                 v
             }
+            Subject::RecordingFailed {
+                app,
+                call,
+                link,
+                reason,
+                attempts,
+                delivery,
+            } => json!({
+                "app": app, "call": call, "link": link, "reason": reason, "attempts": attempts,
+                "delivery": delivery,
+            }),
             Subject::Backlog {
                 destination,
                 pending,

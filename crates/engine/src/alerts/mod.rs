@@ -153,6 +153,14 @@ impl Alerter {
         self.wake.notify_one();
     }
 
+    /// A recording could not be kept: announced as it happens, never coalesced.
+    pub fn recording_failed(&self, dest: &Destination, failed: Subject) {
+        if self.heard(dest) {
+            self.gather().ready(failed);
+            self.wake.notify_one();
+        }
+    }
+
     fn condition(&self, condition: Condition, holds: bool, subject: Subject, now_ms: i64) {
         let mut gather = self.gather();
         match holds {

@@ -46,7 +46,7 @@ impl Transport for Keeper {
         };
         let (app, call) = (report.app_id.as_str(), delivery.claimed().call_id.as_str());
         match self.store.kept_recording(app, call, &link).await {
-            Ok(Some(kept)) => return kept_outcome("kept already", &kept),
+            Ok(Some(kept)) => return self.announced("kept already", &kept).await,
             Ok(None) => {}
             Err(e) => return Outcome::unreachable(format!("the store failed: {e}")),
         }
@@ -85,15 +85,28 @@ impl Transport for Keeper {
             Ok(()) => {
                 let size = u64::try_from(kept.size).unwrap_or(0);
                 self.metrics.kept(size, started.elapsed());
-                kept_outcome("kept", &kept)
+                self.announced("kept", &kept).await
             }
             Err(e) => Outcome::unreachable(format!("the store failed: {e}")),
         }
     }
 }
 
+impl Keeper {
+    /// The fetch is done once its `recording.kept` messages are stored; until then it is
+    /// tried again (and finds the recording kept).
+    async fn announced(&self, what: &str, kept: &KeptRecording) -> Outcome {
+        let (to, shown) = (&self.spec.announce, self.spec.vault.shown());
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        match super::announce::announce(self.store.as_ref(), to, kept, shown, now_ms).await {
+            Ok(()) => kept_outcome(what, kept),
+            Err(e) => Outcome::unreachable(format!("storing recording.kept failed: {e}")),
+        }
+    }
+}
+
 /// The report's recording link, from the receiver's decoding or the stored bytes.
-fn link(delivery: &Outgoing) -> Option<String> {
+pub(crate) fn link(delivery: &Outgoing) -> Option<String> {
     let of = |d: &ivrhook_protocol::Decoded| match &d.report.hangup {
         Some(Hangup::Notice(n)) => n.recording_url.clone().filter(|u| !u.is_empty()),
         _ => None,

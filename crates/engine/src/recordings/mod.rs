@@ -5,16 +5,19 @@
 //! other delivery; its object store is where it "delivers" to.
 //!
 //! - `vault`: the recordings store and the keys in it; `fetch`: one link streamed into it;
-//!   `keep`: the destination's transport; `metrics`: its own series.
+//!   `keep`: the destination's transport; `announce`: the `recording.kept` message;
+//!   `metrics`: its own series.
 
+mod announce;
 mod fetch;
 mod keep;
 mod metrics;
 mod vault;
 
 use crate::{kinds::Reach, route::Filter, route::Route, DestinationSettings};
+pub use announce::{Announce, KEPT_EVENT};
 use ivrhook_protocol::AppId;
-pub(crate) use keep::Keeper;
+pub(crate) use keep::{link, Keeper};
 pub(crate) use metrics::RecordingMetrics;
 use std::{collections::HashMap, sync::Arc};
 pub use vault::{Location, S3Location, Vault, VaultError};
@@ -33,6 +36,8 @@ pub struct Spec {
     /// The apps whose recordings are kept (`recordings = true`), each with where its links
     /// may point (`allow_private`).
     pub apps: HashMap<AppId, Reach>,
+    /// The destinations that receive `recording.kept`.
+    pub announce: Vec<Announce>,
 }
 
 impl Spec {
@@ -59,9 +64,14 @@ impl Spec {
     pub fn describe(&self) -> serde_json::Value {
         let mut apps: Vec<&str> = self.apps.keys().map(AppId::as_str).collect();
         apps.sort_unstable();
+        let told: Vec<&str> = self
+            .announce
+            .iter()
+            .map(|a| a.destination.as_str())
+            .collect();
         serde_json::json!({
             "kind": "recordings", "store": self.vault.shown(), "maxBytes": self.max_bytes,
-            "apps": apps,
+            "apps": apps, "keptAnnouncedTo": told,
         })
     }
 

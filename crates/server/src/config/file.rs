@@ -149,7 +149,9 @@ impl FileConfig {
                 )
             })
             .collect();
-        let recordings = self.recordings.validate(&database, keeping)?;
+        let recordings = self
+            .recordings
+            .validate(&database, keeping, &destinations)?;
         Ok(Config {
             listen,
             database,

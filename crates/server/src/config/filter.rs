@@ -44,6 +44,20 @@ impl FileFilter {
         if self.event.as_deref() == Some("") {
             return Err(invalid(key("event"), "must not be empty"));
         }
+        if self.event.as_deref() == Some(ivrhook_engine::recordings::KEPT_EVENT) {
+            let reports = [
+                ("status", self.status.is_some()),
+                ("dtmf", self.dtmf.is_some()),
+                ("has_recording", self.has_recording.is_some()),
+            ];
+            if let Some((k, _)) = reports.iter().find(|(_, set)| *set) {
+                return Err(invalid(
+                    key(k),
+                    "applies to reports, but event = \"recording.kept\" selects kept \
+                     recordings: remove one or the other",
+                ));
+            }
+        }
         let dtmf = match self.dtmf {
             None => None,
             Some(k) if k == "*" => Some(Keys::Any),

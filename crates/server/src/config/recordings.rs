@@ -4,7 +4,7 @@
 use super::{delivery::Common, invalid, lenient, ConfigError};
 use ivrhook_engine::{
     kinds::Reach,
-    recordings::{Location, S3Location, Spec, Vault},
+    recordings::{Announce, Location, S3Location, Spec, Vault, KEPT_EVENT},
     DestinationSettings,
 };
 use ivrhook_protocol::AppId;
@@ -38,10 +38,12 @@ pub struct Recordings {
 
 impl FileRecordings {
     /// `apps`: the apps that keep their recordings, each with where its links may point.
+    /// `destinations`: the `[[destinations]]`, some of which may take `recording.kept`.
     pub(super) fn validate(
         self,
         database: &DatabaseUrl,
         apps: HashMap<AppId, Reach>,
+        destinations: &[DestinationSettings],
     ) -> Result<Recordings, ConfigError> {
         let location = match (&self.store, database) {
             (Some(url), _) => Some(self.location(url)?),
@@ -73,6 +75,7 @@ impl FileRecordings {
             vault: vault.clone(),
             max_bytes: self.max_bytes.0 as u64,
             apps,
+            announce: announced_to(destinations),
         };
         let mut destination = spec.destination();
         let common = Common {
@@ -136,6 +139,19 @@ impl FileRecordings {
     }
 }
 
+/// The destinations whose filter takes `recording.kept`.
+fn announced_to(destinations: &[DestinationSettings]) -> Vec<Announce> {
+    (destinations.iter())
+        .filter_map(|d| {
+            let route = d.route.as_ref()?;
+            (route.filter.event.as_deref() == Some(KEPT_EVENT)).then(|| Announce {
+                destination: d.name.clone(),
+                apps: route.apps.clone(),
+            })
+        })
+        .collect()
+}
+
 /// `recordings/` beside the SQLite file, as an absolute path.
 fn beside(db: &std::path::Path) -> PathBuf {
     let dir = db.parent().unwrap_or(std::path::Path::new(""));
@@ -148,6 +164,8 @@ mod tests {
     use ivrhook_engine::recordings::RECORDINGS;
 
     const KEEPING: &str = "[[apps]]\nid = \"a1\"\nrecordings = true\n";
+    const HOOK: &str =
+        "[[destinations]]\nname = \"archive\"\nkind = \"webhook\"\nurl = \"http://a.internal/\"\n";
 
     fn error(text: &str) -> String {
         Config::from_toml(text, "t").unwrap_err().to_string()
@@ -169,6 +187,7 @@ mod tests {
             (format!("[recordings]\nretry_schedule = [\"0s\", \"x\"]\n{KEEPING}"), "recordings.retry_schedule[1]: \"x\" is not a duration"),
             ("[recordings]\nbucket = \"b\"\n".into(), "recordings.bucket: is not a key here"),
             ("[[apps]]\nid = \"a1\"\nrecordings = \"yes\"\n".into(), "apps[0].recordings: "),
+            (format!("{HOOK}[destinations.filter]\nevent = \"recording.kept\"\nstatus = \"hungup\"\n"), "destinations[0].filter.status: applies to reports, but event = \"recording.kept\""),
             ("[[apps]]\nid = \"a1\"\nallow_private = true\n".into(), "apps[0].allow_private: applies to callback_url and recording links, but neither"),
         ];
         for (toml, expected) in cases {
@@ -195,7 +214,12 @@ mod tests {
         let s3 =
             "[recordings]\nstore = \"s3://calls/ivr/\"\nendpoint = \"http://127.0.0.1:8333\"\n\
                   allow_http = true\nmax_in_flight = 2\n";
-        let c = Config::from_toml(&format!("{s3}{KEEPING}allow_private = true\n"), "t").unwrap();
+        let kept = "[destinations.filter]\nevent = \"recording.kept\"\n";
+        let c = Config::from_toml(
+            &format!("{s3}{KEEPING}allow_private = true\n{HOOK}{kept}"),
+            "t",
+        );
+        let c = c.unwrap();
         let d = c.recordings.destination.as_ref().unwrap();
         assert_eq!(d.name, RECORDINGS);
         assert_eq!(d.max_in_flight, 2);
@@ -205,6 +229,7 @@ mod tests {
         assert_eq!(shown["store"], "s3://calls/ivr");
         assert_eq!(shown["maxBytes"], 200 << 20);
         assert_eq!(shown["apps"], serde_json::json!(["a1"]));
+        assert_eq!(shown["keptAnnouncedTo"], serde_json::json!(["archive"]));
         assert!(c.all_destinations().iter().any(|d| d.name == RECORDINGS));
     }
 }

@@ -97,6 +97,7 @@ on_every_backing!(
     over_max_bytes_fails_and_leaves_nothing,
     private_links_refused_unless_allowed,
     a_second_report_fetches_nothing_again,
+    kept_is_announced_once,
 );
 
 /// Quick retries, so a link that is not ready is fetched again soon.
@@ -418,5 +419,107 @@ async fn a_second_report_fetches_nothing_again(backing: Backing, tag: &str) {
     assert_eq!(timeline["reports"].as_array().unwrap().len(), 2);
     assert_eq!(timeline["recording"]["state"], "kept");
     assert_eq!(platform.requests("/rec/once.wav"), [200], "fetched once");
+    k.stop().await;
+}
+
+/// A recording that fails is announced as `recording.failed` where operator events go, as the
+/// schema describes it, instead of `delivery.dead`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_recording_is_announced_to_the_operators() {
+    let platform = Platform::start().await;
+    let ops = ivrhook_testkit::Sink::start().await;
+    let mut pager = crate::alerts::Pager::start("recordings").await;
+    let toml = format!(
+        "{RECORDINGS}[alerts]\ndestinations = [\"ops\", \"pager\"]\n\
+         [[apps]]\nid = \"{APP}\"\nrecordings = true\n\
+         [[destinations]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}\"\n{}",
+        ops.url(),
+        pager.destination()
+    );
+    let app = spawn_with(&toml).await;
+    let refused = platform.serve(
+        "/rec/forbidden.wav",
+        Served {
+            always: Some(403),
+            ..Served::default()
+        },
+    );
+    assert_eq!(
+        app.post_callback(hung_up("forbidden", &refused, 0))
+            .await
+            .code,
+        "000000"
+    );
+    eventually("recording.failed announced", || async {
+        !crate::alerts::at(&ops).is_empty()
+    })
+    .await;
+    let events = crate::alerts::at(&ops);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["type"], "recording.failed");
+    assert_eq!(
+        (e["app"].as_str(), e["call"].as_str()),
+        (Some(APP), Some("forbidden"))
+    );
+    assert_eq!(e["link"], refused.as_str());
+    assert_eq!(e["reason"], "the platform answered 403 Forbidden");
+    assert_eq!(e["attempts"], 1);
+    let failed = settled(&app, "forbidden").await;
+    assert_eq!(e["delivery"], failed["deliveryId"]);
+    pager.has_the_same_as(&events).await;
+    app.stop().await;
+}
+
+/// A destination whose filter takes `recording.kept` gets one message for the kept recording
+/// (none for the call's second report, which finds it kept), and no reports.
+async fn kept_is_announced_once(backing: Backing, tag: &str) {
+    let platform = Platform::start().await;
+    let archive = ivrhook_testkit::Sink::start().await;
+    let taker = format!(
+        "[[destinations]]\nname = \"archive\"\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [destinations.filter]\nevent = \"recording.kept\"\n",
+        archive.url()
+    );
+    let k = Keeping::start(backing, &format!("told_{tag}"), "", &taker).await;
+    let app = &k.app;
+    let link = platform.file("/rec/told.wav", &wav(3000, 4));
+    assert_eq!(
+        app.post_callback(hung_up("told", &link, 0)).await.code,
+        "000000"
+    );
+    assert_eq!(
+        app.post_callback(hung_up("told", &link, 1)).await.code,
+        "000000"
+    );
+    delivered(app, "ivrhook:recordings", 2).await;
+    delivered(app, "archive", 1).await;
+    let hits = archive.hits();
+    assert_eq!(hits.len(), 1, "one message, no report");
+    let m = hits[0].json();
+    let (_, timeline) = app.get("/v1/calls/told").await;
+    let r = &timeline["recording"];
+    assert_eq!(m["schemaVersion"], 1);
+    assert_eq!(m["event"], "recording.kept");
+    assert_eq!(
+        (m["appId"].as_str(), m["callId"].as_str()),
+        (Some(APP), Some("told"))
+    );
+    for (field, shown) in [
+        ("key", "key"),
+        ("size", "size"),
+        ("sha256", "sha256"),
+        ("link", "link"),
+        ("contentType", "contentType"),
+        ("keptAt", "keptAt"),
+        ("url", "url"),
+    ] {
+        assert_eq!(m[field], r[shown], "{field}: {m}");
+    }
+    let store = m["store"].as_str().unwrap();
+    assert!(
+        store.starts_with("file://") || store.starts_with("s3://"),
+        "{store}"
+    );
     k.stop().await;
 }
