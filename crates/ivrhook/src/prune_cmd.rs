@@ -36,9 +36,16 @@ pub async fn run(args: PruneArgs) -> Result<(), Box<dyn Error>> {
             })?
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let removed =
-        ivrhook_server::retention::prune(store.as_ref(), &retention, now, args.dry_run, None)
-            .await?;
+    let vault = config.recordings.vault.as_ref();
+    let removed = ivrhook_server::retention::prune(
+        store.as_ref(),
+        &retention,
+        vault,
+        now,
+        args.dry_run,
+        None,
+    )
+    .await?;
     store.close().await;
     if removed.is_empty() {
         println!("nothing to prune: every [retention] key is \"forever\"");
@@ -49,7 +56,7 @@ pub async fn run(args: PruneArgs) -> Result<(), Box<dyn Error>> {
         "removed"
     };
     for (kind, n) in removed {
-        println!("{verb} {n} {}", kind.as_str());
+        println!("{verb} {n} {kind}");
     }
     Ok(())
 }

@@ -86,10 +86,11 @@ impl Metrics {
         let pruned: Family<Vec<(&'static str, &'static str)>, Counter> = registered(
             &mut r,
             "pruned_rows",
-            "Rows removed by retention, by kind (reports, delivered, dead)",
+            "Rows removed by retention, by kind (reports, delivered, dead, recordings)",
         );
-        for kind in ivrhook_store::retention::PruneKind::ALL {
-            let _ = pruned.get_or_create(&vec![("kind", kind.as_str())]);
+        let kinds = ivrhook_store::retention::PruneKind::ALL.map(|k| k.as_str());
+        for kind in kinds.into_iter().chain([crate::retention::RECORDINGS]) {
+            let _ = pruned.get_or_create(&vec![("kind", kind)]);
         }
         Metrics {
             answered,
@@ -201,8 +202,8 @@ impl Metrics {
     }
 
     /// Retention removed `rows` of `kind`.
-    pub fn pruned(&self, kind: ivrhook_store::retention::PruneKind, rows: u64) {
-        let labels = vec![("kind", kind.as_str())];
+    pub fn pruned(&self, kind: &'static str, rows: u64) {
+        let labels = vec![("kind", kind)];
         self.pruned.get_or_create(&labels).inc_by(rows);
     }
 

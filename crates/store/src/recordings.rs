@@ -42,6 +42,19 @@ pub(crate) mod sql {
         SELECT @columns FROM recordings WHERE app_id = ?1 AND call_id = ?2 AND link = ?3";
     pub const OF_CALL: &str = "
         SELECT @columns FROM recordings WHERE call_id = ?1 ORDER BY kept_at_ms, app_id, link";
+    /// Kept before `?1`, after the cursor, oldest first; each with whether a fetch of its call
+    /// is pending (retention keeps those).
+    pub const OLD: &str = "
+        SELECT @columns, EXISTS (SELECT 1 FROM deliveries d
+                                 WHERE d.destination = 'ivrhook:recordings'
+                                   AND d.call_id = r.call_id AND d.app_id = r.app_id
+                                   AND d.state = 'pending')
+        FROM recordings r
+        WHERE kept_at_ms < ?1 AND (kept_at_ms, app_id, call_id, link) > (?2, ?3, ?4, ?5)
+        ORDER BY kept_at_ms, app_id, call_id, link LIMIT ?6";
+    pub const FORGET: &str = "
+        DELETE FROM recordings
+        WHERE app_id = ?1 AND call_id = ?2 AND link = ?3 AND object_key = ?4";
 
     /// `text` with the recording's columns in, and `?N` as PostgreSQL writes it when `pg`.
     pub fn text(text: &str, pg: bool) -> String {
@@ -50,6 +63,17 @@ pub(crate) mod sql {
             true => text.replace('?', "$"),
             false => text,
         }
+    }
+}
+
+/// Where a listing of old recordings goes on from: the last one's kept time, app, call, link.
+pub type OldCursor = (i64, String, String, String);
+
+impl KeptRecording {
+    /// The cursor after this recording.
+    pub fn cursor(&self) -> OldCursor {
+        let (app, call, link) = (self.app_id.clone(), self.call_id.clone(), self.link.clone());
+        (self.kept_at_ms, app, call, link)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
-    recordings::KeptRecording,
+    recordings::{KeptRecording, OldCursor},
     Consumer, Inserted, NewReport, StoreError, StoredReport,
 };
 use async_trait::async_trait;
@@ -232,6 +232,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The recordings kept for a call (under any app), oldest first.
     async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError>;
+
+    /// Recordings kept before `before_ms`, after `after` (the last one of the previous page),
+    /// oldest first, at most `limit`; each with whether a fetch of its call is pending.
+    async fn old_recordings(
+        &self,
+        before_ms: i64,
+        after: Option<OldCursor>,
+        limit: u32,
+    ) -> Result<Vec<(KeptRecording, bool)>, StoreError>;
+
+    /// Removes a recording's row, once its object is gone; whether it was there.
+    async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError>;
 
     // --- operations ---
 

@@ -10,7 +10,7 @@ use ivrhook_store::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
-    recordings::KeptRecording,
+    recordings::{KeptRecording, OldCursor},
     Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use std::sync::{
@@ -207,6 +207,17 @@ impl Store for GatedStore {
     }
     async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError> {
         self.inner.call_recordings(call).await
+    }
+    async fn old_recordings(
+        &self,
+        before_ms: i64,
+        after: Option<OldCursor>,
+        limit: u32,
+    ) -> Result<Vec<(KeptRecording, bool)>, StoreError> {
+        self.inner.old_recordings(before_ms, after, limit).await
+    }
+    async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError> {
+        self.inner.forget_recording(kept).await
     }
     async fn earlier_pending(
         &self,

@@ -31,11 +31,12 @@ async fn prune_halfway(store: &dyn Store, o: &Options) -> Result<(f64, u64), Str
         reports: Some(Duration::from_secs(86_400)),
         delivered: None,
         dead: None,
+        recordings: None,
         every: Duration::from_secs(60),
     };
     let now = chrono::Utc::now().timestamp_millis();
     let started = Instant::now();
-    let removed = ivrhook_server::retention::prune(store, &retention, now, false, None)
+    let removed = ivrhook_server::retention::prune(store, &retention, None, now, false, None)
         .await
         .map_err(|e| format!("pruning: {e:?}"))?;
     let rows = removed.iter().map(|(_, n)| n).sum();

@@ -75,6 +75,7 @@ pub(super) struct FileRetention {
     pub reports: String,
     pub delivered: String,
     pub dead: String,
+    pub recordings: String,
     pub every: String,
 }
 

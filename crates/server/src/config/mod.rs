@@ -173,6 +173,8 @@ pub struct Retention {
     pub delivered: Option<std::time::Duration>,
     /// Dead deliveries.
     pub dead: Option<std::time::Duration>,
+    /// Kept recordings, with their objects.
+    pub recordings: Option<std::time::Duration>,
     /// How often the pruning task looks.
     pub every: std::time::Duration,
 }
@@ -195,6 +197,7 @@ impl Retention {
             reports: keep("reports", &f.reports)?,
             delivered: keep("delivered", &f.delivered)?,
             dead: keep("dead", &f.dead)?,
+            recordings: keep("recordings", &f.recordings)?,
             every,
         })
     }

@@ -1,6 +1,7 @@
 //! A call's recording as both faces show it: `kept`, `pending` (being fetched, or waiting to
-//! be fetched again), `failed` (with the reason), or `off` (its app does not keep recordings,
-//! so only the platform's link is known).
+//! be fetched again), `failed` (with the reason), `removed` (kept, then pruned by
+//! `[retention] recordings`), or `off` (its app does not keep recordings, so only the
+//! platform's link is known).
 
 use super::views::time;
 use crate::{error::ApiError, state::AppState};
@@ -18,7 +19,7 @@ use serde_json::{json, Value};
 pub(crate) struct CallRecording {
     /// The platform's link.
     pub link: String,
-    /// `kept`, `pending`, `failed` or `off`.
+    /// `kept`, `pending`, `failed`, `removed` or `off`.
     pub state: &'static str,
     /// What is stored, once kept.
     pub kept: Option<KeptRecording>,
@@ -47,7 +48,8 @@ pub(crate) async fn of_call(
     };
     let kept = (kept.into_iter().rev()).find(|k| k.app_id == report.app_id && k.link == link);
     let state = match (fetch.map(|d| d.state), &kept) {
-        (_, Some(_)) | (Some(DeliveryState::Delivered), None) => "kept",
+        (_, Some(_)) => "kept",
+        (Some(DeliveryState::Delivered), None) => "removed",
         (Some(DeliveryState::Pending), None) => "pending",
         (Some(DeliveryState::Dead), None) => "failed",
         (None, None) => "off",

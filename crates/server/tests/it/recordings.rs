@@ -43,8 +43,12 @@ impl Keeping {
             (_, Some(b)) => s3::settings(b),
             _ => unreachable!(),
         };
+        let quick = match recordings.contains("retry_schedule") {
+            true => "",
+            false => QUICK,
+        };
         let toml = format!(
-            "{RECORDINGS}{store}{recordings}[[apps]]\nid = \"{APP}\"\nrecordings = true\n{app}"
+            "[recordings]\n{quick}{store}{recordings}[[apps]]\nid = \"{APP}\"\nrecordings = true\n{app}"
         );
         let app = match backing {
             Backing::SqliteDirectory | Backing::SqliteS3 => spawn_with(&toml).await,
@@ -98,11 +102,11 @@ on_every_backing!(
     private_links_refused_unless_allowed,
     a_second_report_fetches_nothing_again,
     kept_is_announced_once,
+    old_recordings_are_pruned_unless_a_fetch_is_pending,
 );
 
 /// Quick retries, so a link that is not ready is fetched again soon.
-const RECORDINGS: &str =
-    "[recordings]\nretry_schedule = [\"0s\", \"100ms\", \"100ms\", \"100ms\"]\n";
+const QUICK: &str = "retry_schedule = [\"0s\", \"100ms\", \"100ms\", \"100ms\"]\n";
 
 /// A hung-up report of `call` whose recording is at `link`.
 pub(crate) fn hung_up(call: &str, link: &str, n: u32) -> String {
@@ -430,7 +434,7 @@ async fn a_failed_recording_is_announced_to_the_operators() {
     let ops = ivrhook_testkit::Sink::start().await;
     let mut pager = crate::alerts::Pager::start("recordings").await;
     let toml = format!(
-        "{RECORDINGS}[alerts]\ndestinations = [\"ops\", \"pager\"]\n\
+        "[recordings]\n{QUICK}[alerts]\ndestinations = [\"ops\", \"pager\"]\n\
          [[apps]]\nid = \"{APP}\"\nrecordings = true\n\
          [[destinations]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}\"\n{}",
         ops.url(),
@@ -521,5 +525,67 @@ async fn kept_is_announced_once(backing: Backing, tag: &str) {
         store.starts_with("file://") || store.starts_with("s3://"),
         "{store}"
     );
+    k.stop().await;
+}
+
+/// `[retention] recordings`: an old recording's object and row go; one whose call has a fetch
+/// pending stays.
+async fn old_recordings_are_pruned_unless_a_fetch_is_pending(backing: Backing, tag: &str) {
+    let platform = Platform::start().await;
+    // Retries an hour apart: the call's second fetch stays pending through the test.
+    let slow = "retry_schedule = [\"0s\", \"1h\"]\n\
+                [retention]\nrecordings = \"3s\"\nevery = \"100ms\"\n";
+    let k = Keeping::start(backing, &format!("prune_{tag}"), slow, "").await;
+    let app = &k.app;
+    let a = platform.file("/rec/a.wav", &wav(1000, 1));
+    let b = platform.file("/rec/b.wav", &wav(1000, 2));
+    let b_again = platform.serve(
+        "/rec/b2.wav",
+        Served {
+            always: Some(404),
+            ..Served::default()
+        },
+    );
+    assert_eq!(
+        app.post_callback(hung_up("prune-a", &a, 0)).await.code,
+        "000000"
+    );
+    assert_eq!(
+        app.post_callback(hung_up("prune-b", &b, 0)).await.code,
+        "000000"
+    );
+    assert_eq!(settled(app, "prune-a").await["state"], "kept");
+    let b_key = settled(app, "prune-b").await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Within the 3 s the recordings are kept, prune-b gets a fetch that stays pending.
+    assert_eq!(
+        app.post_callback(hung_up("prune-b", &b_again, 1))
+            .await
+            .code,
+        "000000"
+    );
+    eventually("prune-a's recording pruned", || async {
+        let (_, timeline) = app.get("/v1/calls/prune-a").await;
+        timeline["recording"]["state"] == "removed"
+    })
+    .await;
+    let objects = k.objects().await;
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert!(
+        objects[0].ends_with(&b_key),
+        "prune-b's is kept: {objects:?}"
+    );
+    let pruned = "ivrhook_pruned_rows_total{kind=\"recordings\"}";
+    assert_eq!(app.metric(pruned).await, 1.0);
+    assert_eq!(
+        fetch(app, "/v1/calls/prune-a/recording", None)
+            .await
+            .status(),
+        404
+    );
+    let (_, b_now) = app.get("/v1/calls/prune-b").await;
+    assert_eq!(b_now["recording"]["state"], "pending", "its newest fetch");
     k.stop().await;
 }

@@ -2,7 +2,7 @@
 
 use super::PgStore;
 use crate::{
-    recordings::{sql, KeptRecording},
+    recordings::{sql, KeptRecording, OldCursor},
     StoreError,
 };
 use tokio_postgres::Row;
@@ -59,5 +59,27 @@ impl PgStore {
         let client = self.client().await?;
         let rows = client.query(&text(sql::OF_CALL), &[&call]).await?;
         rows.iter().map(read).collect()
+    }
+
+    pub(super) async fn old_kept(
+        &self,
+        before_ms: i64,
+        after: &OldCursor,
+        limit: u32,
+    ) -> Result<Vec<(KeptRecording, bool)>, StoreError> {
+        let client = self.client().await?;
+        let (at, app, call, link) = after;
+        let limit = i64::from(limit);
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+            [&before_ms, at, app, call, link, &limit];
+        let rows = client.query(&text(sql::OLD), &params).await?;
+        rows.iter().map(|r| Ok((read(r)?, r.try_get(9)?))).collect()
+    }
+
+    pub(super) async fn forget(&self, k: &KeptRecording) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&k.app_id, &k.call_id, &k.link, &k.key];
+        Ok(client.execute(&text(sql::FORGET), &params).await? == 1)
     }
 }

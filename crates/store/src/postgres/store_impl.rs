@@ -7,7 +7,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
-    recordings::KeptRecording,
+    recordings::{KeptRecording, OldCursor},
     Consumer, Inserted, NewReport, Store, StoreError, StoredReport,
 };
 use async_trait::async_trait;
@@ -232,6 +232,20 @@ impl Store for PgStore {
 
     async fn call_recordings(&self, call: &str) -> Result<Vec<KeptRecording>, StoreError> {
         self.kept_of_call(call).await
+    }
+
+    async fn old_recordings(
+        &self,
+        before_ms: i64,
+        after: Option<OldCursor>,
+        limit: u32,
+    ) -> Result<Vec<(KeptRecording, bool)>, StoreError> {
+        self.old_kept(before_ms, &after.unwrap_or_default(), limit)
+            .await
+    }
+
+    async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError> {
+        self.forget(kept).await
     }
 
     async fn prepare_ahead(&self, now_ms: i64) -> Result<(), StoreError> {

@@ -43,7 +43,7 @@ use crate::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,
         DestinationCount, DueSummary, Lane, NewEvent, OutboundRow, Recorded, RetryRange, Submitted,
     },
-    recordings::KeptRecording,
+    recordings::{KeptRecording, OldCursor},
     retention::{PruneRequest, PruneStep},
     Consumer, Inserted, Migrations, NewReport, OpenOptions, Store, StoreError, StoreEvents,
     StoredReport,

@@ -1,6 +1,6 @@
 //! Kept recordings on SQLite (`crate::recordings`).
 
-use crate::recordings::{sql, KeptRecording};
+use crate::recordings::{sql, KeptRecording, OldCursor};
 use rusqlite::{Connection, Row};
 
 fn text(s: &str) -> String {
@@ -50,4 +50,24 @@ pub(crate) fn of_call(conn: &Connection, call: &str) -> rusqlite::Result<Vec<Kep
     let mut stmt = conn.prepare_cached(&text(sql::OF_CALL))?;
     let rows = stmt.query_map([call], read)?;
     rows.collect()
+}
+
+pub(crate) fn old(
+    conn: &Connection,
+    before_ms: i64,
+    after: &OldCursor,
+    limit: u32,
+) -> rusqlite::Result<Vec<(KeptRecording, bool)>> {
+    let mut stmt = conn.prepare_cached(&text(sql::OLD))?;
+    let (at, app, call, link) = after;
+    let rows = stmt.query_map((before_ms, at, app, call, link, limit), |r| {
+        Ok((read(r)?, r.get(9)?))
+    })?;
+    rows.collect()
+}
+
+pub(crate) fn forget(conn: &Connection, k: &KeptRecording) -> rusqlite::Result<bool> {
+    let n = (conn.prepare_cached(&text(sql::FORGET))?)
+        .execute((&k.app_id, &k.call_id, &k.link, &k.key))?;
+    Ok(n == 1)
 }

@@ -255,6 +255,22 @@ impl Store for SqliteStore {
         self.read(move |c| recordings::of_call(c, &call)).await
     }
 
+    async fn old_recordings(
+        &self,
+        before_ms: i64,
+        after: Option<OldCursor>,
+        limit: u32,
+    ) -> Result<Vec<(KeptRecording, bool)>, StoreError> {
+        let after = after.unwrap_or_default();
+        (self.read(move |c| recordings::old(c, before_ms, &after, limit))).await
+    }
+
+    async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError> {
+        let kept = kept.clone();
+        self.write(false, move |c| recordings::forget(c, &kept))
+            .await
+    }
+
     async fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
         if request.dry_run {
             return self.read(move |c| Ok(prune::step(c, &request))).await?;

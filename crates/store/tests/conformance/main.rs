@@ -73,4 +73,5 @@ conformance!(
     forwards::a_forward_takes_its_lease_only_when_it_may_go,
     forwards::concurrent_forwards_of_one_ordered_call_lease_one,
     recordings::a_recording_is_kept_once_per_call_and_link,
+    recordings::old_recordings_page_and_say_which_fetch_is_pending,
 );
