@@ -21,5 +21,12 @@ pub async fn run(args: BackupArgs) -> Result<(), Box<dyn Error>> {
         copied.reports,
         copied.pages
     );
+    if let Some(vault) = &config.recordings.vault {
+        println!(
+            "recordings are not in the database file: they are in {} ([recordings] store); \
+             back that up beside it",
+            vault.shown()
+        );
+    }
     Ok(())
 }

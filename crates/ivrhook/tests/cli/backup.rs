@@ -12,6 +12,12 @@ async fn a_backup_under_load_restores_every_report_acknowledged_before_it() {
     let before: Vec<String> = load.acked.lock().unwrap().clone();
     let out = run_ok(&dir, &["backup", "copy.db"]).await;
     assert!(out.contains("copied to copy.db"), "{out}");
+    let recordings = std::path::absolute(dir.join("recordings")).unwrap();
+    let said = format!(
+        "recordings are not in the database file: they are in file://{}",
+        recordings.display()
+    );
+    assert!(out.contains(&said), "{out}");
     load.wait_for_acks(before.len() + 200).await;
     let acked = load.finish().await;
     server.child.start_kill().unwrap();
