@@ -1,4 +1,4 @@
-//! `GET /v1/recordings?state=failed|pending`: recordings not kept, and why.
+//! `GET /v1/recordings?state=failed` (or `pending`): recordings not kept, and why.
 
 use crate::queries::{
     paging::{self, Page},

@@ -589,3 +589,79 @@ async fn old_recordings_are_pruned_unless_a_fetch_is_pending(backing: Backing, t
     assert_eq!(b_now["recording"]["state"], "pending", "its newest fetch");
     k.stop().await;
 }
+
+/// The ```toml blocks of `text`.
+fn toml_blocks(text: &str) -> Vec<&str> {
+    (text.split("```toml\n").skip(1))
+        .filter_map(|rest| rest.split("```").next())
+        .collect()
+}
+
+/// The README's Recordings section and docs/recordings.md: each configuration is valid and
+/// says what the text says; the message example has the fields the test above checks.
+#[test]
+fn the_documented_configurations_are_valid() {
+    use ivrhook_engine::recordings::RECORDINGS;
+    use ivrhook_server::config::Config;
+    let readme = include_str!("../../../../README.md");
+    let section = readme.split("## Recordings\n").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let page = include_str!("../../../../docs/recordings.md");
+    let blocks: Vec<(&str, &str)> = (toml_blocks(section).into_iter().map(|b| ("README.md", b)))
+        .chain(
+            toml_blocks(page)
+                .into_iter()
+                .map(|b| ("docs/recordings.md", b)),
+        )
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        4,
+        "the README's, and the page's directory, S3 and destination"
+    );
+    let stores: Vec<String> = (blocks.iter())
+        .map(|(at, b)| {
+            let c = Config::from_toml(b, at).unwrap_or_else(|e| panic!("{at}: {e}\n{b}"));
+            let vault = c.recordings.vault.as_ref().unwrap().shown().to_owned();
+            let keeps = c
+                .recordings
+                .destination
+                .as_ref()
+                .is_some_and(|d| d.name == RECORDINGS);
+            assert_eq!(keeps, !b.contains("kind = \"webhook\""), "{at}: {b}");
+            vault
+        })
+        .collect();
+    assert_eq!(stores[0], "file:///var/lib/ivrhook/recordings");
+    assert_eq!(stores[2], "s3://ivrhook-recordings/calls");
+    let forwarding = include_str!("../../../../docs/forwarding.md");
+    let kept = forwarding.split("**`recording.kept`.**").nth(1).unwrap();
+    let example = kept
+        .split("```json\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let example: Value = serde_json::from_str(example).unwrap();
+    for field in [
+        "schemaVersion",
+        "event",
+        "appId",
+        "callId",
+        "reportId",
+        "link",
+        "store",
+        "key",
+        "size",
+        "sha256",
+        "contentType",
+        "keptAt",
+        "url",
+    ] {
+        assert!(
+            example.get(field).is_some(),
+            "docs/forwarding.md's example has {field}"
+        );
+    }
+}
