@@ -42,6 +42,17 @@ pub fn report_with(app: &str, call_id: &str, data: &str) -> Value {
     })
 }
 
+/// A report of `call_id` that hung up, its recording at `link` (`hungup.fileName`), with `n`
+/// in its pass-through data (so two reports of a call differ).
+pub fn hung_up_report(call_id: &str, link: &str, n: u32) -> Value {
+    let mut r = report_with(APP, call_id, &format!("n={n}"));
+    r["status"] = json!(1);
+    let notice =
+        json!({"fileName": link, "reason": 16, "dir": 1, "timeStamp": "20180112172328000"});
+    r["hungup"] = json!(notice.to_string());
+    r
+}
+
 /// A report for `call_id` in the form platforms were seen to send: `isNonProfit`, numeric
 /// times, `dtmfCode`, an empty `hungup`.
 pub fn observed_report(call_id: &str) -> Value {

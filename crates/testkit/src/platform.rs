@@ -46,6 +46,8 @@ pub struct Platform {
 struct Shared {
     paths: HashMap<String, Served>,
     log: Vec<(String, u16)>,
+    /// Chunked bodies being sent now, and the most there ever were at once.
+    sending: (usize, usize),
 }
 
 impl Platform {
@@ -95,6 +97,11 @@ impl Platform {
         }
     }
 
+    /// The most chunked bodies it was sending at once.
+    pub fn most_at_once(&self) -> usize {
+        self.shared.lock().unwrap().sending.1
+    }
+
     /// Requests for `path` so far, with what each was answered.
     pub fn requests(&self, path: &str) -> Vec<u16> {
         let shared = self.shared.lock().unwrap();
@@ -127,25 +134,31 @@ async fn answer(State(shared): State<Arc<Mutex<Shared>>>, Path(path): Path<Strin
     let code = StatusCode::from_u16(status).unwrap();
     match (status, served.redirect, served.chunked) {
         (200, _, None) => (code, served.bytes).into_response(),
-        (200, _, Some((size, pause))) => chunked(served.bytes, size, pause),
+        (200, _, Some((size, pause))) => chunked(shared, served.bytes, size, pause),
         (302, Some(to), _) => (code, [(header::LOCATION, to)]).into_response(),
         _ => code.into_response(),
     }
 }
 
-fn chunked(bytes: Bytes, size: usize, pause: Duration) -> Response {
+fn chunked(shared: Arc<Mutex<Shared>>, bytes: Bytes, size: usize, pause: Duration) -> Response {
     let chunks: Vec<Bytes> = (0..bytes.len())
         .step_by(size.max(1))
         .map(|at| bytes.slice(at..(at + size).min(bytes.len())))
         .collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tokio::spawn(async move {
+        {
+            let sending = &mut shared.lock().unwrap().sending;
+            sending.0 += 1;
+            sending.1 = sending.1.max(sending.0);
+        }
         for chunk in chunks {
             tokio::time::sleep(pause).await;
             if tx.send(Ok(chunk)).await.is_err() {
-                return;
+                break;
             }
         }
+        shared.lock().unwrap().sending.0 -= 1;
     });
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Response::new(Body::from_stream(stream))

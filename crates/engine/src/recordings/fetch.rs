@@ -40,6 +40,7 @@ impl Fetch<'_> {
         let response = tokio::time::timeout_at(deadline, self.follow(link))
             .await
             .map_err(|_| retry(format!("no answer within {:?}", self.timeout)))??;
+        self.vault.clear_staged(self.key).await;
         let mut upload = (self.vault.upload(self.key).await).map_err(store_failed)?;
         let streamed = tokio::time::timeout_at(deadline, self.stream(response, &mut upload)).await;
         let streamed = streamed.unwrap_or_else(|_| {

@@ -61,6 +61,8 @@ pub struct Vault {
     objects: Arc<dyn ObjectStore>,
     part_size: usize,
     shown: String,
+    /// A directory store's directory.
+    directory: Option<std::path::PathBuf>,
 }
 
 impl Vault {
@@ -76,6 +78,7 @@ impl Vault {
                     // A file takes parts of any size: small ones keep memory low.
                     part_size: 256 << 10,
                     shown: format!("file://{}", path.display()),
+                    directory: Some(path.clone()),
                 })
             }
             Location::S3(s3) => Vault::s3(s3),
@@ -115,6 +118,7 @@ impl Vault {
             // S3's smallest part but the last.
             part_size: 5 << 20,
             shown: format!("s3://{}/{}", s3.bucket, s3.prefix),
+            directory: None,
         })
     }
 
@@ -149,6 +153,36 @@ impl Vault {
     pub(crate) async fn upload(&self, key: &str) -> object_store::Result<WriteMultipart> {
         let upload = self.objects.put_multipart(&Path::from(key)).await?;
         Ok(WriteMultipart::new_with_chunk_size(upload, self.part_size))
+    }
+
+    /// Removes what a process killed mid-upload left for `key` in a directory: its staged
+    /// files (`<key>#<n>`). None is in use, since a call's fetches run one at a time. (S3 keeps
+    /// an unfinished multipart upload out of sight; a bucket's lifecycle rule removes it.)
+    pub(crate) async fn clear_staged(&self, key: &str) {
+        let Some(dir) = &self.directory else {
+            return;
+        };
+        let path = dir.join(key);
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return;
+        };
+        let (parent, staged) = (parent.to_owned(), format!("{}#", name.to_string_lossy()));
+        let cleared = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            for entry in std::fs::read_dir(parent)?.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&staged) {
+                    std::fs::remove_file(entry.path())?;
+                }
+            }
+            Ok(())
+        });
+        match cleared.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Ok(Err(e)) => {
+                tracing::warn!(key, error = %e, "a staged recording could not be removed")
+            }
+            Err(e) => tracing::warn!(key, error = %e, "clearing staged recordings failed"),
+        }
     }
 
     /// The object under `key`, or the bytes of it in `range`.

@@ -16,6 +16,7 @@ mod overdue;
 mod packaging;
 mod proc;
 mod public;
+mod recordings;
 mod retention;
 mod secrets;
 mod startup;

@@ -12,7 +12,7 @@ use tokio::{
 const MIB: usize = 1 << 20;
 
 /// A `/proc/<pid>/status` figure, in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     (text.lines())
         .find_map(|l| {

@@ -110,11 +110,7 @@ const QUICK: &str = "retry_schedule = [\"0s\", \"100ms\", \"100ms\", \"100ms\"]\
 
 /// A hung-up report of `call` whose recording is at `link`.
 pub(crate) fn hung_up(call: &str, link: &str, n: u32) -> String {
-    let mut r = call_report(call, n, 1, None);
-    let hungup = serde_json::json!({"fileName": link, "reason": 16, "dir": 1,
-        "timeStamp": "20180112172328000"});
-    r["hungup"] = hungup.to_string().into();
-    r.to_string()
+    ivrhook_testkit::hung_up_report(call, link, n).to_string()
 }
 
 /// The call's `recording` once it is no longer pending and its attempt is recorded.

@@ -1,0 +1,188 @@
+//! Recordings across a SIGKILL, and the server's memory while many are fetched at once: the
+//! ivrhook binary as a process, the platform's recording server in the test.
+
+use crate::{memory::status_kib, proc::*};
+use ivrhook_testkit::{
+    hung_up_report,
+    platform::{wav, Platform, Served},
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::{collections::HashMap, path::Path, time::Duration};
+
+const KEEPING: &str = "[[apps]]\nid = \"247e35ff320a4142a105024055c367cf\"\nrecordings = true\n";
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every file under `dir`.
+fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.path().is_dir() {
+            true => found.extend(files_in(&entry.path())),
+            false => found.push(entry.path()),
+        }
+    }
+    found
+}
+
+async fn post_report(base: &str, body: &Value) {
+    let answer: Value = (crate::http()
+        .post(format!("{base}/callback"))
+        .json(body)
+        .send()
+        .await)
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["code"], "000000", "{answer}");
+}
+
+/// 20 recordings of 5 MB from a slow platform, the server killed while some are kept and some
+/// are being fetched, then started again: each ends kept once, whole, and was fetched at
+/// most twice; nothing staged is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_fetch_keeps_every_recording_once_and_whole() {
+    let (_guard, dir) = temp_dir();
+    std::fs::write(dir.join("ivrhook.toml"), KEEPING).unwrap();
+    let platform = Platform::start().await;
+    let mut served = HashMap::new();
+    for i in 0..20 {
+        let file = wav(5 << 19, i);
+        served.insert(format!("kill-{i}"), sha256(&file));
+        let slow = Served {
+            bytes: file.into(),
+            chunked: Some((64 << 10, Duration::from_millis(15))),
+            ..Served::default()
+        };
+        platform.serve(&format!("/rec/kill-{i}.wav"), slow);
+    }
+    let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    for i in 0..20 {
+        let link = platform.url(&format!("/rec/kill-{i}.wav"));
+        post_report(
+            &server.base,
+            &hung_up_report(&format!("kill-{i}"), &link, 0),
+        )
+        .await;
+    }
+    let base = server.base.clone();
+    let kept = |n| {
+        let base = base.clone();
+        async move { deliveries_in(&base, "ivrhook:recordings", "delivered").await >= n }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !kept(3).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "3 recordings never kept"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let cut: usize = (0..20)
+        .filter(|i| platform.requests(&format!("/rec/kill-{i}.wav")).len() == 1)
+        .count();
+    let server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    while deliveries_in(&server.base, "ivrhook:recordings", "delivered").await < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every recording kept"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        deliveries_in(&server.base, "ivrhook:recordings", "pending").await,
+        0
+    );
+    for (call, sha) in &served {
+        let timeline: Value = (crate::http().get(format!("{}/v1/calls/{call}", server.base)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(timeline["recording"]["state"], "kept", "{call}");
+        assert_eq!(timeline["recording"]["sha256"], sha.as_str(), "{call}");
+        let fetched = platform.requests(&format!("/rec/{call}.wav")).len();
+        assert!((1..=2).contains(&fetched), "{call} fetched {fetched} times");
+    }
+    let files = files_in(&dir.join("recordings"));
+    assert_eq!(
+        files.len(),
+        20,
+        "one object each, nothing staged: {files:?}"
+    );
+    let mut on_disk: Vec<String> = files
+        .iter()
+        .map(|f| sha256(&std::fs::read(f).unwrap()))
+        .collect();
+    let mut want: Vec<String> = served.values().cloned().collect();
+    on_disk.sort();
+    want.sort();
+    assert_eq!(on_disk, want, "every object whole");
+    let again = (0..20).filter(|i| platform.requests(&format!("/rec/kill-{i}.wav")).len() == 2);
+    assert!(
+        again.count() >= 1,
+        "the kill cut a fetch short ({cut} had started once)"
+    );
+}
+
+/// 50 recordings of 20 MB fetched at once (`max_in_flight = 50`) into a directory: the
+/// server's peak resident memory stays within 100 MB of what it held idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_large_recordings_at_once_hold_little_memory() {
+    let (_guard, dir) = temp_dir();
+    let config = format!("[recordings]\nmax_in_flight = 50\n{KEEPING}");
+    std::fs::write(dir.join("ivrhook.toml"), config).unwrap();
+    let platform = Platform::start().await;
+    let file: bytes::Bytes = wav(10 << 20, 1).into();
+    for i in 0..50 {
+        let paced = Served {
+            bytes: file.clone(),
+            chunked: Some((256 << 10, Duration::from_millis(10))),
+            ..Served::default()
+        };
+        platform.serve(&format!("/rec/big-{i}.wav"), paced);
+    }
+    let server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let pid = server.child.id().unwrap();
+    let idle = status_kib(pid, "VmRSS");
+    for i in 0..50 {
+        let link = platform.url(&format!("/rec/big-{i}.wav"));
+        post_report(&server.base, &hung_up_report(&format!("big-{i}"), &link, 0)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    while deliveries_in(&server.base, "ivrhook:recordings", "delivered").await < 50 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every recording kept"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let peak = status_kib(pid, "VmHWM");
+    let most_at_once = platform.most_at_once();
+    println!("idle {idle} KiB, peak {peak} KiB, {most_at_once} fetches at once at most");
+    assert!(
+        most_at_once >= 40,
+        "the fetches ran at once ({most_at_once})"
+    );
+    assert!(
+        peak < idle + 100 * 1024,
+        "peak {peak} KiB against {idle} KiB idle"
+    );
+    let files = files_in(&dir.join("recordings"));
+    assert_eq!(files.len(), 50);
+    assert!(files
+        .iter()
+        .all(|f| std::fs::metadata(f).unwrap().len() == file.len() as u64));
+}
