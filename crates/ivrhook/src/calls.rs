@@ -49,6 +49,8 @@ pub struct CallGenerator {
     /// Start of the simulated day, in platform-local milliseconds.
     clock_ms: i64,
     serial: u64,
+    /// Where hung-up calls' recordings are (`simulate --recordings`); a placeholder otherwise.
+    recordings: Option<crate::recording_server::RecordingServer>,
 }
 
 impl CallGenerator {
@@ -59,7 +61,14 @@ impl CallGenerator {
             hangup_ratio,
             clock_ms: 1_767_225_600_000, // 2026-01-01T00:00:00 platform time
             serial: 0,
+            recordings: None,
         }
+    }
+
+    /// Hung-up calls' recordings are at `server`.
+    pub fn recordings_at(mut self, server: crate::recording_server::RecordingServer) -> Self {
+        self.recordings = Some(server);
+        self
     }
 
     fn stamp(&self, ms: i64) -> Timestamp {
@@ -116,10 +125,10 @@ impl CallGenerator {
                 call_id: Some(call_id.clone()),
                 app_id: Some(self.app.to_string()),
                 direction: Some("1".into()),
-                recording_url: Some(format!(
-                    "https://records.example/{}/{call_id}.wav",
-                    self.app
-                )),
+                recording_url: Some(match &self.recordings {
+                    Some(server) => server.link(&call_id),
+                    None => format!("https://records.example/{}/{call_id}.wav", self.app),
+                }),
                 reason: Some(self.rng.range(0, 3).to_string()),
                 time: Some(self.stamp(at)),
                 extra: Default::default(),

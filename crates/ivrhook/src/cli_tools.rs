@@ -1,6 +1,6 @@
 //! The `simulate` and `check` subcommands: arguments, progress, output.
 
-use ivrhook::{bench, check, simulate};
+use ivrhook::{bench, check, recording_server::RecordingServer, simulate};
 use ivrhook_protocol::AppId;
 use std::{error::Error, io::IsTerminal, path::Path, sync::Arc, time::Duration};
 
@@ -32,6 +32,17 @@ pub struct SimulateArgs {
     /// The same seed gives the same traffic.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Serve hung-up calls' recordings (WAV files of a tone) and put their links in the
+    /// reports; one call in three answers 404 at first (not ready yet). Waits for the
+    /// receiver to fetch them.
+    #[arg(long)]
+    recordings: bool,
+    /// Where the recordings are served (with --recordings).
+    #[arg(long, default_value = "127.0.0.1:0", requires = "recordings")]
+    recordings_listen: std::net::SocketAddr,
+    /// How long to wait for the receiver to fetch them, at most (with --recordings).
+    #[arg(long, value_parser = duration, default_value = "2m", requires = "recordings")]
+    recordings_wait: Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +75,13 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         Some(1000)
     });
     let target = ivrhook::net::http_url("--target", &args.target)?;
+    let recordings = match args.recordings {
+        true => Some(
+            (RecordingServer::start(args.recordings_listen).await)
+                .map_err(|e| format!("--recordings-listen {}: {e}", args.recordings_listen))?,
+        ),
+        false => None,
+    };
     let opts = simulate::Options {
         target: target.clone(),
         app,
@@ -74,6 +92,7 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         hangup_ratio: args.hangup_ratio,
         seed: args.seed,
         max_retries: 5,
+        recordings: recordings.clone(),
     };
     let progress = progress(calls, args.duration);
     let mut summary = simulate::run(opts, progress.0).await;
@@ -81,6 +100,9 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         bar.finish_and_clear();
     }
     print!("{}", summary.render());
+    if let Some(server) = &recordings {
+        fetched(server, args.recordings_wait).await;
+    }
     match summary.not_accepted() {
         Some(which) => Err(format!(
             "{} of {} reports were not accepted: {which}{}",
@@ -90,6 +112,33 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         )
         .into()),
         None => Ok(()),
+    }
+}
+
+/// Waits, at most `wait`, for the receiver to fetch every recording handed out; says how far
+/// it got, and why none may have been asked for.
+async fn fetched(server: &RecordingServer, wait: Duration) {
+    let started = tokio::time::Instant::now();
+    let mut said = (usize::MAX, usize::MAX);
+    loop {
+        let (links, asked, served) = server.fetched();
+        if (asked, served) != said {
+            eprintln!("recordings: {served} of {links} fetched ({asked} asked for)");
+            said = (asked, served);
+        }
+        let waited = started.elapsed();
+        if served == links || waited >= wait {
+            println!("recordings fetched: {served} of {links}");
+            return;
+        }
+        if asked == 0 && waited >= Duration::from_secs(15) {
+            println!(
+                "recordings fetched: none of {links} was asked for in 15 s: does the receiver's \
+                 app have recordings = true?"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

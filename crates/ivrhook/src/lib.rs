@@ -8,12 +8,14 @@
 //! - `stats`: latency percentiles and the summary tables.
 //! - `tail`: `ivrhook tail`, new reports followed live.
 //! - `net`: what a command says when the server cannot be reached.
+//! - `recording_server`: the recordings `simulate --recordings` serves.
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod calls;
 pub mod check;
 pub mod net;
+pub mod recording_server;
 pub mod simulate;
 pub mod stats;
 pub mod tail;

@@ -30,6 +30,8 @@ pub struct Options {
     pub seed: u64,
     /// Retries of a report whose answer says to try again (see [`retried`]).
     pub max_retries: u32,
+    /// Where hung-up calls' recordings are served (`--recordings`).
+    pub recordings: Option<crate::recording_server::RecordingServer>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -100,12 +102,12 @@ struct Shared {
 }
 
 pub async fn run(opts: Options, progress: Progress) -> Summary {
+    let mut generator = CallGenerator::new(opts.app.clone(), opts.seed, opts.hangup_ratio);
+    if let Some(server) = &opts.recordings {
+        generator = generator.recordings_at(server.clone());
+    }
     let shared = Arc::new(Shared {
-        generator: Mutex::new(CallGenerator::new(
-            opts.app.clone(),
-            opts.seed,
-            opts.hangup_ratio,
-        )),
+        generator: Mutex::new(generator),
         next: Mutex::new(0),
         summary: Mutex::new(Summary::default()),
     });

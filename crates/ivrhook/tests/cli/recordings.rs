@@ -186,3 +186,55 @@ async fn fifty_large_recordings_at_once_hold_little_memory() {
         .iter()
         .all(|f| std::fs::metadata(f).unwrap().len() == file.len() as u64));
 }
+
+/// `ivrhook simulate --recordings` against a server whose app keeps recordings: every
+/// hung-up call's recording is fetched and kept, some only after answering 404 at first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_serves_recordings_that_go_pending_then_kept() {
+    let (_guard, dir) = temp_dir();
+    let quick = "[recordings]\nretry_schedule = [\"0s\", \"200ms\", \"200ms\", \"200ms\"]\n";
+    std::fs::write(dir.join("ivrhook.toml"), format!("{quick}{KEEPING}")).unwrap();
+    let server = serve(&dir, &["--config", "ivrhook.toml"]).await;
+    let url = format!("{}/callback", server.base);
+    let args = [
+        "simulate",
+        "--target",
+        &url,
+        "--calls",
+        "30",
+        "--hangup-ratio",
+        "0.5",
+        "--recordings",
+        "--recordings-wait",
+        "60s",
+    ];
+    let out = run_ok(&dir, &args).await;
+    let kept = deliveries_in(&server.base, "ivrhook:recordings", "delivered").await;
+    assert!(kept >= 5, "about half of 30 hung up: {kept}\n{out}");
+    assert!(
+        out.contains(&format!("recordings fetched: {kept} of {kept}")),
+        "{out}"
+    );
+    let page: Value = (crate::http().get(format!(
+        "{}/v1/deliveries?destination=ivrhook:recordings&limit=100",
+        server.base
+    )))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let attempts: Vec<i64> = (page["deliveries"].as_array().unwrap().iter())
+        .map(|d| d["attempts"].as_i64().unwrap())
+        .collect();
+    assert!(
+        attempts.contains(&3),
+        "some were not ready at first: {attempts:?}"
+    );
+    assert!(attempts.contains(&1), "{attempts:?}");
+    let files = files_in(&dir.join("recordings"));
+    assert_eq!(files.len(), kept);
+    let wav = std::fs::read(&files[0]).unwrap();
+    assert_eq!((&wav[..4], &wav[8..12]), (&b"RIFF"[..], &b"WAVE"[..]));
+}
