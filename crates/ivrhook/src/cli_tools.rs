@@ -294,6 +294,24 @@ enum BenchPath {
         #[arg(long, default_value_t = 50)]
         renders: u64,
     },
+    /// Recordings kept per second and MB/s (one node, SQLite, a directory store), next to a
+    /// plain copy of the same files by the bench (a GET streamed into a directory).
+    Recordings {
+        /// Recordings a round.
+        #[arg(long, default_value_t = 1000)]
+        files: u64,
+        /// Bytes each, e.g. 1MiB.
+        #[arg(long, default_value = "1MiB", value_parser = size)]
+        size: usize,
+        /// Rounds of each, alternating.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
+}
+
+fn size(text: &str) -> Result<usize, String> {
+    let bytes: bytesize::ByteSize = text.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    usize::try_from(bytes.as_u64()).map_err(|e| e.to_string())
 }
 
 pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
@@ -315,6 +333,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), Box<dyn Error>> {
     match &args.path {
         BenchPath::Forward { .. } => one_node("forward")?,
         BenchPath::Growth { .. } => one_node("growth")?,
+        BenchPath::Recordings { .. } => one_node("recordings")?,
         BenchPath::Prune { .. } if args.database.is_some() && !postgres => {
             return Err(
                 "--database: bench prune takes a postgres:// URL; on SQLite it makes \
@@ -411,6 +430,18 @@ async fn measure(args: BenchArgs, dir: &Path) -> Result<bench::Report, String> {
                 renders,
             };
             bench::dashboard::run(dir, &o).await
+        }
+        BenchPath::Recordings {
+            files,
+            size,
+            rounds,
+        } => {
+            let o = bench::recordings::Options {
+                files,
+                size,
+                rounds,
+            };
+            bench::recordings::run(dir, &o).await
         }
     }
 }

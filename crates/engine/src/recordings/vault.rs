@@ -156,28 +156,28 @@ impl Vault {
     }
 
     /// Removes what a process killed mid-upload left for `key` in a directory: its staged
-    /// files (`<key>#<n>`). None is in use, since a call's fetches run one at a time. (S3 keeps
-    /// an unfinished multipart upload out of sight; a bucket's lifecycle rule removes it.)
+    /// files, `<key>#1`, `<key>#2`, … (an upload takes the first free number). None is in use,
+    /// since a call's fetches run one at a time. (S3 keeps an unfinished multipart upload out
+    /// of sight; a bucket's lifecycle rule removes it.)
     pub(crate) async fn clear_staged(&self, key: &str) {
+        const PROBED: u32 = 8;
         let Some(dir) = &self.directory else {
             return;
         };
-        let path = dir.join(key);
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return;
-        };
-        let (parent, staged) = (parent.to_owned(), format!("{}#", name.to_string_lossy()));
-        let cleared = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            for entry in std::fs::read_dir(parent)?.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&staged) {
-                    std::fs::remove_file(entry.path())?;
+        let path = dir.join(key).into_os_string();
+        let cleared = tokio::task::spawn_blocking(move || {
+            for n in 1..=PROBED {
+                let mut staged = path.clone();
+                staged.push(format!("#{n}"));
+                match std::fs::remove_file(&staged) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
                 }
             }
             Ok(())
         });
         match cleared.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
             Ok(Err(e)) => {
                 tracing::warn!(key, error = %e, "a staged recording could not be removed")
             }

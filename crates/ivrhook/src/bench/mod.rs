@@ -9,6 +9,7 @@
 //!   `prune_days`, the same on PostgreSQL, where retention drops a day's partition.
 //! - `growth`, `growth_seed`, `growth_phases`: the receiver and the reads as the store grows.
 //! - `receive`, `deliver`, `forward`: the benches.
+//! - `recordings`: recordings kept per second next to a plain copy of the same files.
 
 pub mod ceiling;
 pub mod dashboard;
@@ -23,6 +24,7 @@ pub mod load;
 pub mod prune;
 pub mod prune_days;
 pub mod receive;
+pub mod recordings;
 pub mod server;
 
 use crate::stats::table;

@@ -115,3 +115,25 @@ async fn bench_forward_reports_cpu_per_forward_for_redis_and_mqtt() {
         assert!(f["server_cpu_us_per_forward"].is_number(), "{kind}: {f}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_recordings_reports_kept_and_copied_rates() {
+    let f = bench(
+        "recordings",
+        &["--files", "20", "--size", "64KiB", "--rounds", "1"],
+    )
+    .await;
+    assert_eq!(f["files"], 20.0);
+    for key in [
+        "copy.files_per_sec",
+        "copy.mb_per_sec",
+        "kept.files_per_sec",
+        "kept.mb_per_sec",
+        "kept.server_cpu_ms_per_file",
+        "ratio_to_copy",
+    ] {
+        let (a, b) = key.split_once('.').unwrap_or((key, ""));
+        let v = if b.is_empty() { &f[a] } else { &f[a][b] };
+        assert!(v.as_f64().is_some_and(|v| v > 0.0), "{key} in {f}");
+    }
+}

@@ -661,3 +661,51 @@ fn the_documented_configurations_are_valid() {
         );
     }
 }
+
+/// Redirects are followed, at most five, and each target is checked as the link was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_at_most_five_times_each_checked() {
+    let platform = Platform::start().await;
+    let inward = Platform::on((private_address(), 0).into()).await;
+    let k = Keeping::start(Backing::SqliteDirectory, "hops", "", "").await;
+    let app = &k.app;
+    let file = wav(1000, 8);
+    let last = platform.file("/rec/final.wav", &file);
+    let hop = |from: &str, to: String| {
+        let served = Served {
+            redirect: Some(to),
+            ..Served::default()
+        };
+        platform.serve(from, served)
+    };
+    let second = hop("/rec/hop-2", last);
+    let first = hop("/rec/hop-1", second);
+    let looping = hop("/rec/loop", platform.url("/rec/loop"));
+    let private = hop("/rec/inward", inward.file("/rec/x.wav", &file));
+    for (call, link) in [("hops", &first), ("loop", &looping), ("inward", &private)] {
+        assert_eq!(
+            app.post_callback(hung_up(call, link, 0)).await.code,
+            "000000"
+        );
+    }
+    let kept = settled(app, "hops").await;
+    assert_eq!(kept["state"], "kept", "{kept}");
+    assert_eq!(
+        kept["link"],
+        first.as_str(),
+        "the link as the report gave it"
+    );
+    assert_eq!(kept["sha256"], sha256(&file));
+    let looped = settled(app, "loop").await;
+    assert_eq!(looped["reason"], "more than 5 redirects", "{looped}");
+    assert_eq!(
+        platform.requests("/rec/loop").len(),
+        6,
+        "the link and five redirects"
+    );
+    let refused = settled(app, "inward").await;
+    let reason = refused["reason"].as_str().unwrap();
+    assert!(reason.contains("address: not fetched"), "{reason}");
+    assert!(inward.requests("/rec/x.wav").is_empty());
+    k.stop().await;
+}
