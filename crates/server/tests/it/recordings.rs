@@ -612,8 +612,8 @@ fn the_documented_configurations_are_valid() {
         .collect();
     assert_eq!(
         blocks.len(),
-        4,
-        "the README's, and the page's directory, S3 and destination"
+        5,
+        "the README's directory and S3, and the page's directory, S3 and destination"
     );
     let stores: Vec<String> = (blocks.iter())
         .map(|(at, b)| {
@@ -629,7 +629,9 @@ fn the_documented_configurations_are_valid() {
         })
         .collect();
     assert_eq!(stores[0], "file:///var/lib/ivrhook/recordings");
-    assert_eq!(stores[2], "s3://ivrhook-recordings/calls");
+    assert_eq!(stores[1], "s3://ivrhook-recordings/calls");
+    assert_eq!(stores[2], "file:///var/lib/ivrhook/recordings");
+    assert_eq!(stores[3], "s3://ivrhook-recordings/calls");
     let forwarding = include_str!("../../../../docs/forwarding.md");
     let kept = forwarding.split("**`recording.kept`.**").nth(1).unwrap();
     let example = kept
