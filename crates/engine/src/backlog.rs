@@ -81,6 +81,9 @@ async fn count(inner: &Inner) {
         let oldest = pending.map_or(0, |c| now - c.oldest_created_at_ms);
         let dead = of(DeliveryState::Dead).map_or(0, |c| c.count);
         dest.metrics.counted(dest.backlog.pending(), dead, oldest);
+        if dest.name() == crate::recordings::RECORDINGS {
+            (inner.metrics.recordings).counted(dest.backlog.pending(), dead, oldest);
+        }
         let pending = dest.backlog.pending().max(0) as u64;
         inner.alerter.backlog(dest, pending, now);
     }

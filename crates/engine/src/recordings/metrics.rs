@@ -1,14 +1,17 @@
-//! The recordings' own series. Where fetches stand is the recordings destination's
-//! (`ivrhook_destination_backlog`, `_dead`, `_oldest_pending_seconds` with
-//! `destination="ivrhook:recordings"`).
+//! The recordings' own series: by state (the recordings destination's pending and dead
+//! deliveries, counted as every destination's are), the oldest pending, and what this node
+//! kept.
 
 use prometheus_client::{
     metrics::{
         counter::Counter,
+        family::Family,
+        gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
     registry::Registry,
 };
+use std::sync::atomic::AtomicU64;
 
 /// Recordings kept by this node, their bytes, and how long each fetch took.
 #[derive(Debug, Clone)]
@@ -16,6 +19,8 @@ pub(crate) struct RecordingMetrics {
     kept: Counter,
     bytes: Counter,
     fetch: Histogram,
+    by_state: Family<Vec<(&'static str, &'static str)>, Gauge>,
+    oldest: Gauge<f64, AtomicU64>,
 }
 
 impl RecordingMetrics {
@@ -25,7 +30,20 @@ impl RecordingMetrics {
             bytes: Counter::default(),
             // 10 ms to about 10 minutes.
             fetch: Histogram::new(exponential_buckets(0.01, 2.0, 17)),
+            by_state: Family::default(),
+            oldest: Gauge::default(),
         };
+        registry.register(
+            "recordings",
+            "Recordings not kept yet, by state: pending (being fetched or waiting to be \
+             fetched again) and failed",
+            m.by_state.clone(),
+        );
+        registry.register(
+            "recordings_oldest_pending_seconds",
+            "Age of the oldest recording still pending",
+            m.oldest.clone(),
+        );
         registry.register(
             "recordings_kept",
             "Recordings fetched and kept by this node",
@@ -42,6 +60,18 @@ impl RecordingMetrics {
             m.fetch.clone(),
         );
         m
+    }
+
+    /// The recordings destination was counted: `pending` and `failed` fetches, the oldest
+    /// pending one's age.
+    pub fn counted(&self, pending: i64, failed: i64, oldest_ms: i64) {
+        self.by_state
+            .get_or_create(&vec![("state", "pending")])
+            .set(pending);
+        self.by_state
+            .get_or_create(&vec![("state", "failed")])
+            .set(failed);
+        self.oldest.set(oldest_ms.max(0) as f64 / 1000.0);
     }
 
     /// A recording of `bytes` was kept after `took`.

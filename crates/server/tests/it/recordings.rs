@@ -287,6 +287,12 @@ async fn not_ready_then_kept_and_refused_failed(backing: Backing, tag: &str) {
     let (_, pending) = app.get("/v1/recordings?state=pending").await;
     assert_eq!(pending["recordings"], serde_json::json!([]));
     assert_eq!(app.get("/v1/recordings?state=kept").await.0, 422);
+    let by_state = |s: &'static str| format!("ivrhook_recordings{{state=\"{s}\"}}");
+    eventually("the failed one counted", || async {
+        app.metric(&by_state("failed")).await == 1.0
+            && app.metric(&by_state("pending")).await == 0.0
+    })
+    .await;
     // A failed one is fetched again on request.
     let retry = format!("/v1/deliveries/{}/retry", listed[0]["deliveryId"]);
     let answer = app.client.post(app.url(&retry)).send().await.unwrap();
