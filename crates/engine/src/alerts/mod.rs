@@ -130,7 +130,8 @@ impl Alerter {
         if !self.heard(dest) {
             return;
         }
-        let high = pending * 100 >= max_backlog * BACKLOG_HIGH_PERCENT;
+        // Saturating: the recordings destination's bound is `u64::MAX` (it refuses nothing).
+        let high = pending.saturating_mul(100) >= max_backlog.saturating_mul(BACKLOG_HIGH_PERCENT);
         let subject = Subject::Backlog {
             destination: dest.name().to_owned(),
             high,

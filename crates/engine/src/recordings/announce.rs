@@ -3,7 +3,7 @@
 //! Each is an event stored with an idempotency key before the fetch counts as done, so a
 //! fetch that runs again (a crash, a second report of the call) announces it once.
 
-use super::vault::hex;
+use super::key::hex;
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{outbox::NewEvent, recordings::KeptRecording, Store};
 use sha2::{Digest, Sha256};

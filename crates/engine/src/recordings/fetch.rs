@@ -1,7 +1,7 @@
 //! One link streamed into the recordings store: never the whole file in memory, the size
 //! limit enforced as the bytes come, every redirect's target checked as the link itself.
 
-use super::vault::{hex, Vault};
+use super::{key::hex, vault::Vault};
 use crate::{
     kinds::{http, reach, Reach},
     transport::Outcome,
@@ -160,7 +160,7 @@ fn content_type(response: &reqwest::Response) -> String {
     if let Some(t) = sent {
         return t.to_owned();
     }
-    let implied = match super::vault::extension(response.url().path()).as_deref() {
+    let implied = match super::key::extension(response.url().path()).as_deref() {
         Some("wav") => "audio/wav",
         Some("mp3") => "audio/mpeg",
         Some("ogg" | "opus") => "audio/ogg",

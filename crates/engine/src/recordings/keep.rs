@@ -3,11 +3,15 @@
 //! call and link is not fetched again (a call's deliveries here go in order, so a second
 //! report of the call finds the first one's recording kept).
 
-use super::{fetch::Fetch, vault::Vault, Spec};
+use super::{fetch::Fetch, Spec};
 use crate::{kinds::http::Clients, outgoing::Outgoing, transport::Outcome, Transport};
 use async_trait::async_trait;
 use ivrhook_protocol::{DecodeOptions, Hangup};
-use ivrhook_store::{outbox::Payload, recordings::KeptRecording, Store};
+use ivrhook_store::{
+    outbox::{Payload, ReceivedReport},
+    recordings::KeptRecording,
+    Store,
+};
 use std::{sync::Arc, time::Duration};
 
 /// Fetches and keeps recordings.
@@ -46,15 +50,28 @@ impl Transport for Keeper {
         };
         let (app, call) = (report.app_id.as_str(), delivery.claimed().call_id.as_str());
         match self.store.kept_recording(app, call, &link).await {
-            Ok(Some(kept)) => return self.announced("kept already", &kept).await,
-            Ok(None) => {}
-            Err(e) => return Outcome::unreachable(format!("the store failed: {e}")),
+            Ok(Some(kept)) => self.announced("kept already", &kept).await,
+            Ok(None) => self.keep(report, call, link, timeout).await,
+            Err(e) => Outcome::unreachable(format!("the store failed: {e}")),
         }
+    }
+}
+
+impl Keeper {
+    /// Fetches the recording at `link` into the store, then records it kept.
+    async fn keep(
+        &self,
+        report: &ReceivedReport,
+        call: &str,
+        link: String,
+        timeout: Duration,
+    ) -> Outcome {
+        let app = report.app_id.as_str();
         let Ok(url) = reqwest::Url::parse(&link) else {
             return Outcome::dead(format!("hungup.fileName {link:?} is not a URL"));
         };
         let reach = self.spec.reach(app);
-        let key = Vault::key(app, call, &link, report.received_at_ms);
+        let key = super::key::object_key(app, call, &link, report.received_at_ms);
         let fetch = Fetch {
             client: self.clients.get(reach),
             reach,
@@ -90,9 +107,7 @@ impl Transport for Keeper {
             Err(e) => Outcome::unreachable(format!("the store failed: {e}")),
         }
     }
-}
 
-impl Keeper {
     /// The fetch is done once its `recording.kept` messages are stored; until then it is
     /// tried again (and finds the recording kept).
     async fn announced(&self, what: &str, kept: &KeptRecording) -> Outcome {

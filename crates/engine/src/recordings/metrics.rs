@@ -39,6 +39,9 @@ impl RecordingMetrics {
              fetched again) and failed",
             m.by_state.clone(),
         );
+        for state in ["pending", "failed"] {
+            m.by_state.get_or_create(&vec![("state", state)]).set(0);
+        }
         registry.register(
             "recordings_oldest_pending_seconds",
             "Age of the oldest recording still pending",

@@ -4,13 +4,16 @@
 //! crashes, is retried on the destination's schedule and runs once on one node, like every
 //! other delivery; its object store is where it "delivers" to.
 //!
-//! - `vault`: the recordings store and the keys in it; `fetch`: one link streamed into it;
+//! - `location`, `vault`, `key`: where recordings are kept, the store, the keys in it;
+//!   `fetch`: one link streamed into it;
 //!   `keep`: the destination's transport; `announce`: the `recording.kept` message;
 //!   `metrics`: its own series.
 
 mod announce;
 mod fetch;
 mod keep;
+mod key;
+mod location;
 mod metrics;
 mod vault;
 
@@ -18,9 +21,10 @@ use crate::{kinds::Reach, route::Filter, route::Route, DestinationSettings};
 pub use announce::{Announce, KEPT_EVENT};
 use ivrhook_protocol::AppId;
 pub(crate) use keep::{link, Keeper};
+pub use location::{Location, S3Location};
 pub(crate) use metrics::RecordingMetrics;
 use std::{collections::HashMap, sync::Arc};
-pub use vault::{Location, S3Location, Vault, VaultError};
+pub use vault::{Vault, VaultError};
 
 /// The destination recording fetches are deliveries to. The colon keeps it apart from every
 /// forward destination's name, as an app's callback's (`app:<appId>`).

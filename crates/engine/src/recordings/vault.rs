@@ -1,54 +1,13 @@
-//! The recordings store and the keys in it. An object appears under its key only once it is
-//! whole (a directory's upload is a staged file renamed into place, synced; S3's a multipart
-//! upload completed), so an object under a key is never partial.
+//! The recordings store. An object appears under its key only once it is whole (a
+//! directory's upload is a staged file renamed into place, synced; S3's a multipart upload
+//! completed), so an object under a key is never partial.
 
+use super::location::{Location, S3Location};
 use object_store::{
     aws::AmazonS3Builder, local::LocalFileSystem, path::Path, prefix::PrefixStore, GetOptions,
     GetRange, GetResult, ObjectStore, ObjectStoreExt, WriteMultipart,
 };
-use sha2::{Digest, Sha256};
 use std::{ops::Range, sync::Arc};
-
-/// Where recordings are kept (`[recordings] store`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// `file:///var/lib/ivrhook/recordings`: a directory (absolute), made with its first
-    /// recording.
-    Directory(std::path::PathBuf),
-    /// `s3://bucket/prefix`.
-    S3(S3Location),
-}
-
-/// An S3-compatible bucket; what is not set here comes from the `AWS_*` environment.
-#[derive(Clone, PartialEq, Eq)]
-pub struct S3Location {
-    /// The bucket.
-    pub bucket: String,
-    /// Keys start with this (no leading or trailing slash); may be empty.
-    pub prefix: String,
-    /// The service's URL, for storage other than AWS's (`http://127.0.0.1:8333`).
-    pub endpoint: Option<String>,
-    /// The region.
-    pub region: Option<String>,
-    /// The access key's id.
-    pub access_key_id: Option<String>,
-    /// The secret access key.
-    pub secret_access_key: Option<String>,
-    /// Whether an `http://` endpoint may be used.
-    pub allow_http: bool,
-}
-
-impl std::fmt::Debug for S3Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Location")
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("allow_http", &self.allow_http)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The recordings store could not be opened: the object store refused its settings.
 #[derive(Debug, thiserror::Error)]
@@ -127,28 +86,6 @@ impl Vault {
         &self.shown
     }
 
-    /// The key a call's recording from `link` is kept under: by app and the day its report
-    /// came, the call's id made safe for a file name, and a hash that keeps apart what
-    /// making it safe merged. The same report's fetch writes the same key again.
-    pub(crate) fn key(app: &str, call: &str, link: &str, received_ms: i64) -> String {
-        let day = chrono::DateTime::from_timestamp_millis(received_ms).unwrap_or_default();
-        let hash = Sha256::new()
-            .chain_update(app)
-            .chain_update([0])
-            .chain_update(call)
-            .chain_update([0])
-            .chain_update(link)
-            .finalize();
-        let ext = extension(link).map(|e| format!(".{e}")).unwrap_or_default();
-        format!(
-            "{}/{}/{}-{}{ext}",
-            safe(app),
-            day.format("%Y-%m-%d"),
-            safe(call),
-            hex(&hash[..8])
-        )
-    }
-
     /// A new upload to `key`: nothing is under the key until it finishes.
     pub(crate) async fn upload(&self, key: &str) -> object_store::Result<WriteMultipart> {
         let upload = self.objects.put_multipart(&Path::from(key)).await?;
@@ -204,48 +141,5 @@ impl Vault {
             Err(object_store::Error::NotFound { .. }) => Ok(()),
             other => other,
         }
-    }
-}
-
-/// `s` with every character but ASCII letters, digits, `-` and `_` as `_`, at most 64 long.
-fn safe(s: &str) -> String {
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    s.chars()
-        .take(64)
-        .map(|c| if ok(c) { c } else { '_' })
-        .collect()
-}
-
-/// The link's file extension, when it is a short alphanumeric one (`wav`, `mp3`).
-pub(crate) fn extension(link: &str) -> Option<String> {
-    let path = link.split(['?', '#']).next()?;
-    let name = path.rsplit('/').next()?;
-    let (_, ext) = name.rsplit_once('.')?;
-    let ok = !ext.is_empty() && ext.len() <= 5 && ext.chars().all(|c| c.is_ascii_alphanumeric());
-    ok.then(|| ext.to_ascii_lowercase())
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_is_safe_and_stable() {
-        let link = "https://p.example/rec/20180118-1.WAV?sig=x";
-        let key = Vault::key("a1", "c/../1", link, 1_516_279_461_000);
-        assert!(key.starts_with("a1/2018-01-18/c____1-"), "{key}");
-        assert!(key.ends_with(".wav"), "{key}");
-        assert_eq!(key, Vault::key("a1", "c/../1", link, 1_516_279_461_000));
-        assert_ne!(key, Vault::key("a1", "c_.._1", link, 1_516_279_461_000));
-        assert_eq!(extension("https://p.example/x"), None);
-        assert_eq!(
-            extension("https://p.example/x.tar.gz/y.mp3#t"),
-            Some("mp3".into())
-        );
     }
 }

@@ -474,6 +474,13 @@ async fn a_failed_recording_is_announced_to_the_operators() {
     let failed = settled(&app, "forbidden").await;
     assert_eq!(e["delivery"], failed["deliveryId"]);
     pager.has_the_same_as(&events).await;
+    // Counting the recordings destination's backlog for the alerts (its bound is u64::MAX)
+    // goes on: the failed one is counted.
+    let failed = "ivrhook_recordings{state=\"failed\"}";
+    eventually("the failed recording counted", || async {
+        app.metric(failed).await == 1.0
+    })
+    .await;
     app.stop().await;
 }
 
