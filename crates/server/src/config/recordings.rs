@@ -53,13 +53,7 @@ impl FileRecordings {
         let vault = (location.as_ref())
             .map(|l| Vault::open(l).map_err(|e| invalid("recordings.store", e.to_string())))
             .transpose()?;
-        let Some(first) = apps.keys().min().cloned() else {
-            return Ok(Recordings {
-                vault,
-                destination: None,
-            });
-        };
-        let Some(vault) = vault else {
+        if let (None, Some(first)) = (&vault, apps.keys().min()) {
             return Err(invalid(
                 "recordings.store",
                 format!(
@@ -67,12 +61,17 @@ impl FileRecordings {
                      directory every node shares, or s3://bucket/prefix"
                 ),
             ));
-        };
+        }
         if self.max_bytes.0 == 0 {
             return Err(invalid("recordings.max_bytes", "must be greater than 0"));
         }
+        let keeping = !apps.is_empty();
+        // Every key is checked, whether or not an app keeps its recordings yet; without a
+        // store (PostgreSQL, no app keeping them) the destination is built to check them only.
+        let unused = || Vault::open(&Location::Directory("/".into()));
         let spec = Spec {
-            vault: vault.clone(),
+            vault: (vault.clone().map_or_else(unused, Ok))
+                .map_err(|e| invalid("recordings.store", e.to_string()))?,
             max_bytes: self.max_bytes.0 as u64,
             apps,
             announce: announced_to(destinations),
@@ -86,8 +85,8 @@ impl FileRecordings {
         };
         common.apply(&mut destination, "recordings")?;
         Ok(Recordings {
-            vault: Some(vault),
-            destination: Some(destination),
+            vault,
+            destination: keeping.then_some(destination),
         })
     }
 
@@ -183,6 +182,8 @@ mod tests {
             (format!("[recordings]\nmax_bytes = \"lots\"\n{KEEPING}"), "recordings.max_bytes: \"lots\" is not a size"),
             (format!("[recordings]\nmax_bytes = 0\n{KEEPING}"), "recordings.max_bytes: must be greater than 0"),
             (format!("[recordings]\ntimeout = \"soon\"\n{KEEPING}"), "recordings.timeout: \"soon\" is not a duration"),
+            ("[recordings]\ntimeout = \"soon\"\n".into(), "recordings.timeout: \"soon\" is not a duration"),
+            (format!("{pg}[recordings]\nmax_in_flight = 0\n"), "recordings.max_in_flight: must be at least 1"),
             (format!("[recordings]\nmax_in_flight = 0\n{KEEPING}"), "recordings.max_in_flight: must be at least 1"),
             (format!("[recordings]\nretry_schedule = [\"0s\", \"x\"]\n{KEEPING}"), "recordings.retry_schedule[1]: \"x\" is not a duration"),
             ("[recordings]\nbucket = \"b\"\n".into(), "recordings.bucket: is not a key here"),
