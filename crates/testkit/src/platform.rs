@@ -164,6 +164,28 @@ fn chunked(shared: Arc<Mutex<Shared>>, bytes: Bytes, size: usize, pause: Duratio
     Response::new(Body::from_stream(stream))
 }
 
+/// A recording's SHA-256, lowercase hex, as ivrhook shows it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every file under `dir` (a directory store), staged uploads included; none when it is not
+/// there.
+pub fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.path().is_dir() {
+            true => found.extend(files_in(&entry.path())),
+            false => found.push(entry.path()),
+        }
+    }
+    found
+}
+
 /// A WAV file (16-bit mono, 8 kHz) of `samples` samples of noise from `seed`: a valid
 /// header and bytes that differ per seed.
 pub fn wav(samples: usize, seed: u64) -> Vec<u8> {

@@ -34,14 +34,7 @@ pub async fn bucket(name: &str) -> String {
 
 /// The keys in `bucket`, from its listing.
 pub async fn keys(bucket: &str) -> Vec<String> {
-    let listing = client()
-        .get(format!("{}/{bucket}?list-type=2", url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = listing(bucket, "list-type=2").await;
     (listing.split("<Key>").skip(1))
         .filter_map(|k| k.split("</Key>").next())
         .map(str::to_owned)
@@ -50,15 +43,14 @@ pub async fn keys(bucket: &str) -> Vec<String> {
 
 /// In-progress multipart uploads in `bucket` (an aborted one is gone).
 pub async fn uploads(bucket: &str) -> usize {
-    let listing = client()
-        .get(format!("{}/{bucket}?uploads", url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    listing.matches("<Upload>").count()
+    listing(bucket, "uploads").await.matches("<Upload>").count()
+}
+
+/// The bucket's XML answer to `GET /{bucket}?{query}`.
+async fn listing(bucket: &str, query: &str) -> String {
+    let url = format!("{}/{bucket}?{query}", url());
+    let answer = client().get(url).send().await.unwrap();
+    answer.text().await.unwrap()
 }
 
 /// Removes `bucket` and what is in it (the service keeps a collection per bucket: a test that

@@ -271,13 +271,22 @@ pub async fn wait_until(what: &str, done: impl FnMut() -> bool) {
 /// How many deliveries to `destination` in `state` the server at `base` lists (up to 1,000).
 pub async fn deliveries_in(base: &str, destination: &str, state: &str) -> usize {
     let url = format!("{base}/v1/deliveries?destination={destination}&state={state}&limit=1000");
-    let page: serde_json::Value = crate::http()
-        .get(url)
+    get_json(&url).await["deliveries"].as_array().unwrap().len()
+}
+
+/// `GET url`'s JSON answer.
+pub async fn get_json(url: &str) -> Value {
+    let answer = crate::http().get(url).send().await.unwrap();
+    answer.json().await.unwrap()
+}
+
+/// POSTs `body` to the server's callback path and checks it was answered `000000`.
+pub async fn post_accepted(base: &str, body: &Value) {
+    let answer = crate::http()
+        .post(format!("{base}/callback"))
+        .json(body)
         .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["deliveries"].as_array().unwrap().len()
+        .await;
+    let answer: Value = answer.unwrap().json().await.unwrap();
+    assert_eq!(answer["code"], "000000", "{answer}");
 }

@@ -3,45 +3,20 @@
 
 use crate::{memory::status_kib, proc::*};
 use ivrhook_testkit::{
-    hung_up_report,
-    platform::{wav, Platform, Served},
+    eventually_within, hung_up_report,
+    platform::{files_in, sha256_hex as sha256, wav, Platform, Served},
 };
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::{collections::HashMap, path::Path, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 const KEEPING: &str = "[[apps]]\nid = \"247e35ff320a4142a105024055c367cf\"\nrecordings = true\n";
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Every file under `dir`.
-fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        match entry.path().is_dir() {
-            true => found.extend(files_in(&entry.path())),
-            false => found.push(entry.path()),
-        }
-    }
-    found
-}
-
-async fn post_report(base: &str, body: &Value) {
-    let answer: Value = (crate::http()
-        .post(format!("{base}/callback"))
-        .json(body)
-        .send()
-        .await)
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["code"], "000000", "{answer}");
+/// Waits, at most `limit`, until the server at `base` has kept `n` recordings.
+async fn kept(base: &str, n: usize, limit: Duration) {
+    let what = format!("{n} recordings kept");
+    eventually_within(&what, limit, || async {
+        deliveries_in(base, "ivrhook:recordings", "delivered").await >= n
+    })
+    .await;
 }
 
 /// 20 recordings of 5 MB from a slow platform, the server killed while some are kept and some
@@ -66,51 +41,26 @@ async fn sigkill_mid_fetch_keeps_every_recording_once_and_whole() {
     let mut server = serve(&dir, &["--config", "ivrhook.toml"]).await;
     for i in 0..20 {
         let link = platform.url(&format!("/rec/kill-{i}.wav"));
-        post_report(
+        post_accepted(
             &server.base,
             &hung_up_report(&format!("kill-{i}"), &link, 0),
         )
         .await;
     }
-    let base = server.base.clone();
-    let kept = |n| {
-        let base = base.clone();
-        async move { deliveries_in(&base, "ivrhook:recordings", "delivered").await >= n }
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while !kept(3).await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "3 recordings never kept"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    kept(&server.base, 3, Duration::from_secs(120)).await;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
     let cut: usize = (0..20)
         .filter(|i| platform.requests(&format!("/rec/kill-{i}.wav")).len() == 1)
         .count();
     let server = serve(&dir, &["--config", "ivrhook.toml"]).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    while deliveries_in(&server.base, "ivrhook:recordings", "delivered").await < 20 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not every recording kept"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    kept(&server.base, 20, Duration::from_secs(180)).await;
     assert_eq!(
         deliveries_in(&server.base, "ivrhook:recordings", "pending").await,
         0
     );
     for (call, sha) in &served {
-        let timeline: Value = (crate::http().get(format!("{}/v1/calls/{call}", server.base)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let timeline = get_json(&format!("{}/v1/calls/{call}", server.base)).await;
         assert_eq!(timeline["recording"]["state"], "kept", "{call}");
         assert_eq!(timeline["recording"]["sha256"], sha.as_str(), "{call}");
         let fetched = platform.requests(&format!("/rec/{call}.wav")).len();
@@ -159,16 +109,9 @@ async fn fifty_large_recordings_at_once_hold_little_memory() {
     let idle = status_kib(pid, "VmRSS");
     for i in 0..50 {
         let link = platform.url(&format!("/rec/big-{i}.wav"));
-        post_report(&server.base, &hung_up_report(&format!("big-{i}"), &link, 0)).await;
+        post_accepted(&server.base, &hung_up_report(&format!("big-{i}"), &link, 0)).await;
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-    while deliveries_in(&server.base, "ivrhook:recordings", "delivered").await < 50 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not every recording kept"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    kept(&server.base, 50, Duration::from_secs(300)).await;
     let peak = status_kib(pid, "VmHWM");
     let most_at_once = platform.most_at_once();
     println!("idle {idle} KiB, peak {peak} KiB, {most_at_once} fetches at once at most");
@@ -216,16 +159,8 @@ async fn simulate_serves_recordings_that_go_pending_then_kept() {
         out.contains(&format!("recordings fetched: {kept} of {kept}")),
         "{out}"
     );
-    let page: Value = (crate::http().get(format!(
-        "{}/v1/deliveries?destination=ivrhook:recordings&limit=100",
-        server.base
-    )))
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let listed = "/v1/deliveries?destination=ivrhook:recordings&limit=100";
+    let page = get_json(&format!("{}{listed}", server.base)).await;
     let attempts: Vec<i64> = (page["deliveries"].as_array().unwrap().iter())
         .map(|d| d["attempts"].as_i64().unwrap())
         .collect();

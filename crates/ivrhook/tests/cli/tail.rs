@@ -40,32 +40,19 @@ async fn next_line(out: &mut Out) -> String {
         .expect("tail still running")
 }
 
-async fn post(base: &str, body: Value) {
-    let answer: Value = crate::http()
-        .post(format!("{base}/callback"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["code"], "000000", "{answer}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tail_follows_new_reports_as_json_and_as_lines() {
     let (_guard, dir) = temp_dir();
     let mut server = serve(&dir, &[]).await;
     let base = server.base.clone();
-    post(&base, report("old")).await;
+    post_accepted(&base, &report("old")).await;
     let (mut json_tail, mut json_out) = tail(&dir, &base, &["--json"], 1.0).await;
     let (mut call_tail, mut call_out) = tail(&dir, &base, &["--call", "tail-2"], 2.0).await;
-    post(&base, report("tail-1")).await;
+    post_accepted(&base, &report("tail-1")).await;
     let mut hung_up = report("tail-2");
     hung_up["status"] = 1.into();
     hung_up["hungup"] = r#"{"reason":16,"fileName":"https://r.example/2.wav"}"#.into();
-    post(&base, hung_up).await;
+    post_accepted(&base, &hung_up).await;
 
     let first: Value = serde_json::from_str(&next_line(&mut json_out).await).unwrap();
     let second: Value = serde_json::from_str(&next_line(&mut json_out).await).unwrap();

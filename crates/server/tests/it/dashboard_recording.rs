@@ -53,18 +53,15 @@ async fn a_kept_recording_plays_from_ivrhook_and_a_failed_one_can_be_fetched_aga
     let ready = "const a = document.querySelector('audio.kept'); a.preload = 'auto'; a.load();";
     b.client.execute(ready, vec![]).await.unwrap();
     let state = "return document.querySelector('audio.kept').readyState";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = b.client.execute(state, vec![]).await.unwrap();
-        if now.as_u64().unwrap_or(0) >= 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the player never had data: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually_within(
+        "the player to have data",
+        Duration::from_secs(20),
+        || async {
+            let now = b.client.execute(state, vec![]).await.unwrap();
+            now.as_u64().unwrap_or(0) >= 2
+        },
+    )
+    .await;
     let played = platform.requests("/rec/played.wav");
     assert_eq!(played, [200], "played from ivrhook, not from the platform");
     screenshot(&b.client, "recording").await;

@@ -5,12 +5,11 @@
 
 use crate::helpers::*;
 use ivrhook_testkit::{
-    platform::{wav, Platform, Served},
+    platform::{files_in, sha256_hex, wav, Platform, Served},
     s3,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 /// Where a test's server keeps reports and recordings.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +59,8 @@ impl Keeping {
     /// The objects stored, staged uploads and unfinished multipart uploads included.
     async fn objects(&self) -> Vec<String> {
         if let Some(dir) = &self.dir {
-            return files_in(dir.path());
+            let files = files_in(dir.path()).into_iter();
+            return files.map(|f| f.display().to_string()).collect();
         }
         let bucket = self.bucket.as_ref().unwrap();
         let mut keys = s3::keys(bucket).await;
@@ -132,13 +132,6 @@ pub(crate) async fn settled(app: &TestApp, call: &str) -> Value {
     recording().await
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 async fn fetch(app: &TestApp, path: &str, range: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(app.url(path));
     if let Some(r) = range {
@@ -162,7 +155,7 @@ async fn kept_byte_for_byte(backing: Backing, tag: &str) {
     assert_eq!(recording["state"], "kept", "{recording}");
     assert_eq!(recording["link"], link.as_str());
     assert_eq!(recording["size"], file.len());
-    assert_eq!(recording["sha256"], sha256(&file));
+    assert_eq!(recording["sha256"], sha256_hex(&file));
     assert_eq!(recording["contentType"], "audio/wav");
     assert_eq!(recording["attempts"], 1);
     assert!(recording["keptAt"].is_string(), "{recording}");
@@ -173,9 +166,9 @@ async fn kept_byte_for_byte(backing: Backing, tag: &str) {
     let h = whole.headers().clone();
     assert_eq!(h["content-type"], "audio/wav");
     assert_eq!(h["content-length"], file.len().to_string().as_str());
-    assert_eq!(h["etag"], format!("\"{}\"", sha256(&file)).as_str());
+    assert_eq!(h["etag"], format!("\"{}\"", sha256_hex(&file)).as_str());
     assert_eq!(h["accept-ranges"], "bytes");
-    assert_eq!(sha256(&whole.bytes().await.unwrap()), sha256(&file));
+    assert_eq!(sha256_hex(&whole.bytes().await.unwrap()), sha256_hex(&file));
     for (range, want) in [
         ("bytes=1000-1999", 1000..2000),
         ("bytes=-44", file.len() - 44..file.len()),
@@ -211,22 +204,6 @@ async fn kept_byte_for_byte(backing: Backing, tag: &str) {
     assert_eq!(objects.len(), 1, "one object: {objects:?}");
     assert!(objects[0].ends_with(key), "{objects:?} holds {key}");
     k.stop().await;
-}
-
-/// Every file under `dir`, staged uploads included.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        match path.is_dir() {
-            true => found.extend(files_in(&path)),
-            false => found.push(path.display().to_string()),
-        }
-    }
-    found
 }
 
 /// 404 twice, then kept on the third try; 403: failed at once, with the reason.
@@ -710,7 +687,7 @@ async fn redirects_are_followed_at_most_five_times_each_checked() {
         first.as_str(),
         "the link as the report gave it"
     );
-    assert_eq!(kept["sha256"], sha256(&file));
+    assert_eq!(kept["sha256"], sha256_hex(&file));
     let looped = settled(app, "loop").await;
     assert_eq!(looped["reason"], "more than 5 redirects", "{looped}");
     assert_eq!(
