@@ -16,7 +16,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{net::TcpListener, sync::Notify, task::JoinHandle};
 
 /// How a path answers.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +48,10 @@ struct Shared {
     log: Vec<(String, u16)>,
     /// Chunked bodies being sent now, and the most there ever were at once.
     sending: (usize, usize),
+    /// Chunked bodies start once this many are being sent at once.
+    gate: usize,
+    /// Told when a chunked body starts.
+    started: Arc<Notify>,
 }
 
 impl Platform {
@@ -95,6 +99,12 @@ impl Platform {
             SocketAddr::V4(a) => format!("http://{a}{path}"),
             SocketAddr::V6(a) => format!("http://[{}]:{}{path}", a.ip(), a.port()),
         }
+    }
+
+    /// Holds every chunked body until `n` are being sent at once (at most a minute), so
+    /// their fetches run at once however fast each would be.
+    pub fn hold_bodies_until(&self, n: usize) {
+        self.shared.lock().unwrap().gate = n;
     }
 
     /// The most chunked bodies it was sending at once.
@@ -147,11 +157,14 @@ fn chunked(shared: Arc<Mutex<Shared>>, bytes: Bytes, size: usize, pause: Duratio
         .collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tokio::spawn(async move {
-        {
-            let sending = &mut shared.lock().unwrap().sending;
-            sending.0 += 1;
-            sending.1 = sending.1.max(sending.0);
-        }
+        let started = {
+            let mut shared = shared.lock().unwrap();
+            shared.sending.0 += 1;
+            shared.sending.1 = shared.sending.1.max(shared.sending.0);
+            Arc::clone(&shared.started)
+        };
+        started.notify_waiters();
+        gate(&shared, &started).await;
         for chunk in chunks {
             tokio::time::sleep(pause).await;
             if tx.send(Ok(chunk)).await.is_err() {
@@ -162,6 +175,25 @@ fn chunked(shared: Arc<Mutex<Shared>>, bytes: Bytes, size: usize, pause: Duratio
     });
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Response::new(Body::from_stream(stream))
+}
+
+/// Waits until the gate's number of bodies are being sent at once, or a minute has passed.
+async fn gate(shared: &Mutex<Shared>, started: &Notify) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let notified = started.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let shared = shared.lock().unwrap();
+            if shared.sending.1 >= shared.gate {
+                return;
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// A recording's SHA-256, lowercase hex, as ivrhook shows it.

@@ -51,6 +51,14 @@ pub fn use_ring_for_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The machine's root certificates (none when it has none: every TLS connection then fails,
+/// saying the certificate's issuer is unknown).
+pub(crate) fn machine_roots() -> rustls::RootCertStore {
+    let mut store = rustls::RootCertStore::empty();
+    store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    store
+}
+
 fn client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -150,13 +158,21 @@ pub(crate) fn failure(e: &reqwest::Error) -> Outcome {
         Failure::Other
     };
     // reqwest names the URL; its query string may carry a key, so it is shown without it.
-    let mut detail = match e.url() {
+    let detail = match e.url() {
         Some(url) => e
             .to_string()
             .replace(url.as_str(), &super::shown(url.as_str())),
         None => e.to_string(),
     };
-    let mut source = std::error::Error::source(e);
+    unanswered(kind, detail, std::error::Error::source(e))
+}
+
+/// A request that got no answer, `detail` and each of its causes said once.
+pub(crate) fn unanswered(
+    kind: Failure,
+    mut detail: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> Outcome {
     while let Some(s) = source {
         // Some errors already print their cause; say each cause once.
         let text = s.to_string();

@@ -106,7 +106,6 @@ impl Kind {
             Kind::Forward(f) => f.transport(clients, reach),
             Kind::Recordings(spec) => Arc::new(crate::recordings::Keeper::new(
                 spec,
-                clients.clone(),
                 Arc::clone(store),
                 metrics.recordings.clone(),
             )),

@@ -82,21 +82,29 @@ impl Resolve for Guarded {
     fn resolve(&self, name: Name) -> Resolving {
         let reach = self.0;
         Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = (all.iter())
-                .filter(|a| reach.refuses(a.ip()).is_none())
-                .copied()
-                .collect();
-            match (allowed.is_empty(), all.first()) {
-                (false, _) => Ok(Box::new(allowed.into_iter()) as Addrs),
-                (true, Some(a)) => {
-                    let kind = reach.refuses(a.ip()).unwrap_or("refused");
-                    Err(refusal(&host, a.ip(), kind).into())
-                }
-                (true, None) => Err(format!("{host} has no address").into()),
-            }
+            let allowed = lookup(reach, name.as_str()).await?;
+            Ok(Box::new(allowed.into_iter()) as Addrs)
         })
+    }
+}
+
+/// `host`'s addresses that `reach` permits; an error naming the first when it permits none.
+pub(crate) async fn lookup(
+    reach: Reach,
+    host: &str,
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    let all: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+    let allowed: Vec<SocketAddr> = (all.iter())
+        .filter(|a| reach.refuses(a.ip()).is_none())
+        .copied()
+        .collect();
+    match (allowed.is_empty(), all.first()) {
+        (false, _) => Ok(allowed),
+        (true, Some(a)) => {
+            let kind = reach.refuses(a.ip()).unwrap_or("refused");
+            Err(refusal(host, a.ip(), kind).into())
+        }
+        (true, None) => Err(format!("{host} has no address").into()),
     }
 }
 

@@ -1,15 +1,23 @@
 //! One link streamed into the recordings store: never the whole file in memory, the size
 //! limit enforced as the bytes come, every redirect's target checked as the link itself.
 
-use super::{key::hex, vault::Vault};
+use super::{client::Fetcher, key::hex, upload::Upload, vault::Vault};
 use crate::{
+    classify::Failure,
     kinds::{http, reach, Reach},
     transport::Outcome,
 };
-use bytes::Bytes;
-use reqwest::{header, StatusCode, Url};
+use http_body_util::{BodyExt, Empty};
+use hyper::{body::Incoming, header, StatusCode};
+use reqwest::Url;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// An answer with its body to come, and the URL that gave it.
+pub(crate) struct Answer {
+    response: hyper::Response<Incoming>,
+    url: Url,
+}
 
 /// Redirects followed at most, each target checked as the link.
 const MAX_REDIRECTS: usize = 5;
@@ -24,7 +32,7 @@ pub(crate) struct Stored {
 
 /// What a fetch needs besides the link.
 pub(crate) struct Fetch<'a> {
-    pub client: &'a reqwest::Client,
+    pub client: &'a Fetcher,
     pub reach: Reach,
     pub max_bytes: u64,
     pub vault: &'a Vault,
@@ -64,7 +72,7 @@ impl Fetch<'_> {
     }
 
     /// The answer with the recording, after at most [`MAX_REDIRECTS`] redirects.
-    async fn follow(&self, mut url: Url) -> Result<reqwest::Response, Outcome> {
+    async fn follow(&self, mut url: Url) -> Result<Answer, Outcome> {
         for _ in 0..=MAX_REDIRECTS {
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(Outcome::dead(format!(
@@ -75,10 +83,10 @@ impl Fetch<'_> {
             if let Some(refusal) = http::url_refused(&url, self.reach) {
                 return Err(Outcome::dead(refusal.replace("not sent", "not fetched")));
             }
-            let response = (self.client.get(url.clone()).send().await).map_err(|e| failed(&e))?;
+            let response = self.get(&url).await?;
             let status = response.status();
             if !status.is_redirection() {
-                return answered(response);
+                return answered(Answer { response, url });
             }
             let location = (response.headers().get(header::LOCATION))
                 .and_then(|l| l.to_str().ok())
@@ -94,26 +102,47 @@ impl Fetch<'_> {
         )))
     }
 
+    /// One request, without following a redirect.
+    async fn get(&self, url: &Url) -> Result<hyper::Response<Incoming>, Outcome> {
+        let request = hyper::Request::get(url.as_str())
+            .header(
+                header::USER_AGENT,
+                concat!("ivrhook/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::new())
+            .map_err(|e| Outcome::dead(format!("{} cannot be requested: {e}", shown(url))))?;
+        self.client.request(request).await.map_err(|e| {
+            let kind = match e.is_connect() {
+                true => Failure::Connect,
+                false => Failure::Other,
+            };
+            let detail = format!("GET {} failed", shown(url));
+            failed(http::unanswered(kind, detail, Some(&e)))
+        })
+    }
+
     /// The body into `upload`, hashed and counted as it comes.
-    async fn stream(
-        &self,
-        mut response: reqwest::Response,
-        upload: &mut object_store::WriteMultipart,
-    ) -> Result<Stored, Outcome> {
-        if let Some(len) = response.content_length().filter(|l| *l > self.max_bytes) {
+    async fn stream(&self, answer: Answer, upload: &mut Upload) -> Result<Stored, Outcome> {
+        if let Some(len) = content_length(&answer.response).filter(|l| *l > self.max_bytes) {
             return Err(self.too_large(len));
         }
-        let content_type = content_type(&response);
+        let content_type = content_type(&answer);
+        let mut body = answer.response.into_body();
         let (mut size, mut sha) = (0u64, Sha256::new());
-        while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                let detail = "the recording's body was cut off".to_owned();
+                failed(http::unanswered(Failure::Other, detail, Some(&e)))
+            })?;
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
             size += chunk.len() as u64;
             if size > self.max_bytes {
                 return Err(self.too_large(size));
             }
             sha.update(&chunk);
-            upload.put(Bytes::clone(&chunk));
-            // One part uploading at a time: memory stays at about two parts a fetch.
-            upload.wait_for_capacity(1).await.map_err(store_failed)?;
+            upload.write(&chunk).await.map_err(store_failed)?;
         }
         Ok(Stored {
             size,
@@ -132,10 +161,10 @@ impl Fetch<'_> {
 
 /// The answer's verdict: 2xx is the recording; 404 (not ready yet), 408, 429 and 5xx are
 /// tried again; any other refusal is final.
-fn answered(response: reqwest::Response) -> Result<reqwest::Response, Outcome> {
-    let status = response.status();
+fn answered(answer: Answer) -> Result<Answer, Outcome> {
+    let status = answer.response.status();
     if status.is_success() {
-        return Ok(response);
+        return Ok(answer);
     }
     let reason = format!("the platform answered {status}");
     let again = matches!(
@@ -153,14 +182,14 @@ fn answered(response: reqwest::Response) -> Result<reqwest::Response, Outcome> {
 }
 
 /// The link's own `Content-Type`, or one its extension implies when it sent none useful.
-fn content_type(response: &reqwest::Response) -> String {
-    let sent = (response.headers().get(header::CONTENT_TYPE))
+fn content_type(answer: &Answer) -> String {
+    let sent = (answer.response.headers().get(header::CONTENT_TYPE))
         .and_then(|v| v.to_str().ok())
         .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"));
     if let Some(t) = sent {
         return t.to_owned();
     }
-    let implied = match super::key::extension(response.url().path()).as_deref() {
+    let implied = match super::key::extension(answer.url.path()).as_deref() {
         Some("wav") => "audio/wav",
         Some("mp3") => "audio/mpeg",
         Some("ogg" | "opus") => "audio/ogg",
@@ -178,9 +207,14 @@ fn retry(reason: String) -> Outcome {
     }
 }
 
+/// The `Content-Length` the answer declares.
+fn content_length(response: &hyper::Response<Incoming>) -> Option<u64> {
+    let length = response.headers().get(header::CONTENT_LENGTH)?;
+    length.to_str().ok()?.parse().ok()
+}
+
 /// A request that got no answer: tried again, unless the address is out of reach (final).
-fn failed(e: &reqwest::Error) -> Outcome {
-    let outcome = http::failure(e);
+fn failed(outcome: Outcome) -> Outcome {
     match &outcome.error {
         Some(reason) if reason.contains(reach::HINT) => {
             Outcome::dead(reason.replace("not sent", "not fetched"))

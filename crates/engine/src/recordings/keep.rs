@@ -3,8 +3,8 @@
 //! call and link is not fetched again (a call's deliveries here go in order, so a second
 //! report of the call finds the first one's recording kept).
 
-use super::{fetch::Fetch, Spec};
-use crate::{kinds::http::Clients, outgoing::Outgoing, transport::Outcome, Transport};
+use super::{client::Fetchers, fetch::Fetch, Spec};
+use crate::{outgoing::Outgoing, transport::Outcome, Transport};
 use async_trait::async_trait;
 use ivrhook_protocol::{DecodeOptions, Hangup};
 use ivrhook_store::{
@@ -18,21 +18,16 @@ use std::{sync::Arc, time::Duration};
 #[derive(Debug)]
 pub(crate) struct Keeper {
     spec: Arc<Spec>,
-    clients: Clients,
+    fetchers: Fetchers,
     store: Arc<dyn Store>,
     metrics: super::RecordingMetrics,
 }
 
 impl Keeper {
-    pub fn new(
-        spec: Arc<Spec>,
-        clients: Clients,
-        store: Arc<dyn Store>,
-        metrics: super::RecordingMetrics,
-    ) -> Self {
+    pub fn new(spec: Arc<Spec>, store: Arc<dyn Store>, metrics: super::RecordingMetrics) -> Self {
         Keeper {
             spec,
-            clients,
+            fetchers: Fetchers::new(),
             store,
             metrics,
         }
@@ -73,7 +68,7 @@ impl Keeper {
         let reach = self.spec.reach(app);
         let key = super::key::object_key(app, call, &link, report.received_at_ms);
         let fetch = Fetch {
-            client: self.clients.get(reach),
+            client: self.fetchers.get(reach),
             reach,
             max_bytes: self.spec.max_bytes,
             vault: &self.spec.vault,

@@ -5,16 +5,18 @@
 //! other delivery; its object store is where it "delivers" to.
 //!
 //! - `location`, `vault`, `key`: where recordings are kept, the store, the keys in it;
-//!   `fetch`: one link streamed into it;
+//!   `fetch`: one link streamed into it (with its own `client`), through an `upload`;
 //!   `keep`: the destination's transport; `announce`: the `recording.kept` message;
 //!   `metrics`: its own series.
 
 mod announce;
+mod client;
 mod fetch;
 mod keep;
 mod key;
 mod location;
 mod metrics;
+mod upload;
 mod vault;
 
 use crate::{kinds::Reach, route::Filter, route::Route, DestinationSettings};

@@ -2,12 +2,32 @@
 //! directory's upload is a staged file renamed into place, synced; S3's a multipart upload
 //! completed), so an object under a key is never partial.
 
-use super::location::{Location, S3Location};
+use super::{
+    location::{Location, S3Location},
+    upload::Upload,
+};
 use object_store::{
     aws::AmazonS3Builder, local::LocalFileSystem, path::Path, prefix::PrefixStore, GetOptions,
-    GetRange, GetResult, ObjectStore, ObjectStoreExt, WriteMultipart,
+    GetRange, GetResult, ObjectStore, ObjectStoreExt,
 };
 use std::{ops::Range, sync::Arc};
+use tokio::sync::Semaphore;
+
+/// A directory's file operations at once, each on a blocking thread.
+const DIRECTORY_WRITERS: usize = 4;
+
+/// Bounds a directory store's file operations at once: each takes a blocking thread, and
+/// many fetches at once must not grow as many threads (each with its own allocator heap).
+/// S3's are requests, and unbounded here.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Writers(Option<Arc<Semaphore>>);
+
+impl Writers {
+    /// Waits for a turn; the turn ends when the permit is dropped.
+    pub async fn one(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.0.as_ref()?.acquire().await.ok()
+    }
+}
 
 /// The recordings store could not be opened: the object store refused its settings.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +42,7 @@ pub struct Vault {
     shown: String,
     /// A directory store's directory.
     directory: Option<std::path::PathBuf>,
+    writers: Writers,
 }
 
 impl Vault {
@@ -35,9 +56,10 @@ impl Vault {
                 Ok(Vault {
                     objects: Arc::new(PrefixStore::new(local, root)),
                     // A file takes parts of any size: small ones keep memory low.
-                    part_size: 256 << 10,
+                    part_size: 64 << 10,
                     shown: format!("file://{}", path.display()),
                     directory: Some(path.clone()),
+                    writers: Writers(Some(Arc::new(Semaphore::new(DIRECTORY_WRITERS)))),
                 })
             }
             Location::S3(s3) => Vault::s3(s3),
@@ -78,6 +100,7 @@ impl Vault {
             part_size: 5 << 20,
             shown: format!("s3://{}/{}", s3.bucket, s3.prefix),
             directory: None,
+            writers: Writers::default(),
         })
     }
 
@@ -87,9 +110,12 @@ impl Vault {
     }
 
     /// A new upload to `key`: nothing is under the key until it finishes.
-    pub(crate) async fn upload(&self, key: &str) -> object_store::Result<WriteMultipart> {
-        let upload = self.objects.put_multipart(&Path::from(key)).await?;
-        Ok(WriteMultipart::new_with_chunk_size(upload, self.part_size))
+    pub(crate) async fn upload(&self, key: &str) -> object_store::Result<Upload> {
+        let upload = {
+            let _writer = self.writers.one().await;
+            self.objects.put_multipart(&Path::from(key)).await?
+        };
+        Ok(Upload::new(upload, self.part_size, self.writers.clone()))
     }
 
     /// Removes what a process killed mid-upload left for `key` in a directory: its staged
@@ -102,6 +128,7 @@ impl Vault {
             return;
         };
         let path = dir.join(key).into_os_string();
+        let _writer = self.writers.one().await;
         let cleared = tokio::task::spawn_blocking(move || {
             for n in 1..=PROBED {
                 let mut staged = path.clone();

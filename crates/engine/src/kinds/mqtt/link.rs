@@ -135,10 +135,8 @@ fn options(url: &str, client_id: &str) -> Result<MqttOptions, String> {
 
 /// A TLS client configuration that trusts the machine's roots.
 fn roots() -> Result<rustls::ClientConfig, String> {
-    let mut store = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    let (added, _) = store.add_parsable_certificates(found.certs);
-    if added == 0 {
+    let store = crate::kinds::http::machine_roots();
+    if store.is_empty() {
         return Err("MQTT over TLS: no root certificate found on this machine".into());
     }
     Ok(rustls::ClientConfig::builder()
