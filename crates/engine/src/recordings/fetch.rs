@@ -1,23 +1,23 @@
 //! One link streamed into the recordings store: never the whole file in memory, the size
 //! limit enforced as the bytes come, every redirect's target checked as the link itself.
 
-use super::{client::Fetcher, key::hex, upload::Upload, vault::Vault};
+use super::{
+    answer::{answered, content_length, content_type, failed, retry, Answer},
+    client::Fetcher,
+    key::hex,
+    upload::Upload,
+    vault::Vault,
+};
 use crate::{
     classify::Failure,
-    kinds::{http, reach, Reach},
+    kinds::{http, Reach},
     transport::Outcome,
 };
 use http_body_util::{BodyExt, Empty};
-use hyper::{body::Incoming, header, StatusCode};
+use hyper::{body::Incoming, header};
 use reqwest::Url;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-
-/// An answer with its body to come, and the URL that gave it.
-pub(crate) struct Answer {
-    response: hyper::Response<Incoming>,
-    url: Url,
-}
 
 /// Redirects followed at most, each target checked as the link.
 const MAX_REDIRECTS: usize = 5;
@@ -86,7 +86,7 @@ impl Fetch<'_> {
             let response = self.get(&url).await?;
             let status = response.status();
             if !status.is_redirection() {
-                return answered(Answer { response, url });
+                return answered(Answer::new(response, url));
             }
             let location = (response.headers().get(header::LOCATION))
                 .and_then(|l| l.to_str().ok())
@@ -123,11 +123,11 @@ impl Fetch<'_> {
 
     /// The body into `upload`, hashed and counted as it comes.
     async fn stream(&self, answer: Answer, upload: &mut Upload) -> Result<Stored, Outcome> {
-        if let Some(len) = content_length(&answer.response).filter(|l| *l > self.max_bytes) {
+        if let Some(len) = content_length(&answer).filter(|l| *l > self.max_bytes) {
             return Err(self.too_large(len));
         }
         let content_type = content_type(&answer);
-        let mut body = answer.response.into_body();
+        let mut body = answer.into_body();
         let (mut size, mut sha) = (0u64, Sha256::new());
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| {
@@ -156,73 +156,6 @@ impl Fetch<'_> {
             "the recording is larger than max_bytes ({} bytes; {seen} seen): not kept",
             self.max_bytes
         ))
-    }
-}
-
-/// The answer's verdict: 2xx is the recording; 404 (not ready yet), 408, 429 and 5xx are
-/// tried again; any other refusal is final.
-fn answered(answer: Answer) -> Result<Answer, Outcome> {
-    let status = answer.response.status();
-    if status.is_success() {
-        return Ok(answer);
-    }
-    let reason = format!("the platform answered {status}");
-    let again = matches!(
-        status,
-        StatusCode::NOT_FOUND | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
-    ) || status.is_server_error();
-    let outcome = match again {
-        true => retry(reason),
-        false => Outcome::dead(reason),
-    };
-    Err(Outcome {
-        http_status: Some(status.as_u16()),
-        ..outcome
-    })
-}
-
-/// The link's own `Content-Type`, or one its extension implies when it sent none useful.
-fn content_type(answer: &Answer) -> String {
-    let sent = (answer.response.headers().get(header::CONTENT_TYPE))
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"));
-    if let Some(t) = sent {
-        return t.to_owned();
-    }
-    let implied = match super::key::extension(answer.url.path()).as_deref() {
-        Some("wav") => "audio/wav",
-        Some("mp3") => "audio/mpeg",
-        Some("ogg" | "opus") => "audio/ogg",
-        Some("m4a") => "audio/mp4",
-        _ => "application/octet-stream",
-    };
-    implied.to_owned()
-}
-
-/// A failure of the link's side, tried again; not a sign the recordings store is down.
-fn retry(reason: String) -> Outcome {
-    Outcome {
-        down: false,
-        ..Outcome::unreachable(reason)
-    }
-}
-
-/// The `Content-Length` the answer declares.
-fn content_length(response: &hyper::Response<Incoming>) -> Option<u64> {
-    let length = response.headers().get(header::CONTENT_LENGTH)?;
-    length.to_str().ok()?.parse().ok()
-}
-
-/// A request that got no answer: tried again, unless the address is out of reach (final).
-fn failed(outcome: Outcome) -> Outcome {
-    match &outcome.error {
-        Some(reason) if reason.contains(reach::HINT) => {
-            Outcome::dead(reason.replace("not sent", "not fetched"))
-        }
-        _ => Outcome {
-            down: false,
-            ..outcome
-        },
     }
 }
 

@@ -5,11 +5,13 @@
 //! other delivery; its object store is where it "delivers" to.
 //!
 //! - `location`, `vault`, `key`: where recordings are kept, the store, the keys in it;
-//!   `fetch`: one link streamed into it (with its own `client`), through an `upload`;
+//!   `fetch`: one link streamed into it (with its own `client`), through an `upload`,
+//!   `answer`: what the link answered;
 //!   `keep`: the destination's transport; `announce`: the `recording.kept` message;
 //!   `metrics`: its own series.
 
 mod announce;
+mod answer;
 mod client;
 mod fetch;
 mod keep;

@@ -56,7 +56,7 @@ impl Vault {
                 Ok(Vault {
                     objects: Arc::new(PrefixStore::new(local, root)),
                     // A file takes parts of any size: small ones keep memory low.
-                    part_size: 64 << 10,
+                    part_size: 256 << 10,
                     shown: format!("file://{}", path.display()),
                     directory: Some(path.clone()),
                     writers: Writers(Some(Arc::new(Semaphore::new(DIRECTORY_WRITERS)))),
