@@ -9,6 +9,7 @@
 //! - `outbox`: events, deliveries, leases and attempts.
 //! - `deadlines`: registered calls whose report has a deadline (overdue calls).
 //! - `recordings`: call recordings kept in the recordings store.
+//! - `activity`: counts per app and minute (then hour), for the whole cluster.
 //! - `rows`: the row mappings both backends share.
 //! - `retention`: what may be pruned, step by step.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod deadlines;
 pub mod error;
 pub mod model;

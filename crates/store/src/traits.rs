@@ -1,6 +1,7 @@
 //! The [`Store`] trait: what the server and the delivery engine need of a database.
 
 use crate::{
+    activity::Count,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
@@ -244,6 +245,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Removes a recording's row, once its object is gone; whether it was there.
     async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError>;
+
+    // --- activity ---
+
+    /// Adds `counts` to the stored ones (one transaction; each key at most once).
+    async fn add_activity(&self, counts: &[Count]) -> Result<(), StoreError>;
+
+    /// The counts whose span starts in `from_min..to_min` (minutes since the epoch), minutes
+    /// and hours alike, in time order.
+    async fn activity(&self, from_min: i64, to_min: i64) -> Result<Vec<Count>, StoreError>;
+
+    /// Rolls the minutes before `before_min` into their hours; the hour rows written.
+    async fn roll_activity(&self, before_min: i64) -> Result<u64, StoreError>;
+
+    /// Removes counts before `before_min`, at most `limit`, oldest first; how many.
+    async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError>;
 
     // --- operations ---
 

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
+    activity::Count,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
@@ -218,6 +219,18 @@ impl Store for GatedStore {
     }
     async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError> {
         self.inner.forget_recording(kept).await
+    }
+    async fn add_activity(&self, counts: &[Count]) -> Result<(), StoreError> {
+        self.inner.add_activity(counts).await
+    }
+    async fn activity(&self, from_min: i64, to_min: i64) -> Result<Vec<Count>, StoreError> {
+        self.inner.activity(from_min, to_min).await
+    }
+    async fn roll_activity(&self, before_min: i64) -> Result<u64, StoreError> {
+        self.inner.roll_activity(before_min).await
+    }
+    async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
+        self.inner.prune_activity(before_min, limit).await
     }
     async fn earlier_pending(
         &self,

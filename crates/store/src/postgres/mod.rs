@@ -17,6 +17,7 @@
 //! - `tls`, `verify`: TLS as the URL's `sslmode` asks.
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
+mod activity;
 mod batch;
 mod day_drop;
 mod days;

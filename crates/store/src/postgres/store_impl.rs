@@ -2,6 +2,7 @@
 
 use super::PgStore;
 use crate::{
+    activity::Count,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
@@ -246,6 +247,22 @@ impl Store for PgStore {
 
     async fn forget_recording(&self, kept: &KeptRecording) -> Result<bool, StoreError> {
         self.forget(kept).await
+    }
+
+    async fn add_activity(&self, counts: &[Count]) -> Result<(), StoreError> {
+        self.add_counts(counts).await
+    }
+
+    async fn activity(&self, from_min: i64, to_min: i64) -> Result<Vec<Count>, StoreError> {
+        self.activity_counts(from_min, to_min).await
+    }
+
+    async fn roll_activity(&self, before_min: i64) -> Result<u64, StoreError> {
+        self.roll_counts(before_min).await
+    }
+
+    async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
+        self.prune_counts(before_min, limit).await
     }
 
     async fn prepare_ahead(&self, now_ms: i64) -> Result<(), StoreError> {

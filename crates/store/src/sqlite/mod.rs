@@ -13,9 +13,10 @@
 //! - `checkpoint`: WAL checkpoints on a thread of their own, off the write path.
 //! - `wal`: the WAL's bound, kept by the writer between batches.
 //! - `read`: the read pool.
-//! - `reports`, `outbox`, `outbox_read`: the SQL.
+//! - `reports`, `outbox`, `outbox_read`, `recordings`, `activity`: the SQL.
 //! - `store_impl`: `Store` for `SqliteStore`, each method a job for the writer or a read.
 
+mod activity;
 mod backup;
 mod checkpoint;
 mod deadlines;
@@ -38,6 +39,7 @@ mod writer;
 mod writer_tests;
 
 use crate::{
+    activity::Count,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, Claimed, DeliveryFilter, DeliveryRow,

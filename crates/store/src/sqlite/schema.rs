@@ -15,6 +15,7 @@ pub(super) const MIGRATIONS: Versions = Versions(&[
     (7, include_str!("migrations/0007_paused_destinations.sql")),
     (8, include_str!("migrations/0008_call_deadlines.sql")),
     (9, include_str!("migrations/0009_recordings.sql")),
+    (10, include_str!("migrations/0010_activity.sql")),
 ]);
 
 /// How long a connection waits for a lock another holds.

@@ -271,6 +271,26 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn add_activity(&self, counts: &[Count]) -> Result<(), StoreError> {
+        let counts = counts.to_vec();
+        self.write(true, move |c| activity::add(c, &counts)).await
+    }
+
+    async fn activity(&self, from_min: i64, to_min: i64) -> Result<Vec<Count>, StoreError> {
+        self.read(move |c| activity::range(c, from_min, to_min))
+            .await
+    }
+
+    async fn roll_activity(&self, before_min: i64) -> Result<u64, StoreError> {
+        self.write(true, move |c| activity::roll(c, before_min))
+            .await
+    }
+
+    async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
+        self.write(false, move |c| activity::prune(c, before_min, limit))
+            .await
+    }
+
     async fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
         if request.dry_run {
             return self.read(move |c| Ok(prune::step(c, &request))).await?;

@@ -5,6 +5,7 @@
 //! the server is unreachable, and says how to start one.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
+mod activity;
 mod backends;
 mod forwards;
 mod leased;
@@ -41,6 +42,10 @@ macro_rules! conformance {
 }
 
 conformance!(
+    activity::counts_from_every_flush_add_up,
+    activity::minutes_roll_into_their_hours_once,
+    activity::concurrent_rolls_move_each_minute_once,
+    activity::old_counts_are_pruned_oldest_first,
     reports::a_new_report_is_stored_byte_for_byte,
     reports::the_same_content_again_is_a_counted_duplicate,
     reports::concurrent_duplicates_store_one_row,
