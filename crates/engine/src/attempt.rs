@@ -53,7 +53,11 @@ pub(crate) async fn run(
         tracing::error!(error = ?e, delivery = claimed.delivery_id,
             "could not record an attempt; the delivery is tried again when its lease expires");
     }
-    dest.metrics.attempt(&settle, now_ms, &answer);
+    let app = match &claimed.payload {
+        Payload::Report(report) => report.app_id.as_str(),
+        Payload::Event { .. } => dest.name().strip_prefix("app:").unwrap_or(""),
+    };
+    (dest.metrics).attempt(&settle, now_ms, &answer, app, dest.name());
     let finished = !matches!(settle, Settle::Retry { .. });
     if recorded.is_ok() && finished {
         dest.backlog.change(-1);

@@ -26,7 +26,8 @@
 //! - `remote`: work announced by other nodes sharing the database.
 //! - `alerts`: operator events; `pause`: pausing and resuming a destination; `overdue`:
 //!   calls whose report never came; `recordings`: call recordings fetched and kept.
-//! - `clock`, `metrics`.
+//! - `clock`, `metrics`; `activity`: this node's last hour in memory; `tally`: activity counted
+//!   for the store, the whole cluster's.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -53,6 +54,7 @@ mod reserve;
 pub mod route;
 pub mod schedule;
 mod state;
+pub mod tally;
 pub mod transport;
 
 pub use clock::Clock;

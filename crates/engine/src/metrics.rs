@@ -1,7 +1,7 @@
 //! The engine's Prometheus metrics, registered into the server's registry. Every series of a
 //! destination is labelled by its name, never its URL (a URL may carry credentials).
 
-use crate::{activity::Activity, breaker::BreakerState};
+use crate::{activity::Activity, breaker::BreakerState, tally::Tally};
 use ivrhook_store::outbox::Settle;
 use prometheus_client::{
     metrics::{
@@ -38,6 +38,7 @@ pub struct EngineMetrics {
     sent_on_acceptance: Counter,
     overdue: Family<Labels, Gauge>,
     activity: Arc<Activity>,
+    tally: Arc<Tally>,
     pub(crate) recordings: crate::recordings::RecordingMetrics,
 }
 
@@ -56,6 +57,7 @@ impl EngineMetrics {
             sent_on_acceptance: Counter::default(),
             overdue: Family::default(),
             activity: Arc::default(),
+            tally: Arc::default(),
             recordings: crate::recordings::RecordingMetrics::register(registry),
         };
         registry.register(
@@ -126,6 +128,11 @@ impl EngineMetrics {
         &self.activity
     }
 
+    /// Counts waiting to be written to the store, for the whole cluster's activity.
+    pub fn tally(&self) -> &Arc<Tally> {
+        &self.tally
+    }
+
     pub(crate) fn sent_on_acceptance(&self) {
         self.sent_on_acceptance.inc();
     }
@@ -154,6 +161,7 @@ impl EngineMetrics {
             oldest: self.oldest.get_or_create(&labels).clone(),
             refused: self.refused.get_or_create(&labels).clone(),
             activity: Arc::clone(&self.activity),
+            tally: Arc::clone(&self.tally),
         }
     }
 }
@@ -171,12 +179,22 @@ pub(crate) struct DestinationMetrics {
     oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
     refused: Counter,
     activity: Arc<Activity>,
+    tally: Arc<Tally>,
 }
 
 impl DestinationMetrics {
     /// An attempt settled as `outcome` at `now_ms`, answered `answer` (see `Minute::answers`).
-    pub fn attempt(&self, outcome: &Settle, now_ms: i64, answer: &str) {
+    /// `app` and `destination` place it in the stored activity.
+    pub fn attempt(
+        &self,
+        outcome: &Settle,
+        now_ms: i64,
+        answer: &str,
+        app: &str,
+        destination: &str,
+    ) {
         self.activity.attempt(now_ms, outcome, answer);
+        (self.tally).attempt(now_ms, app, destination, outcome, answer);
         match outcome {
             Settle::Delivered => &self.delivered,
             Settle::Retry { .. } => &self.retried,

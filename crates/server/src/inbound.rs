@@ -89,6 +89,9 @@ async fn respond(st: &AppState, req: Request<'_>, body: Body) -> Response {
         }
         Err((refusal, app)) => {
             note(st, &req, &refusal, app.as_deref());
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            let app = configured(st, app.as_deref());
+            (st.metrics.engine.tally()).received(now_ms, app, refusal.code().as_str());
             st.metrics.answered(refusal.code(), started.elapsed());
             refusal.answer()
         }
@@ -107,15 +110,21 @@ fn note(st: &AppState, req: &Request, refusal: &Refusal, app: Option<&str>) {
     match refusal {
         Refusal::Store(e) => tracing::error!(error = ?e, peer = %req.peer, "report not stored"),
         Refusal::Unauthenticated(denied) => {
-            // A configured app's id, or `-`: the body's text must not make labels.
-            let named = app.unwrap_or("-");
-            let configured = st.apps.keys().any(|a| a.as_str() == named);
-            let app = if configured { named } else { "-" };
+            let app = configured(st, app);
             st.metrics.unauthenticated(app, denied.as_str());
             let why = format!("{reason}: {}", denied.as_str());
             st.refusals.refused(Some(app), refusal.code(), &why);
         }
         other => st.refusals.refused(app, other.code(), &reason),
+    }
+}
+
+/// A configured app's id, or `-`: the body's text must not make labels or counts.
+fn configured<'a>(st: &AppState, app: Option<&'a str>) -> &'a str {
+    let named = app.unwrap_or("-");
+    match st.apps.keys().any(|a| a.as_str() == named) {
+        true => named,
+        false => "-",
     }
 }
 
@@ -234,6 +243,7 @@ async fn store(
     raw: Vec<u8>,
     peer: SocketAddr,
 ) -> Result<&'static str, Refusal> {
+    let app = decoded.report.app_id.to_string();
     let mut new = new_report(&decoded, raw, peer, st.config.inbound.decode.offset);
     new.forwards = routed
         .as_ref()
@@ -251,10 +261,13 @@ async fn store(
             }
             st.feed.bump();
             st.metrics.engine.activity().report(received_ms);
+            let tally = st.metrics.engine.tally();
+            tally.received(received_ms, &app, ResponseCode::Success.as_str());
             Ok("accepted")
         }
         Inserted::Duplicate { .. } => {
             st.metrics.duplicate();
+            st.metrics.engine.tally().duplicate(received_ms, &app);
             Ok("accepted before: duplicate of a stored report")
         }
     }

@@ -258,6 +258,7 @@ impl Server {
             tokio::spawn(async move { engine.watch_backlogs(stop).await });
         }
         let summaries = tokio::spawn(summarise_refusals(Arc::clone(&state), shutdown.clone()));
+        let tally = tokio::spawn(count_activity(Arc::clone(&state), shutdown.clone()));
         if deliver {
             tokio::spawn(retention::run(Arc::clone(&state), shutdown.clone()));
         }
@@ -300,10 +301,24 @@ impl Server {
             let _ = engine.await;
         }
         let _ = summaries.await;
+        let _ = tally.await;
+        // After the last attempt and answer: nothing counted is left behind.
+        state
+            .metrics
+            .engine
+            .tally()
+            .flush(state.store.as_ref())
+            .await;
         state.store.close().await;
         tracing::info!("stopped: every accepted report is stored and every attempt recorded");
         Ok(())
     }
+}
+
+/// Writes the activity counted to the store each second, until shutdown.
+async fn count_activity(state: Arc<AppState>, stop: CancellationToken) {
+    let tally = Arc::clone(state.metrics.engine.tally());
+    tally.run(state.store.as_ref(), stop).await;
 }
 
 /// SIGHUP reads the certificate and key again; a bad pair keeps the old one, and says why.

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod access;
+mod activity;
 mod alerts;
 mod api;
 mod bodies;

@@ -1,0 +1,99 @@
+//! Activity counted for the store: what the receiver answered, per app and code, and each
+//! destination's attempts, written within a second of happening, on both backends.
+
+use crate::helpers::*;
+use ivrhook_testkit::Sink;
+use std::collections::BTreeMap;
+
+/// (app, what, destination, label) → the sum over every stored minute.
+type Counts = BTreeMap<(String, String, String, String), i64>;
+
+const SUMS: &str = "SELECT app_id, what, destination, label, CAST(SUM(n) AS BIGINT) \
+                    FROM activity GROUP BY app_id, what, destination, label";
+
+/// What the server's database holds now, read beside the running server.
+async fn stored(app: &TestApp) -> Counts {
+    match app.database_url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+            let conn = rusqlite::Connection::open_with_flags(path, flags).unwrap();
+            let mut stmt = conn.prepare(SUMS).unwrap();
+            let rows = stmt.query_map([], |r| {
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), r.get(4)?))
+            });
+            rows.unwrap().map(Result::unwrap).collect()
+        }
+        None => {
+            let (client, conn) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let rows = client.query(SUMS, &[]).await.unwrap();
+            (rows.iter())
+                .map(|r| ((r.get(0), r.get(1), r.get(2), r.get(3)), r.get(4)))
+                .collect()
+        }
+    }
+}
+
+fn key(app: &str, what: &str, destination: &str, label: &str) -> (String, String, String, String) {
+    (app.into(), what.into(), destination.into(), label.into())
+}
+
+fn config(sink: &Sink) -> String {
+    format!(
+        "[[apps]]\nid = \"{APP}\"\n\
+         [[destinations]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        sink.url()
+    )
+}
+
+/// Three reports, one of them twice, one refused as bad input and one of an unknown app:
+/// each counted under its app and answer; the destination's three attempts under it.
+async fn counts_what_happened(app: TestApp) {
+    for n in 0..3 {
+        let body = call_report(&format!("act-{n}"), n, 0, None).to_string();
+        assert_eq!(app.post_callback(body).await.code, "000000");
+    }
+    let again = call_report("act-0", 0, 0, None).to_string();
+    assert_eq!(app.post_callback(again).await.code, "000000");
+    let bad = serde_json::json!({"appId": APP, "event": "multrpt"}).to_string();
+    assert_eq!(app.post_callback(bad).await.code, "108100");
+    let mut stranger = call_report("act-x", 0, 0, None);
+    stranger["appId"] = "not-configured".into();
+    assert_eq!(app.post_callback(stranger.to_string()).await.code, "108101");
+    delivered(&app, "hook", 3).await;
+    let mut want = Counts::new();
+    want.insert(key(APP, "received", "", "000000"), 3);
+    want.insert(key(APP, "duplicate", "", ""), 1);
+    want.insert(key(APP, "received", "", "108100"), 1);
+    want.insert(key("-", "received", "", "108101"), 1);
+    want.insert(key(APP, "attempt", "hook", "delivered"), 3);
+    let answered = |c: &Counts| -> i64 {
+        (c.iter())
+            .filter(|((a, what, d, _), _)| a == APP && what == "answer" && d == "hook")
+            .map(|(_, n)| n)
+            .sum()
+    };
+    eventually("the counts to be stored", || async {
+        let now = stored(&app).await;
+        want.iter().all(|(k, n)| now.get(k) == Some(n)) && answered(&now) == 3
+    })
+    .await;
+    let now = stored(&app).await;
+    let whats = now.keys().filter(|k| k.1 != "answer").count();
+    assert_eq!(whats, want.len(), "nothing else counted: {now:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_is_counted_in_the_store_on_sqlite() {
+    let sink = Sink::start().await;
+    counts_what_happened(spawn_with(&config(&sink)).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_is_counted_in_the_store_on_postgres() {
+    let sink = Sink::start().await;
+    counts_what_happened(spawn_on_postgres("activity", &config(&sink)).await).await;
+}
