@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 /// What `[retention] recordings` prunes, as the metrics and `ivrhook prune` name it.
 pub const RECORDINGS: &str = "recordings";
+/// What `[retention] activity` prunes, likewise.
+pub const ACTIVITY: &str = "activity";
 
 /// Rows per step: a step holds SQLite's writer for a few milliseconds.
 const STEP: u32 = 500;
@@ -61,6 +63,11 @@ pub async fn prune(
         let total = prune_recordings(store, vault, before_ms, dry_run, metrics).await?;
         removed.push((RECORDINGS, total));
     }
+    if let Some(keep) = retention.activity {
+        let before_min = now_ms.saturating_sub(keep.as_millis() as i64) / 60_000;
+        let total = prune_activity(store, before_min, dry_run, metrics).await?;
+        removed.push((ACTIVITY, total));
+    }
     if !dry_run {
         store.reclaim().await?;
     }
@@ -104,12 +111,37 @@ async fn prune_recordings(
     }
 }
 
+/// Activity counts before `before_min` pruned, oldest first (counted only, with `dry_run`).
+async fn prune_activity(
+    store: &dyn Store,
+    before_min: i64,
+    dry_run: bool,
+    metrics: Option<&Metrics>,
+) -> Result<u64, StoreError> {
+    if dry_run {
+        return Ok(store.activity(i64::MIN, before_min).await?.len() as u64);
+    }
+    let mut total = 0;
+    loop {
+        let removed = store.prune_activity(before_min, STEP).await?;
+        total += removed;
+        if let Some(m) = metrics {
+            m.pruned(ACTIVITY, removed);
+        }
+        if removed < u64::from(STEP) {
+            return Ok(total);
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
 /// Every `retention.every` until `shutdown`: makes the store ready for the next days, and
 /// prunes when anything is to be pruned.
 pub(crate) async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
     let retention = state.config.retention;
-    let prunes =
-        PruneKind::ALL.iter().any(|k| retention.of(*k).is_some()) || retention.recordings.is_some();
+    let prunes = PruneKind::ALL.iter().any(|k| retention.of(*k).is_some())
+        || retention.recordings.is_some()
+        || retention.activity.is_some();
     loop {
         let now = chrono::Utc::now().timestamp_millis();
         if let Err(e) = state.store.prepare_ahead(now).await {

@@ -32,6 +32,7 @@ async fn prune_halfway(store: &dyn Store, o: &Options) -> Result<(f64, u64), Str
         delivered: None,
         dead: None,
         recordings: None,
+        activity: None,
         every: Duration::from_secs(60),
     };
     let now = chrono::Utc::now().timestamp_millis();

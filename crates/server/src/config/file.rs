@@ -76,6 +76,7 @@ pub(super) struct FileRetention {
     pub delivered: String,
     pub dead: String,
     pub recordings: String,
+    pub activity: String,
     pub every: String,
 }
 

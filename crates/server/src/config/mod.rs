@@ -175,6 +175,8 @@ pub struct Retention {
     pub dead: Option<std::time::Duration>,
     /// Kept recordings, with their objects.
     pub recordings: Option<std::time::Duration>,
+    /// Activity counts.
+    pub activity: Option<std::time::Duration>,
     /// How often the pruning task looks.
     pub every: std::time::Duration,
 }
@@ -198,6 +200,7 @@ impl Retention {
             delivered: keep("delivered", &f.delivered)?,
             dead: keep("dead", &f.dead)?,
             recordings: keep("recordings", &f.recordings)?,
+            activity: keep("activity", &f.activity)?,
             every,
         })
     }

@@ -97,3 +97,56 @@ async fn activity_is_counted_in_the_store_on_postgres() {
     let sink = Sink::start().await;
     counts_what_happened(spawn_on_postgres("activity", &config(&sink)).await).await;
 }
+
+/// `[retention] activity`: counts older than it go, oldest first, in steps; a dry run only
+/// counts them; newer ones stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_old_activity() {
+    use ivrhook_server::{config::Retention, retention::prune};
+    use ivrhook_store::activity::{Count, CountKey, What};
+    let dir = tempfile::tempdir().unwrap();
+    let url: ivrhook_store::DatabaseUrl = format!("sqlite://{}", dir.path().join("a.db").display())
+        .parse()
+        .unwrap();
+    let store = ivrhook_store::open(&url, None, Default::default())
+        .await
+        .unwrap();
+    let now_min = 30_000_000;
+    let count = |at_min| Count {
+        key: CountKey {
+            at_min,
+            span_min: 1,
+            app_id: APP.into(),
+            what: What::Duplicate,
+            destination: String::new(),
+            label: String::new(),
+        },
+        n: 1,
+    };
+    // 1,200 minutes older than a day (more than two steps of 500), and 10 within it.
+    let old: Vec<Count> = (0..1_200).map(|m| count(now_min - 2_000 - m)).collect();
+    store.add_activity(&old).await.unwrap();
+    let new: Vec<Count> = (0..10).map(|m| count(now_min - m)).collect();
+    store.add_activity(&new).await.unwrap();
+    let retention = Retention {
+        reports: None,
+        delivered: None,
+        dead: None,
+        recordings: None,
+        activity: Some(std::time::Duration::from_secs(86_400)),
+        every: std::time::Duration::from_secs(60),
+    };
+    let now_ms = now_min * 60_000;
+    let dry = prune(store.as_ref(), &retention, None, now_ms, true, None);
+    assert_eq!(dry.await.unwrap(), [("activity", 1_200)]);
+    assert_eq!(
+        store.activity(i64::MIN, i64::MAX).await.unwrap().len(),
+        1_210
+    );
+    let removed = prune(store.as_ref(), &retention, None, now_ms, false, None);
+    assert_eq!(removed.await.unwrap(), [("activity", 1_200)]);
+    let left = store.activity(i64::MIN, i64::MAX).await.unwrap();
+    assert_eq!(left.len(), 10);
+    assert!(left.iter().all(|c| c.key.at_min > now_min - 1_440));
+    store.close().await;
+}
