@@ -26,13 +26,11 @@
 //! - `remote`: work announced by other nodes sharing the database.
 //! - `alerts`: operator events; `pause`: pausing and resuming a destination; `overdue`:
 //!   calls whose report never came; `recordings`: call recordings fetched and kept.
-//! - `clock`, `metrics`; `activity`: this node's last hour in memory; `tally`: activity counted
-//!   for the store, the whole cluster's.
+//! - `clock`, `metrics`; `tally`: activity counted for the store, the whole cluster's.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod accept;
-pub mod activity;
 pub mod alerts;
 mod attempt;
 mod backlog;

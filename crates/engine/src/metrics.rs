@@ -1,7 +1,7 @@
 //! The engine's Prometheus metrics, registered into the server's registry. Every series of a
 //! destination is labelled by its name, never its URL (a URL may carry credentials).
 
-use crate::{activity::Activity, breaker::BreakerState, tally::Tally};
+use crate::{breaker::BreakerState, tally::Tally};
 use ivrhook_store::outbox::Settle;
 use prometheus_client::{
     metrics::{
@@ -24,7 +24,7 @@ fn lag_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 20))
 }
 
-/// The engine's series in the server's registry, and this node's per-minute activity.
+/// The engine's series in the server's registry, and the activity it counts for the store.
 #[derive(Debug, Clone)]
 pub struct EngineMetrics {
     attempts: Family<Labels, Counter>,
@@ -37,7 +37,6 @@ pub struct EngineMetrics {
     remote_wakeups: Counter,
     sent_on_acceptance: Counter,
     overdue: Family<Labels, Gauge>,
-    activity: Arc<Activity>,
     tally: Arc<Tally>,
     pub(crate) recordings: crate::recordings::RecordingMetrics,
 }
@@ -56,7 +55,6 @@ impl EngineMetrics {
             remote_wakeups: Counter::default(),
             sent_on_acceptance: Counter::default(),
             overdue: Family::default(),
-            activity: Arc::default(),
             tally: Arc::default(),
             recordings: crate::recordings::RecordingMetrics::register(registry),
         };
@@ -123,11 +121,6 @@ impl EngineMetrics {
             .set(n);
     }
 
-    /// This node's counts per minute (reports, attempts), for the dashboard.
-    pub fn activity(&self) -> &Activity {
-        &self.activity
-    }
-
     /// Counts waiting to be written to the store, for the whole cluster's activity.
     pub fn tally(&self) -> &Arc<Tally> {
         &self.tally
@@ -160,7 +153,6 @@ impl EngineMetrics {
             dead_now: self.dead.get_or_create(&labels).clone(),
             oldest: self.oldest.get_or_create(&labels).clone(),
             refused: self.refused.get_or_create(&labels).clone(),
-            activity: Arc::clone(&self.activity),
             tally: Arc::clone(&self.tally),
         }
     }
@@ -178,13 +170,12 @@ pub(crate) struct DestinationMetrics {
     dead_now: Gauge,
     oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
     refused: Counter,
-    activity: Arc<Activity>,
     tally: Arc<Tally>,
 }
 
 impl DestinationMetrics {
-    /// An attempt settled as `outcome` at `now_ms`, answered `answer` (see `Minute::answers`).
-    /// `app` and `destination` place it in the stored activity.
+    /// An attempt of `app`'s to `destination` settled as `outcome` at `now_ms`, answered
+    /// `answer` (a contract code, `HTTP 503`, `acknowledged`, `no answer`).
     pub fn attempt(
         &self,
         outcome: &Settle,
@@ -193,7 +184,6 @@ impl DestinationMetrics {
         app: &str,
         destination: &str,
     ) {
-        self.activity.attempt(now_ms, outcome, answer);
         (self.tally).attempt(now_ms, app, destination, outcome, answer);
         match outcome {
             Settle::Delivered => &self.delivered,

@@ -260,7 +260,6 @@ async fn store(
                 engine.forwarded(routed, &leased, report, decoded, &call);
             }
             st.feed.bump();
-            st.metrics.engine.activity().report(received_ms);
             let tally = st.metrics.engine.tally();
             tally.received(received_ms, &app, ResponseCode::Success.as_str());
             Ok("accepted")

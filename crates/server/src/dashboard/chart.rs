@@ -1,6 +1,8 @@
-//! Per-minute bar charts of the last hour, drawn as SVG by ivrhook: stacked series, the peak
-//! on the axis, the totals in words for those who do not see the bars.
+//! Bar charts of a range (a bar a minute over the last hour, wider bars over longer ranges),
+//! drawn as SVG by ivrhook: stacked series, the peak on the axis, the totals in words for
+//! those who do not see the bars.
 
+use crate::queries::activity::Range;
 use maud::{html, Markup};
 
 const W: f64 = 600.0;
@@ -8,16 +10,16 @@ const H: f64 = 150.0;
 /// Room under the bars for the time labels.
 const FOOT: f64 = 18.0;
 
-/// One stacked series: its name, colour and a count for each minute.
+/// One stacked series: its name, colour and a count for each bar.
 pub(crate) struct Series<'a> {
     pub name: &'a str,
     pub colour: &'a str,
     pub counts: Vec<u64>,
 }
 
-/// One series' bar in one minute.
+/// One series' part of one bar.
 struct Block<'a> {
-    minute: usize,
+    slot_at: usize,
     top: f64,
     height: f64,
     colour: &'a str,
@@ -25,33 +27,35 @@ struct Block<'a> {
     count: u64,
 }
 
-pub(crate) fn bars(id: &str, title: &str, series: &[Series]) -> Markup {
-    let minutes = series.first().map_or(0, |s| s.counts.len()).max(1);
+pub(crate) fn bars(id: &str, title: &str, series: &[Series], range: Range) -> Markup {
+    let slots = series.first().map_or(0, |s| s.counts.len()).max(1);
     let stacked = |i: usize| series.iter().map(|s| s.counts[i]).sum::<u64>();
-    let peak = (0..minutes).map(stacked).max().unwrap_or(0).max(1);
-    let slot = W / minutes as f64;
+    let peak = (0..slots).map(stacked).max().unwrap_or(0).max(1);
+    let slot = W / slots as f64;
     let y_of = |n: u64| (H - FOOT) * n as f64 / peak as f64;
     let totals: Vec<String> = (series.iter())
         .map(|s| format!("{} {}", s.counts.iter().sum::<u64>(), s.name))
         .collect();
     let mut blocks = Vec::new();
-    for minute in 0..minutes {
+    for slot_at in 0..slots {
         let mut base = H - FOOT;
-        for s in series.iter().filter(|s| s.counts[minute] > 0) {
-            let height = y_of(s.counts[minute]);
+        for s in series.iter().filter(|s| s.counts[slot_at] > 0) {
+            let height = y_of(s.counts[slot_at]);
             base -= height;
             blocks.push(Block {
-                minute,
+                slot_at,
                 top: base,
                 height,
                 colour: s.colour,
                 name: s.name,
-                count: s.counts[minute],
+                count: s.counts[slot_at],
             });
         }
     }
     let label = format!(
-        "{title}, per minute over the last hour: {}",
+        "{title}, per {} over {}: {}",
+        range.unit(),
+        range.words(),
         totals.join(", ")
     );
     html! {
@@ -59,14 +63,14 @@ pub(crate) fn bars(id: &str, title: &str, series: &[Series]) -> Markup {
             figcaption { strong { (title) } " — " (totals.join(", ")) }
             svg viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(label) {
                 @for b in &blocks {
-                    rect x=(slot * b.minute as f64 + 1.0) y=(b.top) width=((slot - 2.0).max(1.0))
+                    rect x=(slot * b.slot_at as f64 + 1.0) y=(b.top) width=((slot - 2.0).max(1.0))
                         height=(b.height) fill=(b.colour) {
-                        title { (b.count) " " (b.name) ", " (minutes - b.minute - 1) " min ago" }
+                        title { (b.count) " " (b.name) ", " (range.ago(slots - b.slot_at - 1)) }
                     }
                 }
                 line x1="0" x2=(W) y1=(H - FOOT) y2=(H - FOOT) stroke="#555" {}
-                text x="2" y="12" font-size="12" fill="#333" { "peak " (peak) "/min" }
-                text x="0" y=(H - 4.0) font-size="12" fill="#333" { "60 min ago" }
+                text x="2" y="12" font-size="12" fill="#333" { "peak " (peak) "/" (range.unit()) }
+                text x="0" y=(H - 4.0) font-size="12" fill="#333" { (range.start()) }
                 text x=(W) y=(H - 4.0) font-size="12" fill="#333" text-anchor="end" { "now" }
             }
         }
@@ -85,7 +89,7 @@ mod tests {
             counts: vec![n; 60],
         };
         let series = [busy(123_456), busy(7_890), busy(12)];
-        let html = bars("c", "Delivery attempts", &series).into_string();
+        let html = bars("c", "Delivery attempts", &series, Range::Hour).into_string();
         assert_eq!(
             html.matches("<rect").count(),
             180,

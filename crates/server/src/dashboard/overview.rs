@@ -1,39 +1,65 @@
-//! `GET /`: the last hour on this node (reports received and deliveries made per minute,
-//! answers by code), each destination's state, open breakers and the recent calls.
-//! `GET /overview/live` is the same without the frame: the page's script swaps it in when the
-//! report stream says a report arrived, and every ten seconds for the deliveries.
+//! `GET /?range=1h|24h|7d|30d`: what the whole cluster did over the range (reports received
+//! and delivery attempts per bar, answers by code, from the stored counts), each
+//! destination's state, open breakers and the recent calls. `GET /overview/live` is the same
+//! without the frame: the page's script swaps it in when the report stream says a report
+//! arrived (after the counts' one-second flush), and every ten seconds for the deliveries.
 
 use super::{
     calls::call_table,
     chart::{bars, Series},
-    frame::{page, when},
+    frame::page,
     setup::state_table,
     Failure,
 };
 use crate::{
     config::Scopes,
-    queries::calls::{recent as recent_calls, Window},
+    error::ApiError,
+    queries::{
+        activity::{bars as activity, Bar, Range},
+        calls::{recent as recent_calls, Window},
+        paging,
+    },
     state::AppState,
 };
-use axum::{extract::State, Extension};
-use ivrhook_engine::activity::Minute;
+use axum::{
+    extract::{RawQuery, State},
+    Extension,
+};
 use maud::{html, Markup, PreEscaped};
 use std::{collections::BTreeMap, sync::Arc};
 
 /// Refetches the live part when a report arrives (at most twice a second) and every ten
 /// seconds; a failed fetch leaves the page as it is.
 const SCRIPT: &str = "(()=>{const l=document.getElementById('live');let t=0;\
-const r=()=>{clearTimeout(t);t=setTimeout(()=>fetch('/overview/live',{credentials:'same-origin'})\
+const r=()=>{clearTimeout(t);t=setTimeout(()=>fetch('/overview/live'+location.search,{credentials:'same-origin'})\
 .then(x=>x.ok?x.text():null).then(h=>{if(h!==null){l.innerHTML=h;l.dataset.updated=Date.now()}})\
-.catch(()=>{}),500)};\
+.catch(()=>{}),1200)};\
 if(window.EventSource){new EventSource('/v1/reports/stream').addEventListener('report',r)}\
 setInterval(r,10000)})();";
+
+#[derive(serde::Deserialize)]
+struct Asked {
+    range: Option<String>,
+}
+
+/// `?range=`, the last hour when absent.
+fn range(query: Option<&str>) -> Result<Range, ApiError> {
+    let asked: Asked = paging::query(query)?;
+    match asked.range.as_deref().filter(|r| !r.is_empty()) {
+        None => Ok(Range::default()),
+        Some(r) => Range::parse(r).ok_or_else(|| ApiError::Invalid {
+            field: "range".into(),
+            reason: format!("{r:?} is not one of 1h, 24h, 7d, 30d"),
+        }),
+    }
+}
 
 pub(crate) async fn overview(
     State(st): State<Arc<AppState>>,
     Extension(scopes): Extension<Scopes>,
+    RawQuery(query): RawQuery,
 ) -> Result<Markup, Failure> {
-    let live = live_part(&st, scopes.operate).await?;
+    let live = live_part(&st, scopes.operate, range(query.as_deref())?).await?;
     let body = html! {
         div #live aria-live="polite" { (live) }
         script { (PreEscaped(SCRIPT)) }
@@ -44,17 +70,16 @@ pub(crate) async fn overview(
 pub(crate) async fn live(
     State(st): State<Arc<AppState>>,
     Extension(scopes): Extension<Scopes>,
+    RawQuery(query): RawQuery,
 ) -> Result<Markup, Failure> {
-    Ok(live_part(&st, scopes.operate).await?)
+    Ok(live_part(&st, scopes.operate, range(query.as_deref())?).await?)
 }
 
-async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error::ApiError> {
+async fn live_part(st: &AppState, operate: bool, range: Range) -> Result<Markup, ApiError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let activity = st.metrics.engine.activity();
-    let hour = activity.last_hour(now);
-    let since = activity.since_ms();
+    let counted = activity(st, range, now).await?;
     let (calls, _) = recent_calls(st, None, Window::default(), i64::MAX, 20).await?;
-    let count = |f: fn(&Minute) -> u64| hour.iter().map(f).collect::<Vec<u64>>();
+    let count = |f: fn(&Bar) -> u64| counted.iter().map(f).collect::<Vec<u64>>();
     let reports = [Series {
         name: "reports",
         colour: "#457b9d",
@@ -79,17 +104,17 @@ async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error:
     ];
     Ok(html! {
         p #counting {
-            "The last hour on this node"
-            @if now - since < 3_600_000 {
-                ", counted since it started at " (when(st, since))
+            "Over " (range.words()) ", all nodes: "
+            @for r in Range::ALL {
+                @if r == range { strong { (r.as_str()) } } @else { a href={ "/?range=" (r.as_str()) } { (r.as_str()) } }
+                " "
             }
-            "."
         }
         div.charts {
-            (bars("reports-chart", "Reports received", &reports))
-            (bars("deliveries-chart", "Delivery attempts", &deliveries))
+            (bars("reports-chart", "Reports received", &reports, range))
+            (bars("deliveries-chart", "Delivery attempts", &deliveries, range))
         }
-        (answers(&hour))
+        (answers(&counted, range))
         (overdue(st).await?)
         h2 { "Destinations" }
         (state_table(st, operate).await?)
@@ -99,7 +124,7 @@ async fn live_part(st: &AppState, operate: bool) -> Result<Markup, crate::error:
 }
 
 /// How many registered calls are overdue, with the way to their list.
-async fn overdue(st: &AppState) -> Result<Markup, crate::error::ApiError> {
+async fn overdue(st: &AppState) -> Result<Markup, ApiError> {
     let n: u64 = st
         .store
         .overdue_counts()
@@ -115,14 +140,14 @@ async fn overdue(st: &AppState) -> Result<Markup, crate::error::ApiError> {
     })
 }
 
-fn answers(hour: &[Minute]) -> Markup {
+fn answers(bars: &[Bar], range: Range) -> Markup {
     let mut by_code: BTreeMap<&str, u64> = BTreeMap::new();
-    for (code, n) in hour.iter().flat_map(|m| &m.answers) {
+    for (code, n) in bars.iter().flat_map(|m| &m.answers) {
         *by_code.entry(code).or_default() += n;
     }
     html! {
         h2 { "Answers by code" }
-        @if by_code.is_empty() { p { "No delivery attempt in the last hour." } }
+        @if by_code.is_empty() { p { "No delivery attempt in " (range.words()) "." } }
         @else { table.answers {
             thead { tr { th { "Answer" } th { "Attempts" } } }
             tbody { @for (code, n) in &by_code { tr { td { (code) } td { (n) } } } }

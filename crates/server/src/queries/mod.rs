@@ -1,6 +1,7 @@
 //! What the JSON API and the dashboard both ask of the store and the engine, below both:
 //! each face only renders (JSON, HTML) what these return.
 //!
+//! - `activity`: the overview's counts for the whole cluster, in bars.
 //! - `calls`: calls by their newest report, a call's reports, a report by id.
 //! - `overdue`: registered calls whose report did not come in time.
 //! - `paging`: query strings and page cursors.
@@ -11,6 +12,7 @@
 //! - `views`: store rows as JSON.
 //! - `waiting`: why a pending delivery waits.
 
+pub(crate) mod activity;
 pub(crate) mod calls;
 pub(crate) mod overdue;
 pub(crate) mod paging;
