@@ -153,6 +153,8 @@ pub use ivrhook_testkit::observed_report as report;
 /// `000000` is recorded in `acked`.
 pub struct Load {
     pub acked: Arc<Mutex<Vec<String>>>,
+    /// When each of `acked` was answered.
+    acked_at: Arc<Mutex<Vec<tokio::time::Instant>>>,
     stop: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -165,6 +167,7 @@ impl Load {
     /// `start`, with callIds `{prefix}-{sender}-{n}`.
     pub fn named(base: &str, senders: usize, prefix: &str) -> Load {
         let acked = Arc::new(Mutex::new(Vec::new()));
+        let acked_at = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let client = crate::http_builder()
             .timeout(Duration::from_secs(20))
@@ -173,6 +176,7 @@ impl Load {
         let tasks = (0..senders)
             .map(|task| {
                 let (acked, stop, client) = (acked.clone(), stop.clone(), client.clone());
+                let acked_at = acked_at.clone();
                 let url = format!("{base}/callback");
                 let prefix = prefix.to_owned();
                 tokio::spawn(async move {
@@ -194,12 +198,28 @@ impl Load {
                         };
                         if answer["code"] == "000000" {
                             acked.lock().unwrap().push(call);
+                            acked_at.lock().unwrap().push(tokio::time::Instant::now());
                         }
                     }
                 })
             })
             .collect();
-        Load { acked, stop, tasks }
+        Load {
+            acked,
+            acked_at,
+            stop,
+            tasks,
+        }
+    }
+
+    /// Reports acknowledged at or after `t`.
+    pub fn acked_since(&self, t: tokio::time::Instant) -> usize {
+        self.acked_at
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| **a >= t)
+            .count()
     }
 
     pub fn acked_count(&self) -> usize {
