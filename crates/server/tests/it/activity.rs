@@ -150,3 +150,31 @@ async fn retention_prunes_old_activity() {
     assert!(left.iter().all(|c| c.key.at_min > now_min - 1_440));
     store.close().await;
 }
+
+/// Two nodes on one PostgreSQL database add to the same counts: each node's overview shows
+/// the reports both received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_add_to_the_same_counts() {
+    let sink = Sink::start().await;
+    let a = spawn_on_postgres("activity_two", &config(&sink)).await;
+    let b = spawn_with_database(&a.database_url, &config(&sink)).await;
+    for (node, n) in [(&a, 0), (&a, 1), (&b, 2), (&b, 3), (&b, 4)] {
+        let body = call_report(&format!("two-{n}"), n, 0, None).to_string();
+        assert_eq!(node.post_callback(body).await.code, "000000");
+    }
+    let received = key(APP, "received", "", "000000");
+    eventually("both nodes' counts to be stored", || async {
+        stored(&a).await.get(&received) == Some(&5)
+    })
+    .await;
+    for node in [&a, &b] {
+        let page = node.client.get(node.url("/")).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Reports received</strong> — 5 reports"),
+            "{html}"
+        );
+    }
+    b.stop().await;
+    a.stop().await;
+}
