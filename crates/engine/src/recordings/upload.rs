@@ -1,7 +1,7 @@
 //! One recording's upload: bytes copied into a part of the store's part size, each full part
 //! written before more is taken, so a fetch holds one part and nothing of the HTTP client's
-//! buffers. The part's buffer is taken back once written: one allocation per fetch, freed by
-//! the thread that made it.
+//! buffers. The part's buffer is taken back once written: one allocation per fetch, not one
+//! per part freed on the blocking thread that wrote it.
 
 use super::vault::Writers;
 use bytes::BytesMut;
