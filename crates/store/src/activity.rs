@@ -3,6 +3,11 @@
 //! any node, in any order, leave the total. Minutes are rolled into hours once they are older
 //! than [`MINUTES_KEPT`]; retention removes hours.
 
+use crate::{
+    rows::{required, Columns},
+    StoreError,
+};
+
 /// Minutes kept as minutes (two days); older ones are rolled into hours.
 pub const MINUTES_KEPT: i64 = 48 * 60;
 
@@ -63,6 +68,28 @@ pub struct Count {
     pub key: CountKey,
     /// How many.
     pub n: i64,
+}
+
+/// A row selected by [`sql::RANGE`], or `None` for one a newer build wrote (a `what` this one
+/// does not know).
+pub(crate) fn read(r: &impl Columns) -> Result<Option<Count>, StoreError> {
+    let text = |i, what| required(r.text(i)?, what);
+    let Some(what) = What::parse(&text(3, "activity.what")?) else {
+        return Ok(None);
+    };
+    let int = |i, what| required(r.int(i)?, what);
+    let key = CountKey {
+        at_min: int(0, "activity.at_min")?,
+        span_min: int(1, "activity.span_min")?,
+        app_id: text(2, "activity.app_id")?,
+        what,
+        destination: text(4, "activity.destination")?,
+        label: text(5, "activity.label")?,
+    };
+    Ok(Some(Count {
+        key,
+        n: int(6, "activity.n")?,
+    }))
 }
 
 /// The SQL both backends run, with `?N` placeholders (PostgreSQL's are `$N`, see [`sql::text`]).

@@ -60,7 +60,7 @@ pub(crate) trait Columns {
     fn bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
-fn required<T>(value: Option<T>, what: &str) -> Result<T, StoreError> {
+pub(crate) fn required<T>(value: Option<T>, what: &str) -> Result<T, StoreError> {
     value.ok_or_else(|| StoreError::Corrupt(format!("{what} is null")))
 }
 

@@ -2,33 +2,12 @@
 
 use super::PgStore;
 use crate::{
-    activity::{sql, Count, CountKey, What},
+    activity::{read, sql, Count},
     StoreError,
 };
-use tokio_postgres::Row;
 
 fn text(s: &str) -> String {
     sql::text(s, true)
-}
-
-/// A count, or `None` for one a newer build wrote (a `what` this one does not know).
-fn read(r: &Row) -> Result<Option<Count>, StoreError> {
-    let what: String = r.try_get(3)?;
-    let Some(what) = What::parse(&what) else {
-        return Ok(None);
-    };
-    let key = CountKey {
-        at_min: r.try_get(0)?,
-        span_min: r.try_get(1)?,
-        app_id: r.try_get(2)?,
-        what,
-        destination: r.try_get(4)?,
-        label: r.try_get(5)?,
-    };
-    Ok(Some(Count {
-        key,
-        n: r.try_get(6)?,
-    }))
 }
 
 impl PgStore {

@@ -1,27 +1,13 @@
 //! Activity counts on SQLite (`crate::activity`).
 
-use crate::activity::{sql, Count, CountKey, What};
-use rusqlite::{Connection, Row};
+use crate::{
+    activity::{read, sql, Count},
+    rows,
+};
+use rusqlite::Connection;
 
 fn text(s: &str) -> String {
     sql::text(s, false)
-}
-
-/// A count, or `None` for one a newer build wrote (a `what` this one does not know).
-fn read(r: &Row<'_>) -> rusqlite::Result<Option<Count>> {
-    let what: String = r.get(3)?;
-    let Some(what) = What::parse(&what) else {
-        return Ok(None);
-    };
-    let key = CountKey {
-        at_min: r.get(0)?,
-        span_min: r.get(1)?,
-        app_id: r.get(2)?,
-        what,
-        destination: r.get(4)?,
-        label: r.get(5)?,
-    };
-    Ok(Some(Count { key, n: r.get(6)? }))
 }
 
 pub(crate) fn add(conn: &Connection, counts: &[Count]) -> rusqlite::Result<()> {
@@ -43,8 +29,8 @@ pub(crate) fn add(conn: &Connection, counts: &[Count]) -> rusqlite::Result<()> {
 
 pub(crate) fn range(conn: &Connection, from_min: i64, to_min: i64) -> rusqlite::Result<Vec<Count>> {
     let mut stmt = conn.prepare_cached(&text(sql::RANGE))?;
-    let rows = stmt.query_map((from_min, to_min), read)?;
-    rows.filter_map(Result::transpose).collect()
+    let found = stmt.query_map((from_min, to_min), |r| read(r).map_err(rows::for_sqlite))?;
+    found.filter_map(Result::transpose).collect()
 }
 
 /// One transaction (the writer's): the hours get their minutes' sums, then the minutes go.

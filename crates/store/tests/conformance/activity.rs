@@ -124,6 +124,12 @@ pub async fn concurrent_rolls_move_each_minute_once(store: &dyn Store) {
     assert_eq!(hours.keys().filter(|k| k.span_min == 60).count(), 9);
 }
 
+/// The minutes that have a count.
+async fn minutes_left(store: &dyn Store) -> Vec<i64> {
+    let counts = stored(store, 0, 100).await;
+    counts.keys().map(|k| k.at_min).collect()
+}
+
 /// Pruning removes the oldest counts first, at most the limit a step.
 pub async fn old_counts_are_pruned_oldest_first(store: &dyn Store) {
     let minutes: Vec<Count> = (0..5)
@@ -131,18 +137,8 @@ pub async fn old_counts_are_pruned_oldest_first(store: &dyn Store) {
         .collect();
     store.add_activity(&minutes).await.unwrap();
     assert_eq!(store.prune_activity(35, 2).await.unwrap(), 2);
-    let left: Vec<i64> = stored(store, 0, 100)
-        .await
-        .keys()
-        .map(|k| k.at_min)
-        .collect();
-    assert_eq!(left, [20, 30, 40]);
+    assert_eq!(minutes_left(store).await, [20, 30, 40]);
     assert_eq!(store.prune_activity(35, 2).await.unwrap(), 2);
     assert_eq!(store.prune_activity(35, 2).await.unwrap(), 0);
-    let left: Vec<i64> = stored(store, 0, 100)
-        .await
-        .keys()
-        .map(|k| k.at_min)
-        .collect();
-    assert_eq!(left, [40]);
+    assert_eq!(minutes_left(store).await, [40]);
 }
