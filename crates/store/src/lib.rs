@@ -10,6 +10,7 @@
 //! - `deadlines`: registered calls whose report has a deadline (overdue calls).
 //! - `recordings`: call recordings kept in the recordings store.
 //! - `activity`: counts per app and minute (then hour), for the whole cluster.
+//! - `analytics`: IVR analytics per app, hour (then day), command position and prompt.
 //! - `rows`: the row mappings both backends share.
 //! - `retention`: what may be pruned, step by step.
 //! - `url`: `sqlite://` and `postgres://` database URLs.
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod activity;
+pub mod analytics;
 pub mod deadlines;
 pub mod error;
 pub mod model;

@@ -2,6 +2,7 @@
 
 use crate::{
     activity::Count,
+    analytics,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
@@ -260,6 +261,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Removes counts before `before_min`, at most `limit`, oldest first; how many.
     async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError>;
+
+    // --- analytics ---
+
+    /// Adds `counts` to the stored ones (one transaction; each key at most once).
+    async fn add_analytics(&self, counts: &[analytics::Count]) -> Result<(), StoreError>;
+
+    /// `app_id`'s counts whose span starts in `from_min..to_min`, hours and days alike.
+    async fn analytics(
+        &self,
+        app_id: &str,
+        from_min: i64,
+        to_min: i64,
+    ) -> Result<Vec<analytics::Count>, StoreError>;
+
+    /// Admits `names` into `app_id`'s `scope` while it holds fewer than `cap`; every name the
+    /// scope holds afterwards.
+    async fn admit_names(
+        &self,
+        app_id: &str,
+        scope: &str,
+        names: &[String],
+        cap: u32,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Rolls the hours before `before_min` into local days of a zone `offset_min` east of
+    /// UTC; the day rows written.
+    async fn roll_analytics(&self, before_min: i64, offset_min: i64) -> Result<u64, StoreError>;
+
+    /// Removes counts before `before_min`, at most `limit`, oldest first; how many.
+    async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError>;
 
     // --- operations ---
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use ivrhook_protocol::{AppId, CallId};
 use ivrhook_store::{
     activity::Count,
+    analytics,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
@@ -231,6 +232,32 @@ impl Store for GatedStore {
     }
     async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
         self.inner.prune_activity(before_min, limit).await
+    }
+    async fn add_analytics(&self, counts: &[analytics::Count]) -> Result<(), StoreError> {
+        self.inner.add_analytics(counts).await
+    }
+    async fn analytics(
+        &self,
+        app_id: &str,
+        from_min: i64,
+        to_min: i64,
+    ) -> Result<Vec<analytics::Count>, StoreError> {
+        self.inner.analytics(app_id, from_min, to_min).await
+    }
+    async fn admit_names(
+        &self,
+        app_id: &str,
+        scope: &str,
+        names: &[String],
+        cap: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.admit_names(app_id, scope, names, cap).await
+    }
+    async fn roll_analytics(&self, before_min: i64, offset_min: i64) -> Result<u64, StoreError> {
+        self.inner.roll_analytics(before_min, offset_min).await
+    }
+    async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
+        self.inner.prune_analytics(before_min, limit).await
     }
     async fn earlier_pending(
         &self,

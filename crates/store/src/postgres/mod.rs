@@ -18,6 +18,7 @@
 //! - `scratch`: throwaway databases for tests and benchmarks.
 
 mod activity;
+mod analytics;
 mod batch;
 mod day_drop;
 mod days;

@@ -47,6 +47,7 @@ pub(crate) const MIGRATIONS: Versions = Versions(&[
     (15, include_str!("migrations/0015_call_deadlines.sql")),
     (16, include_str!("migrations/0016_recordings.sql")),
     (17, include_str!("migrations/0017_activity.sql")),
+    (18, include_str!("migrations/0018_analytics.sql")),
 ]);
 
 /// The advisory lock key (any constant unique to ivrhook): "ivrhook" in ASCII.

@@ -3,6 +3,7 @@
 use super::PgStore;
 use crate::{
     activity::Count,
+    analytics,
     deadlines::{CallDeadline, Settle},
     outbox::{
         AttemptRecord, AttemptRow, ClaimRequest, ClaimRound, Claimed, DeliveryFilter, DeliveryRow,
@@ -263,6 +264,37 @@ impl Store for PgStore {
 
     async fn prune_activity(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
         self.prune_counts(before_min, limit).await
+    }
+
+    async fn add_analytics(&self, counts: &[analytics::Count]) -> Result<(), StoreError> {
+        self.add_analytics_counts(counts).await
+    }
+
+    async fn analytics(
+        &self,
+        app_id: &str,
+        from_min: i64,
+        to_min: i64,
+    ) -> Result<Vec<analytics::Count>, StoreError> {
+        self.analytics_counts(app_id, from_min, to_min).await
+    }
+
+    async fn admit_names(
+        &self,
+        app_id: &str,
+        scope: &str,
+        names: &[String],
+        cap: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.admit_analytics_names(app_id, scope, names, cap).await
+    }
+
+    async fn roll_analytics(&self, before_min: i64, offset_min: i64) -> Result<u64, StoreError> {
+        self.roll_analytics_hours(before_min, offset_min).await
+    }
+
+    async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
+        self.prune_analytics_counts(before_min, limit).await
     }
 
     async fn prepare_ahead(&self, now_ms: i64) -> Result<(), StoreError> {

@@ -17,6 +17,7 @@
 //! - `store_impl`: `Store` for `SqliteStore`, each method a job for the writer or a read.
 
 mod activity;
+mod analytics;
 mod backup;
 mod checkpoint;
 mod deadlines;

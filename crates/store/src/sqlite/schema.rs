@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: Versions = Versions(&[
     (8, include_str!("migrations/0008_call_deadlines.sql")),
     (9, include_str!("migrations/0009_recordings.sql")),
     (10, include_str!("migrations/0010_activity.sql")),
+    (11, include_str!("migrations/0011_analytics.sql")),
 ]);
 
 /// How long a connection waits for a lock another holds.

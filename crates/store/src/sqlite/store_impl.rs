@@ -291,6 +291,51 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn add_analytics(&self, counts: &[crate::analytics::Count]) -> Result<(), StoreError> {
+        let counts = counts.to_vec();
+        self.write(true, move |c| super::analytics::add(c, &counts))
+            .await
+    }
+
+    async fn analytics(
+        &self,
+        app_id: &str,
+        from_min: i64,
+        to_min: i64,
+    ) -> Result<Vec<crate::analytics::Count>, StoreError> {
+        let app_id = app_id.to_owned();
+        self.read(move |c| super::analytics::range(c, &app_id, from_min, to_min))
+            .await
+    }
+
+    async fn admit_names(
+        &self,
+        app_id: &str,
+        scope: &str,
+        names: &[String],
+        cap: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let (app_id, scope, names) = (app_id.to_owned(), scope.to_owned(), names.to_vec());
+        self.write(true, move |c| {
+            super::analytics::admit(c, &app_id, &scope, &names, cap)
+        })
+        .await
+    }
+
+    async fn roll_analytics(&self, before_min: i64, offset_min: i64) -> Result<u64, StoreError> {
+        self.write(true, move |c| {
+            super::analytics::roll(c, before_min, offset_min)
+        })
+        .await
+    }
+
+    async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
+        self.write(false, move |c| {
+            super::analytics::prune(c, before_min, limit)
+        })
+        .await
+    }
+
     async fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
         if request.dry_run {
             return self.read(move |c| Ok(prune::step(c, &request))).await?;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the cause, as it should
 
 mod activity;
+mod analytics;
 mod backends;
 mod forwards;
 mod leased;
@@ -46,6 +47,10 @@ conformance!(
     activity::minutes_roll_into_their_hours_once,
     activity::concurrent_rolls_move_each_minute_once,
     activity::old_counts_are_pruned_oldest_first,
+    analytics::analytics_from_every_flush_add_up,
+    analytics::hours_roll_into_local_days,
+    analytics::names_are_admitted_up_to_the_cap,
+    analytics::old_analytics_are_pruned_oldest_first,
     reports::a_new_report_is_stored_byte_for_byte,
     reports::the_same_content_again_is_a_counted_duplicate,
     reports::concurrent_duplicates_store_one_row,
