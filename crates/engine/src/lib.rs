@@ -27,11 +27,13 @@
 //! - `alerts`: operator events; `pause`: pausing and resuming a destination; `overdue`:
 //!   calls whose report never came; `recordings`: call recordings fetched and kept.
 //! - `clock`, `metrics`; `tally`: activity counted for the store, the whole cluster's.
+//! - `analytics`: IVR analytics counted as reports are received, for the store.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod accept;
 pub mod alerts;
+pub mod analytics;
 mod attempt;
 mod backlog;
 pub mod breaker;

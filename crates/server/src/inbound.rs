@@ -253,6 +253,9 @@ async fn store(
     let received_ms = new.received_at.timestamp_millis();
     match st.store.insert_report(new).await.map_err(Refusal::Store)? {
         Inserted::New { id, leased } => {
+            if let Some(analytics) = &st.analytics {
+                analytics.observe(&decoded.report, received_ms);
+            }
             if let (Some(engine), Some(routed), Some((mut report, call))) =
                 (&st.engine, routed, kept)
             {

@@ -27,6 +27,7 @@ mod api;
 mod auth;
 mod body;
 pub mod config;
+mod counting;
 mod dashboard;
 mod early;
 pub mod error;
@@ -53,7 +54,7 @@ use axum::{
     Router,
 };
 use config::{Config, ConfigError};
-use ivrhook_engine::{Clock, Engine};
+use ivrhook_engine::{analytics::Analytics, Clock, Engine};
 use ivrhook_store::{Migrations, OpenOptions, StoreError};
 use metrics::Metrics;
 use state::AppState;
@@ -169,8 +170,14 @@ impl Server {
         let metrics_feed = metrics.feed_waiting.clone();
         let config_refusals_every = config.log.refusals_every;
         let access = access::Access::new(&config);
+        let analytics = (config.analytics.enabled).then(|| {
+            let offset = config.inbound.decode.offset.fixed().local_minus_utc() / 60;
+            let max_prompts = config.analytics.max_prompts;
+            Arc::new(Analytics::new(max_prompts, i64::from(offset)))
+        });
         let state = Arc::new(AppState {
             engine,
+            analytics,
             accept_any_app: config.accepts_any_app(),
             config,
             store,
@@ -258,7 +265,7 @@ impl Server {
             tokio::spawn(async move { engine.watch_backlogs(stop).await });
         }
         let summaries = tokio::spawn(summarise_refusals(Arc::clone(&state), shutdown.clone()));
-        let tally = tokio::spawn(count_activity(Arc::clone(&state), shutdown.clone()));
+        let counting = tokio::spawn(counting::run(Arc::clone(&state), shutdown.clone()));
         if deliver {
             tokio::spawn(retention::run(Arc::clone(&state), shutdown.clone()));
         }
@@ -301,24 +308,13 @@ impl Server {
             let _ = engine.await;
         }
         let _ = summaries.await;
-        let _ = tally.await;
-        // After the last attempt and answer: nothing counted is left behind.
-        state
-            .metrics
-            .engine
-            .tally()
-            .flush(state.store.as_ref())
-            .await;
+        let _ = counting.await;
+        // After the last report, attempt and answer: nothing counted is left behind.
+        counting::flush(&state).await;
         state.store.close().await;
         tracing::info!("stopped: every accepted report is stored and every attempt recorded");
         Ok(())
     }
-}
-
-/// Writes the activity counted to the store each second, until shutdown.
-async fn count_activity(state: Arc<AppState>, stop: CancellationToken) {
-    let tally = Arc::clone(state.metrics.engine.tally());
-    tally.run(state.store.as_ref(), stop).await;
 }
 
 /// SIGHUP reads the certificate and key again; a bad pair keeps the old one, and says why.

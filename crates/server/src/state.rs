@@ -17,6 +17,8 @@ pub struct AppState {
     /// The delivery engine: present when any destination is configured (an app's
     /// `callback_url`, a `[[destinations]]` entry).
     pub engine: Option<Engine>,
+    /// IVR analytics, when `[analytics] enabled`.
+    pub analytics: Option<Arc<ivrhook_engine::analytics::Analytics>>,
     /// Wakes the report feed's waiters.
     pub feed: crate::feed::Feed,
     /// Cancelled when the server begins to stop: long polls answer and event streams end at

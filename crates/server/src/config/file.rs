@@ -49,6 +49,7 @@ pub(super) struct FileConfig {
     pub sqlite: FileSqlite,
     pub alerts: super::alerts::FileAlerts,
     pub recordings: super::recordings::FileRecordings,
+    pub analytics: super::analytics::FileAnalytics,
     #[serde(default)]
     pub api_tokens: Vec<super::tokens::FileToken>,
     #[serde(default)]
@@ -188,6 +189,7 @@ impl FileConfig {
             apps,
             destinations,
             recordings,
+            analytics: self.analytics.validate()?,
         })
     }
 }

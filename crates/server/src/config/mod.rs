@@ -6,10 +6,11 @@
 //! - `file`: the file's shape, as serde reads it; unknown keys are refused.
 //! - `lenient`: sizes with units, lists as text.
 //! - `app`, `destination`, `filter`, `delivery`: `[[apps]]`, `[[destinations]]` and what
-//!   they share; `alerts`: `[alerts]`.
+//!   they share; `alerts`: `[alerts]`; `analytics`: `[analytics]`.
 //! - `DEFAULT_TOML`: the documented default file, printed by `ivrhook config`.
 
 mod alerts;
+mod analytics;
 mod app;
 mod delivery;
 mod described;
@@ -30,6 +31,7 @@ use std::{fmt, net::SocketAddr, path::Path};
 pub use app::{parse_duration, report_within, RateLimit};
 pub use file::{reference, DEFAULT_TOML};
 pub use inbound_auth::{Basic, InboundAuth, Verify};
+pub use analytics::Analytics;
 pub use recordings::Recordings;
 pub use roles::Roles;
 pub use tokens::{ApiToken, Scopes};
@@ -127,6 +129,8 @@ pub struct Config {
     pub destinations: Vec<ivrhook_engine::DestinationSettings>,
     /// `[recordings]`: where call recordings are kept.
     pub recordings: Recordings,
+    /// `[analytics]`.
+    pub analytics: Analytics,
 }
 
 /// How the server logs: `log_format`, `log_refusals_every`.
