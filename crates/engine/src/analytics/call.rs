@@ -92,9 +92,7 @@ fn hangup_ms(report: &Report) -> Option<i64> {
 fn hung_up_during(commands: &[&Command], hangup_ms: Option<i64>) -> usize {
     let last = commands.len().saturating_sub(1);
     let Some(h) = hangup_ms else { return last };
-    let started = |c: &&Command| {
-        (c.start.as_ref()).is_some_and(|t| t.at().timestamp_millis() <= h)
-    };
+    let started = |c: &&Command| (c.start.as_ref()).is_some_and(|t| t.at().timestamp_millis() <= h);
     commands.iter().rposition(started).unwrap_or(last)
 }
 

@@ -35,10 +35,14 @@ pub(super) async fn admit(
         let prompts: Vec<&str> = (calls.iter())
             .flat_map(|c| c.steps.iter().map(|s| s.prompt.as_str()))
             .collect();
-        names.admit(store, (app, "prompt", caps.prompts), &prompts).await?;
+        names
+            .admit(store, (app, "prompt", caps.prompts), &prompts)
+            .await?;
         let paths: Vec<String> = calls.iter().map(|c| path(names, c)).collect();
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        names.admit(store, (app, "path", caps.paths), &paths).await?;
+        names
+            .admit(store, (app, "path", caps.paths), &paths)
+            .await?;
         let mut keys: HashMap<String, Vec<&str>> = HashMap::new();
         for s in calls.iter().flat_map(|c| &c.steps) {
             if let Some(Some(k)) = &s.keys {
@@ -47,7 +51,9 @@ pub(super) async fn admit(
             }
         }
         for (scope, entered) in keys {
-            names.admit(store, (app, &scope, caps.keys), &entered).await?;
+            names
+                .admit(store, (app, &scope, caps.keys), &entered)
+                .await?;
         }
     }
     Ok(())
@@ -82,7 +88,12 @@ pub(super) fn add(counts: &mut Counts, names: &Names, call: &Call) {
         add(0, "", Measure::Length, bucket_ms(ms).to_string());
     }
     let path = path(names, call);
-    add(0, "", Measure::Path, names.as_counted(app, "path", &path).to_owned());
+    add(
+        0,
+        "",
+        Measure::Path,
+        names.as_counted(app, "path", &path).to_owned(),
+    );
     for (i, step) in call.steps.iter().enumerate() {
         let (position, prompt) = (i as i64 + 1, names.as_counted(app, "prompt", &step.prompt));
         add(position, prompt, Measure::Played, String::new());
@@ -93,7 +104,12 @@ pub(super) fn add(counts: &mut Counts, names: &Names, call: &Call) {
             add(position, prompt, Measure::HungUp, String::new());
         }
         if let Some(ms) = step.listened_ms {
-            add(position, prompt, Measure::Listened, bucket_ms(ms).to_string());
+            add(
+                position,
+                prompt,
+                Measure::Listened,
+                bucket_ms(ms).to_string(),
+            );
         }
         match &step.keys {
             Some(Some(k)) => {

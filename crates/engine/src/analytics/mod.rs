@@ -110,7 +110,9 @@ impl Analytics {
             .collect();
         match store.add_analytics(&written).await {
             Ok(()) => unwritten.clear(),
-            Err(e) => tracing::warn!(error = %e, keys = written.len(), "analytics not written; tried again"),
+            Err(e) => {
+                tracing::warn!(error = %e, keys = written.len(), "analytics not written; tried again")
+            }
         }
     }
 

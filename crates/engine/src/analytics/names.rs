@@ -28,8 +28,7 @@ impl Names {
         }
         let mut asked: Vec<String> = (wanted.iter())
             .filter(|n| !held.contains(**n))
-            .map(|n| *n)
-            .map(str::to_owned)
+            .map(|n| (*n).to_owned())
             .collect();
         asked.sort_unstable();
         asked.dedup();

@@ -9,12 +9,14 @@
 //! - `outbound`: `POST /v1/apps/{appId}/events` (the sender's intake).
 //! - `deliveries`: listing, inspecting and retrying deliveries; `pause`: pausing and
 //!   resuming a destination.
+//! - `analytics`: `GET /v1/apps/{appId}/analytics` and `…/analytics.csv`.
 //! - `setup`: `GET /v1/apps`, `GET /v1/destinations`: the configuration, no credential.
 //! - `paging`, `views`: query parameters and JSON shapes shared by the above.
 //! - `request_id`: `x-request-id` on every response and in its log lines.
 //! - `openapi`: `/openapi.json` and `/docs`, from the handlers' annotations.
 //! - `waiting`: why a pending delivery is not being sent now.
 
+mod analytics;
 mod call_list;
 mod calls;
 mod consumers;
@@ -52,6 +54,8 @@ pub use openapi::{docs, openapi_json};
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/apps/{app_id}/calls", post(calls::register))
+        .route("/v1/apps/{app_id}/analytics", get(analytics::json))
+        .route("/v1/apps/{app_id}/analytics.csv", get(analytics::csv))
         .route("/v1/calls", get(call_list::list))
         .route("/v1/calls/{call_id}", get(calls::timeline))
         .route("/v1/calls/{call_id}/recording", get(recording::recording))

@@ -2,8 +2,8 @@
 //! `/docs`: the same, as a page ivrhook renders itself (nothing is fetched from elsewhere).
 
 use super::{
-    call_list, calls, consumers, deliveries, events, outbound, pause, recording, recordings, setup,
-    stream,
+    analytics, call_list, calls, consumers, deliveries, events, outbound, pause, recording,
+    recordings, setup, stream,
 };
 use crate::error::ErrorBody;
 use axum::{response::Html, Json};
@@ -33,6 +33,7 @@ use utoipa::{
         pause::pause_destination, pause::resume_destination,
         pause::pause_callback, pause::resume_callback,
         setup::apps, setup::destinations,
+        analytics::json, analytics::csv,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Bearer, &FirstNames),

@@ -28,10 +28,10 @@ use ivrhook_protocol::{AppId, DecodeOptions, UtcOffset};
 use ivrhook_store::DatabaseUrl;
 use std::{fmt, net::SocketAddr, path::Path};
 
+pub use analytics::Analytics;
 pub use app::{parse_duration, report_within, RateLimit};
 pub use file::{reference, DEFAULT_TOML};
 pub use inbound_auth::{Basic, InboundAuth, Verify};
-pub use analytics::Analytics;
 pub use recordings::Recordings;
 pub use roles::Roles;
 pub use tokens::{ApiToken, Scopes};

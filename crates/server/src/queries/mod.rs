@@ -2,6 +2,7 @@
 //! each face only renders (JSON, HTML) what these return.
 //!
 //! - `activity`: the overview's counts for the whole cluster, in bars.
+//! - `analytics`: an app's IVR analytics over a span.
 //! - `calls`: calls by their newest report, a call's reports, a report by id.
 //! - `overdue`: registered calls whose report did not come in time.
 //! - `paging`: query strings and page cursors.
@@ -13,6 +14,7 @@
 //! - `waiting`: why a pending delivery waits.
 
 pub(crate) mod activity;
+pub(crate) mod analytics;
 pub(crate) mod calls;
 pub(crate) mod overdue;
 pub(crate) mod paging;

@@ -4,6 +4,7 @@
 mod access;
 mod activity;
 mod alerts;
+mod analytics;
 mod api;
 mod bodies;
 mod browser;
