@@ -16,6 +16,8 @@ pub const DOCS: &str = "/docs";
 pub const CALLS: &str = "/calls";
 /// The dashboard's deliveries.
 pub const DELIVERIES: &str = "/deliveries";
+/// The dashboard's analytics.
+pub const ANALYTICS: &str = "/analytics";
 /// The dashboard's destinations.
 pub const DESTINATIONS: &str = "/destinations";
 /// The dashboard's raw bodies of reports.
@@ -29,8 +31,9 @@ pub const SIGNOUT: &str = "/signout";
 
 /// Every path above: `inbound.path` may be none of them, nor below one (nor `/`, the
 /// dashboard's overview).
-pub const RESERVED: [&str; 12] = [
+pub const RESERVED: [&str; 13] = [
     API,
+    ANALYTICS,
     HEALTHZ,
     METRICS,
     OPENAPI,

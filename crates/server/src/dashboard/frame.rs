@@ -10,7 +10,7 @@ use serde_json::Value;
 const CSS: &str = "body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff}\
 header{background:#1d3557;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem;justify-content:space-between}\
 nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem}header a{color:#fff}.signout{margin:0}\
-main{max-width:72rem;margin:0 auto;padding:1rem}\
+main{max-width:72rem;margin:0 auto;padding:1rem}h1{overflow-wrap:anywhere}\
 .banner{flex-basis:100%;background:#fff3cd;color:#5c4400;margin:0 -1rem -.5rem;padding:.5rem 1rem}\
 table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}\
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}\
@@ -22,7 +22,7 @@ input,select,button{font:inherit;padding:.25rem .4rem}button{cursor:pointer}form
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}\
 svg{max-width:100%;height:auto}.dead{color:#9b1c1c}.delivered{color:#1b5e20}\
 .figures{display:flex;flex-wrap:wrap;gap:1.5rem;padding:0;list-style:none}\
-.figures strong{display:block;font-size:1.6rem}";
+.figures strong{display:block;font-size:1.6rem}figure{margin:0 0 1rem}.funnel svg,.keys svg{width:600px}";
 
 /// A page in the dashboard's frame; `signed_in` shows the sign-out button (with a token).
 pub(crate) fn page(title: &str, st: &AppState, signed_in: bool, body: Markup) -> Markup {
@@ -62,6 +62,7 @@ fn frame(title: &str, banner: Option<&str>, signout: bool, body: Markup) -> Mark
                     nav aria-label="Main" {
                         a href="/" { "Overview" } a href="/calls" { "Calls" }
                         a href="/deliveries" { "Deliveries" } a href="/destinations" { "Destinations" }
+                        a href="/analytics" { "Analytics" }
                         a href="/docs" { "API" }
                     }
                     @if signout {

@@ -7,13 +7,16 @@
 //! - `deliveries`: listing, one delivery, retry (tables from `rows`); `bulk`: a
 //!   destination's bulk retry.
 //! - `setup`: destinations and apps as loaded.
+//! - `analytics`: an app's IVR analytics, drawn by `drawn`.
 //! - `frame`: the page around every page, times and shared bits.
 
+mod analytics;
 mod bulk;
 mod call;
 mod calls;
 mod chart;
 mod deliveries;
+mod drawn;
 mod frame;
 mod guard;
 mod overview;
@@ -32,7 +35,9 @@ pub(crate) use frame::page;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 
-use crate::paths::{below, CALLS, DELIVERIES, DESTINATIONS, OVERVIEW, REPORTS, SIGNIN, SIGNOUT};
+use crate::paths::{
+    below, ANALYTICS, CALLS, DELIVERIES, DESTINATIONS, OVERVIEW, REPORTS, SIGNIN, SIGNOUT,
+};
 
 pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
@@ -45,6 +50,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(&below(DELIVERIES, "{id}"), get(deliveries::one))
         .route(&below(DELIVERIES, "{id}/retry"), post(deliveries::retry))
         .route(DESTINATIONS, get(setup::setup))
+        .route(ANALYTICS, get(analytics::index))
+        .route(&below(ANALYTICS, "{app_id}"), get(analytics::app))
         .route(
             &below(DESTINATIONS, "{name}/retry"),
             get(bulk::confirm).post(bulk::run),

@@ -45,7 +45,7 @@ fn ivr_call(id: &str, choose: Option<(f64, Option<&str>)>) -> Value {
     call
 }
 
-fn the_ten_calls() -> Vec<Value> {
+pub fn the_ten_calls() -> Vec<Value> {
     let mut calls: Vec<Value> = (0..4)
         .map(|i| ivr_call(&format!("hang-{i}"), None))
         .collect();
@@ -104,7 +104,7 @@ async fn figures(node: &TestApp) -> Value {
 
 /// Posts the ten calls round the nodes (and one again, a duplicate that counts nothing),
 /// then waits until the counts are written.
-async fn receive(nodes: &[&TestApp]) {
+pub async fn receive(nodes: &[&TestApp]) {
     for (i, call) in the_ten_calls().into_iter().enumerate() {
         let node = nodes[i % nodes.len()];
         assert_eq!(node.post_callback(call.to_string()).await.code, "000000");
@@ -117,7 +117,7 @@ async fn receive(nodes: &[&TestApp]) {
     .await;
 }
 
-fn config() -> String {
+pub fn config() -> String {
     format!("[[apps]]\nid = \"{APP}\"\n")
 }
 

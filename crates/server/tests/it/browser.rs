@@ -140,9 +140,11 @@ pub async fn reload_until(client: &Client, css: &str, want: &str) {
 /// their own boxes; a screenshot is saved as `{name}-phone`. The window is put back after.
 pub async fn fits_a_phone(client: &Client, name: &str) {
     client.set_window_size(390, 844).await.unwrap();
-    let script = "return [...document.querySelectorAll('body *')]
+    let script = "const wide = [...document.querySelectorAll('body *')]
         .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth)
-        .map(e => e.tagName + '.' + e.className)";
+        .map(e => e.tagName + '.' + e.className);
+        if (document.documentElement.scrollWidth > window.innerWidth) wide.push('the page');
+        return wide";
     let spilling = client.execute(script, vec![]).await.unwrap();
     screenshot(client, &format!("{name}-phone")).await;
     assert_eq!(spilling, json!([]), "wider than a phone's screen");

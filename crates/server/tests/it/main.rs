@@ -11,6 +11,7 @@ mod browser;
 mod codes;
 mod dashboard;
 mod dashboard_actions;
+mod dashboard_analytics;
 mod dashboard_calls;
 mod dashboard_recording;
 mod disk_full;

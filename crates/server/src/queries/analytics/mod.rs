@@ -9,7 +9,8 @@ mod figures;
 mod funnel;
 mod span;
 
-pub(crate) use figures::Figures;
+pub(crate) use figures::{Figures, Prompt};
+pub(crate) use funnel::Path;
 pub(crate) use span::Span;
 
 use crate::{error::ApiError, state::AppState};
