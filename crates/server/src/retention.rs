@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 /// What `[retention] recordings` prunes, as the metrics and `ivrhook prune` name it.
 pub const RECORDINGS: &str = "recordings";
-/// What `[retention] activity` prunes, likewise.
+/// What `[retention] activity` prunes, likewise: the overview's counts, and the analytics'.
 pub const ACTIVITY: &str = "activity";
+/// The analytics' counts, also pruned by `[retention] activity`.
+pub const ANALYTICS: &str = "analytics";
 
 /// Rows per step: a step holds SQLite's writer for a few milliseconds.
 const STEP: u32 = 500;
@@ -65,8 +67,10 @@ pub async fn prune(
     }
     if let Some(keep) = retention.activity {
         let before_min = now_ms.saturating_sub(keep.as_millis() as i64) / 60_000;
-        let total = prune_activity(store, before_min, dry_run, metrics).await?;
+        let total = prune_counts(store, Counts::Activity, before_min, dry_run, metrics).await?;
         removed.push((ACTIVITY, total));
+        let total = prune_counts(store, Counts::Analytics, before_min, dry_run, metrics).await?;
+        removed.push((ANALYTICS, total));
     }
     if !dry_run {
         store.reclaim().await?;
@@ -111,22 +115,36 @@ async fn prune_recordings(
     }
 }
 
-/// Activity counts before `before_min` pruned, oldest first (counted only, with `dry_run`).
-async fn prune_activity(
+/// The counts `[retention] activity` keeps.
+#[derive(Clone, Copy)]
+enum Counts {
+    Activity,
+    Analytics,
+}
+
+/// Counts before `before_min` pruned, oldest first (counted only, with `dry_run`).
+async fn prune_counts(
     store: &dyn Store,
+    counts: Counts,
     before_min: i64,
     dry_run: bool,
     metrics: Option<&Metrics>,
 ) -> Result<u64, StoreError> {
     if dry_run {
-        return Ok(store.activity(i64::MIN, before_min).await?.len() as u64);
+        return match counts {
+            Counts::Activity => Ok(store.activity(i64::MIN, before_min).await?.len() as u64),
+            Counts::Analytics => store.count_analytics_before(before_min).await,
+        };
     }
     let mut total = 0;
     loop {
-        let removed = store.prune_activity(before_min, STEP).await?;
+        let (removed, kind) = match counts {
+            Counts::Activity => (store.prune_activity(before_min, STEP).await?, ACTIVITY),
+            Counts::Analytics => (store.prune_analytics(before_min, STEP).await?, ANALYTICS),
+        };
         total += removed;
         if let Some(m) = metrics {
-            m.pruned(ACTIVITY, removed);
+            m.pruned(kind, removed);
         }
         if removed < u64::from(STEP) {
             return Ok(total);

@@ -154,6 +154,7 @@ pub(crate) mod sql {
         WHERE (app_id, at_min, span_min, position, prompt, what, label) IN (
             SELECT app_id, at_min, span_min, position, prompt, what, label FROM analytics
             WHERE at_min < ?1 ORDER BY at_min LIMIT ?2)";
+    pub const COUNT_BEFORE: &str = "SELECT COUNT(*) FROM analytics WHERE at_min < ?1";
     /// Admits name `?3` in scope `?2` of app `?1` while the scope holds fewer than `?4`.
     pub const ADMIT: &str = "
         INSERT INTO analytics_names (app_id, scope, name)

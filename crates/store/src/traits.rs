@@ -289,6 +289,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// UTC; the day rows written.
     async fn roll_analytics(&self, before_min: i64, offset_min: i64) -> Result<u64, StoreError>;
 
+    /// How many counts start before `before_min` (what pruning them would remove).
+    async fn count_analytics_before(&self, before_min: i64) -> Result<u64, StoreError>;
+
     /// Removes counts before `before_min`, at most `limit`, oldest first; how many.
     async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError>;
 

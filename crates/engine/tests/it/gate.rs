@@ -256,6 +256,9 @@ impl Store for GatedStore {
     async fn roll_analytics(&self, before_min: i64, offset_min: i64) -> Result<u64, StoreError> {
         self.inner.roll_analytics(before_min, offset_min).await
     }
+    async fn count_analytics_before(&self, before_min: i64) -> Result<u64, StoreError> {
+        self.inner.count_analytics_before(before_min).await
+    }
     async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
         self.inner.prune_analytics(before_min, limit).await
     }

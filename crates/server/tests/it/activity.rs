@@ -98,7 +98,8 @@ async fn activity_is_counted_in_the_store_on_postgres() {
     counts_what_happened(spawn_on_postgres("activity", &config(&sink)).await).await;
 }
 
-/// `[retention] activity`: counts older than it go, oldest first, in steps; a dry run only
+/// `[retention] activity`: counts (the overview's and the analytics') older than it go, oldest
+/// first, in steps; a dry run only
 /// counts them; newer ones stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_prunes_old_activity() {
@@ -136,15 +137,40 @@ async fn retention_prunes_old_activity() {
         activity: Some(std::time::Duration::from_secs(86_400)),
         every: std::time::Duration::from_secs(60),
     };
+    // And the analytics' hours: 700 older than a day, 3 within it.
+    let hour = |at_min| ivrhook_store::analytics::Count {
+        key: ivrhook_store::analytics::Key {
+            app_id: APP.into(),
+            at_min,
+            span_min: 60,
+            position: 1,
+            prompt: "menu".into(),
+            measure: ivrhook_store::analytics::Measure::Played,
+            label: String::new(),
+        },
+        n: 1,
+    };
+    let hours: Vec<_> = (0..700).map(|h| hour(now_min - 2_000 - h * 60)).collect();
+    store.add_analytics(&hours).await.unwrap();
+    let recent: Vec<_> = (0..3).map(|h| hour(now_min - h * 60)).collect();
+    store.add_analytics(&recent).await.unwrap();
     let now_ms = now_min * 60_000;
     let dry = prune(store.as_ref(), &retention, None, now_ms, true, None);
-    assert_eq!(dry.await.unwrap(), [("activity", 1_200)]);
+    assert_eq!(
+        dry.await.unwrap(),
+        [("activity", 1_200), ("analytics", 700)]
+    );
     assert_eq!(
         store.activity(i64::MIN, i64::MAX).await.unwrap().len(),
         1_210
     );
     let removed = prune(store.as_ref(), &retention, None, now_ms, false, None);
-    assert_eq!(removed.await.unwrap(), [("activity", 1_200)]);
+    assert_eq!(
+        removed.await.unwrap(),
+        [("activity", 1_200), ("analytics", 700)]
+    );
+    let kept = store.analytics(APP, i64::MIN, i64::MAX).await.unwrap();
+    assert_eq!(kept.len(), 3, "the analytics within a day stay");
     let left = store.activity(i64::MIN, i64::MAX).await.unwrap();
     assert_eq!(left.len(), 10);
     assert!(left.iter().all(|c| c.key.at_min > now_min - 1_440));

@@ -73,6 +73,12 @@ impl PgStore {
             .await?)
     }
 
+    pub(super) async fn count_analytics(&self, before_min: i64) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = (client.query_one(&text(sql::COUNT_BEFORE), &[&before_min])).await?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
     pub(super) async fn prune_analytics_counts(
         &self,
         before_min: i64,

@@ -293,6 +293,10 @@ impl Store for PgStore {
         self.roll_analytics_hours(before_min, offset_min).await
     }
 
+    async fn count_analytics_before(&self, before_min: i64) -> Result<u64, StoreError> {
+        self.count_analytics(before_min).await
+    }
+
     async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
         self.prune_analytics_counts(before_min, limit).await
     }

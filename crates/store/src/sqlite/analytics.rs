@@ -48,6 +48,11 @@ pub(crate) fn roll(conn: &Connection, before_min: i64, offset_min: i64) -> rusql
     Ok(days as u64)
 }
 
+pub(crate) fn count_before(conn: &Connection, before_min: i64) -> rusqlite::Result<u64> {
+    conn.prepare_cached(sql::COUNT_BEFORE)?
+        .query_row([before_min], |r| r.get(0))
+}
+
 pub(crate) fn prune(conn: &Connection, before_min: i64, limit: u32) -> rusqlite::Result<u64> {
     let n = conn
         .prepare_cached(sql::PRUNE)?

@@ -329,6 +329,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn count_analytics_before(&self, before_min: i64) -> Result<u64, StoreError> {
+        self.read(move |c| super::analytics::count_before(c, before_min))
+            .await
+    }
+
     async fn prune_analytics(&self, before_min: i64, limit: u32) -> Result<u64, StoreError> {
         self.write(false, move |c| {
             super::analytics::prune(c, before_min, limit)

@@ -123,6 +123,7 @@ pub async fn old_analytics_are_pruned_oldest_first(store: &dyn Store) {
         .map(|h| count("a1", h * HOUR, 1, "menu", Measure::Played, 1))
         .collect();
     store.add_analytics(&hours).await.unwrap();
+    assert_eq!(store.count_analytics_before(6 * HOUR).await.unwrap(), 6);
     assert_eq!(store.prune_analytics(6 * HOUR, 4).await.unwrap(), 4);
     let left = stored(store, "a1", 0, 10 * HOUR).await;
     assert_eq!(
