@@ -51,6 +51,8 @@ pub struct CallGenerator {
     serial: u64,
     /// Where hung-up calls' recordings are (`simulate --recordings`); a placeholder otherwise.
     recordings: Option<crate::recording_server::RecordingServer>,
+    /// The menu tree calls walk (`simulate --ivr-flow`); random commands otherwise.
+    flow: Option<crate::flow::Flow>,
 }
 
 impl CallGenerator {
@@ -62,7 +64,14 @@ impl CallGenerator {
             clock_ms: 1_767_225_600_000, // 2026-01-01T00:00:00 platform time
             serial: 0,
             recordings: None,
+            flow: None,
         }
+    }
+
+    /// Calls walk `flow`.
+    pub fn walking(mut self, flow: crate::flow::Flow) -> Self {
+        self.flow = Some(flow);
+        self
     }
 
     /// Hung-up calls' recordings are at `server`.
@@ -90,35 +99,12 @@ impl CallGenerator {
             self.serial % 100_000_000_000,
             r.next_u64()
         );
-        let planned = r.range(1, 5) as usize;
-        let hung_up = r.chance(self.hangup_ratio);
-        let executed = if hung_up {
-            r.range(1, planned as u64) as usize
-        } else {
-            planned
+        let flow = self.flow.take();
+        let (entries, hung_up, at) = match &flow {
+            Some(flow) => self.walked(flow),
+            None => self.random_commands(),
         };
-        let mut at = self.clock_ms;
-        let mut entries = Vec::with_capacity(executed);
-        for i in 0..executed {
-            let dtmf = self.rng.chance(0.4);
-            let took = if dtmf {
-                self.rng.range(1_000, 8_000)
-            } else {
-                self.rng.range(2_000, 15_000)
-            } as i64;
-            let last = i + 1 == executed;
-            let keys = (dtmf && last && !hung_up).then(|| format!("{}#", self.rng.range(0, 9)));
-            entries.push(Entry::Command(Command {
-                event: Some(if dtmf { "ivrreportdtmf" } else { "playoverrpt" }.into()),
-                code: Some("0".into()),
-                start: Some(self.stamp(at)),
-                end: Some(self.stamp(at + took)),
-                dtmf: keys,
-                data: Some(format!("step {}", i + 1)),
-                extra: Default::default(),
-            }));
-            at += took + self.rng.range(50, 400) as i64;
-        }
+        self.flow = flow;
         let hangup = hung_up.then(|| {
             Hangup::Notice(HangupNotice {
                 event: Some(String::new()),
@@ -148,6 +134,66 @@ impl CallGenerator {
             hangup,
             extra: Default::default(),
         }
+    }
+}
+
+impl CallGenerator {
+    /// One to five commands, some DTMF, hung up during one with `hangup_ratio`: the
+    /// commands, whether hung up, and when the call ended.
+    fn random_commands(&mut self) -> (Vec<Entry>, bool, i64) {
+        let r = &mut self.rng;
+        let planned = r.range(1, 5) as usize;
+        let hung_up = r.chance(self.hangup_ratio);
+        let executed = if hung_up {
+            r.range(1, planned as u64) as usize
+        } else {
+            planned
+        };
+        let mut at = self.clock_ms;
+        let mut entries = Vec::with_capacity(executed);
+        for i in 0..executed {
+            let dtmf = self.rng.chance(0.4);
+            let took = if dtmf {
+                self.rng.range(1_000, 8_000)
+            } else {
+                self.rng.range(2_000, 15_000)
+            } as i64;
+            let last = i + 1 == executed;
+            let keys = (dtmf && last && !hung_up).then(|| format!("{}#", self.rng.range(0, 9)));
+            entries.push(self.command(dtmf, at, at + took, keys, format!("step {}", i + 1)));
+            at += took + self.rng.range(50, 400) as i64;
+        }
+        (entries, hung_up, at)
+    }
+
+    /// The commands of one walk through `flow`, as `random_commands`.
+    fn walked(&mut self, flow: &crate::flow::Flow) -> (Vec<Entry>, bool, i64) {
+        let steps = flow.walk(&mut self.rng);
+        let mut at = self.clock_ms;
+        let (mut entries, mut hung_up) = (Vec::with_capacity(steps.len()), false);
+        for s in steps {
+            let took = s.hung_up_after_ms.unwrap_or(s.took_ms);
+            entries.push(self.command(s.dtmf, at, at + took, s.keys, s.prompt));
+            at += took;
+            if s.hung_up_after_ms.is_some() {
+                hung_up = true;
+                break;
+            }
+            at += self.rng.range(50, 400) as i64;
+        }
+        (entries, hung_up, at)
+    }
+
+    fn command(&self, dtmf: bool, from: i64, to: i64, keys: Option<String>, data: String) -> Entry {
+        Entry::Command(Command {
+            event: Some(if dtmf { "ivrreportdtmf" } else { "playoverrpt" }.into()),
+            code: Some("0".into()),
+            start: Some(self.stamp(from)),
+            end: Some(self.stamp(to)),
+            dtmf: keys,
+            data: Some(data),
+            extra: Default::default(),
+        })
     }
 }
 

@@ -43,6 +43,11 @@ pub struct SimulateArgs {
     /// How long to wait for the receiver to fetch them, at most (with --recordings).
     #[arg(long, value_parser = duration, default_value = "2m", requires = "recordings")]
     recordings_wait: Duration,
+    /// Calls walk this IVR menu tree: a TOML file, or `example` for the built-in one (the
+    /// README shows it). --hangup-ratio does not apply: each prompt says how often callers
+    /// hang up during it.
+    #[arg(long, value_name = "FILE")]
+    ivr_flow: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +80,10 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         Some(1000)
     });
     let target = ivrhook::net::http_url("--target", &args.target)?;
+    let flow = (args.ivr_flow.as_deref())
+        .map(ivrhook::flow::Flow::load)
+        .transpose()
+        .map_err(|e| format!("--ivr-flow {e}"))?;
     let recordings = match args.recordings {
         true => Some(
             (RecordingServer::start(args.recordings_listen).await)
@@ -93,6 +102,7 @@ pub async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn Error>> {
         seed: args.seed,
         max_retries: 5,
         recordings: recordings.clone(),
+        flow,
     };
     let progress = progress(calls, args.duration);
     let mut summary = simulate::run(opts, progress.0).await;

@@ -32,6 +32,8 @@ pub struct Options {
     pub max_retries: u32,
     /// Where hung-up calls' recordings are served (`--recordings`).
     pub recordings: Option<crate::recording_server::RecordingServer>,
+    /// The menu tree calls walk (`--ivr-flow`).
+    pub flow: Option<crate::flow::Flow>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -105,6 +107,9 @@ pub async fn run(opts: Options, progress: Progress) -> Summary {
     let mut generator = CallGenerator::new(opts.app.clone(), opts.seed, opts.hangup_ratio);
     if let Some(server) = &opts.recordings {
         generator = generator.recordings_at(server.clone());
+    }
+    if let Some(flow) = &opts.flow {
+        generator = generator.walking(flow.clone());
     }
     let shared = Arc::new(Shared {
         generator: Mutex::new(generator),

@@ -222,3 +222,80 @@ async fn simulate_names_the_root_cause_when_nothing_answers() {
     );
     assert!(err.contains("1 × no answer: Connection refused"), "{err}");
 }
+
+/// `simulate --ivr-flow example`: the calls walk the built-in menu tree, and the analytics
+/// show it (every call starts at `welcome`, the main menu's keys, hang-ups where the tree
+/// puts them); a tree with a mistake is refused by the key that holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_walks_an_ivr_flow_that_the_analytics_show() {
+    let (_guard, dir) = temp_dir();
+    let mut server = serve_app(&dir).await;
+    let url = format!("{}/callback", server.base);
+    let args = [
+        "simulate",
+        "--target",
+        &url,
+        "--calls",
+        "400",
+        "--ivr-flow",
+        "example",
+    ];
+    let summary = run_ok(&dir, &args).await;
+    assert_eq!(
+        row(&summary, "answered 000000").as_deref(),
+        Some("400"),
+        "{summary}"
+    );
+    let analytics = format!("{}/v1/apps/{APP}/analytics", server.base);
+    let get = || async {
+        let resp = crate::http().get(&analytics).send().await.unwrap();
+        resp.json::<Value>().await.unwrap()
+    };
+    ivrhook_testkit::eventually("400 calls counted", || async {
+        get().await["calls"] == 400
+    })
+    .await;
+    let a = get().await;
+    let first = &a["funnel"][0]["steps"][0];
+    assert_eq!(
+        (first["prompt"].as_str(), first["reached"].as_i64()),
+        (Some("welcome"), Some(400))
+    );
+    let prompts = a["prompts"].as_array().unwrap();
+    let menu = prompts.iter().find(|p| p["prompt"] == "main menu").unwrap();
+    assert_eq!(menu["position"], 2);
+    let keys: Vec<&str> = (menu["dtmf"]["keys"].as_array().unwrap().iter())
+        .map(|k| k["keys"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["1", "2", "0"], "by weight 6, 3, 1");
+    let support = prompts
+        .iter()
+        .find(|p| p["prompt"] == "technical support")
+        .unwrap();
+    let share = support["hung_up_share"].as_f64().unwrap();
+    assert!(
+        (0.2..0.5).contains(&share),
+        "about 35 % hang up there: {share}"
+    );
+
+    std::fs::write(
+        dir.join("flow.toml"),
+        "start = \"hello\"\n[[prompts]]\nname = \"hi\"\nseconds = [1, 2]\n",
+    )
+    .unwrap();
+    let bad = [
+        "simulate",
+        "--target",
+        &url,
+        "--calls",
+        "1",
+        "--ivr-flow",
+        "flow.toml",
+    ];
+    let (_, err) = run_fails(&dir, &bad).await;
+    assert!(
+        err.contains("--ivr-flow flow.toml: start: \"hello\" is not a prompt's name"),
+        "{err}"
+    );
+    server.child.start_kill().unwrap();
+}
