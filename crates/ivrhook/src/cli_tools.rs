@@ -304,6 +304,19 @@ enum BenchPath {
         #[arg(long, default_value_t = 50)]
         renders: u64,
     },
+    /// Receive with [analytics] enabled against disabled, in alternating rounds (one node,
+    /// SQLite); then the analytics page and API for an app with --calls calls over 30 days.
+    Analytics {
+        /// Rounds of each, alternating.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Calls seeded for the page.
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: u64,
+        /// Renders of each page measured.
+        #[arg(long, default_value_t = 200)]
+        renders: u64,
+    },
     /// Recordings kept per second and MB/s (one node, SQLite, a directory store), next to a
     /// plain copy of the same files by the bench (a GET streamed into a directory).
     Recordings {
@@ -440,6 +453,21 @@ async fn measure(args: BenchArgs, dir: &Path) -> Result<bench::Report, String> {
                 renders,
             };
             bench::dashboard::run(dir, &o).await
+        }
+        BenchPath::Analytics {
+            rounds,
+            calls,
+            renders,
+        } => {
+            let o = bench::analytics::Options {
+                connections,
+                duration,
+                warmup,
+                rounds,
+                calls,
+                renders,
+            };
+            bench::analytics::run(dir, &o).await
         }
         BenchPath::Recordings {
             files,

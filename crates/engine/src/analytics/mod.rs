@@ -99,9 +99,7 @@ impl Analytics {
             self.pending().extend(calls);
             return;
         }
-        for call in &calls {
-            counts::add(unwritten, names, call);
-        }
+        counts::add(unwritten, names, &calls);
         let written: Vec<_> = (unwritten.iter())
             .map(|(key, n)| ivrhook_store::analytics::Count {
                 key: key.clone(),

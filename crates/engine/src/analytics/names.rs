@@ -1,8 +1,8 @@
 //! Which names an app's counts may carry: the store admits each scope's names up to its cap,
 //! the same for every node; this keeps what it answered, so a name is asked about once.
 
+use foldhash::{HashMap, HashSet};
 use ivrhook_store::{Store, StoreError};
-use std::collections::{HashMap, HashSet};
 
 /// What a name past its scope's cap is counted as.
 pub const OTHER: &str = "(other)";
@@ -47,5 +47,10 @@ impl Names {
             true => name,
             false => OTHER,
         }
+    }
+
+    /// `keys` if the key values of `prompt` hold them, else [`OTHER`].
+    pub fn as_counted_key<'a>(&self, app: &str, prompt: &str, keys: &'a str) -> &'a str {
+        self.as_counted(app, &super::counts::keys_scope(prompt), keys)
     }
 }

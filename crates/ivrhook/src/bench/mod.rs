@@ -10,7 +10,11 @@
 //! - `growth`, `growth_seed`, `growth_phases`: the receiver and the reads as the store grows.
 //! - `receive`, `deliver`, `forward`: the benches.
 //! - `recordings`: recordings kept per second next to a plain copy of the same files.
+//! - `analytics`: receiving with the IVR analytics on and off; `analytics_page`: the page
+//!   for an app with a million calls over 30 days.
 
+pub mod analytics;
+mod analytics_page;
 pub mod ceiling;
 pub mod dashboard;
 pub mod deliver;

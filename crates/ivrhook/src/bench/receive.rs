@@ -54,7 +54,7 @@ pub struct Options {
     pub nodes: usize,
 }
 
-async fn measure(server: &Cluster, o: &Options, work: Arc<dyn Workload>) -> (Run, f64) {
+pub(crate) async fn measure(server: &Cluster, o: &Options, work: Arc<dyn Workload>) -> (Run, f64) {
     let cpu0 = server.cpu_seconds();
     let run = drive(
         &server.addrs(),
