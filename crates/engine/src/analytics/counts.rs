@@ -1,17 +1,19 @@
-//! Calls turned into counts, once the names they carry are admitted (`names`). A flush
-//! counts thousands of calls into a few dozen keys, so each call's names are looked up once
-//! and counted under small numbers; the store's keys are built once per distinct key.
+//! Calls turned into counts. A flush counts thousands of calls into a few dozen keys, so each
+//! call is read once, its names interned and its counts kept under small numbers; the names
+//! are then admitted (`names`) once per distinct name, and the store's keys built once per
+//! distinct key.
 
 use super::{
     call::{bucket_ms, Call},
     names::Names,
     Caps,
 };
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::HashMap;
 use ivrhook_store::{
     analytics::{Key, Measure, HOUR},
     Store, StoreError,
 };
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Counts not yet written, by key.
 pub(super) type Counts = std::collections::HashMap<Key, i64>;
@@ -21,93 +23,48 @@ pub(super) fn keys_scope(prompt: &str) -> String {
     format!("keys:{prompt}")
 }
 
-/// The sequence of prompts, as the store labels it.
-fn path_label(prompts: &[&str]) -> String {
-    serde_json::to_string(prompts).unwrap_or_default()
-}
-
-/// Admits the prompts, sequences and key values of `calls`, in that order (a sequence and a
-/// key scope are named by counted prompts).
-pub(super) async fn admit(
-    names: &mut Names,
-    store: &dyn Store,
-    calls: &[Call],
-    caps: Caps,
-) -> Result<(), StoreError> {
-    let mut by_app: HashMap<&str, Vec<&Call>> = HashMap::new();
-    for c in calls {
-        by_app.entry(&c.app_id).or_default().push(c);
-    }
-    for (app, calls) in by_app {
-        let prompts: HashSet<&str> = (calls.iter())
-            .flat_map(|c| c.steps.iter().map(|s| s.prompt.as_str()))
-            .collect();
-        let prompts: Vec<&str> = prompts.into_iter().collect();
-        names
-            .admit(store, (app, "prompt", caps.prompts), &prompts)
-            .await?;
-        let mut paths: HashSet<Vec<&str>> = HashSet::new();
-        let mut keys: HashMap<&str, HashSet<&str>> = HashMap::new();
-        for c in &calls {
-            let counted: Vec<&str> = (c.steps.iter())
-                .map(|s| names.as_counted(app, "prompt", &s.prompt))
-                .collect();
-            for (s, prompt) in c.steps.iter().zip(&counted) {
-                if let Some(Some(k)) = &s.keys {
-                    keys.entry(prompt).or_default().insert(k);
-                }
-            }
-            paths.insert(counted);
-        }
-        let labels: Vec<String> = paths.iter().map(|p| path_label(p)).collect();
-        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        names
-            .admit(store, (app, "path", caps.paths), &labels)
-            .await?;
-        for (prompt, entered) in keys {
-            let entered: Vec<&str> = entered.into_iter().collect();
-            let scope = keys_scope(prompt);
-            names
-                .admit(store, (app, &scope, caps.keys), &entered)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 /// A label as a flush counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Label {
     None,
     Status(bool),
     Bucket(i64),
-    /// An interned name (keys).
-    Name(u32),
-    /// An interned sequence.
+    /// Interned keys entered.
+    Keys(u32),
+    /// An interned sequence of prompts.
     Path(u32),
 }
 
-/// A key as a flush counts it: the app, prompt and names interned.
+/// A key as a flush counts it: app, hour, position, prompt (interned), measure, label.
 type Small = (u32, i64, i64, u32, Measure, Label);
 
-/// One flush's counts, under small numbers.
-#[derive(Default)]
-struct Interned<'a> {
-    ids: HashMap<&'a str, u32>,
-    names: Vec<&'a str>,
+/// One flush's calls, counted under small numbers, with the names as received.
+#[derive(Debug, Default)]
+pub(super) struct Interned {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
     path_ids: HashMap<Vec<u32>, u32>,
     paths: Vec<Vec<u32>>,
     counts: HashMap<Small, i64>,
 }
 
-impl<'a> Interned<'a> {
-    fn id(&mut self, name: &'a str) -> u32 {
+impl Interned {
+    /// Counts `calls`.
+    pub fn of(calls: &[Call]) -> Interned {
+        let mut interned = Interned::default();
+        for call in calls {
+            interned.add(call);
+        }
+        interned
+    }
+
+    fn id(&mut self, name: &str) -> u32 {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
         let id = self.names.len() as u32;
-        self.ids.insert(name, id);
-        self.names.push(name);
+        self.ids.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
         id
     }
 
@@ -121,14 +78,12 @@ impl<'a> Interned<'a> {
         id
     }
 
-    fn add(&mut self, call: &'a Call, names: &'a Names) {
-        let app = call.app_id.as_str();
-        let app_id = self.id(app);
+    fn add(&mut self, call: &Call) {
+        let app = self.id(&call.app_id);
         let at = call.hour_min;
         let count = |me: &mut Self, position, prompt, measure, label| {
-            *me.counts
-                .entry((app_id, at, position, prompt, measure, label))
-                .or_default() += 1;
+            let key = (app, at, position, prompt, measure, label);
+            *me.counts.entry(key).or_default() += 1;
         };
         count(self, 0, 0, Measure::Calls, Label::Status(call.completed));
         if let Some(ms) = call.length_ms {
@@ -136,8 +91,7 @@ impl<'a> Interned<'a> {
         }
         let mut sequence = Vec::with_capacity(call.steps.len());
         for (i, step) in call.steps.iter().enumerate() {
-            let counted = names.as_counted(app, "prompt", &step.prompt);
-            let (position, prompt) = (i as i64 + 1, self.id(counted));
+            let (position, prompt) = (i as i64 + 1, self.id(&step.prompt));
             sequence.push(prompt);
             count(self, position, prompt, Measure::Played, Label::None);
             if step.to_end {
@@ -147,18 +101,13 @@ impl<'a> Interned<'a> {
                 count(self, position, prompt, Measure::HungUp, Label::None);
             }
             if let Some(ms) = step.listened_ms {
-                count(
-                    self,
-                    position,
-                    prompt,
-                    Measure::Listened,
-                    Label::Bucket(bucket_ms(ms)),
-                );
+                let label = Label::Bucket(bucket_ms(ms));
+                count(self, position, prompt, Measure::Listened, label);
             }
             match &step.keys {
                 Some(Some(k)) => {
-                    let key = self.id(names.as_counted_key(app, counted, k));
-                    count(self, position, prompt, Measure::Keys, Label::Name(key));
+                    let keys = Label::Keys(self.id(k));
+                    count(self, position, prompt, Measure::Keys, keys);
                 }
                 Some(None) => count(self, position, prompt, Measure::NoKey, Label::None),
                 None => {}
@@ -168,52 +117,94 @@ impl<'a> Interned<'a> {
         count(self, 0, 0, Measure::Path, Label::Path(path));
     }
 
-    /// Adds what was counted to `counts`, under the store's keys; a sequence past its cap
-    /// as `(other)`.
-    fn into_counts(self, counts: &mut Counts, names: &Names) {
-        let paths: Vec<String> = (self.paths.iter())
-            .map(|p| {
-                path_label(
-                    &p.iter()
-                        .map(|id| self.names[*id as usize])
-                        .collect::<Vec<_>>(),
-                )
-            })
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// A sequence of prompts as the store labels it, each prompt as counted.
+    fn path_label(&self, app: &str, names: &Names, id: u32) -> String {
+        let prompts: Vec<&str> = (self.paths[id as usize].iter())
+            .map(|p| names.as_counted(app, "prompt", self.name(*p)))
             .collect();
-        for ((app, at_min, position, prompt, measure, label), n) in self.counts {
-            let app = self.names[app as usize];
+        serde_json::to_string(&prompts).unwrap_or_default()
+    }
+
+    /// Admits the prompts, then the sequences and key values (named by counted prompts).
+    pub async fn admit(
+        &self,
+        names: &mut Names,
+        store: &dyn Store,
+        caps: Caps,
+    ) -> Result<(), StoreError> {
+        // Names go in the order they were first seen (their ids), so the first ones get in.
+        let mut prompts: HashMap<u32, BTreeSet<u32>> = HashMap::default();
+        for &(app, _, position, prompt, _, _) in self.counts.keys() {
+            if position > 0 {
+                prompts.entry(app).or_default().insert(prompt);
+            }
+        }
+        for (app, ids) in &prompts {
+            let wanted: Vec<&str> = ids.iter().map(|id| self.name(*id)).collect();
+            let scope = (self.name(*app), "prompt", caps.prompts);
+            names.admit(store, scope, &wanted).await?;
+        }
+        let mut later: HashMap<(u32, String), BTreeMap<u32, String>> = HashMap::default();
+        for &(app, _, _, prompt, measure, label) in self.counts.keys() {
+            let name = self.name(app);
+            let (scope, id, value) = match (measure, label) {
+                (Measure::Path, Label::Path(id)) => {
+                    ("path".to_owned(), id, self.path_label(name, names, id))
+                }
+                (Measure::Keys, Label::Keys(id)) => {
+                    let counted = names.as_counted(name, "prompt", self.name(prompt));
+                    (keys_scope(counted), id, self.name(id).to_owned())
+                }
+                _ => continue,
+            };
+            later.entry((app, scope)).or_default().insert(id, value);
+        }
+        for ((app, scope), values) in &later {
+            let cap = if scope == "path" {
+                caps.paths
+            } else {
+                caps.keys
+            };
+            let wanted: Vec<&str> = values.values().map(String::as_str).collect();
+            names
+                .admit(store, (self.name(*app), scope, cap), &wanted)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Adds what was counted to `counts`, under the store's keys, every name as counted.
+    pub fn into_counts(self, counts: &mut Counts, names: &Names) {
+        for (&(app, at_min, position, prompt, measure, label), n) in &self.counts {
+            let app = self.name(app);
+            let prompt = match position {
+                0 => "",
+                _ => names.as_counted(app, "prompt", self.name(prompt)),
+            };
             let label = match label {
                 Label::None => String::new(),
                 Label::Status(completed) => if completed { "0" } else { "1" }.to_owned(),
                 Label::Bucket(ms) => ms.to_string(),
-                Label::Name(id) => self.names[id as usize].to_owned(),
-                Label::Path(id) => names
-                    .as_counted(app, "path", &paths[id as usize])
-                    .to_owned(),
-            };
-            let prompt = match position {
-                0 => String::new(),
-                _ => self.names[prompt as usize].to_owned(),
+                Label::Keys(id) => names.as_counted_key(app, prompt, self.name(id)).to_owned(),
+                Label::Path(id) => {
+                    let path = self.path_label(app, names, id);
+                    names.as_counted(app, "path", &path).to_owned()
+                }
             };
             let key = Key {
                 app_id: app.to_owned(),
                 at_min,
                 span_min: HOUR,
                 position,
-                prompt,
+                prompt: prompt.to_owned(),
                 measure,
                 label,
             };
             *counts.entry(key).or_default() += n;
         }
     }
-}
-
-/// Adds the counts of `calls` to `counts`, every name as counted.
-pub(super) fn add(counts: &mut Counts, names: &Names, calls: &[Call]) {
-    let mut interned = Interned::default();
-    for call in calls {
-        interned.add(call, names);
-    }
-    interned.into_counts(counts, names);
 }

@@ -94,12 +94,13 @@ impl Analytics {
             return;
         }
         let Flushing { names, unwritten } = &mut *flushing;
-        if let Err(e) = counts::admit(names, store, &calls, self.caps).await {
+        let counted = counts::Interned::of(&calls);
+        if let Err(e) = counted.admit(names, store, self.caps).await {
             tracing::warn!(error = %e, calls = calls.len(), "analytics not written; tried again");
             self.pending().extend(calls);
             return;
         }
-        counts::add(unwritten, names, &calls);
+        counted.into_counts(unwritten, names);
         let written: Vec<_> = (unwritten.iter())
             .map(|(key, n)| ivrhook_store::analytics::Count {
                 key: key.clone(),

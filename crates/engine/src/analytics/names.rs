@@ -14,7 +14,8 @@ pub(super) struct Names {
 }
 
 impl Names {
-    /// Asks the store to admit the names of `wanted` not yet held, unless the scope is full.
+    /// Asks the store to admit the names of `wanted` not yet held, in that order, unless the
+    /// scope is full.
     pub async fn admit(
         &mut self,
         store: &dyn Store,
@@ -26,12 +27,11 @@ impl Names {
         if held.len() >= cap as usize {
             return Ok(());
         }
-        let mut asked: Vec<String> = (wanted.iter())
-            .filter(|n| !held.contains(**n))
+        let mut seen = HashSet::default();
+        let asked: Vec<String> = (wanted.iter())
+            .filter(|n| !held.contains(**n) && seen.insert(**n))
             .map(|n| (*n).to_owned())
             .collect();
-        asked.sort_unstable();
-        asked.dedup();
         if asked.is_empty() {
             return Ok(());
         }

@@ -201,3 +201,47 @@ async fn csv_and_refusals(app: &TestApp) {
         }
     }
 }
+
+/// Past `max_prompts` an app's prompts count as `(other)`, and so do the sequences through
+/// them; the prompts counted by name stay the first ones seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_past_the_cap_count_as_other() {
+    let app = spawn_with(&format!("{}[analytics]\nmax_prompts = 2\n", config())).await;
+    let first = ivr_call("cap-0", Some((2.0, Some("1"))));
+    assert_eq!(app.post_callback(first.to_string()).await.code, "000000");
+    eventually("the first call counted", || async {
+        figures(&app).await["calls"] == 1
+    })
+    .await;
+    let mut second = ivr_call("cap-1", Some((2.0, Some("1"))));
+    second["result"][2]["data"] = "confirm".into();
+    assert_eq!(app.post_callback(second.to_string()).await.code, "000000");
+    eventually("the second call counted", || async {
+        figures(&app).await["calls"] == 2
+    })
+    .await;
+    let f = figures(&app).await;
+    let prompts: Vec<(i64, &str, i64)> = (f["prompts"].as_array().unwrap().iter())
+        .map(|p| {
+            (
+                p["position"].as_i64().unwrap(),
+                p["prompt"].as_str().unwrap(),
+                p["played"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        prompts,
+        [(1, "welcome", 2), (2, "menu", 2), (3, "(other)", 2)],
+        "choose and confirm, the third and fourth prompts seen, are (other)"
+    );
+    let path: Vec<&str> = (f["funnel"][0]["steps"].as_array().unwrap().iter())
+        .map(|s| s["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(path, ["welcome", "menu", "(other)"]);
+    assert_eq!(
+        f["funnel"][0]["calls"], 2,
+        "both calls ran the same counted sequence"
+    );
+    app.stop().await;
+}
