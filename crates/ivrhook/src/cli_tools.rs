@@ -305,7 +305,8 @@ enum BenchPath {
         renders: u64,
     },
     /// Receive with [analytics] enabled against disabled, in alternating rounds (one node,
-    /// SQLite); then the analytics page and API for an app with --calls calls over 30 days.
+    /// SQLite); then the analytics page and API for an app with --calls calls over 30 days
+    /// (on --database when given).
     Analytics {
         /// Rounds of each, alternating.
         #[arg(long, default_value_t = 3)]
@@ -466,6 +467,7 @@ async fn measure(args: BenchArgs, dir: &Path) -> Result<bench::Report, String> {
                 rounds,
                 calls,
                 renders,
+                database,
             };
             bench::analytics::run(dir, &o).await
         }

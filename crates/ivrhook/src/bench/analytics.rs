@@ -1,7 +1,7 @@
 //! `ivrhook bench analytics`: what the IVR analytics cost. The receiver's acks per second and
 //! server CPU per ack with `[analytics] enabled` on and off, in alternating rounds of one run;
 //! then the analytics page and API for an app with `--calls` calls over 30 days
-//! (`analytics_page`).
+//! (`analytics_page`), on `--database` when given.
 
 use super::{
     analytics_page,
@@ -23,6 +23,8 @@ pub struct Options {
     pub calls: u64,
     /// Renders of each page measured.
     pub renders: u64,
+    /// The page's database (`--database`); the receive rounds run on SQLite files.
+    pub database: Option<String>,
 }
 
 /// One phase: a fresh SQLite file, analytics `on` or off; acks per second and CPU µs per ack.
@@ -83,7 +85,7 @@ pub async fn run(dir: &Path, o: &Options) -> Result<Report, String> {
     let sum = |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| v.iter().map(f).sum::<f64>();
     let ratio = sum(&on, |r| r.0) / sum(&off, |r| r.0).max(1e-9);
     let cpu_ratio = sum(&on, |r| r.1) / sum(&off, |r| r.1).max(1e-9);
-    let page = analytics_page::run(dir, o.calls, o.renders).await?;
+    let page = analytics_page::run(dir, o.calls, o.renders, o.database.as_deref()).await?;
     let rounds = |v: &[(f64, f64)]| -> Value {
         v.iter()
             .map(|(a, c)| json!({"acks_per_sec": a, "cpu_us_per_ack": c}))

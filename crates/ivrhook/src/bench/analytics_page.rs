@@ -73,10 +73,26 @@ async fn timed(client: &reqwest::Client, url: &str, renders: u64) -> Result<Valu
     }))
 }
 
-pub async fn run(dir: &Path, calls: u64, renders: u64) -> Result<Value, String> {
-    let url: ivrhook_store::DatabaseUrl = format!("sqlite://{}", dir.join("page.db").display())
-        .parse()
-        .map_err(|e| format!("{e:?}"))?;
+/// On `database` (a scratch PostgreSQL database), or a SQLite file when `None`.
+pub async fn run(
+    dir: &Path,
+    calls: u64,
+    renders: u64,
+    database: Option<&str>,
+) -> Result<Value, String> {
+    let (database, scratch) = super::database(database, "sqlite://page.db").await?;
+    let result = run_on(dir, calls, renders, &database).await;
+    super::drop_scratch(scratch).await;
+    result
+}
+
+async fn run_on(dir: &Path, calls: u64, renders: u64, database: &str) -> Result<Value, String> {
+    // The server runs in `dir`, where a SQLite file's relative path points.
+    let here = match database.strip_prefix("sqlite://") {
+        Some(file) => format!("sqlite://{}", dir.join(file).display()),
+        None => database.to_owned(),
+    };
+    let url: ivrhook_store::DatabaseUrl = here.parse().map_err(|e| format!("{e:?}"))?;
     let store = ivrhook_store::open(&url, None, OpenOptions::default())
         .await
         .map_err(|e| format!("{e:?}"))?;
@@ -91,7 +107,7 @@ pub async fn run(dir: &Path, calls: u64, renders: u64) -> Result<Value, String> 
         "--listen",
         "127.0.0.1:0",
         "--database",
-        "sqlite://page.db",
+        database,
         "--config",
         "page.toml",
     ];
@@ -119,6 +135,7 @@ pub async fn run(dir: &Path, calls: u64, renders: u64) -> Result<Value, String> 
         .map_err(|e| e.to_string())?;
     server.stop().await;
     Ok(json!({
+        "database": super::shown(database),
         "calls": calls,
         "calls_counted_30d": check["calls"],
         "rows": rows,

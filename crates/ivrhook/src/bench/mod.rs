@@ -83,7 +83,7 @@ pub(crate) fn seeded_report(
 }
 
 /// The database URL for the report, without a password.
-fn shown(url: &str) -> String {
+pub(crate) fn shown(url: &str) -> String {
     url.parse::<ivrhook_store::DatabaseUrl>()
         .map_or_else(|_| url.to_owned(), |u| format!("{u:?}"))
 }
