@@ -13,6 +13,7 @@ use axum::{
     response::IntoResponse,
     Json,
 };
+use ivrhook_protocol::AppId;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -63,7 +64,16 @@ pub async fn csv(
     RawQuery(query): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
     let answer = answer(&st, app_id?.0, query).await?;
-    let name = format!("attachment; filename=\"analytics-{}.csv\"", answer.app_id);
+    // An appId may hold any character but a control one; the file's name keeps the safe ones.
+    let safe: String = (answer.app_id.chars())
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    let name = format!("attachment; filename=\"analytics-{safe}.csv\"");
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
         (header::CONTENT_DISPOSITION, name),
@@ -77,6 +87,7 @@ pub(crate) async fn answer(
     app_id: String,
     query: Option<String>,
 ) -> Result<Answer, ApiError> {
+    AppId::try_from(app_id.as_str()).map_err(|e| ApiError::invalid("appId", e.to_string()))?;
     let q: SpanQuery = paging::query(query.as_deref())?;
     let offset = st.config.inbound.decode.offset.fixed();
     let span = Span::parse(q.from.as_deref(), q.to.as_deref(), now_ms(st), offset)?;

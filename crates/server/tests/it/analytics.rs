@@ -192,6 +192,7 @@ async fn csv_and_refusals(app: &TestApp) {
             "since",
         ),
         ("/v1/apps/not-configured/analytics".to_owned(), 404, ""),
+        ("/v1/apps/%0A/analytics.csv".to_owned(), 422, "appId"),
     ];
     for (path, status, field) in refused {
         let (got, body) = app.get(&path).await;
@@ -242,6 +243,29 @@ async fn prompts_past_the_cap_count_as_other() {
     assert_eq!(
         f["funnel"][0]["calls"], 2,
         "both calls ran the same counted sequence"
+    );
+    app.stop().await;
+}
+
+/// A receiver that takes any appId answers for any: the CSV's file name keeps only the
+/// appId's safe characters, and an appId with a control character is refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_app_id_gets_a_csv_with_a_safe_file_name() {
+    let app = spawn_app().await;
+    let resp = (app
+        .client
+        .get(app.url("/v1/apps/caf%C3%A9%22x/analytics.csv")))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let disposition = resp.headers()["content-disposition"].to_str().unwrap();
+    assert_eq!(disposition, "attachment; filename=\"analytics-caf__x.csv\"");
+    let (status, body) = app.get("/v1/apps/a%0Ab/analytics.csv").await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (422, &serde_json::json!("appId")),
+        "{body}"
     );
     app.stop().await;
 }
