@@ -5,6 +5,7 @@ use crate::{
     activity::{read, sql, Count},
     StoreError,
 };
+use tokio_postgres::types::ToSql;
 
 fn text(s: &str) -> String {
     sql::text(s, true)
@@ -12,25 +13,23 @@ fn text(s: &str) -> String {
 
 impl PgStore {
     pub(super) async fn add_counts(&self, counts: &[Count]) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let stmt = tx.prepare_cached(&text(sql::ADD)).await?;
-        for c in counts {
-            let k = &c.key;
-            let what = k.what.as_str();
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-                &k.at_min,
-                &k.span_min,
-                &k.app_id,
-                &what,
-                &k.destination,
-                &k.label,
-                &c.n,
-            ];
-            tx.execute(&stmt, &params).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let whats: Vec<&str> = counts.iter().map(|c| c.key.what.as_str()).collect();
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = (counts.iter().zip(&whats))
+            .map(|(c, what)| {
+                let k = &c.key;
+                let row: Vec<&(dyn ToSql + Sync)> = vec![
+                    &k.at_min,
+                    &k.span_min,
+                    &k.app_id,
+                    what,
+                    &k.destination,
+                    &k.label,
+                    &c.n,
+                ];
+                row
+            })
+            .collect();
+        self.execute_each(&text(sql::ADD), &rows).await
     }
 
     pub(super) async fn activity_counts(
@@ -38,14 +37,9 @@ impl PgStore {
         from_min: i64,
         to_min: i64,
     ) -> Result<Vec<Count>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(&text(sql::RANGE), &[&from_min, &to_min])
-            .await?;
-        rows.iter()
-            .map(read)
-            .filter_map(Result::transpose)
-            .collect()
+        let params: [&(dyn ToSql + Sync); 2] = [&from_min, &to_min];
+        let rows = self.rows(&text(sql::RANGE), &params, read).await?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// One statement: each minute row is removed by exactly one node's roll (a concurrent

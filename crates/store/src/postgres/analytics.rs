@@ -17,26 +17,24 @@ fn text(s: &str) -> String {
 
 impl PgStore {
     pub(super) async fn add_analytics_counts(&self, counts: &[Count]) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let stmt = tx.prepare_cached(&text(sql::ADD)).await?;
-        for c in counts {
-            let k = &c.key;
-            let measure = k.measure.as_str();
-            let params: [&(dyn ToSql + Sync); 8] = [
-                &k.app_id,
-                &k.at_min,
-                &k.span_min,
-                &k.position,
-                &k.prompt,
-                &measure,
-                &k.label,
-                &c.n,
-            ];
-            tx.execute(&stmt, &params).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let measures: Vec<&str> = counts.iter().map(|c| c.key.measure.as_str()).collect();
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = (counts.iter().zip(&measures))
+            .map(|(c, measure)| {
+                let k = &c.key;
+                let row: Vec<&(dyn ToSql + Sync)> = vec![
+                    &k.app_id,
+                    &k.at_min,
+                    &k.span_min,
+                    &k.position,
+                    &k.prompt,
+                    measure,
+                    &k.label,
+                    &c.n,
+                ];
+                row
+            })
+            .collect();
+        self.execute_each(&text(sql::ADD), &rows).await
     }
 
     pub(super) async fn analytics_counts(
@@ -45,14 +43,9 @@ impl PgStore {
         from_min: i64,
         to_min: i64,
     ) -> Result<Vec<Count>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(&text(sql::RANGE), &[&app_id, &from_min, &to_min])
-            .await?;
-        rows.iter()
-            .map(read)
-            .filter_map(Result::transpose)
-            .collect()
+        let params: [&(dyn ToSql + Sync); 3] = [&app_id, &from_min, &to_min];
+        let rows = self.rows(&text(sql::RANGE), &params, read).await?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// One statement: each hour row is removed by exactly one node's roll, and its count

@@ -267,6 +267,22 @@ impl PgStore {
         let stmt = client.prepare_cached(sql).await?;
         client.query(&stmt, params).await?.iter().map(map).collect()
     }
+
+    /// Runs `sql` once for each of `rows`' parameters, in one transaction.
+    async fn execute_each(
+        &self,
+        sql: &str,
+        rows: &[Vec<&(dyn ToSql + Sync)>],
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx.prepare_cached(sql).await?;
+        for params in rows {
+            tx.execute(&stmt, params).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 fn now_ms() -> i64 {
